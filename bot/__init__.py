@@ -1,0 +1,1 @@
+"""The Slack chat-ops bot: Slack app, conversation engine, storage and run manager. Never imports torch."""

@@ -1,0 +1,65 @@
+"""`python -m bot`: the Slack app (default), the terminal console, or the `parse` tool.
+
+Each mode's module is imported only when chosen, so `--help` stays instant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+PARSER_CHOICES = ("auto", "rules", "claude")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m bot",
+        description="Slack chat-ops bot for training image classifiers. With no arguments it connects "
+        "to Slack over Socket Mode (SLACK_BOT_TOKEN and SLACK_APP_TOKEN must be set).",
+    )
+    parser.add_argument(
+        "--console",
+        action="store_true",
+        help="run the same conversation and run manager in this terminal, with no Slack workspace",
+    )
+    parser.add_argument(
+        "--parser",
+        choices=PARSER_CHOICES,
+        default=None,
+        help="conversation parser: claude when ANTHROPIC_API_KEY is set (auto, the default), or rules",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    parse = commands.add_parser(
+        "parse",
+        help="play messages as one thread through the conversation engine and print the result as JSON",
+        description="Play MESSAGE... as one thread (each message answers the bot's previous reply) and "
+        'print {"config": {...}, "missing": [...], "reply": "..."}.',
+    )
+    parse.add_argument("--parser", dest="parse_parser", choices=PARSER_CHOICES, default=None)
+    parse.add_argument("messages", nargs="+", metavar="MESSAGE")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from bot.settings import get_settings
+
+    settings = get_settings()
+    logging.basicConfig(
+        level=settings.log_level.upper(),
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    parser_choice = getattr(args, "parse_parser", None) or args.parser or settings.conversation_parser
+    if args.command == "parse":
+        from bot.conversation.cli import run_parse
+
+        return run_parse(args.messages, parser_choice, settings)
+    if args.console:
+        from bot.console import run_console
+
+        return run_console(settings, parser_choice)
+    from bot.slack.app import run_socket_mode
+
+    return run_socket_mode(settings, parser_choice)

@@ -1,0 +1,25 @@
+"""Storage: SQLAlchemy models and the database handle."""
+
+from bot.storage.db import Database, create_schema, make_engine
+from bot.storage.models import (
+    SCHEMA_VERSION,
+    ChatSession,
+    ProcessedEvent,
+    RunEpoch,
+    RunStatus,
+    SessionState,
+    TrainingRun,
+)
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "ChatSession",
+    "Database",
+    "ProcessedEvent",
+    "RunEpoch",
+    "RunStatus",
+    "SessionState",
+    "TrainingRun",
+    "create_schema",
+    "make_engine",
+]

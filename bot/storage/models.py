@@ -1,0 +1,144 @@
+"""Database tables (SQLAlchemy 2 typed ORM). Nothing here is SQLite-only."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any, ClassVar
+
+from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+SCHEMA_VERSION = 1
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        dict[str, Any]: JSON,
+        list[Any]: JSON,
+        datetime: DateTime(timezone=True),
+    }
+
+
+class SessionState(StrEnum):
+    COLLECTING = "collecting"  # fields still missing
+    CONFIRMING = "confirming"  # complete; summary with Start/Cancel shown
+    STARTED = "started"  # a run was started from it
+    CANCELLED = "cancelled"
+
+
+class RunStatus(StrEnum):
+    PENDING = "pending"  # created, not yet handed to the queue (also: scheduled for later)
+    QUEUED = "queued"
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    STOPPED = "stopped"
+    INTERRUPTED = "interrupted"  # the bot restarted and the trainer was gone
+
+    @property
+    def is_terminal(self) -> bool:
+        return self in TERMINAL_RUN_STATUSES
+
+
+TERMINAL_RUN_STATUSES = frozenset(
+    {RunStatus.COMPLETED, RunStatus.FAILED, RunStatus.STOPPED, RunStatus.INTERRUPTED}
+)
+
+
+class ChatSession(Base):
+    """One conversation: a Slack thread (or a console / CLI session)."""
+
+    __tablename__ = "chat_sessions"
+    __table_args__ = (UniqueConstraint("team_id", "channel_id", "thread_ts", name="uq_chat_session_thread"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    team_id: Mapped[str] = mapped_column(String(32), default="")
+    channel_id: Mapped[str] = mapped_column(String(32))
+    thread_ts: Mapped[str] = mapped_column(String(32))
+    user_id: Mapped[str] = mapped_column(String(32))
+    messages: Mapped[list[Any]] = mapped_column(default=list)  # [{"role", "text", "ts"}]
+    draft: Mapped[dict[str, Any]] = mapped_column(default=dict)  # partial TrainingConfig fields
+    asked_field: Mapped[str | None] = mapped_column(String(64), default=None)
+    language: Mapped[str] = mapped_column(String(8), default="en")
+    state: Mapped[str] = mapped_column(String(16), default=SessionState.COLLECTING)
+    summary_ts: Mapped[str | None] = mapped_column(String(32), default=None)  # message with Start/Cancel
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    runs: Mapped[list[TrainingRun]] = relationship(back_populates="session")
+
+
+class TrainingRun(Base):
+    """One trainer process (the plan's training_workflows table)."""
+
+    __tablename__ = "training_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    session_id: Mapped[int | None] = mapped_column(ForeignKey("chat_sessions.id", ondelete="SET NULL"))
+    status: Mapped[str] = mapped_column(String(16), default=RunStatus.PENDING, index=True)
+    config: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    progress: Mapped[float] = mapped_column(default=0.0)  # 0..1 over the whole run
+    current_epoch: Mapped[int] = mapped_column(default=0)
+    total_epochs: Mapped[int] = mapped_column(default=0)
+    metrics: Mapped[dict[str, Any]] = mapped_column(default=dict)  # latest epoch, then the done summary
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(default=None)
+    completed_at: Mapped[datetime | None] = mapped_column(default=None)
+    error_message: Mapped[str | None] = mapped_column(Text, default=None)  # plain advice for users
+    error_detail: Mapped[str | None] = mapped_column(Text, default=None)  # raw error / stderr tail
+    output_dir: Mapped[str | None] = mapped_column(String(1024), default=None)
+
+    # what running needs
+    start_key: Mapped[str | None] = mapped_column(String(128), unique=True, default=None)  # idempotent starts
+    pid: Mapped[int | None] = mapped_column(default=None)
+    gpu: Mapped[str | None] = mapped_column(String(16), default=None)  # CUDA_VISIBLE_DEVICES given to it
+    events_offset: Mapped[int] = mapped_column(default=0)  # bytes of events.jsonl already applied
+    last_event_at: Mapped[datetime | None] = mapped_column(default=None)
+    stalled: Mapped[bool] = mapped_column(default=False)
+    scheduled_for: Mapped[datetime | None] = mapped_column(default=None)
+    resume_of: Mapped[int | None] = mapped_column(ForeignKey("training_runs.id"), default=None)
+    slack_channel: Mapped[str | None] = mapped_column(String(32), default=None)
+    slack_thread_ts: Mapped[str | None] = mapped_column(String(32), default=None)
+    slack_ts: Mapped[str | None] = mapped_column(String(32), default=None)  # the progress message
+    requested_by: Mapped[str | None] = mapped_column(String(32), default=None)
+
+    session: Mapped[ChatSession | None] = relationship(back_populates="runs")
+    epochs: Mapped[list[RunEpoch]] = relationship(
+        back_populates="run", order_by="RunEpoch.epoch", cascade="all, delete-orphan"
+    )
+
+
+class RunEpoch(Base):
+    """Every finished epoch of a run, so nothing is lost across restarts."""
+
+    __tablename__ = "run_epochs"
+    __table_args__ = (UniqueConstraint("run_id", "epoch", name="uq_run_epoch"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("training_runs.id", ondelete="CASCADE"), index=True)
+    epoch: Mapped[int]
+    metrics: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    run: Mapped[TrainingRun] = relationship(back_populates="epochs")
+
+
+class ProcessedEvent(Base):
+    """Slack event ids already handled, so a re-delivered event is handled once (also across restarts)."""
+
+    __tablename__ = "processed_events"
+
+    event_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SchemaMeta(Base):
+    __tablename__ = "schema_meta"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version: Mapped[int]

@@ -1,0 +1,140 @@
+"""The trainer's JSON-lines events and exit codes: the whole protocol between trainer and bot.
+
+The trainer writes one event per line on stdout (and appends it to OUT/events.jsonl);
+the bot parses them with `parse_event`. Pure pydantic, no torch.
+Accuracies are fractions in [0, 1]; times are seconds; `time` is a Unix timestamp.
+"""
+
+from __future__ import annotations
+
+import time
+from enum import IntEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+
+
+class ExitCode(IntEnum):
+    """`python -m training` exit codes."""
+
+    DONE = 0
+    INTERNAL = 1  # a bug or an unexpected failure
+    CONFIG = 2  # bad flags or config values (also argparse's usage error code)
+    DATASET = 3  # the dataset is missing, empty or malformed
+    OUT_OF_MEMORY = 4
+    STOPPED = 5  # stopped on request (SIGTERM/SIGINT) after saving a checkpoint
+
+
+ErrorKind = Literal["dataset", "config", "out_of_memory", "internal"]
+
+EXIT_CODE_FOR_ERROR: dict[str, ExitCode] = {
+    "dataset": ExitCode.DATASET,
+    "config": ExitCode.CONFIG,
+    "out_of_memory": ExitCode.OUT_OF_MEMORY,
+    "internal": ExitCode.INTERNAL,
+}
+
+
+class _Event(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    time: float = Field(default_factory=time.time)
+
+    def to_json_line(self) -> str:
+        return self.model_dump_json() + "\n"
+
+
+class StartEvent(_Event):
+    type: Literal["start"] = "start"
+    run_id: str
+    model: str
+    device: str
+    gpu_name: str | None = None
+    classes: list[str]
+    counts: dict[str, int]  # images per split: {"train": 80, "val": 20[, "test": 10]}
+    num_params: int
+    config: dict[str, Any]
+    resumed_from_epoch: int = 0
+
+
+class ProgressEvent(_Event):
+    type: Literal["progress"] = "progress"
+    epoch: int  # 1-based epoch in progress
+    step: int  # 1-based step within the epoch
+    steps_per_epoch: int
+    loss: float  # running mean over the epoch so far
+    images_per_sec: float
+
+
+class EpochEvent(_Event):
+    type: Literal["epoch"] = "epoch"
+    epoch: int  # 1-based epoch just finished
+    epochs: int
+    train_loss: float
+    train_acc: float
+    val_loss: float
+    val_acc: float
+    val_top5: float | None = None  # only with more than 5 classes
+    lr: float
+    epoch_seconds: float
+    eta_seconds: float
+    best_val_acc: float
+    images_per_sec: float = 0.0
+
+
+class WarningEvent(_Event):
+    type: Literal["warning"] = "warning"
+    code: str  # e.g. pretrained_unavailable, corrupt_images, class_imbalance, tiny_class
+    message: str
+
+
+class DoneEvent(_Event):
+    type: Literal["done"] = "done"
+    epochs_completed: int
+    final: dict[str, float]  # the last epoch's metrics (train_loss, train_acc, val_loss, val_acc, ...)
+    best_val_acc: float
+    best_epoch: int
+    per_class_acc: dict[str, float]
+    confusion_matrix: list[list[int]]  # rows: true class, columns: predicted class
+    test: dict[str, float] | None = None  # metrics on a held-out test/ split, when there is one
+    artifacts: dict[str, str]  # name -> absolute path (model, config, metrics, curves, confusion_matrix, ...)
+    total_seconds: float = 0.0
+
+
+class StoppedEvent(_Event):
+    type: Literal["stopped"] = "stopped"
+    epoch: int  # epochs fully completed before the stop
+    checkpoint: str | None  # path of the resumable checkpoint
+
+
+class ErrorEvent(_Event):
+    type: Literal["error"] = "error"
+    kind: ErrorKind
+    message: str  # one user-readable line
+    detail: str | None = None  # traceback or raw error, for logs
+
+
+Event = Annotated[
+    StartEvent | ProgressEvent | EpochEvent | WarningEvent | DoneEvent | StoppedEvent | ErrorEvent,
+    Field(discriminator="type"),
+]
+TERMINAL_TYPES = frozenset({"done", "stopped", "error"})
+
+_EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)
+
+
+class MalformedEvent(ValueError):
+    """A line that is not a valid event."""
+
+
+def parse_event(line: str | bytes) -> Event:
+    """Parse one JSON line into its event model; raise MalformedEvent for anything else."""
+    try:
+        return _EVENT_ADAPTER.validate_json(line)
+    except ValidationError as exc:
+        preview = line[:200] if isinstance(line, str) else line[:200].decode("utf-8", "replace")
+        raise MalformedEvent(f"not a trainer event: {preview!r}") from exc
+
+
+def is_terminal(event: Event) -> bool:
+    return event.type in TERMINAL_TYPES
