@@ -1,0 +1,193 @@
+"""Safe extraction of an uploaded dataset .zip under DATA_ROOT/uploads.
+
+The whole zip is refused when any member would land outside the target folder or is a symlink, and when
+the image files it holds exceed the file-count or size limits, checked against the sizes the zip declares
+and again against the bytes actually written (a zip bomb can lie in its headers). Only image files are
+kept; folders, hidden files and macOS metadata are dropped. The result must be an ImageFolder layout.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import stat
+import uuid
+import zipfile
+import zlib
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from bot.conversation.datasets import (
+    IGNORED_NAMES,
+    IMAGE_EXTENSIONS,
+    DatasetPathError,
+    DatasetSummary,
+    summarize_dataset,
+)
+from bot.settings import Settings
+
+COPY_CHUNK = 1024 * 1024
+UPLOADS_FOLDER = "uploads"
+
+
+class UploadError(Exception):
+    """The upload was refused; `.message` says why in words a user can act on."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+@dataclass(frozen=True)
+class ExtractedDataset:
+    path: Path  # absolute path of the ImageFolder root
+    relative_path: str  # the same, relative to DATA_ROOT (what a user would type)
+    summary: DatasetSummary
+    images: int
+    dropped: int  # members that were not images (or were hidden / metadata) and were left out
+
+
+def extract_dataset_zip(zip_path: Path, settings: Settings, original_name: str) -> ExtractedDataset:
+    uploads = (settings.data_root / UPLOADS_FOLDER).resolve()
+    uploads.mkdir(parents=True, exist_ok=True)
+    try:
+        archive = zipfile.ZipFile(zip_path)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise UploadError(f"`{original_name}` is not a readable .zip file.") from exc
+    with archive:
+        members, dropped = _image_members(archive, original_name)
+        _check_declared_limits(members, settings, original_name)
+        staging = uploads / f".incoming-{uuid.uuid4().hex}"
+        try:
+            _extract(archive, members, staging, settings, original_name)
+            root = _dataset_root(staging)
+            try:
+                classes = summarize_dataset(root).classes
+            except DatasetPathError:
+                classes = []
+            if len(classes) < 2:
+                raise UploadError(
+                    f"`{original_name}` needs one folder per class (at least two), each with images, e.g. "
+                    "`cat/1.jpg`, `dog/1.jpg` (optionally inside `train/` and `val/`)."
+                )
+            final = uploads / _folder_name(original_name)
+            root.rename(final)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+    return ExtractedDataset(
+        path=final,
+        relative_path=f"{UPLOADS_FOLDER}/{final.name}",
+        summary=summarize_dataset(final),
+        images=len(members),
+        dropped=dropped,
+    )
+
+
+def _image_members(
+    archive: zipfile.ZipFile, original_name: str
+) -> tuple[list[tuple[zipfile.ZipInfo, PurePosixPath]], int]:
+    members: list[tuple[zipfile.ZipInfo, PurePosixPath]] = []
+    dropped = 0
+    for info in archive.infolist():
+        path = _safe_member_path(info.filename)
+        if path is None:
+            raise UploadError(
+                f"`{original_name}` was refused: the member `{info.filename}` points outside the folder it "
+                "would be extracted to. Nothing was extracted."
+            )
+        if stat.S_ISLNK(info.external_attr >> 16):
+            raise UploadError(
+                f"`{original_name}` was refused: `{info.filename}` is a symbolic link. Nothing was extracted."
+            )
+        if info.is_dir():
+            continue
+        hidden = any(part in IGNORED_NAMES or part.startswith(".") for part in path.parts)
+        if hidden or path.suffix.lower() not in IMAGE_EXTENSIONS:
+            dropped += 1
+            continue
+        members.append((info, path))
+    if not members:
+        raise UploadError(f"`{original_name}` holds no image files (.jpg, .png, ...).")
+    return members, dropped
+
+
+def _safe_member_path(name: str) -> PurePosixPath | None:
+    """The member's relative path, or None when it is absolute or climbs out with `..`."""
+    normalized = name.replace("\\", "/")
+    if normalized.startswith("/") or re.match(r"^[A-Za-z]:", normalized):
+        return None
+    path = PurePosixPath(normalized)
+    if ".." in path.parts:
+        return None
+    return path
+
+
+def _check_declared_limits(
+    members: list[tuple[zipfile.ZipInfo, PurePosixPath]], settings: Settings, original_name: str
+) -> None:
+    if len(members) > settings.upload_max_files:
+        raise UploadError(
+            f"`{original_name}` holds {len(members)} images; the limit is {settings.upload_max_files}."
+        )
+    declared = sum(info.file_size for info, _ in members)
+    if declared > settings.upload_max_bytes:
+        raise UploadError(
+            f"`{original_name}` would unpack to {_size(declared)}; "
+            f"the limit is {_size(settings.upload_max_bytes)}."
+        )
+
+
+def _extract(
+    archive: zipfile.ZipFile,
+    members: list[tuple[zipfile.ZipInfo, PurePosixPath]],
+    staging: Path,
+    settings: Settings,
+    original_name: str,
+) -> None:
+    """Write the members, counting the bytes really produced: headers can lie (zip bombs)."""
+    written = 0
+    for info, path in members:
+        target = staging.joinpath(*path.parts)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            with archive.open(info) as source, target.open("wb") as sink:
+                while chunk := source.read(COPY_CHUNK):
+                    written += len(chunk)
+                    if written > settings.upload_max_bytes:
+                        raise UploadError(
+                            f"`{original_name}` unpacks to more than {_size(settings.upload_max_bytes)}. "
+                            "Nothing was kept."
+                        )
+                    sink.write(chunk)
+        except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
+            # zipfile stops at the declared size and then fails the CRC check when the data is longer
+            raise UploadError(
+                f"`{original_name}` is damaged: `{info.filename}` does not match its declared size or "
+                "checksum. Nothing was kept."
+            ) from exc
+
+
+def _dataset_root(staging: Path) -> Path:
+    """Step into single wrapping folders (`pets/cat/1.jpg`) down to the class or split folders."""
+    root = staging
+    while True:
+        entries = list(root.iterdir())
+        if len(entries) == 1 and entries[0].is_dir() and any(p.is_dir() for p in entries[0].iterdir()):
+            root = entries[0]
+        else:
+            return root
+
+
+def _folder_name(original_name: str) -> str:
+    stem = re.sub(r"[^A-Za-z0-9_-]+", "-", Path(original_name).stem).strip("-")[:40] or "dataset"
+    return f"{stem}-{uuid.uuid4().hex[:6]}"
+
+
+def _size(num_bytes: float) -> str:
+    if num_bytes < 1024:
+        return f"{num_bytes:.0f} bytes"
+    for unit in ("KB", "MB"):
+        num_bytes /= 1024
+        if num_bytes < 1024:
+            return f"{num_bytes:.1f} {unit}"
+    return f"{num_bytes / 1024:.1f} GB"

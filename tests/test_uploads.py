@@ -1,0 +1,111 @@
+"""Dataset .zip uploads: safe extraction under DATA_ROOT/uploads."""
+
+from __future__ import annotations
+
+import io
+import stat
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from bot.settings import Settings
+from bot.uploads import UploadError, extract_dataset_zip
+from tests.imagegen import make_image_folder
+
+
+def zip_of(entries: dict[str, bytes], symlinks: dict[str, str] | None = None) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in entries.items():
+            archive.writestr(name, data)
+        for name, target in (symlinks or {}).items():
+            info = zipfile.ZipInfo(name)
+            info.external_attr = (stat.S_IFLNK | 0o777) << 16
+            archive.writestr(info, target)
+    return buffer.getvalue()
+
+
+def image_folder_zip(tmp_path: Path, prefix: str = "pets/") -> bytes:
+    source = make_image_folder(tmp_path / "src", classes=("cat", "dog"), per_class=3)
+    entries = {f"{prefix}{p.relative_to(source).as_posix()}": p.read_bytes() for p in source.rglob("*.png")}
+    entries.update(
+        {f"{prefix}notes.txt": b"hi", f"__MACOSX/{prefix}cat/._a.png": b"meta", f"{prefix}.hidden.png": b"x"}
+    )
+    return zip_of(entries)
+
+
+def write(tmp_path: Path, data: bytes) -> Path:
+    path = tmp_path / "upload.zip"
+    path.write_bytes(data)
+    return path
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(data_root=tmp_path / "data", upload_max_bytes=10_000_000, upload_max_files=100)
+
+
+def test_extracts_only_images_into_uploads_and_summarizes(tmp_path: Path, settings: Settings) -> None:
+    result = extract_dataset_zip(write(tmp_path, image_folder_zip(tmp_path)), settings, "pets.zip")
+    uploads = (settings.data_root / "uploads").resolve()
+    assert result.path.parent == uploads and result.relative_path == f"uploads/{result.path.name}"
+    assert result.summary.classes == ["cat", "dog"] and result.summary.counts == {"cat": 3, "dog": 3}
+    assert result.images == 6 and result.dropped == 3
+    kept = sorted(p.name for p in result.path.rglob("*") if p.is_file())
+    assert len(kept) == 6 and all(name.endswith(".png") and not name.startswith(".") for name in kept)
+    assert [p.name for p in uploads.iterdir()] == [result.path.name]  # no staging left behind
+
+
+@pytest.mark.parametrize(
+    "bad_name", ["../evil.png", "cat/../../evil.png", "/abs/evil.png", "C:/evil.png", "..\\evil.png"]
+)
+def test_a_path_escaping_member_refuses_the_whole_zip(
+    tmp_path: Path, settings: Settings, bad_name: str
+) -> None:
+    data = zip_of({"cat/1.png": b"1", "dog/1.png": b"2", bad_name: b"x"})
+    with pytest.raises(UploadError, match="outside") as error:
+        extract_dataset_zip(write(tmp_path, data), settings, "evil.zip")
+    assert "Nothing was extracted" in error.value.message
+    assert not (tmp_path / "evil.png").exists() and not (settings.data_root / "uploads" / "cat").exists()
+    assert list((settings.data_root / "uploads").iterdir()) == []
+
+
+def test_symlink_members_are_refused(tmp_path: Path, settings: Settings) -> None:
+    data = zip_of({"cat/1.png": b"1", "dog/1.png": b"2"}, symlinks={"cat/link.png": "/etc/passwd"})
+    with pytest.raises(UploadError, match="symbolic link"):
+        extract_dataset_zip(write(tmp_path, data), settings, "links.zip")
+
+
+def test_file_count_and_declared_size_limits(tmp_path: Path) -> None:
+    entries = {f"{c}/{i}.png": b"x" * 100 for c in ("cat", "dog") for i in range(5)}
+    few_files = Settings(data_root=tmp_path / "a", upload_max_files=9)
+    with pytest.raises(UploadError, match="10 images; the limit is 9"):
+        extract_dataset_zip(write(tmp_path, zip_of(entries)), few_files, "many.zip")
+    small = Settings(data_root=tmp_path / "b", upload_max_bytes=999)
+    with pytest.raises(UploadError, match="would unpack to 1000 bytes"):
+        extract_dataset_zip(write(tmp_path, zip_of(entries)), small, "big.zip")
+
+
+def test_a_zip_bomb_lying_about_its_sizes_is_stopped_while_extracting(tmp_path: Path) -> None:
+    data = bytearray(zip_of({"cat/1.png": b"\0" * 50_000, "dog/1.png": b"\0" * 50_000}))
+    # shrink the declared uncompressed sizes in the central directory to 10 bytes each
+    offset = 0
+    while (offset := data.find(b"PK\x01\x02", offset)) != -1:
+        data[offset + 24 : offset + 28] = (10).to_bytes(4, "little")
+        offset += 4
+    settings = Settings(data_root=tmp_path / "data", upload_max_bytes=60_000)
+    with pytest.raises(UploadError, match="is damaged"):
+        extract_dataset_zip(write(tmp_path, bytes(data)), settings, "bomb.zip")
+    assert list((settings.data_root / "uploads").iterdir()) == []
+
+
+def test_not_a_zip_and_not_an_image_folder(tmp_path: Path, settings: Settings) -> None:
+    with pytest.raises(UploadError, match=r"not a readable \.zip"):
+        extract_dataset_zip(write(tmp_path, b"<html>login</html>"), settings, "page.zip")
+    with pytest.raises(UploadError, match="no image files"):
+        extract_dataset_zip(write(tmp_path, zip_of({"a.txt": b"x"})), settings, "text.zip")
+    with pytest.raises(UploadError, match="one folder per class"):
+        extract_dataset_zip(
+            write(tmp_path, zip_of({"only/1.png": b"x", "only/2.png": b"y"})), settings, "one.zip"
+        )
