@@ -1,0 +1,160 @@
+"""`python -m training`: parse flags, run the training loop, turn every failure into an `error` event."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import signal
+import sys
+import threading
+import time
+import traceback
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from training.config import TrainingConfig, describe_errors
+from training.emit import EventWriter
+from training.errors import ConfigError, TrainerError
+from training.events import EXIT_CODE_FOR_ERROR, ErrorEvent, ExitCode
+
+log = logging.getLogger("training")
+
+EPILOG = """\
+stdout carries one JSON event per line (start, progress, epoch, warning, done, stopped, error), also
+appended to OUT/events.jsonl; logs go to stderr. Exit codes: 0 done, 1 internal error, 2 config error,
+3 dataset error, 4 out of memory, 5 stopped on request (SIGTERM/SIGINT; resume with --resume)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise ConfigError(message)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="python -m training",
+        description="Train a timm image classifier on an ImageFolder dataset.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--config", help="a TrainingConfig as JSON; the flags below override it")
+    parser.add_argument(
+        "--data", dest="dataset_path", help="dataset folder (ImageFolder, optional train/val/test)"
+    )
+    parser.add_argument("--model", help="any timm model name (default resnet50)")
+    parser.add_argument("--epochs", type=int, help="number of epochs (default 10)")
+    parser.add_argument("--batch-size", type=int, help="images per step (default 32)")
+    parser.add_argument(
+        "--lr", dest="learning_rate", type=float, help="peak AdamW learning rate (default 0.001)"
+    )
+    parser.add_argument("--image-size", type=int, help="training/eval resolution in pixels (default 224)")
+    parser.add_argument(
+        "--num-classes", type=int, help="expected number of classes (checked against the data)"
+    )
+    parser.add_argument(
+        "--pretrained", action=argparse.BooleanOptionalAction, default=None,
+        help="start from pretrained weights when available (default yes)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--weights", type=Path, help="local .pth/.safetensors to start from (head may differ)"
+    )
+    parser.add_argument("--out", type=Path, help="output folder (default runs/<model>-<time>)")
+    parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default auto)")
+    parser.add_argument("--workers", type=int, help="decode threads / loader workers (default: all cores)")
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint_last.pt")
+    parser.add_argument(
+        "--cache-budget-mb", type=int, help="memory for the decoded-image cache (default: half the free RAM)"
+    )
+    return parser
+
+
+CONFIG_FLAGS = (
+    "dataset_path",
+    "model",
+    "epochs",
+    "batch_size",
+    "learning_rate",
+    "image_size",
+    "num_classes",
+    "pretrained",
+)
+
+
+def load_config(args: argparse.Namespace) -> TrainingConfig:
+    values = {}
+    if args.config:
+        try:
+            values = json.loads(Path(args.config).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise ConfigError(f"could not read config file {args.config}: {exc}") from exc
+        if not isinstance(values, dict):
+            raise ConfigError(f"config file {args.config} must hold a JSON object")
+    values |= {name: getattr(args, name) for name in CONFIG_FLAGS if getattr(args, name) is not None}
+    if "dataset_path" not in values:
+        raise ConfigError("no dataset: pass --data DIR or a --config file with dataset_path")
+    try:
+        return TrainingConfig.model_validate(values)
+    except ValidationError as exc:
+        raise ConfigError("; ".join(describe_errors(exc))) from exc
+
+
+@contextmanager
+def stop_on_signals() -> Iterator[threading.Event]:
+    """SIGTERM/SIGINT only set a flag: the loop finishes its step, checkpoints and exits."""
+    stop = threading.Event()
+
+    def request_stop(signum: int, _frame: object) -> None:
+        log.warning("received %s: stopping after the current step", signal.Signals(signum).name)
+        stop.set()
+
+    previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield stop
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _is_out_of_memory(exc: BaseException) -> bool:
+    import torch
+
+    return isinstance(exc, torch.OutOfMemoryError | MemoryError) or (
+        isinstance(exc, RuntimeError) and ("out of memory" in str(exc) or "can't allocate memory" in str(exc))
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    writer = EventWriter(None)
+    try:
+        args = build_parser().parse_args(argv)
+        out = args.out or Path("runs") / time.strftime(f"{args.model or 'resnet50'}-%Y%m%d-%H%M%S")
+        writer = EventWriter(out)
+        config = load_config(args)
+        from training.loop import RunOptions, train  # torch loads only once the flags are valid
+
+        options = RunOptions(
+            out_dir=out, device=args.device, workers=args.workers, seed=args.seed, resume=args.resume,
+            weights=args.weights,
+            cache_budget_bytes=args.cache_budget_mb * 2**20 if args.cache_budget_mb is not None else None,
+        )  # fmt: skip
+        with stop_on_signals() as stop:
+            return int(train(config, options, writer, stop))
+    except TrainerError as exc:
+        writer.emit(ErrorEvent(kind=exc.kind, message=exc.message))
+        return int(EXIT_CODE_FOR_ERROR[exc.kind])
+    except Exception as exc:
+        detail = traceback.format_exc()
+        log.error("%s", detail)
+        if _is_out_of_memory(exc):
+            message = "ran out of memory; try a smaller batch size or image size"
+            writer.emit(ErrorEvent(kind="out_of_memory", message=message, detail=str(exc)[:2000]))
+            return int(ExitCode.OUT_OF_MEMORY)
+        message = f"internal error: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+        writer.emit(ErrorEvent(kind="internal", message=message, detail=detail[-4000:]))
+        return int(ExitCode.INTERNAL)

@@ -1,0 +1,401 @@
+"""Dataset discovery, validation, the train/val split, image decoding and the in-memory uint8 cache."""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image, ImageOps
+
+from training.errors import DatasetError
+
+log = logging.getLogger(__name__)
+
+IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".ppm"})
+IGNORED_NAMES = frozenset({"__MACOSX", ".DS_Store", ".ipynb_checkpoints", "Thumbs.db", "desktop.ini"})
+VAL_SPLIT_NAMES = ("val", "valid", "validation")
+TRAIN_CACHE_SCALE = 1.14  # train images are cached a little larger than image_size so crops keep detail
+VAL_FRACTION = 0.2
+IMBALANCE_RATIO = 5.0  # warn when the largest class has this many times the images of the smallest
+TINY_CLASS = 5  # warn when a class has fewer training images than this
+
+Sample = tuple[Path, int]
+
+
+@dataclass
+class DatasetPlan:
+    """Which files train, validate and test, with the class names; nothing decoded yet."""
+
+    classes: list[str]
+    train: list[Sample]
+    val: list[Sample]
+    test: list[Sample] = field(default_factory=list)
+    warnings: list[tuple[str, str]] = field(default_factory=list)  # (warning code, message)
+
+    def counts(self) -> dict[str, int]:
+        counts = {"train": len(self.train), "val": len(self.val)}
+        if self.test:
+            counts["test"] = len(self.test)
+        return counts
+
+
+def _visible(path: Path) -> bool:
+    return not path.name.startswith(".") and path.name not in IGNORED_NAMES
+
+
+def _class_images(split_dir: Path) -> dict[str, list[Path]]:
+    """ImageFolder listing: class folder name -> sorted image files found anywhere below it."""
+    classes = sorted(p for p in split_dir.iterdir() if p.is_dir() and _visible(p))
+    listing = {}
+    for class_dir in classes:
+        files = [
+            p
+            for p in class_dir.rglob("*")
+            if p.is_file()
+            and p.suffix.lower() in IMAGE_EXTENSIONS
+            and all(_visible(part) for part in p.relative_to(class_dir).parents if part.name)
+            and _visible(p)
+        ]
+        listing[class_dir.name] = sorted(files)
+    return listing
+
+
+def _check_classes(listing: dict[str, list[Path]], where: Path) -> None:
+    if len(listing) < 2:
+        found = ", ".join(listing) or "none"
+        raise DatasetError(
+            f"{where} needs at least 2 class folders with images inside; found {len(listing)} ({found})"
+        )
+    empty = [name for name, files in listing.items() if not files]
+    if len(empty) == len(listing):
+        raise DatasetError(f"no images found in {where} (looked for {', '.join(sorted(IMAGE_EXTENSIONS))})")
+    if empty:
+        raise DatasetError(f"class folder(s) with no images in {where}: {', '.join(empty)}")
+
+
+def _check_same_classes(train: dict[str, list[Path]], other: dict[str, list[Path]], split: str) -> None:
+    missing, extra = sorted(set(train) - set(other)), sorted(set(other) - set(train))
+    if missing or extra:
+        parts = []
+        if missing:
+            parts.append(f"missing in {split}: {', '.join(missing)}")
+        if extra:
+            parts.append(f"not in train: {', '.join(extra)}")
+        raise DatasetError(f"{split} classes don't match train classes ({'; '.join(parts)})")
+
+
+def _labelled(listing: dict[str, list[Path]], classes: list[str]) -> list[Sample]:
+    index = {name: i for i, name in enumerate(classes)}
+    return [(path, index[name]) for name, files in listing.items() for path in files]
+
+
+def _stratified_split(
+    listing: dict[str, list[Path]], classes: list[str], seed: int
+) -> tuple[list[Sample], list[Sample], list[str]]:
+    """Per class, a seeded shuffle puts ~VAL_FRACTION in val; a class of one image stays in train."""
+    rng = random.Random(seed)
+    train, val, unsplit = [], [], []
+    for label, name in enumerate(classes):
+        files = list(listing[name])
+        rng.shuffle(files)
+        n_val = max(1, round(len(files) * VAL_FRACTION)) if len(files) >= 2 else 0
+        if n_val == 0:
+            unsplit.append(name)
+        val += [(p, label) for p in files[:n_val]]
+        train += [(p, label) for p in files[n_val:]]
+    return train, val, unsplit
+
+
+def discover(root: Path, seed: int) -> DatasetPlan:
+    """Check the dataset layout and decide the splits; raises DatasetError naming the problem."""
+    if not root.exists():
+        raise DatasetError(f"dataset folder {root} does not exist")
+    if not root.is_dir():
+        raise DatasetError(f"dataset path {root} is not a folder")
+    subdirs = {p.name.lower(): p for p in root.iterdir() if p.is_dir() and _visible(p)}
+    warnings: list[tuple[str, str]] = []
+    test: list[Sample] = []
+    if "train" in subdirs:
+        train_listing = _class_images(subdirs["train"])
+        _check_classes(train_listing, subdirs["train"])
+        classes = sorted(train_listing)
+        val_dir = next((subdirs[name] for name in VAL_SPLIT_NAMES if name in subdirs), None)
+        if val_dir is None:
+            train, val, unsplit = _stratified_split(train_listing, classes, seed)
+        else:
+            val_listing = _class_images(val_dir)
+            _check_same_classes(train_listing, val_listing, val_dir.name)
+            _check_classes(val_listing, val_dir)
+            train, val, unsplit = _labelled(train_listing, classes), _labelled(val_listing, classes), []
+        if "test" in subdirs:
+            test_listing = _class_images(subdirs["test"])
+            if unknown := sorted(set(test_listing) - set(classes)):
+                raise DatasetError(f"test classes not in train: {', '.join(unknown)}")
+            test = _labelled(test_listing, classes)
+    else:
+        train_listing = _class_images(root)
+        _check_classes(train_listing, root)
+        classes = sorted(train_listing)
+        train, val, unsplit = _stratified_split(train_listing, classes, seed)
+    if unsplit:
+        warnings.append(
+            (
+                "tiny_class",
+                f"class(es) with a single image stay in train only, not validated: {', '.join(unsplit)}",
+            )
+        )
+    if not val:
+        raise DatasetError("not enough images to validate: every class needs at least 2 images")
+    warnings += _balance_warnings([label for _, label in train], classes)
+    return DatasetPlan(classes=classes, train=train, val=val, test=test, warnings=warnings)
+
+
+def _balance_warnings(labels: list[int], classes: list[str]) -> list[tuple[str, str]]:
+    counts = np.bincount(labels, minlength=len(classes))
+    warnings = []
+    tiny = [f"{classes[i]} ({counts[i]})" for i in range(len(classes)) if counts[i] < TINY_CLASS]
+    if tiny:
+        warnings.append(
+            ("tiny_class", f"very few training images in: {', '.join(tiny)}; accuracy will be noisy")
+        )
+    if counts.min() > 0 and counts.max() / counts.min() >= IMBALANCE_RATIO:
+        big, small = classes[int(counts.argmax())], classes[int(counts.argmin())]
+        warnings.append(
+            (
+                "class_imbalance",
+                f"classes are imbalanced: {big} has {counts.max()} training images, "
+                f"{small} has {counts.min()}",
+            )
+        )
+    return warnings
+
+
+# --- decoding -----------------------------------------------------------------------------------------
+
+
+def open_rgb(path: Path, min_short_side: int) -> Image.Image:
+    """Decode to RGB with EXIF orientation applied; JPEGs decode at a reduced scale when much larger."""
+    with Image.open(path) as image:
+        image.draft("RGB", (min_short_side, min_short_side))
+        image = ImageOps.exif_transpose(image)
+        if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+            rgba = image.convert("RGBA")
+            background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+            return Image.alpha_composite(background, rgba).convert("RGB")
+        return image.convert("RGB")
+
+
+def _resize_short_side(image: Image.Image, short_side: int) -> Image.Image:
+    width, height = image.size
+    scale = short_side / min(width, height)
+    size = (max(short_side, round(width * scale)), max(short_side, round(height * scale)))
+    return image.resize(size, Image.Resampling.BICUBIC)
+
+
+def _center_crop(image: Image.Image, side: int) -> Image.Image:
+    width, height = image.size
+    left, top = (width - side) // 2, (height - side) // 2
+    return image.crop((left, top, left + side, top + side))
+
+
+def _to_chw(image: Image.Image) -> torch.Tensor:
+    return torch.from_numpy(np.asarray(image, dtype=np.uint8).copy()).permute(2, 0, 1).contiguous()
+
+
+def train_cache_side(image_size: int) -> int:
+    return round(image_size * TRAIN_CACHE_SCALE)
+
+
+def load_train_image(path: Path, image_size: int) -> torch.Tensor:
+    """uint8 CHW square of train_cache_side(image_size): short side resized, centre cropped."""
+    side = train_cache_side(image_size)
+    return _to_chw(_center_crop(_resize_short_side(open_rgb(path, side), side), side))
+
+
+def load_eval_image(path: Path, image_size: int, crop_pct: float) -> torch.Tensor:
+    """Validation/prediction preprocessing (timm's eval transform): resize short side to
+    image_size / crop_pct, centre crop image_size. uint8 CHW."""
+    short_side = int(image_size / crop_pct)
+    return _to_chw(_center_crop(_resize_short_side(open_rgb(path, short_side), short_side), image_size))
+
+
+# --- image sources ------------------------------------------------------------------------------------
+
+
+class CachedImages:
+    """All images decoded once into one uint8 NCHW tensor (on the CPU or the training device)."""
+
+    def __init__(self, images: torch.Tensor, labels: torch.Tensor) -> None:
+        self.images, self.labels = images, labels
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def to(self, device: torch.device) -> CachedImages:
+        return CachedImages(self.images.to(device), self.labels.to(device))
+
+    def batches(
+        self, batch_size: int, order: torch.Tensor | None = None
+    ) -> Iterator[tuple[torch.Tensor, ...]]:
+        order = torch.arange(len(self)) if order is None else order
+        order = order.to(self.images.device)
+        for start in range(0, len(order), batch_size):
+            index = order[start : start + batch_size]
+            yield self.images[index], self.labels[index]
+
+
+class StreamedImages(torch.utils.data.Dataset):
+    """Fallback for datasets over the memory budget: decode from disk every epoch in DataLoader workers."""
+
+    def __init__(
+        self,
+        samples: Sequence[Sample],
+        decode: Callable[[Path], torch.Tensor],
+        side: int,
+        workers: int,
+        pin: bool,
+    ) -> None:
+        self.samples, self.decode, self.side, self.workers, self.pin = (
+            list(samples),
+            decode,
+            side,
+            workers,
+            pin,
+        )
+        self.labels = torch.tensor([label for _, label in self.samples])
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
+        path, label = self.samples[index]
+        try:
+            return self.decode(path), label
+        except Exception as exc:  # a file that passed the header check but fails to decode: use a blank image
+            log.warning("could not decode %s: %s", path, exc)
+            return torch.zeros(3, self.side, self.side, dtype=torch.uint8), label
+
+    def batches(
+        self, batch_size: int, order: torch.Tensor | None = None
+    ) -> Iterator[tuple[torch.Tensor, ...]]:
+        loader = torch.utils.data.DataLoader(
+            self,
+            batch_size=batch_size,
+            sampler=None if order is None else order.tolist(),
+            num_workers=self.workers,
+            pin_memory=self.pin,
+            persistent_workers=False,
+            prefetch_factor=4 if self.workers > 0 else None,
+        )
+        yield from loader
+
+
+ImageSource = CachedImages | StreamedImages
+
+
+def decode_all(
+    samples: Sequence[Sample], decode: Callable[[Path], torch.Tensor], threads: int
+) -> tuple[CachedImages, list[Path]]:
+    """Decode every image once (threads: PIL releases the GIL while decoding); unreadable files are
+    skipped and returned."""
+
+    def safe_decode(path: Path) -> torch.Tensor | None:
+        try:
+            return decode(path)
+        except Exception as exc:
+            log.warning("skipping unreadable image %s: %s", path, exc)
+            return None
+
+    with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
+        decoded = list(pool.map(safe_decode, [path for path, _ in samples]))
+    kept = [(image, label) for image, (_, label) in zip(decoded, samples, strict=True) if image is not None]
+    skipped = [path for image, (path, _) in zip(decoded, samples, strict=True) if image is None]
+    if not kept:
+        return CachedImages(
+            torch.empty(0, 3, 1, 1, dtype=torch.uint8), torch.empty(0, dtype=torch.long)
+        ), skipped
+    images = torch.stack([image for image, _ in kept])
+    labels = torch.tensor([label for _, label in kept], dtype=torch.long)
+    return CachedImages(images, labels), skipped
+
+
+def check_headers(samples: Sequence[Sample]) -> tuple[list[Sample], list[Path]]:
+    """Cheap readability check for the streaming path: open each header without decoding pixels."""
+    readable, skipped = [], []
+    for path, label in samples:
+        try:
+            with Image.open(path) as image:
+                image.verify()
+            readable.append((path, label))
+        except Exception:
+            skipped.append(path)
+    return readable, skipped
+
+
+def available_memory_bytes() -> int:
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError):
+        return 4 << 30
+
+
+@dataclass
+class PreparedData:
+    train: ImageSource
+    val: ImageSource
+    test: ImageSource | None
+    skipped: list[Path]
+    cached: bool
+
+
+def prepare(
+    plan: DatasetPlan,
+    image_size: int,
+    crop_pct: float,
+    device: torch.device,
+    threads: int,
+    budget_bytes: int | None = None,
+) -> PreparedData:
+    """Decode once into memory when it fits the budget (half the free RAM by default), else stream."""
+    side = train_cache_side(image_size)
+    eval_count = len(plan.val) + len(plan.test)
+    needed = len(plan.train) * 3 * side * side + eval_count * 3 * image_size * image_size
+    budget = available_memory_bytes() // 2 if budget_bytes is None else budget_bytes
+    decode_train = lambda path: load_train_image(path, image_size)  # noqa: E731
+    decode_eval = lambda path: load_eval_image(path, image_size, crop_pct)  # noqa: E731
+    splits = {"train": (plan.train, decode_train, side), "val": (plan.val, decode_eval, image_size)}
+    if plan.test:
+        splits["test"] = (plan.test, decode_eval, image_size)
+    sources: dict[str, ImageSource] = {}
+    skipped: list[Path] = []
+    cached = needed <= budget
+    if cached:
+        log.info("decoding %d images once into memory (%.0f MB)", len(plan.train) + eval_count, needed / 1e6)
+        for split, (samples, decode, _) in splits.items():
+            source, bad = decode_all(samples, decode, threads)
+            sources[split], skipped = source, skipped + bad
+        if device.type == "cuda" and needed < 0.25 * torch.cuda.mem_get_info(device)[0]:
+            sources = {split: source.to(device) for split, source in sources.items()}
+    else:
+        log.info(
+            "dataset needs %.0f MB, over the %.0f MB cache budget: streaming from disk",
+            needed / 1e6,
+            budget / 1e6,
+        )
+        pin = device.type == "cuda"
+        for split, (samples, decode, out_side) in splits.items():
+            readable, bad = check_headers(samples)
+            sources[split], skipped = StreamedImages(readable, decode, out_side, threads, pin), skipped + bad
+    for split in ("train", "val"):
+        if len(sources[split]) == 0:
+            raise DatasetError(
+                f"no readable image in the {split} split ({len(skipped)} file(s) could not be decoded)"
+            )
+    return PreparedData(sources["train"], sources["val"], sources.get("test"), skipped, cached)

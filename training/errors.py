@@ -1,0 +1,19 @@
+"""Failures the trainer reports as an `error` event: each carries its kind and a user-readable message."""
+
+from __future__ import annotations
+
+
+class TrainerError(Exception):
+    kind = "internal"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class DatasetError(TrainerError):
+    kind = "dataset"
+
+
+class ConfigError(TrainerError):
+    kind = "config"

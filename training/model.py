@@ -1,0 +1,128 @@
+"""Model creation with timm: name checks, pretrained weights (failing fast offline), local weight files."""
+
+from __future__ import annotations
+
+import difflib
+import logging
+import os
+import socket
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import timm
+import torch
+
+from training.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+HUB_HOST = ("huggingface.co", 443)
+HUB_PROBE_SECONDS = 3.0
+
+
+@dataclass
+class ModelInfo:
+    model: torch.nn.Module
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
+    crop_pct: float
+    interpolation: str
+    warnings: list[tuple[str, str]] = field(default_factory=list)
+
+
+def check_model_name(name: str) -> None:
+    if timm.is_model(name):
+        return
+    matches = difflib.get_close_matches(name.lower(), timm.list_models(), n=5, cutoff=0.6)
+    hint = f"; did you mean {', '.join(matches)}?" if matches else "; see timm.list_models() for names"
+    raise ConfigError(f"unknown model '{name}'{hint}")
+
+
+def hub_reachable(timeout: float = HUB_PROBE_SECONDS) -> bool:
+    """A TCP connect to the hub in a thread, so a hanging DNS lookup cannot stall the run either."""
+    if os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes"):
+        return False
+    result: list[bool] = []
+
+    def probe() -> None:
+        try:
+            with socket.create_connection(HUB_HOST, timeout=timeout):
+                result.append(True)
+        except OSError:
+            result.append(False)
+
+    thread = threading.Thread(target=probe, daemon=True)
+    thread.start()
+    thread.join(timeout)
+    return bool(result and result[0])
+
+
+def _create_pretrained(name: str, num_classes: int) -> torch.nn.Module:
+    """Pretrained weights from the hub, or from the local cache only when the hub is unreachable."""
+    if not hub_reachable():
+        import huggingface_hub.constants
+
+        huggingface_hub.constants.HF_HUB_OFFLINE = True  # cache hits still work; misses fail at once
+    return timm.create_model(name, pretrained=True, num_classes=num_classes)
+
+
+def load_weights_file(model: torch.nn.Module, path: Path) -> list[str]:
+    """Load a local .pth/.safetensors, skipping tensors whose shape differs (e.g. another classifier head).
+    Returns the names of the skipped tensors."""
+    if not path.is_file():
+        raise ConfigError(f"weights file {path} does not exist")
+    try:
+        if path.suffix == ".safetensors":
+            from safetensors.torch import load_file
+
+            state = load_file(str(path))
+        else:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+            for key in ("state_dict", "model", "state_dict_ema"):
+                if isinstance(state, dict) and isinstance(state.get(key), dict):
+                    state = state[key]
+                    break
+    except Exception as exc:
+        raise ConfigError(f"could not read weights file {path}: {exc}") from exc
+    state = {k.removeprefix("module."): v for k, v in state.items()}
+    own = model.state_dict()
+    usable = {k: v for k, v in state.items() if k in own and own[k].shape == v.shape}
+    if not usable:
+        raise ConfigError(f"weights file {path} has no tensors that fit this model")
+    model.load_state_dict(usable, strict=False)
+    return sorted(set(own) - set(usable))
+
+
+def build_model(name: str, num_classes: int, pretrained: bool, weights: Path | None) -> ModelInfo:
+    check_model_name(name)
+    warnings: list[tuple[str, str]] = []
+    model = None
+    if pretrained and weights is None:
+        try:
+            model = _create_pretrained(name, num_classes)
+        except Exception as exc:
+            log.warning("pretrained weights unavailable: %s", exc)
+            warnings.append(
+                (
+                    "pretrained_unavailable",
+                    f"pretrained weights for {name} are not available (offline?); training from random "
+                    "initialisation, which needs more epochs and data",
+                )
+            )
+    if model is None:
+        model = timm.create_model(name, pretrained=False, num_classes=num_classes)
+    if weights is not None:
+        skipped = load_weights_file(model, weights)
+        log.info(
+            "loaded %s; kept the model's own init for %d tensors: %s", weights, len(skipped), skipped[:8]
+        )
+    cfg = model.pretrained_cfg
+    return ModelInfo(
+        model=model,
+        mean=tuple(cfg.get("mean", (0.485, 0.456, 0.406))),
+        std=tuple(cfg.get("std", (0.229, 0.224, 0.225))),
+        crop_pct=float(cfg.get("crop_pct", 0.875)),
+        interpolation=str(cfg.get("interpolation", "bicubic")),
+        warnings=warnings,
+    )
