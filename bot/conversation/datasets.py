@@ -1,0 +1,127 @@
+"""Dataset folders under DATA_ROOT: safe path resolution and a cheap summary (file listing only)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff"})
+SPLIT_NAMES = ("train", "val", "valid", "validation", "test")
+IGNORED_NAMES = frozenset({".DS_Store", "__MACOSX", ".ipynb_checkpoints", "Thumbs.db"})
+DATA_ROOT_PREFIXES = ("$DATA_ROOT", "${DATA_ROOT}", "<DATA_ROOT>", "DATA_ROOT")
+
+
+class DatasetPathError(ValueError):
+    """A dataset path the bot will not use. `message` is user-readable (English); `reason` is one of
+    "outside" (escapes DATA_ROOT), "not_found" (with `available` datasets) or "empty" (no class folders)."""
+
+    def __init__(self, message: str, *, reason: str, available: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.reason = reason
+        self.available = available or []
+
+
+@dataclass(frozen=True)
+class DatasetSummary:
+    classes: list[str]
+    counts: dict[str, int]  # images per class over all splits
+    splits: dict[str, dict[str, int]] = field(default_factory=dict)  # split -> class -> images
+
+    @property
+    def total_images(self) -> int:
+        return sum(self.counts.values())
+
+
+def _visible(name: str) -> bool:
+    return not name.startswith(".") and name not in IGNORED_NAMES
+
+
+def _strip_data_root_prefix(text: str, data_root: Path) -> str:
+    for prefix in (*DATA_ROOT_PREFIXES, str(data_root)):
+        if prefix and (text == prefix or text.startswith(prefix.rstrip("/") + "/")):
+            return text[len(prefix.rstrip("/")) :].lstrip("/") or "."
+    return text
+
+
+def resolve_dataset_path(user_path: str, data_root: Path, *, must_exist: bool = True) -> Path:
+    """The absolute folder `user_path` names under DATA_ROOT.
+
+    "cats", "./cats", "DATA_ROOT/cats" and an absolute path inside DATA_ROOT all name the same folder.
+    Symlinks are followed before the containment check, so a link pointing outside is refused too.
+    With must_exist=False only the containment check applies (for the offline `parse` tool).
+    """
+    root = data_root.expanduser().resolve()
+    text = user_path.strip().strip("'\"`")
+    if not text:
+        raise DatasetPathError(
+            "The dataset path is empty.", reason="not_found", available=list_datasets(root)
+        )
+    text = _strip_data_root_prefix(text, data_root)
+    candidate = Path(text).expanduser()
+    resolved = (candidate if candidate.is_absolute() else root / candidate).resolve()
+    if resolved == root or not resolved.is_relative_to(root):
+        raise DatasetPathError(
+            f"'{user_path}' is outside the data folder; give a folder inside DATA_ROOT (e.g. 'cats').",
+            reason="outside",
+        )
+    if must_exist and not resolved.is_dir():
+        available = list_datasets(root)
+        listing = ", ".join(available) if available else "none yet"
+        raise DatasetPathError(
+            f"No dataset folder '{user_path}' under DATA_ROOT. Available datasets: {listing}.",
+            reason="not_found",
+            available=available,
+        )
+    return resolved
+
+
+def list_datasets(data_root: Path) -> list[str]:
+    """Folder names directly under DATA_ROOT (hidden and system folders left out)."""
+    try:
+        entries = list(os.scandir(data_root))
+    except OSError:
+        return []
+    return sorted(entry.name for entry in entries if entry.is_dir() and _visible(entry.name))
+
+
+def _count_images(folder: Path) -> int:
+    count = 0
+    for _current, dirs, files in os.walk(folder):
+        dirs[:] = [name for name in dirs if _visible(name)]
+        count += sum(1 for name in files if _visible(name) and Path(name).suffix.lower() in IMAGE_EXTENSIONS)
+    return count
+
+
+def _class_counts(folder: Path) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for entry in sorted(os.scandir(folder), key=lambda item: item.name):
+        if entry.is_dir() and _visible(entry.name):
+            images = _count_images(Path(entry.path))
+            if images:
+                counts[entry.name] = images
+    return counts
+
+
+def summarize_dataset(path: Path) -> DatasetSummary:
+    """Classes and image counts of an ImageFolder dataset, with optional train/val/test splits.
+
+    Raises DatasetPathError(reason="empty") when there is no class folder holding images.
+    """
+    split_dirs = [path / name for name in SPLIT_NAMES if (path / name).is_dir()]
+    splits = {folder.name: _class_counts(folder) for folder in split_dirs}
+    splits = {name: counts for name, counts in splits.items() if counts}
+    if splits:
+        counts: dict[str, int] = {}
+        for split_counts in splits.values():
+            for name, images in split_counts.items():
+                counts[name] = counts.get(name, 0) + images
+    else:
+        counts = _class_counts(path)
+    if not counts:
+        raise DatasetPathError(
+            f"'{path.name}' has no class folders with images (expected {path.name}/<class>/<image>.jpg).",
+            reason="empty",
+        )
+    return DatasetSummary(classes=sorted(counts), counts=dict(sorted(counts.items())), splits=splits)

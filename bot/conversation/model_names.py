@@ -1,0 +1,148 @@
+"""Model names as people say them ("ResNet-50", "레즈넷50", "efficientnet b0") → timm names.
+
+A small static table, so the bot never imports timm. Unknown names that look like timm names are kept
+as given; the trainer lists close matches when a name does not exist.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+_SEP = r"[\s_\-]*"
+
+
+@dataclass(frozen=True)
+class _Family:
+    pattern: re.Pattern[str]
+    to_timm: Callable[[re.Match[str]], str | None]
+
+
+def _sized(template: str, sizes: dict[str, str]) -> Callable[[re.Match[str]], str | None]:
+    def build(match: re.Match[str]) -> str | None:
+        key = (match.group("v") or "").lower()
+        return template.format(sizes[key]) if key in sizes else None
+
+    return build
+
+
+def _numbered(template: str, allowed: set[str]) -> Callable[[re.Match[str]], str | None]:
+    def build(match: re.Match[str]) -> str | None:
+        number = match.group("v")
+        return template.format(number) if number in allowed else None
+
+    return build
+
+
+_VIT_SIZES = {"tiny": "tiny", "t": "tiny", "small": "small", "s": "small", "base": "base", "b": "base"}
+_VIT_SIZES |= {"large": "large", "l": "large", "스몰": "small", "베이스": "base", "타이니": "tiny"}
+_SIZES = {"tiny": "tiny", "small": "small", "base": "base", "large": "large"}
+_SIZES |= {"타이니": "tiny", "스몰": "small", "베이스": "base", "라지": "large"}
+
+_FAMILIES: tuple[_Family, ...] = (
+    _Family(
+        re.compile(rf"(?:wide{_SEP}resnet|와이드{_SEP}레즈넷){_SEP}(?P<v>50|101)", re.I),
+        _numbered("wide_resnet{}_2", {"50", "101"}),
+    ),
+    _Family(
+        re.compile(rf"(?:resnext|레즈넥스트){_SEP}(?P<v>50|101)", re.I),
+        lambda m: {"50": "resnext50_32x4d", "101": "resnext101_32x8d"}[m.group("v")],
+    ),
+    _Family(
+        re.compile(rf"(?:resnet|레즈넷|레스넷|리즈넷){_SEP}(?P<v>\d{{2,3}})(?!\d)", re.I),
+        _numbered("resnet{}", {"10", "14", "18", "26", "34", "50", "101", "152", "200"}),
+    ),
+    _Family(
+        re.compile(
+            rf"(?:efficient{_SEP}net|이피션트{_SEP}넷|에피션트{_SEP}넷){_SEP}v?2{_SEP}(?P<v>[sml])\b", re.I
+        ),
+        _sized("tf_efficientnetv2_{}", {"s": "s", "m": "m", "l": "l"}),
+    ),
+    _Family(
+        re.compile(
+            rf"(?:efficient{_SEP}net|이피션트{_SEP}넷|에피션트{_SEP}넷){_SEP}b?{_SEP}(?P<v>[0-7])(?!\d)", re.I
+        ),
+        _numbered("efficientnet_b{}", {str(n) for n in range(8)}),
+    ),
+    _Family(
+        re.compile(
+            rf"(?:convnext|컨브넥스트|콘브넥스트){_SEP}(?P<v>tiny|small|base|large|타이니|스몰|베이스|라지)",
+            re.I,
+        ),
+        _sized("convnext_{}", _SIZES),
+    ),
+    _Family(
+        re.compile(rf"(?:mobile{_SEP}net|모바일{_SEP}넷){_SEP}v?3{_SEP}(?P<v>large|small|라지|스몰)?", re.I),
+        lambda m: "mobilenetv3_{}_100".format(_SIZES.get((m.group("v") or "large").lower(), "large")),
+    ),
+    _Family(
+        re.compile(rf"(?:mobile{_SEP}net|모바일{_SEP}넷){_SEP}v?(?P<v>2)(?!\d)", re.I),
+        lambda m: "mobilenetv2_100",
+    ),
+    _Family(
+        re.compile(
+            rf"(?:vit|비트|비전{_SEP}트랜스포머|vision{_SEP}transformer){_SEP}(?P<v>tiny|small|base|large|t|s|b|l|타이니|스몰|베이스)\b",
+            re.I,
+        ),
+        _sized("vit_{}_patch16_224", _VIT_SIZES),
+    ),
+    _Family(
+        re.compile(rf"(?:deit|데잇){_SEP}(?P<v>tiny|small|base)\b", re.I),
+        _sized("deit_{}_patch16_224", _SIZES),
+    ),
+    _Family(
+        re.compile(rf"(?:swin|스윈){_SEP}(?P<v>tiny|small|base|타이니|스몰|베이스)\b", re.I),
+        _sized("swin_{}_patch4_window7_224", _SIZES),
+    ),
+    _Family(
+        re.compile(rf"(?:densenet|덴스넷){_SEP}(?P<v>121|161|169|201)", re.I),
+        _numbered("densenet{}", {"121", "161", "169", "201"}),
+    ),
+    _Family(
+        re.compile(rf"(?:vgg){_SEP}(?P<v>11|13|16|19)(?!\d)", re.I),
+        _numbered("vgg{}", {"11", "13", "16", "19"}),
+    ),
+)
+
+_TIMM_LIKE = re.compile(r"^[a-z][a-z0-9]*(?:[_.][a-z0-9]+)*$")
+# "model: <name>" / "모델은 <name>": a name given explicitly after a keyword
+_EXPLICIT_MODEL = re.compile(
+    r"(?:\bmodel|\barchitecture|\bbackbone|\barch|모델|아키텍처|백본)\s*(?:은|는|을|를|:|=|is|to|as)?\s*"
+    r"(?P<name>[A-Za-z][A-Za-z0-9_.\-]*[0-9_][A-Za-z0-9_.\-]*)",
+    re.I,
+)
+
+
+@dataclass(frozen=True)
+class ModelMention:
+    name: str
+    start: int
+    end: int
+
+
+def find_model(text: str) -> ModelMention | None:
+    """The first known model family mentioned in free text, normalised to its timm name."""
+    best: ModelMention | None = None
+    for family in _FAMILIES:
+        for match in family.pattern.finditer(text):
+            name = family.to_timm(match)
+            if name and (best is None or match.start() < best.start):
+                best = ModelMention(name, match.start(), match.end())
+            break
+    if best is not None:
+        return best
+    explicit = _EXPLICIT_MODEL.search(text)
+    if explicit and _TIMM_LIKE.match(explicit.group("name").lower()):
+        return ModelMention(explicit.group("name").lower(), explicit.start("name"), explicit.end("name"))
+    return None
+
+
+def normalize_model_name(raw: str) -> str:
+    """A timm name for `raw`: a known family's canonical name, else `raw` lowercased and trimmed."""
+    text = raw.strip()
+    for family in _FAMILIES:
+        match = family.pattern.fullmatch(text)
+        if match and (name := family.to_timm(match)):
+            return name
+    return text.lower() if _TIMM_LIKE.match(text.lower()) else text

@@ -1,0 +1,262 @@
+"""The built-in rule parser: Korean/English text → proposed TrainingConfig field updates. No network.
+
+Pure functions. Each recognised phrase is blanked out of the working text once used, so a number is
+read for one field only ("ResNet50" is never 50 epochs, "3종류" never 3 epochs, "224px" never a batch).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from bot.conversation.model_names import find_model
+from bot.conversation.parsing import NUMERIC_FIELDS, ParseContext, ParseResult
+
+_I = re.I
+# particles / verbs that may sit between a keyword and its value
+_JOIN = r"\s*(?:은|는|을|를|이|가|:|=|to|of|is|as|at|around|about|->|→)?\s*(?:to\s+|=\s*|about\s+|around\s+)?"
+_INT = r"(\d{1,7})(?![\d.]|e-)"
+_FLOAT = r"(\d+(?:\.\d+)?(?:e-?\d+)?|\.\d+(?:e-?\d+)?)"
+
+# --- number words ------------------------------------------------------------------------------------------
+_EN_UNITS = {
+    "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
+    "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15, "sixteen": 16,
+    "seventeen": 17, "eighteen": 18, "nineteen": 19,
+}  # fmt: skip
+_EN_TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80,
+            "ninety": 90}  # fmt: skip
+_EN_NUMBER = re.compile(
+    r"\b(?:(?P<tens>" + "|".join(_EN_TENS) + r")(?:[\s-](?P<ones>" + "|".join(list(_EN_UNITS)[:9]) + r"))?"
+    r"|(?P<unit>" + "|".join(_EN_UNITS) + r")|(?P<hundred>(?:a |one )?hundred))\b",
+    _I,
+)
+_KO_TENS = {"열": 10, "스무": 20, "스물": 20, "서른": 30, "마흔": 40, "쉰": 50}
+_KO_ONES = {"한": 1, "두": 2, "세": 3, "네": 4, "다섯": 5, "여섯": 6, "일곱": 7, "여덟": 8, "아홉": 9}
+_SINO = {"일": 1, "이": 2, "삼": 3, "사": 4, "오": 5, "육": 6, "칠": 7, "팔": 8, "구": 9}
+_KO_UNIT_AHEAD = r"(?=\s?(?:종류|가지|종|개|번|회|바퀴|에폭|에포크|클래스|카테고리|epoch))"
+_KO_NATIVE = re.compile(
+    r"(?<![가-힣])(?:(?P<tens>"
+    + "|".join(_KO_TENS)
+    + r")\s?)?(?P<ones>"
+    + "|".join(_KO_ONES)
+    + r")?"
+    + _KO_UNIT_AHEAD
+)
+_KO_SINO = re.compile(
+    r"(?<![가-힣])(?P<t>[이삼사오육칠팔구]?십)(?P<o>[일이삼사오육칠팔구])?|(?P<h>[이삼오]?백)"
+    + _KO_UNIT_AHEAD
+)
+_EN_UNIT_AHEAD = re.compile(
+    r"\s*(?:different\s+|kinds of\s+|types of\s+)?"
+    r"(?:epochs?|classes|class|categories|kinds|types|labels|breeds|species|passes|times|rounds)\b|\s*$",
+    _I,
+)
+
+
+def _en_number(match: re.Match[str]) -> int:
+    if match.group("hundred"):
+        return 100
+    if match.group("unit"):
+        return _EN_UNITS[match.group("unit").lower()]
+    return _EN_TENS[match.group("tens").lower()] + _EN_UNITS.get((match.group("ones") or "").lower(), 0)
+
+
+def _replace_number_words(text: str) -> str:
+    def english(match: re.Match[str]) -> str:
+        return str(_en_number(match)) if _EN_UNIT_AHEAD.match(text, match.end()) else match.group(0)
+
+    def native(match: re.Match[str]) -> str:
+        if not (match.group("tens") or match.group("ones")):
+            return match.group(0)
+        return str(_KO_TENS.get(match.group("tens") or "", 0) + _KO_ONES.get(match.group("ones") or "", 0))
+
+    def sino(match: re.Match[str]) -> str:
+        if match.group("h"):
+            return str(100 * _SINO.get(match.group("h")[:-1], 1))
+        tens = _SINO.get(match.group("t")[:-1], 1) * 10
+        return str(tens + _SINO.get(match.group("o") or "", 0))
+
+    text = _EN_NUMBER.sub(english, text)
+    text = _KO_SINO.sub(sino, text)
+    return _KO_NATIVE.sub(native, text)
+
+
+# "10 말고 20", "10에서 20으로", "instead of 10", "from 10 to 20", "not 10": the earlier number is dropped
+_REPLACED_NUMBER = re.compile(
+    r"\d+(?:\.\d+)?(?:e-?\d+)?\s*(?:번|회|에폭|에포크)?\s*(?:말고|대신|에서|아니고|아니라)\s*(?=\S)"
+    r"|(?:instead of|rather than|not|from)\s+\d+(?:\.\d+)?(?:e-?\d+)?\s*,?\s*(?:but\s+)?",
+    _I,
+)
+
+# --- field patterns (tried in order; the last match of the first matching pattern wins) ----------------
+_LR_KEY = r"(?:learning[\s_-]*rate|학습\s*률|학습률|러닝\s*레이트|\blr\b)"
+_PATTERNS: dict[str, list[re.Pattern[str]]] = {
+    "learning_rate": [
+        re.compile(_LR_KEY + _JOIN + _FLOAT, _I),
+        re.compile(r"(?<![\w.])(\d(?:\.\d+)?e-\d+)(?![\w.])", _I),
+    ],
+    "image_size": [
+        re.compile(r"(\d{2,4})\s*(?:px|픽셀|pixels?)(?![a-z])", _I),
+        re.compile(r"(\d{2,4})\s*[x×*]\s*\d{2,4}", _I),
+        re.compile(
+            r"(?:(?:image|img|input|입력|이미지)[\s_-]*(?:size|크기|사이즈|해상도|resolution|res)|해상도|resolution"
+            r"|\bimgsz\b)" + _JOIN + r"(\d{2,4})",
+            _I,
+        ),
+    ],
+    "batch_size": [
+        re.compile(
+            r"(?:batch[\s_-]*size|mini[\s-]*batch|batch|배치\s*(?:사이즈|크기)?|\bbs\b)" + _JOIN + _INT, _I
+        ),
+        re.compile(_INT + r"\s*(?:짜리\s*)?(?:batch(?:es)?\b|배치)", _I),
+    ],
+    "num_classes": [
+        re.compile(
+            _INT + r"\s*(?:개의?\s*)?(?:different\s+|kinds of\s+|types of\s+)?"
+            r"(?:종류|가지|종(?![가-힣])|클래스|카테고리|라벨|레이블|classes|class\b|categories|category|labels|kinds|types|breeds|species)",
+            _I,
+        ),
+        re.compile(
+            r"(?:num[\s_-]*classes|number of (?:classes|categories)|클래스\s*(?:수|개수)?|classes"
+            r"|카테고리\s*(?:수|개수)?)" + _JOIN + _INT,
+            _I,
+        ),
+    ],
+    "epochs": [
+        re.compile(_INT + r"\s*(?:에폭|에포크|에퐄|epochs?\b|eps?\b|번|회|바퀴|passes|rounds)", _I),
+        re.compile(
+            r"(?:epochs?|에폭|에포크|에퐄|학습\s*횟수|반복\s*횟수|training\s+length)\s*(?:수|횟수|count)?"
+            + _JOIN
+            + _INT,
+            _I,
+        ),
+    ],
+}
+
+_PRETRAINED_FALSE = re.compile(
+    r"from\s+scratch|\bscratch\b|처음부터|스크래치|(?:랜덤|무작위)\s*초기화|random(?:ly)?\s+init"
+    r"|(?:사전\s*학습|프리\s*트레인|pretrain\w*|pre-trained|imagenet)\s*(?:된\s*)?(?:가중치\s*)?(?:weights?\s*)?"
+    r"(?:없이|안\s*(?:쓰|써|하|해|함|된|씀)|하지\s*(?:말|않)|말고|빼고|끄고|x\b|=\s*false|:\s*false|false|off|no\b)"
+    r"|(?:no|without|not|don'?t use|disable)\s+(?:the\s+|any\s+)?(?:pretrain\w*|pre-trained|imagenet)",
+    _I,
+)
+_PRETRAINED_TRUE = re.compile(
+    r"pretrain\w*|pre-trained|사전\s*학습|프리\s*트레인|imagenet|전이\s*학습|transfer\s+learning|fine[\s-]?tun\w*"
+    r"|파인\s*튜닝",
+    _I,
+)
+_CANCEL = re.compile(
+    r"^\s*(?:cancel|취소|그만\s*(?:할게|해|하자)|never\s*mind|nevermind|forget\s+it|없던\s*걸로)", _I
+)
+
+# --- dataset paths -----------------------------------------------------------------------------------------
+_PATH_TOKEN = re.compile(
+    r"(?<![\w/.])(?:~|\.{1,2})?/?(?:[\w.\-]+/)+[\w.\-]*|(?<![\w/.])(?:~|\.{1,2})?/[\w.\-]+"
+)
+_TRAILING_PARTICLE = re.compile(r"(?<=[A-Za-z0-9_/\-])[가-힣]+$")
+_NAME = r"(?P<name>[A-Za-z0-9_][A-Za-z0-9_.\-]*)"
+_DATASET_WORD = r"(?:dataset|data\s*set|data|데이터\s*셋|데이터|폴더|folder|directory|dir|디렉토리|디렉터리)"
+_DATASET_AFTER_KEYWORD = re.compile(
+    r"(?:" + _DATASET_WORD + r"|경로|path)(?:_path)?\s*(?:은|는|을|를|이|가|:|=)?\s*"
+    r"(?:is\s+|at\s+|in\s+|called\s+|named\s+|=\s*)*(?:in\s+|at\s+)?" + _NAME,
+    _I,
+)
+_DATASET_BEFORE_KEYWORD = re.compile(_NAME + r"\s*" + _DATASET_WORD + r"(?![a-z])", _I)
+_NOT_A_NAME_WORDS = (
+    "the a an my our your this that these those is at in on of for to with and or set path folder "
+    "dataset data directory dir train training image images new same it its use using called named "
+    "from under some classification ready please pls here there"
+)
+_NOT_A_NAME = frozenset(_NOT_A_NAME_WORDS.split())
+_ASCII_WORD = re.compile(r"(?<![\w/.\-])[A-Za-z0-9_][A-Za-z0-9_.\-]*(?![\w/])")
+_NUMBER = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?(?:e-?\d+)?)(?![\w.])|(?<![\w.])(\d+)(?=[가-힣])", _I)
+_FILLER = (
+    "ok okay yes yeah sure let's lets go with use it is its please pls then just do make set change "
+    "to maybe about around actually instead hmm um uh so"
+)
+_FILLER_WORDS = frozenset(_FILLER.split())
+
+
+def _blank(text: str, start: int, end: int) -> str:
+    return text[:start] + " " * (end - start) + text[end:]
+
+
+def _clean_path(token: str) -> str:
+    token = _TRAILING_PARTICLE.sub("", token)
+    return token.rstrip(".,!?;:") if token.strip(".") else token
+
+
+def _find_path(text: str, context: ParseContext) -> tuple[str | None, str]:
+    for match in _PATH_TOKEN.finditer(text):
+        token = _clean_path(match.group(0))
+        if re.search(r"[A-Za-z가-힣]", token):
+            return token, _blank(text, match.start(), match.end())
+    for pattern in (_DATASET_AFTER_KEYWORD, _DATASET_BEFORE_KEYWORD):
+        for match in pattern.finditer(text):
+            name = _clean_path(match.group("name"))
+            if name.lower() not in _NOT_A_NAME and not name.isdigit():
+                return name, _blank(text, match.start(), match.end())
+    if context.asked_field == "dataset_path":
+        words = [m for m in _ASCII_WORD.finditer(text) if m.group(0).lower() not in _FILLER_WORDS]
+        if len(words) == 1 and not words[0].group(0).isdigit():
+            match = words[0]
+            return _clean_path(match.group(0)), _blank(text, match.start(), match.end())
+    return None, text
+
+
+def _to_number(field: str, raw: str) -> int | float | str:
+    try:
+        return float(raw) if field == "learning_rate" else int(raw)
+    except ValueError:
+        try:
+            value = float(raw)
+        except ValueError:
+            return raw
+        return int(value) if value.is_integer() else value
+
+
+def parse_message(text: str, context: ParseContext) -> ParseResult:
+    """Field updates stated in one message. Values are proposals; the engine validates them."""
+    result = ParseResult()
+    if _CANCEL.search(text):
+        result.intent = "cancel"
+        return result
+    work = _REPLACED_NUMBER.sub(lambda m: " " * len(m.group(0)), _replace_number_words(text))
+    updates: dict[str, Any] = {}
+
+    path, work = _find_path(work, context)
+    if path:
+        updates["dataset_path"] = path
+    if model := find_model(work):
+        updates["model"] = model.name
+        work = _blank(work, model.start, model.end)
+
+    for field, patterns in _PATTERNS.items():
+        for pattern in patterns:
+            matches = list(pattern.finditer(work))
+            if matches:
+                updates[field] = _to_number(field, matches[-1].group(1))
+                for match in matches:
+                    work = _blank(work, match.start(), match.end())
+                break
+
+    if _PRETRAINED_FALSE.search(work):
+        updates["pretrained"] = False
+    elif _PRETRAINED_TRUE.search(work):
+        updates["pretrained"] = True
+
+    if not any(field in updates for field in NUMERIC_FIELDS):
+        target = next((f for f in (context.asked_field, context.last_field) if f in NUMERIC_FIELDS), None)
+        numbers = [m.group(1) or m.group(2) for m in _NUMBER.finditer(work)]
+        if target and numbers:
+            updates[target] = _to_number(target, numbers[-1])
+    result.updates = updates
+    return result
+
+
+class RuleParser:
+    """The embedded default parser."""
+
+    def parse(self, text: str, context: ParseContext) -> ParseResult:
+        return parse_message(text, context)

@@ -1,0 +1,179 @@
+"""ConversationService: one chat thread ↔ one ChatSession row; runs the parser and the engine per message."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import anthropic
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from bot.conversation.claude import ClaudeParser, make_client
+from bot.conversation.datasets import DatasetSummary
+from bot.conversation.engine import EngineOptions, step
+from bot.conversation.language import detect_language
+from bot.conversation.parsing import ParseContext, Parser
+from bot.conversation.rules import RuleParser
+from bot.settings import Settings
+from bot.storage import ChatSession, Database, SessionState
+from training.config import TrainingConfig
+
+MAX_STORED_MESSAGES = 200
+
+
+@dataclass
+class Turn:
+    reply: str
+    complete: bool
+    config: TrainingConfig | None
+    draft: dict[str, Any]
+    missing: list[str]
+    language: str
+    session_id: int
+    notices: list[str] = field(default_factory=list)
+    config_key: str = ""
+    dataset_summary: DatasetSummary | None = None
+
+
+def make_parser(
+    parser_choice: str, settings: Settings, anthropic_client: anthropic.Anthropic | None
+) -> Parser:
+    """ "rules", "claude" (needs a key or a client), or "auto": Claude when a key or client is there."""
+    rules = RuleParser()
+    if parser_choice == "rules":
+        return rules
+    wants_claude = parser_choice == "claude" or anthropic_client is not None or settings.anthropic_api_key
+    if parser_choice not in ("auto", "claude"):
+        raise ValueError(f"unknown parser {parser_choice!r}; choose auto, rules or claude")
+    if not wants_claude:
+        return rules
+    client = anthropic_client or make_client(settings)
+    return ClaudeParser(client, settings.anthropic_model, rules)
+
+
+def config_key(session_id: int, config: TrainingConfig) -> str:
+    """Stable for the same session and config: the idempotent start key."""
+    return hashlib.sha256(f"{session_id}:{config.model_dump_json()}".encode()).hexdigest()[:40]
+
+
+def _last_changed_field(history: list[dict[str, Any]]) -> str | None:
+    for entry in reversed(history):
+        if entry.get("role") == "user" and entry.get("fields"):
+            return entry["fields"][-1]
+    return None
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+class ConversationService:
+    def __init__(
+        self,
+        db: Database,
+        settings: Settings,
+        parser_choice: str = "auto",
+        anthropic_client: anthropic.Anthropic | None = None,
+        *,
+        dataset_must_exist: bool = True,
+    ) -> None:
+        self._db = db
+        self._parser = make_parser(parser_choice, settings, anthropic_client)
+        self._options = EngineOptions(
+            data_root=settings.data_root,
+            max_epochs=settings.max_epochs,
+            dataset_must_exist=dataset_must_exist,
+        )
+
+    def handle_message(
+        self, *, team_id: str, channel_id: str, thread_ts: str, user_id: str, text: str
+    ) -> Turn:
+        session_id, draft, asked, language, history = self._load_or_create(
+            team_id, channel_id, thread_ts, user_id
+        )
+        language = detect_language(text, language)
+        context = ParseContext(asked, _last_changed_field(history), draft, language)
+        parsed = self._parser.parse(text, context)
+        result = step(draft, parsed, language=language, options=self._options)
+
+        with self._db.session() as db:
+            row = db.get_one(ChatSession, session_id)
+            row.messages = [
+                *row.messages,
+                {"role": "user", "user": user_id, "text": text, "ts": _now(), "fields": result.changed},
+                {"role": "bot", "text": result.reply, "ts": _now()},
+            ][-MAX_STORED_MESSAGES:]
+            row.draft = result.draft
+            row.asked_field = result.asked_field
+            row.language = language
+            if result.cancelled:
+                row.state = SessionState.CANCELLED
+            else:
+                row.state = SessionState.CONFIRMING if result.complete else SessionState.COLLECTING
+        return Turn(
+            reply=result.reply,
+            complete=result.complete,
+            config=result.config,
+            draft=dict(result.draft),
+            missing=list(result.missing),
+            language=language,
+            session_id=session_id,
+            notices=list(parsed.notices),
+            config_key=config_key(session_id, result.config) if result.config else "",
+            dataset_summary=result.dataset_summary,
+        )
+
+    def _load_or_create(
+        self, team_id: str, channel_id: str, thread_ts: str, user_id: str
+    ) -> tuple[int, dict[str, Any], str | None, str, list[dict[str, Any]]]:
+        for _attempt in range(2):
+            try:
+                with self._db.session() as db:
+                    row = self._find(db, team_id, channel_id, thread_ts)
+                    if row is None:
+                        row = ChatSession(
+                            team_id=team_id, channel_id=channel_id, thread_ts=thread_ts, user_id=user_id
+                        )
+                        db.add(row)
+                        db.flush()
+                    if row.state == SessionState.CANCELLED:  # a message after "cancel" starts afresh
+                        row.draft, row.asked_field, row.state = {}, None, SessionState.COLLECTING
+                    return row.id, dict(row.draft), row.asked_field, row.language, list(row.messages)
+            except IntegrityError:  # another message of the same new thread created the row first
+                continue
+        raise RuntimeError("could not create the chat session")
+
+    @staticmethod
+    def _find(db: Any, team_id: str, channel_id: str, thread_ts: str) -> ChatSession | None:
+        return db.scalar(
+            select(ChatSession).where(
+                ChatSession.team_id == team_id,
+                ChatSession.channel_id == channel_id,
+                ChatSession.thread_ts == thread_ts,
+            )
+        )
+
+    def get_session(self, team_id: str, channel_id: str, thread_ts: str) -> ChatSession | None:
+        with self._db.session() as db:
+            return self._find(db, team_id, channel_id, thread_ts)
+
+    def has_session(self, team_id: str, channel_id: str, thread_ts: str) -> bool:
+        return self.get_session(team_id, channel_id, thread_ts) is not None
+
+    def _update(self, session_id: int, **values: Any) -> None:
+        with self._db.session() as db:
+            row = db.get_one(ChatSession, session_id)
+            for name, value in values.items():
+                setattr(row, name, value)
+
+    def mark_started(self, session_id: int) -> None:
+        self._update(session_id, state=SessionState.STARTED)
+
+    def mark_cancelled(self, session_id: int) -> None:
+        self._update(session_id, state=SessionState.CANCELLED)
+
+    def set_summary_ts(self, session_id: int, ts: str) -> None:
+        self._update(session_id, summary_ts=ts)
