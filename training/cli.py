@@ -130,7 +130,9 @@ def _is_out_of_memory(exc: BaseException) -> bool:
 
 def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    writer = EventWriter(None)
+    out_only = argparse.ArgumentParser(add_help=False)
+    out_only.add_argument("--out", type=Path)
+    writer = EventWriter(out_only.parse_known_args(argv)[0].out)  # so even a flag error reaches events.jsonl
     try:
         args = build_parser().parse_args(argv)
         out = args.out or Path("runs") / time.strftime(f"{args.model or 'resnet50'}-%Y%m%d-%H%M%S")

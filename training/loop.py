@@ -88,16 +88,11 @@ def train(
     if config.num_classes is not None and config.num_classes != len(classes):
         raise ConfigError(f"num_classes is {config.num_classes} but the dataset has {len(classes)} classes")
     info = build_model(config.model, len(classes), config.pretrained, options.weights)
-    for code, message in plan.warnings + info.warnings:
-        writer.emit(WarningEvent(code=code, message=message))
     data = prepare(plan, config.image_size, info.crop_pct, device, threads, options.cache_budget_bytes)
+    warnings = plan.warnings + info.warnings  # emitted right after `start`
     if data.skipped:
         names = ", ".join(p.name for p in data.skipped[:5]) + (" ..." if len(data.skipped) > 5 else "")
-        writer.emit(
-            WarningEvent(
-                code="corrupt_images", message=f"skipped {len(data.skipped)} unreadable image(s): {names}"
-            )
-        )
+        warnings.append(("corrupt_images", f"skipped {len(data.skipped)} unreadable image(s): {names}"))
 
     model = info.model.to(device, memory_format=torch.channels_last)
     normalize = Normalizer(info.mean, info.std, device)
@@ -139,6 +134,8 @@ def train(
             resumed_from_epoch=start_epoch,
         )
     )
+    for code, message in warnings:
+        writer.emit(WarningEvent(code=code, message=message))
 
     def save_last(epochs_done: int) -> Path:
         state = {

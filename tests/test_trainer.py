@@ -1,0 +1,193 @@
+"""The trainer end to end, in-process: events, learning, splits, artifacts, determinism, config errors."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+from pathlib import Path
+
+import pytest
+import timm
+import torch
+from safetensors.torch import load_file
+
+from tests.imagegen import make_image_folder, make_split_folder
+from tests.trainer_helpers import run_trainer
+from training.augment import Normalizer, augment_batch
+from training.data import discover
+from training.events import ExitCode, parse_event
+from training.loop import lr_at
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, list, list[str]]:
+    """One 6-epoch run on an auto-split dataset, shared by the tests that only read its results."""
+    root = tmp_path_factory.mktemp("trained")
+    data = make_image_folder(root / "data", per_class=20)
+    stdout = io.StringIO()
+    with contextlib.redirect_stdout(stdout):
+        code, events = run_trainer(data, root / "out", "--lr", "0.003", epochs=6)
+    assert code == ExitCode.DONE
+    return data, root / "out", events, stdout.getvalue().splitlines()
+
+
+def test_events_follow_the_protocol_in_order(trained) -> None:
+    _, _, events, stdout_lines = trained
+    assert [parse_event(line) for line in stdout_lines] == events  # stdout == events.jsonl, all valid
+    types = [e.type for e in events]
+    assert types[0] == "start" and types[-1] == "done"
+    assert set(types) == {"start", "progress", "epoch", "done"}
+    start = events[0]
+    assert start.classes == ["circle", "square", "triangle"]
+    assert start.counts == {"train": 48, "val": 12}
+    assert start.model == "resnet18" and start.device == "cpu" and start.num_params > 1_000_000
+    assert start.config["epochs"] == 6 and start.resumed_from_epoch == 0
+    epochs = [e for e in events if e.type == "epoch"]
+    assert [e.epoch for e in epochs] == [1, 2, 3, 4, 5, 6]
+    assert all(e.epochs == 6 and e.val_top5 is None for e in epochs)  # 3 classes: no top-5
+    assert epochs[-1].eta_seconds == 0 and epochs[0].eta_seconds > 0
+    assert [e.best_val_acc for e in epochs] == sorted(e.best_val_acc for e in epochs)
+    for epoch in epochs:  # each epoch's progress events come before it and end on the last step
+        progress = [e for e in events if e.type == "progress" and e.epoch == epoch.epoch]
+        assert progress and progress[-1].step == progress[-1].steps_per_epoch == 3
+        assert events.index(progress[-1]) < events.index(epoch)
+    # the lr asked for is the peak lr used, then it decays
+    assert max(e.lr for e in epochs) <= 0.003 and epochs[-1].lr < epochs[0].lr
+
+
+def test_learning_happens_on_an_easy_task(trained) -> None:
+    done = trained[2][-1]
+    assert done.best_val_acc >= 0.8  # chance is 1/3
+    assert done.epochs_completed == 6 and 1 <= done.best_epoch <= 6
+    assert sum(map(sum, done.confusion_matrix)) == 12
+    assert set(done.per_class_acc) == {"circle", "square", "triangle"}
+
+
+def test_artifacts_are_written_and_the_model_loads_back_into_timm(trained) -> None:
+    _, out, events, _ = trained
+    done = events[-1]
+    for name in ("model", "config", "metrics", "curves", "confusion_matrix", "checkpoint"):
+        path = Path(done.artifacts[name])
+        assert path.is_absolute() and path.is_file() and path.stat().st_size > 0, name
+    config = json.loads((out / "config.json").read_text())
+    assert config["architecture"] == "resnet18" and config["label_names"] == ["circle", "square", "triangle"]
+    assert config["pretrained_cfg"]["input_size"] == [3, 32, 32]
+    model = timm.create_model(
+        "resnet18",
+        pretrained=True,
+        num_classes=3,
+        # num_classes in the overlay too, else timm drops the saved head as a mismatch with ImageNet's
+        pretrained_cfg_overlay={"file": str(out / "model.safetensors"), "num_classes": 3},
+    )
+    saved = load_file(str(out / "model.safetensors"))
+    assert torch.equal(model.state_dict()["fc.weight"], saved["fc.weight"])
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["best_val_acc"] == done.best_val_acc and len(metrics["history"]) == 6
+
+
+def test_auto_split_is_stratified_and_reproducible(tmp_path: Path) -> None:
+    data = make_image_folder(tmp_path / "data", per_class=10)
+    plan = discover(data, seed=0)
+    assert plan.classes == ["circle", "square", "triangle"]
+    assert [sum(1 for _, label in plan.val if label == c) for c in range(3)] == [2, 2, 2]
+    assert len(plan.train) == 24 and not {p for p, _ in plan.train} & {p for p, _ in plan.val}
+    assert discover(data, seed=0).val == plan.val
+    assert discover(data, seed=1).val != plan.val
+
+
+def test_a_class_of_one_image_stays_in_train_with_a_warning(tmp_path: Path) -> None:
+    data = make_image_folder(tmp_path / "data", classes=("a", "b"), per_class=6)
+    make_image_folder(tmp_path / "data", classes=("c",), per_class=1)
+    plan = discover(data, seed=0)
+    assert any(code == "tiny_class" and "c" in message for code, message in plan.warnings)
+    assert all(label != 2 for _, label in plan.val) and any(label == 2 for _, label in plan.train)
+
+
+def test_hidden_files_and_folders_are_ignored(tmp_path: Path) -> None:
+    data = make_image_folder(tmp_path / "data", classes=("a", "b"), per_class=4)
+    for junk in ("__MACOSX/a", ".ipynb_checkpoints", "a/.ipynb_checkpoints"):
+        make_image_folder(data / junk, classes=("x",), per_class=1)
+    (data / ".DS_Store").write_bytes(b"\0")
+    (data / "a" / ".DS_Store").write_bytes(b"\0")
+    plan = discover(data, seed=0)
+    assert plan.classes == ["a", "b"] and len(plan.train) + len(plan.val) == 8
+
+
+@pytest.mark.parametrize("val_name", ["val", "valid"])
+def test_train_val_layout_with_held_out_test_split(tmp_path: Path, val_name: str) -> None:
+    data = make_split_folder(tmp_path / "data", train_per_class=8, val_per_class=3, val_name=val_name)
+    make_image_folder(data / "test", per_class=2, seed=3)
+    code, events = run_trainer(data, tmp_path / "out")
+    assert code == ExitCode.DONE
+    assert events[0].counts == {"train": 24, "val": 9, "test": 6}
+    assert events[-1].type == "done" and 0 <= events[-1].test["acc"] <= 1
+
+
+def test_same_seed_gives_identical_metrics(tmp_path: Path) -> None:
+    data = make_image_folder(tmp_path / "data", per_class=8)
+    histories = []
+    for run in ("a", "b"):
+        code, _ = run_trainer(data, tmp_path / run, "--seed", "7", epochs=2)
+        assert code == ExitCode.DONE
+        history = json.loads((tmp_path / run / "metrics.json").read_text())["history"]
+        histories.append(history)
+    assert histories[0] == histories[1]
+
+
+def test_streaming_fallback_when_over_the_cache_budget(tmp_path: Path) -> None:
+    data = make_image_folder(tmp_path / "data", per_class=6)
+    code, events = run_trainer(data, tmp_path / "out", "--cache-budget-mb", "0", "--workers", "0")
+    assert code == ExitCode.DONE and events[-1].type == "done"
+
+
+def test_pretrained_offline_warns_and_trains_from_random_init(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    data = make_image_folder(tmp_path / "data", per_class=6)
+    code, events = run_trainer(data, tmp_path / "out", "--pretrained")
+    assert code == ExitCode.DONE
+    warnings = [e for e in events if e.type == "warning"]
+    assert [w.code for w in warnings] == ["pretrained_unavailable"]
+    assert events[-1].type == "done"
+
+
+@pytest.mark.parametrize(
+    ("flags", "expected"),
+    [
+        (["--model", "resnet5O"], "resnet50"),  # a typo: close matches are listed
+        (["--epochs", "0"], "epochs"),
+        (["--lr", "0"], "learning_rate"),
+        (["--num-classes", "5"], "num_classes is 5 but the dataset has 3 classes"),
+        (["--device", "cuda:7"], "cuda"),
+        (["--bogus-flag"], "unrecognized arguments"),
+    ],
+)
+def test_config_errors_exit_2_with_an_error_event(tmp_path: Path, flags: list[str], expected: str) -> None:
+    data = make_image_folder(tmp_path / "data", per_class=3)
+    code, events = run_trainer(data, tmp_path / "out", *flags)
+    assert code == ExitCode.CONFIG
+    assert events[-1].type == "error" and events[-1].kind == "config"
+    assert expected in events[-1].message
+
+
+def test_resume_without_a_checkpoint_is_a_config_error(tmp_path: Path) -> None:
+    data = make_image_folder(tmp_path / "data", per_class=3)
+    code, events = run_trainer(data, tmp_path / "out", "--resume")
+    assert code == ExitCode.CONFIG and "no checkpoint" in events[-1].message
+
+
+def test_lr_schedule_warms_up_to_the_requested_lr_then_decays() -> None:
+    lrs = [lr_at(step, total_steps=100, warmup_steps=5, peak_lr=0.01) for step in range(100)]
+    assert lrs[0] == pytest.approx(0.002) and lrs[4] == pytest.approx(0.01) == max(lrs)
+    assert lrs == lrs[:5] + sorted(lrs[5:], reverse=True) and lrs[-1] < 1e-4
+
+
+def test_augmentation_is_batched_seeded_and_sized() -> None:
+    images = torch.randint(0, 256, (4, 3, 36, 36), dtype=torch.uint8)
+    normalize = Normalizer((0.5, 0.5, 0.5), (0.25, 0.25, 0.25), torch.device("cpu"))
+    first = augment_batch(images, 32, normalize, torch.Generator().manual_seed(0))
+    again = augment_batch(images, 32, normalize, torch.Generator().manual_seed(0))
+    other = augment_batch(images, 32, normalize, torch.Generator().manual_seed(1))
+    assert first.shape == (4, 3, 32, 32) and first.dtype == torch.float32
+    assert torch.equal(first, again) and not torch.equal(first, other)
+    assert first.min() >= -2.0 - 1e-5 and first.max() <= 2.0 + 1e-5  # (0..255 - 127.5) / 63.75

@@ -1,0 +1,30 @@
+"""Shared helpers for the trainer tests: run `python -m training` in-process and read its events."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from training.cli import main
+from training.events import parse_event
+
+FAST_FLAGS = [
+    "--model",
+    "resnet18",
+    "--no-pretrained",
+    "--image-size",
+    "32",
+    "--batch-size",
+    "16",
+    "--workers",
+    "1",
+]
+
+
+def run_trainer(data: Path, out: Path, *extra: str, epochs: int = 1) -> tuple[int, list]:
+    code = main(["--data", str(data), "--out", str(out), "--epochs", str(epochs), *FAST_FLAGS, *extra])
+    return code, read_events(out)
+
+
+def read_events(out: Path) -> list:
+    path = out / "events.jsonl"
+    return [parse_event(line) for line in path.read_text().splitlines()] if path.exists() else []

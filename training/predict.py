@@ -1,0 +1,76 @@
+"""`python -m training.predict OUT IMAGE... [--top-k K]`: classify images with a trained run's model,
+using exactly the validation preprocessing. Prints one JSON line per image on stdout."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from training.artifacts import load_model
+from training.augment import Normalizer
+from training.data import load_eval_image
+
+
+@dataclass
+class Prediction:
+    image: str
+    top: list[tuple[str, float]]  # (class name, probability), most likely first
+
+
+class Predictor:
+    def __init__(self, out_dir: Path) -> None:
+        self.model, config = load_model(out_dir)
+        self.classes: list[str] = config["label_names"]
+        cfg = config["pretrained_cfg"]
+        self.image_size = cfg["input_size"][-1]
+        self.crop_pct = cfg["crop_pct"]
+        self.normalize = Normalizer(tuple(cfg["mean"]), tuple(cfg["std"]), torch.device("cpu"))
+
+    @torch.no_grad()
+    def probabilities(self, paths: Sequence[Path]) -> torch.Tensor:
+        images = torch.stack([load_eval_image(path, self.image_size, self.crop_pct) for path in paths])
+        return self.model(self.normalize(images)).softmax(dim=1)
+
+    def predict(self, paths: Sequence[Path], top_k: int = 3) -> list[Prediction]:
+        probabilities = self.probabilities(paths)
+        values, indices = probabilities.topk(min(top_k, len(self.classes)), dim=1)
+        return [
+            Prediction(str(path), [(self.classes[i], float(p)) for p, i in zip(row_p, row_i, strict=True)])
+            for path, row_p, row_i in zip(paths, values.tolist(), indices.tolist(), strict=True)
+        ]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m training.predict", description=__doc__)
+    parser.add_argument(
+        "out", type=Path, help="a finished run's output folder (model.safetensors + config.json)"
+    )
+    parser.add_argument("images", type=Path, nargs="+", help="image files to classify")
+    parser.add_argument("--top-k", type=int, default=3, help="how many classes to show per image (default 3)")
+    args = parser.parse_args(argv)
+    if not (args.out / "model.safetensors").is_file():
+        print(f"error: no trained model in {args.out} (model.safetensors missing)", file=sys.stderr)
+        return 2
+    predictor = Predictor(args.out)
+    status = 0
+    for path in args.images:
+        try:
+            (prediction,) = predictor.predict([path], args.top_k)
+        except OSError as exc:
+            print(f"error: cannot read image {path}: {exc}", file=sys.stderr)
+            status = 3
+            continue
+        top = [{"class": name, "probability": round(p, 4)} for name, p in prediction.top]
+        print(json.dumps({"image": prediction.image, "top": top}), flush=True)
+        print(f"{path}: " + ", ".join(f"{name} {p:.1%}" for name, p in prediction.top), file=sys.stderr)
+    return status
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
