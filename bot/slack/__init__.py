@@ -1,0 +1,1 @@
+"""The Slack app: Bolt over Socket Mode, listeners grouped by surface, Block Kit rendering, progress edits."""

@@ -1,0 +1,48 @@
+"""What every listener needs, built once in `build_app`."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+
+from slack_sdk import WebClient
+
+from bot.conversation import ConversationService
+from bot.runs import RunManager
+from bot.settings import Settings
+from bot.slack.executor import WorkExecutor
+from bot.slack.progress import ProgressPublisher
+from bot.storage import Database
+
+
+@dataclass(frozen=True)
+class ThreadRef:
+    """A conversation thread: the Slack thread of one ChatSession."""
+
+    team_id: str
+    channel: str
+    thread_ts: str
+
+
+@dataclass
+class SlackContext:
+    settings: Settings
+    conversation: ConversationService
+    runs: RunManager
+    client: WebClient
+    db: Database
+    executor: WorkExecutor
+    progress: ProgressPublisher
+    bot_user_id: str
+    start_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def may_start(self, user_id: str, channel_id: str) -> bool:
+        allowed_users = self.settings.allowed_user_ids
+        allowed_channels = self.settings.allowed_channel_ids
+        return (not allowed_users or user_id in allowed_users) and (
+            not allowed_channels or channel_id in allowed_channels
+        )
+
+    def close(self) -> None:
+        self.progress.close()
+        self.executor.shutdown(wait=True)

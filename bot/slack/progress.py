@@ -1,0 +1,174 @@
+"""The live progress message: RunManager updates -> coalesced chat.update edits, then the ending reply.
+
+Updates arrive on the run manager's threads and only record the newest snapshot per run; one publisher
+thread edits each message at most once per `min_interval` seconds (so an epoch event is shown within
+that interval unless Slack rate-limits, which slack_sdk's RateLimitErrorRetryHandler honours), and a
+terminal state is always shown. After the final edit the thread gets one reply: results and the model
+file on success; the reason and a Resume button on failure or stop.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.runs import RunManager, RunUpdate, RunView
+from bot.slack import render
+from bot.slack.executor import WorkExecutor
+from bot.slack.files import upload_artifacts
+from bot.storage import RunStatus
+from training.events import DoneEvent
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class _Message:
+    channel: str | None = None
+    ts: str | None = None
+    thread_ts: str | None = None
+    latest: RunView | None = None
+    done: DoneEvent | None = None
+    dirty: bool = False
+    last_edit: float = -math.inf
+    ended: bool = False
+
+
+class ProgressPublisher:
+    def __init__(self, client: WebClient, executor: WorkExecutor, *, min_interval: float = 1.0) -> None:
+        self._client = client
+        self._executor = executor
+        self._min_interval = min_interval
+        self._messages: dict[int, _Message] = {}
+        self._cond = threading.Condition()
+        self._closed = False
+        self._unsubscribe: Any = None
+        self._thread = threading.Thread(target=self._loop, name="slack-progress", daemon=True)
+
+    def start(self, runs: RunManager) -> None:
+        self._unsubscribe = runs.subscribe(self.on_update)
+        self._thread.start()
+
+    def close(self) -> None:
+        if self._unsubscribe:
+            self._unsubscribe()
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+        if self._thread.is_alive():
+            self._thread.join(timeout=5)
+
+    def track(self, run: RunView, channel: str, ts: str) -> None:
+        """The run's progress message is (channel, ts): edit it from now on."""
+        with self._cond:
+            message = self._messages.setdefault(run.id, _Message())
+            message.channel, message.ts = channel, ts
+            message.thread_ts = message.thread_ts or run.slack_thread_ts
+            if message.latest is None:
+                message.latest = run
+            message.dirty = True
+            message.last_edit = time.monotonic()  # it was just posted with this state
+            self._cond.notify_all()
+
+    def on_update(self, update: RunUpdate) -> None:
+        run = update.run
+        with self._cond:
+            message = self._messages.get(run.id)
+            if message is None:
+                if not (run.slack_channel and run.slack_ts):
+                    return  # not a Slack run (console), or its message is not posted yet: track() comes
+                message = self._messages[run.id] = _Message(
+                    run.slack_channel, run.slack_ts, run.slack_thread_ts
+                )
+            message.latest = run
+            message.dirty = True
+            if isinstance(update.event, DoneEvent):
+                message.done = update.event
+            self._cond.notify_all()
+
+    # ---- publisher thread ------------------------------------------------------------------------------
+
+    def _loop(self) -> None:
+        while True:
+            with self._cond:
+                due = self._wait_for_due()
+                if due is None:
+                    return
+                message, view = due
+                message.dirty = False
+                message.last_edit = time.monotonic()
+            self._edit(message, view)
+            if view.status.is_terminal:
+                with self._cond:
+                    first_end = not message.ended
+                    message.ended = True
+                if first_end:
+                    self._executor.submit(self._reply_ending, message, view)
+
+    def _wait_for_due(self) -> tuple[_Message, RunView] | None:
+        while not self._closed:
+            now = time.monotonic()
+            next_due = math.inf
+            for message in self._messages.values():
+                if not (message.dirty and message.ts and message.latest):
+                    continue
+                due_at = message.last_edit + self._min_interval
+                if due_at <= now:
+                    return message, message.latest
+                next_due = min(next_due, due_at)
+            self._cond.wait(None if next_due == math.inf else next_due - now)
+        return None
+
+    def _edit(self, message: _Message, view: RunView) -> None:
+        rendered = render.progress_message(view)
+        try:
+            self._client.chat_update(channel=message.channel, ts=message.ts, **rendered.as_kwargs())
+        except SlackApiError as exc:
+            log.warning(
+                "could not edit the progress message of run %s: %s", view.id, exc.response.get("error")
+            )
+
+    def _reply_ending(self, message: _Message, view: RunView) -> None:
+        channel, thread_ts = message.channel, message.thread_ts or view.slack_thread_ts or message.ts
+        if view.status == RunStatus.COMPLETED:
+            final, per_class = completion_metrics(view, message.done)
+            text = render.completion_text(view, final, per_class)
+            self._client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=text)
+            upload_model(self._client, view, channel, thread_ts, with_curves=True)
+        else:
+            text = render.ending_text(view)
+            self._client.chat_postMessage(
+                channel=channel, thread_ts=thread_ts, text=text, blocks=render.resume_blocks(view, text)
+            )
+
+
+def completion_metrics(view: RunView, done: DoneEvent | None) -> tuple[dict[str, float], dict[str, float]]:
+    """Final metrics and per-class accuracy: from the done event, else from the stored run summary."""
+    if done is not None:
+        return done.final, done.per_class_acc
+    metrics = view.metrics or {}
+    return metrics.get("final", metrics), metrics.get("per_class_acc", {})
+
+
+def upload_model(
+    client: WebClient, view: RunView, channel: str, thread_ts: str, *, with_curves: bool
+) -> bool:
+    artifacts = view.artifacts or {}
+    files = (
+        [(artifacts["model"], f"Run #{view.id} model ({view.config.get('model', '')})")]
+        if "model" in artifacts
+        else []
+    )
+    if with_curves and "curves" in artifacts:
+        files.append((artifacts["curves"], f"Run #{view.id} learning curves"))
+    if not files:
+        return False
+    upload_artifacts(client, channel, thread_ts, files, comment=f"Files of run #{view.id}")
+    return True
