@@ -55,7 +55,8 @@ _FAMILIES: tuple[_Family, ...] = (
     ),
     _Family(
         re.compile(
-            rf"(?:efficient{_SEP}net|이피션트{_SEP}넷|에피션트{_SEP}넷){_SEP}v?2{_SEP}(?P<v>[sml])\b", re.I
+            rf"(?:efficient{_SEP}net|이피션트{_SEP}넷|에피션트{_SEP}넷){_SEP}v?2{_SEP}(?P<v>[sml])(?![A-Za-z])",
+            re.I,
         ),
         _sized("tf_efficientnetv2_{}", {"s": "s", "m": "m", "l": "l"}),
     ),
@@ -82,17 +83,17 @@ _FAMILIES: tuple[_Family, ...] = (
     ),
     _Family(
         re.compile(
-            rf"(?:vit|비트|비전{_SEP}트랜스포머|vision{_SEP}transformer){_SEP}(?P<v>tiny|small|base|large|t|s|b|l|타이니|스몰|베이스)\b",
+            rf"(?:vit|비트|비전{_SEP}트랜스포머|vision{_SEP}transformer){_SEP}(?P<v>tiny|small|base|large|t|s|b|l|타이니|스몰|베이스)(?![A-Za-z])",
             re.I,
         ),
         _sized("vit_{}_patch16_224", _VIT_SIZES),
     ),
     _Family(
-        re.compile(rf"(?:deit|데잇){_SEP}(?P<v>tiny|small|base)\b", re.I),
+        re.compile(rf"(?:deit|데잇){_SEP}(?P<v>tiny|small|base)(?![A-Za-z])", re.I),
         _sized("deit_{}_patch16_224", _SIZES),
     ),
     _Family(
-        re.compile(rf"(?:swin|스윈){_SEP}(?P<v>tiny|small|base|타이니|스몰|베이스)\b", re.I),
+        re.compile(rf"(?:swin|스윈){_SEP}(?P<v>tiny|small|base|타이니|스몰|베이스)(?![A-Za-z])", re.I),
         _sized("swin_{}_patch4_window7_224", _SIZES),
     ),
     _Family(

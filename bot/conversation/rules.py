@@ -13,8 +13,13 @@ from bot.conversation.model_names import find_model
 from bot.conversation.parsing import NUMERIC_FIELDS, ParseContext, ParseResult
 
 _I = re.I
-# particles / verbs that may sit between a keyword and its value
-_JOIN = r"\s*(?:은|는|을|를|이|가|:|=|to|of|is|as|at|around|about|->|→)?\s*(?:to\s+|=\s*|about\s+|around\s+)?"
+_KEYWORD_WORDS = r"(?:에폭|에포크|배치|학습률|러닝|이미지|클래스|카테고리|데이터)"
+# between a keyword and its value: particles, "to"/"=", or up to three Korean words that are not
+# another keyword ("학습률 너무 크다 0.001로")
+_JOIN = (
+    r"(?:\s*(?!" + _KEYWORD_WORDS + r")[가-힣]+){0,3}?\s*(?:[:=]|to|of|is|as|at|around|about|->|→)?\s*"
+    r"(?:to\s+|=\s*|about\s+|around\s+)?"
+)
 _INT = r"(\d{1,7})(?![\d.]|e-)"
 _FLOAT = r"(\d+(?:\.\d+)?(?:e-?\d+)?|\.\d+(?:e-?\d+)?)"
 
@@ -101,7 +106,7 @@ _PATTERNS: dict[str, list[re.Pattern[str]]] = {
         re.compile(r"(\d{2,4})\s*[x×*]\s*\d{2,4}", _I),
         re.compile(
             r"(?:(?:image|img|input|입력|이미지)[\s_-]*(?:size|크기|사이즈|해상도|resolution|res)|해상도|resolution"
-            r"|\bimgsz\b)" + _JOIN + r"(\d{2,4})",
+            r"|\bimgsz\b|이미지(?=는|를|은))" + _JOIN + r"(\d{2,4})",
             _I,
         ),
     ],
@@ -162,6 +167,9 @@ _DATASET_AFTER_KEYWORD = re.compile(
     r"(?:is\s+|at\s+|in\s+|called\s+|named\s+|=\s*)*(?:in\s+|at\s+)?" + _NAME,
     _I,
 )
+_DATASET_AFTER_TRAIN_ON = re.compile(
+    r"\b(?:train|fine-?tune)\w*\s+(?:\w+\s+)?on\s+(?:the\s+|my\s+)?" + _NAME, _I
+)
 _DATASET_BEFORE_KEYWORD = re.compile(_NAME + r"\s*" + _DATASET_WORD + r"(?![a-z])", _I)
 _NOT_A_NAME_WORDS = (
     "the a an my our your this that these those is at in on of for to with and or set path folder "
@@ -169,7 +177,7 @@ _NOT_A_NAME_WORDS = (
     "from under some classification ready please pls here there"
 )
 _NOT_A_NAME = frozenset(_NOT_A_NAME_WORDS.split())
-_ASCII_WORD = re.compile(r"(?<![\w/.\-])[A-Za-z0-9_][A-Za-z0-9_.\-]*(?![\w/])")
+_ASCII_WORD = re.compile(r"(?<![\w/.\-])[A-Za-z0-9_][A-Za-z0-9_.\-]*(?![A-Za-z0-9_/])")
 _NUMBER = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?(?:e-?\d+)?)(?![\w.])|(?<![\w.])(\d+)(?=[가-힣])", _I)
 _FILLER = (
     "ok okay yes yeah sure let's lets go with use it is its please pls then just do make set change "
@@ -192,7 +200,7 @@ def _find_path(text: str, context: ParseContext) -> tuple[str | None, str]:
         token = _clean_path(match.group(0))
         if re.search(r"[A-Za-z가-힣]", token):
             return token, _blank(text, match.start(), match.end())
-    for pattern in (_DATASET_AFTER_KEYWORD, _DATASET_BEFORE_KEYWORD):
+    for pattern in (_DATASET_AFTER_KEYWORD, _DATASET_BEFORE_KEYWORD, _DATASET_AFTER_TRAIN_ON):
         for match in pattern.finditer(text):
             name = _clean_path(match.group("name"))
             if name.lower() not in _NOT_A_NAME and not name.isdigit():
