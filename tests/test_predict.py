@@ -1,0 +1,52 @@
+"""`python -m training.predict`: the saved model reloads and agrees with the trainer's own validation."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.imagegen import make_image_folder
+from tests.trainer_helpers import run_trainer
+from training.data import discover
+from training.events import ExitCode
+from training.predict import Predictor, main
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, list]:
+    root = tmp_path_factory.mktemp("predict")
+    data = make_image_folder(root / "data", per_class=10)
+    code, events = run_trainer(data, root / "out", "--lr", "0.003", epochs=3)
+    assert code == ExitCode.DONE
+    return data, root / "out", events
+
+
+def test_predictions_reproduce_the_validation_confusion_matrix(run) -> None:
+    data, out, events = run
+    done = events[-1]
+    val = discover(data, seed=0).val  # the trainer's own split for the default seed
+    predictor = Predictor(out)
+    predicted = predictor.probabilities([path for path, _ in val]).argmax(1).tolist()
+    confusion = [[0] * 3 for _ in range(3)]
+    for (_, label), guess in zip(val, predicted, strict=True):
+        confusion[label][guess] += 1
+    assert confusion == done.confusion_matrix  # the saved model is the best epoch's
+    assert sum(confusion[i][i] for i in range(3)) / len(val) == pytest.approx(done.best_val_acc)
+
+
+def test_cli_prints_top_k_with_probabilities(run, capsys) -> None:
+    data, out, _ = run
+    images = [data / "circle" / "circle_000.png", data / "square" / "square_000.png"]
+    assert main([str(out), *map(str, images), "--top-k", "2"]) == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [line["image"] for line in lines] == [str(p) for p in images]
+    for line in lines:
+        assert len(line["top"]) == 2 and {t["class"] for t in line["top"]} <= {"circle", "square", "triangle"}
+        assert 1 >= line["top"][0]["probability"] >= line["top"][1]["probability"] >= 0
+
+
+def test_cli_refuses_a_folder_without_a_model(tmp_path: Path, capsys) -> None:
+    assert main([str(tmp_path), str(tmp_path / "x.png")]) == 2
+    assert "model.safetensors missing" in capsys.readouterr().err
