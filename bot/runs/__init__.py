@@ -1,0 +1,20 @@
+"""Training runs: launch, queue, follow, stop, resume, schedule and recover trainer processes."""
+
+from bot.runs.advice import explain_failure
+from bot.runs.errors import InvalidRunState, NotAllowed, RunError, RunNotFound
+from bot.runs.manager import RunManager
+from bot.runs.views import RunUpdate, RunView, StartRequest
+from bot.runs.when import parse_start_time
+
+__all__ = [
+    "InvalidRunState",
+    "NotAllowed",
+    "RunError",
+    "RunManager",
+    "RunNotFound",
+    "RunUpdate",
+    "RunView",
+    "StartRequest",
+    "explain_failure",
+    "parse_start_time",
+]

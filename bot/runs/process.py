@@ -1,0 +1,117 @@
+"""Trainer processes: launch in their own process group, check liveness, stop, read the stderr tail.
+
+stdout goes to /dev/null, not to a pipe: the trainer also appends every event to OUT/events.jsonl,
+which the follower tails, and a pipe would break (SIGPIPE/EPIPE) when the bot restarts while the
+trainer keeps running.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import signal
+import subprocess
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+STDERR_NAME = "stderr.log"
+EVENTS_NAME = "events.jsonl"
+
+
+def is_our_trainer(pid: int, out_dir: str | Path) -> bool:
+    """True when `pid` is alive and is the trainer writing to `out_dir` (not a recycled pid)."""
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+    # a zombie has an empty command line: it has exited
+    return str(out_dir).encode() in cmdline.split(b"\0")
+
+
+def stderr_tail(out_dir: str | Path, lines: int = 20, max_chars: int = 4000) -> str:
+    path = Path(out_dir) / STDERR_NAME
+    try:
+        with path.open("rb") as handle:
+            handle.seek(0, os.SEEK_END)
+            handle.seek(max(0, handle.tell() - max_chars * 2))
+            text = handle.read().decode("utf-8", "replace")
+    except OSError:
+        return ""
+    return "\n".join(text.strip().splitlines()[-lines:])[-max_chars:]
+
+
+class TrainerProcess:
+    """A trainer we launched (with its Popen) or one we re-attached to after a restart (pid only)."""
+
+    def __init__(self, pid: int, out_dir: Path, popen: subprocess.Popen[bytes] | None = None) -> None:
+        self.pid = pid
+        self.out_dir = out_dir
+        self._popen = popen
+        self._kill_timer: threading.Timer | None = None
+
+    @classmethod
+    def launch(
+        cls,
+        command: Sequence[str],
+        config_path: Path,
+        out_dir: Path,
+        *,
+        gpu: str | None,
+        resume: bool,
+    ) -> TrainerProcess:
+        args = [*command, "--config", str(config_path), "--out", str(out_dir)]
+        if resume:
+            args.append("--resume")
+        env = dict(os.environ)
+        if gpu is not None:
+            env["CUDA_VISIBLE_DEVICES"] = gpu
+        with (out_dir / STDERR_NAME).open("ab") as stderr:
+            popen = subprocess.Popen(
+                args,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=stderr,
+                env=env,
+                start_new_session=True,  # its own process group: signals reach its workers, not the bot
+            )
+        log.info("launched trainer pid %s: %s", popen.pid, args)
+        return cls(popen.pid, out_dir, popen)
+
+    @property
+    def returncode(self) -> int | None:
+        return self._popen.poll() if self._popen is not None else None
+
+    def is_running(self) -> bool:
+        if self._popen is not None:
+            return self._popen.poll() is None
+        return is_our_trainer(self.pid, self.out_dir)
+
+    def terminate(self, grace_seconds: float) -> None:
+        """SIGTERM to the whole group now, SIGKILL if it is still running after the grace period."""
+        self._signal_group(signal.SIGTERM)
+        if self._kill_timer is None:
+            self._kill_timer = threading.Timer(grace_seconds, self._kill_if_running)
+            self._kill_timer.daemon = True
+            self._kill_timer.start()
+
+    def kill(self) -> None:
+        self._signal_group(signal.SIGKILL)
+
+    def cancel_kill_timer(self) -> None:
+        if self._kill_timer is not None:
+            self._kill_timer.cancel()
+
+    def _kill_if_running(self) -> None:
+        if self.is_running():
+            log.warning("trainer pid %s ignored SIGTERM; sending SIGKILL", self.pid)
+            self.kill()
+
+    def _signal_group(self, signum: signal.Signals) -> None:
+        if not self.is_running():
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.pid, signum)  # pgid == pid: launched with start_new_session

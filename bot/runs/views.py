@@ -1,0 +1,107 @@
+"""What the run manager hands out: request, read-only snapshots of runs, and updates."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bot.storage import RunStatus, TrainingRun
+from training.config import TrainingConfig
+from training.events import Event
+
+CHECKPOINT_NAME = "checkpoint_last.pt"
+
+
+@dataclass
+class StartRequest:
+    config: TrainingConfig
+    requested_by: str
+    start_key: str
+    session_id: int | None = None
+    slack_channel: str | None = None
+    slack_thread_ts: str | None = None
+
+
+@dataclass(frozen=True)
+class RunView:
+    id: int
+    status: RunStatus
+    config: dict[str, Any]
+    progress: float
+    current_epoch: int
+    total_epochs: int
+    metrics: dict[str, Any]
+    error_message: str | None
+    output_dir: str | None
+    queue_position: int | None
+    requested_by: str | None
+    slack_channel: str | None
+    slack_thread_ts: str | None
+    slack_ts: str | None
+    created_at: datetime
+    started_at: datetime | None
+    completed_at: datetime | None
+    scheduled_for: datetime | None
+    checkpoint_path: str | None
+    artifacts: dict[str, str] = field(default_factory=dict)
+    stalled: bool = False
+    images_per_sec: float | None = None
+    eta_seconds: float | None = None
+    best_val_acc: float | None = None
+
+    @property
+    def is_scheduled(self) -> bool:
+        return self.status == RunStatus.PENDING and self.scheduled_for is not None
+
+
+@dataclass
+class RunUpdate:
+    run: RunView
+    event: Event | None = None  # None for status-only changes (queued, started, failed by the watchdog)
+
+
+def as_utc(moment: datetime | None) -> datetime | None:
+    """SQLite hands datetimes back naive; they were stored in UTC."""
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=UTC)
+
+
+def resumable_checkpoint(row: TrainingRun) -> str | None:
+    """The checkpoint a stopped, interrupted or failed run can continue from, if the trainer left one."""
+    if row.status not in (RunStatus.STOPPED, RunStatus.INTERRUPTED, RunStatus.FAILED) or not row.output_dir:
+        return None
+    path = Path(row.output_dir) / CHECKPOINT_NAME
+    return str(path) if path.is_file() else None
+
+
+def view_of(row: TrainingRun, queue_position: int | None = None) -> RunView:
+    metrics = dict(row.metrics or {})
+    return RunView(
+        id=row.id,
+        status=RunStatus(row.status),
+        config=dict(row.config or {}),
+        progress=row.progress,
+        current_epoch=row.current_epoch,
+        total_epochs=row.total_epochs,
+        metrics=metrics,
+        error_message=row.error_message,
+        output_dir=row.output_dir,
+        queue_position=queue_position if row.status == RunStatus.QUEUED else None,
+        requested_by=row.requested_by,
+        slack_channel=row.slack_channel,
+        slack_thread_ts=row.slack_thread_ts,
+        slack_ts=row.slack_ts,
+        created_at=as_utc(row.created_at) or datetime.now(UTC),
+        started_at=as_utc(row.started_at),
+        completed_at=as_utc(row.completed_at),
+        scheduled_for=as_utc(row.scheduled_for),
+        checkpoint_path=resumable_checkpoint(row),
+        artifacts=dict(metrics.get("artifacts") or {}),
+        stalled=row.stalled,
+        images_per_sec=metrics.get("images_per_sec"),
+        eta_seconds=metrics.get("eta_seconds"),
+        best_val_acc=metrics.get("best_val_acc"),
+    )

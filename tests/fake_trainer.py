@@ -1,0 +1,154 @@
+"""A stand-in for `python -m training` that emits scripted events, fast and without torch.
+
+It takes the trainer's CLI (--config, --out, --resume, ...) plus --mode and timing flags, writes
+events to stdout and appends them to OUT/events.jsonl like the real trainer, honours SIGTERM
+(checkpoint, `stopped`, exit 5) and records what it saw (argv, CUDA_VISIBLE_DEVICES) in OUT/seen.json.
+
+Modes: ok; crash (stderr traceback, exit 1 after --crash-after epochs, no final event); error (an
+`error` event of --error-kind); hang (no events after `start`); malformed (garbage lines between events).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from training.config import TrainingConfig
+from training.events import (
+    EXIT_CODE_FOR_ERROR,
+    DoneEvent,
+    EpochEvent,
+    ErrorEvent,
+    ExitCode,
+    ProgressEvent,
+    StartEvent,
+    StoppedEvent,
+)
+
+STEPS_PER_EPOCH = 2
+stop_requested = False
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--config", required=True)
+    parser.add_argument("--out", required=True)
+    parser.add_argument("--resume", action="store_true")
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--mode", choices=["ok", "crash", "error", "hang", "malformed"], default="ok")
+    parser.add_argument("--epoch-seconds", type=float, default=0.05)
+    parser.add_argument("--crash-after", type=int, default=1)
+    parser.add_argument("--error-kind", default="out_of_memory")
+    parser.add_argument("--ignore-sigterm", action="store_true")
+    args = parser.parse_args()
+
+    out = Path(args.out)
+    config = TrainingConfig.from_json(Path(args.config).read_text())
+    checkpoint = out / "checkpoint_last.pt"
+    (out / "seen.json").write_text(
+        json.dumps({"argv": sys.argv, "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES")})
+    )
+    signal.signal(signal.SIGTERM, signal.SIG_IGN if args.ignore_sigterm else _request_stop)
+    events = (out / "events.jsonl").open("a", encoding="utf-8")
+
+    def emit(event: object) -> None:
+        line = event.to_json_line()  # type: ignore[attr-defined]
+        events.write(line)
+        events.flush()
+        sys.stdout.write(line)
+        sys.stdout.flush()
+
+    done = json.loads(checkpoint.read_text())["epoch"] if args.resume else 0
+    emit(
+        StartEvent(
+            run_id=out.name,
+            model=config.model,
+            device="cpu",
+            classes=["a", "b"],
+            counts={"train": 8, "val": 4},
+            num_params=1000,
+            config=config.model_dump(),
+            resumed_from_epoch=done,
+        )
+    )
+    if args.mode == "hang":
+        while not stop_requested:
+            time.sleep(0.02)
+        return _stop(emit, done, checkpoint)
+    for epoch in range(done + 1, config.epochs + 1):
+        if args.mode == "crash" and epoch > args.crash_after:
+            print("Traceback (most recent call last):\nRuntimeError: fake trainer crashed", file=sys.stderr)
+            return ExitCode.INTERNAL
+        if args.mode == "error":
+            emit(
+                ErrorEvent(
+                    kind=args.error_kind, message=f"fake {args.error_kind} failure", detail="raw detail"
+                )
+            )
+            return EXIT_CODE_FOR_ERROR[args.error_kind]
+        for step in range(1, STEPS_PER_EPOCH + 1):
+            time.sleep(args.epoch_seconds / STEPS_PER_EPOCH)
+            emit(
+                ProgressEvent(
+                    epoch=epoch, step=step, steps_per_epoch=STEPS_PER_EPOCH, loss=1.0, images_per_sec=50
+                )
+            )
+        if args.mode == "malformed":
+            events.write('not json at all\n{"type": "unknown"}\n\n')
+            events.flush()
+        accuracy = epoch / config.epochs
+        emit(
+            EpochEvent(
+                epoch=epoch,
+                epochs=config.epochs,
+                train_loss=1 / epoch,
+                train_acc=accuracy,
+                val_loss=1 / epoch,
+                val_acc=accuracy,
+                lr=config.learning_rate,
+                epoch_seconds=args.epoch_seconds,
+                eta_seconds=args.epoch_seconds * (config.epochs - epoch),
+                best_val_acc=accuracy,
+                images_per_sec=50,
+            )
+        )
+        checkpoint.write_text(json.dumps({"epoch": epoch}))
+        print(f"fake trainer: epoch {epoch} done", file=sys.stderr, flush=True)
+        done = epoch
+        if stop_requested:
+            return _stop(emit, done, checkpoint)
+    model = out / "model.safetensors"
+    model.write_bytes(b"fake")
+    emit(
+        DoneEvent(
+            epochs_completed=done,
+            final={"val_acc": 1.0},
+            best_val_acc=1.0,
+            best_epoch=done,
+            per_class_acc={"a": 1.0, "b": 1.0},
+            confusion_matrix=[[2, 0], [0, 2]],
+            artifacts={"model": str(model), "checkpoint": str(checkpoint)},
+        )
+    )
+    return ExitCode.DONE
+
+
+def _request_stop(_signum: int, _frame: object) -> None:
+    global stop_requested
+    stop_requested = True
+
+
+def _stop(emit: object, epoch: int, checkpoint: Path) -> int:
+    emit(StoppedEvent(epoch=epoch, checkpoint=str(checkpoint) if checkpoint.exists() else None))  # type: ignore[operator]
+    return ExitCode.STOPPED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,90 @@
+"""Shared helpers for the run manager tests: settings, a fake-trainer command, waiting, cleanup."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from bot.runs import RunManager, RunUpdate, StartRequest
+from bot.runs.process import is_our_trainer
+from bot.settings import Settings
+from bot.storage import Database, TrainingRun
+from training.config import TrainingConfig
+
+FAKE_TRAINER = Path(__file__).with_name("fake_trainer.py")
+
+
+def fake_command(*flags: str) -> list[str]:
+    return [sys.executable, str(FAKE_TRAINER), *flags]
+
+
+def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "data_root": tmp_path / "data",
+        "output_root": tmp_path / "outputs",
+        "max_concurrent_runs": 1,
+        "stop_grace_seconds": 3.0,
+        "stall_seconds": 60.0,
+        "admin_user_ids": frozenset({"UADMIN"}),
+        "timezone": "UTC",
+    }
+    values.update(overrides)
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+def make_request(
+    key: str, epochs: int = 3, user: str = "UOWNER", dataset: str = "/data/shapes"
+) -> StartRequest:
+    config = TrainingConfig(dataset_path=dataset, model="resnet18", epochs=epochs, pretrained=False)
+    return StartRequest(
+        config=config, requested_by=user, start_key=key, slack_channel="C1", slack_thread_ts="1.1"
+    )
+
+
+def wait_until(condition: Callable[[], Any], timeout: float = 20.0, interval: float = 0.02) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout}s")
+
+
+class Recorder:
+    """A subscriber that keeps every update."""
+
+    def __init__(self) -> None:
+        self.updates: list[RunUpdate] = []
+        self._lock = threading.Lock()
+
+    def __call__(self, update: RunUpdate) -> None:
+        with self._lock:
+            self.updates.append(update)
+
+    def for_run(self, run_id: int) -> list[RunUpdate]:
+        with self._lock:
+            return [update for update in self.updates if update.run.id == run_id]
+
+
+@contextlib.contextmanager
+def managers(db: Database) -> Iterator[list[RunManager]]:
+    """Collects managers to shut down, then kills any trainer a test left running."""
+    created: list[RunManager] = []
+    try:
+        yield created
+    finally:
+        for manager in created:
+            manager.shutdown(wait=True)
+        with db.session() as session:
+            for pid, out_dir in session.query(TrainingRun.pid, TrainingRun.output_dir).all():
+                if pid and out_dir and is_our_trainer(pid, out_dir):
+                    with contextlib.suppress(ProcessLookupError):
+                        os.killpg(pid, signal.SIGKILL)

@@ -1,0 +1,327 @@
+"""The run manager against a fake trainer: queue, duplicates, stop, resume, failures, watchdog,
+restart recovery and scheduled starts."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from bot.runs import InvalidRunState, NotAllowed, RunManager, RunNotFound
+from bot.settings import Settings
+from bot.storage import Database, RunEpoch, RunStatus, TrainingRun
+from tests.runs_support import Recorder, fake_command, make_request, make_settings, managers, wait_until
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Database:
+    database = Database(f"sqlite:///{tmp_path / 'bot.db'}")
+    database.create_all()
+    return database
+
+
+@pytest.fixture
+def started(db: Database):
+    """started(settings, *trainer flags, **manager kwargs) -> a started RunManager, shut down afterwards."""
+    with managers(db) as created:
+
+        def start(settings: Settings, *flags: str, **kwargs: object) -> RunManager:
+            manager = RunManager(db, settings, trainer_command=fake_command(*flags), **kwargs)  # type: ignore[arg-type]
+            created.append(manager)
+            manager.start()
+            return manager
+
+        yield start
+
+
+def epochs_recorded(db: Database, run_id: int) -> list[int]:
+    with db.session() as session:
+        return list(
+            session.scalars(select(RunEpoch.epoch).where(RunEpoch.run_id == run_id).order_by(RunEpoch.epoch))
+        )
+
+
+def seen_by_trainer(manager: RunManager, run_id: int) -> dict:
+    return json.loads((Path(manager.get(run_id).output_dir or "") / "seen.json").read_text())
+
+
+def status_is(manager: RunManager, run_id: int, status: RunStatus):
+    return lambda: manager.get(run_id).status == status
+
+
+def test_queue_respects_the_limit_order_and_gpus(
+    tmp_path: Path, started, db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "0,1")
+    manager = started(make_settings(tmp_path, max_concurrent_runs=2), "--epoch-seconds", "0.3")
+    recorder = Recorder()
+    manager.subscribe(recorder)
+
+    runs = [manager.submit(make_request(f"k{n}", epochs=2)) for n in range(4)]
+
+    assert [run.status for run in runs] == [
+        RunStatus.RUNNING,
+        RunStatus.RUNNING,
+        RunStatus.QUEUED,
+        RunStatus.QUEUED,
+    ]
+    assert [run.queue_position for run in runs] == [None, None, 1, 2]
+    for run in runs:
+        wait_until(status_is(manager, run.id, RunStatus.COMPLETED))
+    finished = [manager.get(run.id) for run in runs]
+    # at most two at once, and the queued ones start in order, each when a slot frees up
+    for later in finished[2:]:
+        assert later.started_at is not None
+        overlapping = [
+            r for r in finished if r.id != later.id and r.started_at <= later.started_at < r.completed_at
+        ]
+        assert len(overlapping) <= 1
+    assert finished[2].started_at <= finished[3].started_at
+    gpus = [seen_by_trainer(manager, run.id)["cuda_visible_devices"] for run in runs]
+    assert sorted(gpus[:2]) == ["0", "1"]
+    assert set(gpus) == {"0", "1"}
+    assert all(epochs_recorded(db, run.id) == [1, 2] for run in runs)
+    # the position of run 4 moved from 2 to 1 when run 3 started
+    positions = [
+        u.run.queue_position for u in recorder.for_run(runs[3].id) if u.run.status == RunStatus.QUEUED
+    ]
+    assert 1 in positions
+
+
+def test_repeated_start_requests_create_one_run(tmp_path: Path, started, db: Database) -> None:
+    manager = started(make_settings(tmp_path), "--epoch-seconds", "0.05")
+    results: list[int] = []
+
+    def click() -> None:
+        results.append(manager.submit(make_request("same-key", epochs=1)).id)
+
+    threads = [threading.Thread(target=click) for _ in range(5)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    results.append(manager.submit(make_request("same-key", epochs=1)).id)
+
+    assert len(set(results)) == 1
+    with db.session() as session:
+        assert session.scalar(select(func.count()).select_from(TrainingRun)) == 1
+    wait_until(status_is(manager, results[0], RunStatus.COMPLETED))
+
+
+def test_only_owner_or_admin_can_stop_and_a_stopped_run_resumes(
+    tmp_path: Path, started, db: Database
+) -> None:
+    manager = started(make_settings(tmp_path), "--epoch-seconds", "0.1")
+    running = manager.submit(make_request("long", epochs=40))
+    queued = manager.submit(make_request("queued", epochs=2))
+    wait_until(lambda: manager.get(running.id).current_epoch >= 2)
+
+    with pytest.raises(NotAllowed):
+        manager.stop(running.id, "USTRANGER")
+    assert manager.stop(queued.id, "UADMIN").status == RunStatus.STOPPED  # queued: just marked stopped
+    manager.stop(running.id, "UOWNER")
+    stopped = wait_until(lambda: (run := manager.get(running.id)).status == RunStatus.STOPPED and run)
+
+    assert 2 <= stopped.current_epoch < 40
+    assert stopped.checkpoint_path is not None
+    assert epochs_recorded(db, running.id) == list(range(1, stopped.current_epoch + 1))
+    assert manager.get(queued.id).started_at is None  # the stopped queued run never launched
+    with pytest.raises(InvalidRunState):
+        manager.stop(running.id, "UOWNER")
+    with pytest.raises(RunNotFound):
+        manager.stop(9999, "UOWNER")
+
+    resumed = manager.resume(running.id, "UOWNER")
+    assert manager.resume(running.id, "UOWNER").id == resumed.id  # a double click resumes once
+    done = wait_until(lambda: (run := manager.get(resumed.id)).status == RunStatus.COMPLETED and run)
+
+    assert "--resume" in seen_by_trainer(manager, resumed.id)["argv"]
+    assert epochs_recorded(db, resumed.id) == list(range(stopped.current_epoch + 1, 41))
+    assert done.current_epoch == 40 and done.artifacts["model"].endswith("model.safetensors")
+    with db.session() as session:
+        assert session.get_one(TrainingRun, resumed.id).resume_of == running.id
+    with pytest.raises(InvalidRunState):
+        manager.resume(resumed.id, "UOWNER")  # completed runs are not resumable
+
+
+def test_a_killed_trainer_fails_with_its_stderr_tail(tmp_path: Path, started, db: Database) -> None:
+    manager = started(make_settings(tmp_path), "--epoch-seconds", "0.1")
+    recorder = Recorder()
+    manager.subscribe(recorder)
+    run = manager.submit(make_request("killed", epochs=50))
+    wait_until(lambda: manager.get(run.id).current_epoch >= 1)
+
+    os.killpg(_pid(db, run.id), signal.SIGKILL)
+    failed = wait_until(lambda: (view := manager.get(run.id)).status == RunStatus.FAILED and view)
+
+    with db.session() as session:
+        detail = session.get_one(TrainingRun, run.id).error_detail or ""
+    assert "exit code -9" in detail and "fake trainer: epoch 1 done" in detail
+    assert "killed" in (failed.error_message or "")
+    assert failed.checkpoint_path is not None  # it can be resumed
+    wait_until(
+        lambda: any(u.run.status == RunStatus.FAILED and u.event is None for u in recorder.for_run(run.id))
+    )
+
+
+def _pid(db: Database, run_id: int) -> int:
+    with db.session() as session:
+        pid = session.get_one(TrainingRun, run_id).pid
+    assert pid is not None
+    return pid
+
+
+@pytest.mark.parametrize(
+    ("flags", "advice", "detail"),
+    [
+        (("--mode", "crash"), "unexpectedly", "RuntimeError: fake trainer crashed"),
+        (("--mode", "error", "--error-kind", "out_of_memory"), "smaller batch size", "raw detail"),
+        (("--mode", "error", "--error-kind", "dataset"), "one sub-folder per class", "raw detail"),
+    ],
+)
+def test_failures_get_plain_advice_and_keep_the_raw_detail(
+    tmp_path: Path, started, db: Database, flags: tuple[str, ...], advice: str, detail: str
+) -> None:
+    manager = started(make_settings(tmp_path), *flags)
+    run = manager.submit(make_request("fails", epochs=3))
+    failed = wait_until(lambda: (view := manager.get(run.id)).status == RunStatus.FAILED and view)
+    assert advice in (failed.error_message or "")
+    with db.session() as session:
+        assert detail in (session.get_one(TrainingRun, run.id).error_detail or "")
+
+
+def test_malformed_lines_and_a_failing_subscriber_are_not_fatal(
+    tmp_path: Path, started, db: Database
+) -> None:
+    manager = started(make_settings(tmp_path), "--mode", "malformed", "--epoch-seconds", "0.05")
+
+    def broken_subscriber(_update: object) -> None:
+        raise RuntimeError("subscriber bug")
+
+    manager.subscribe(broken_subscriber)
+    recorder = Recorder()
+    manager.subscribe(recorder)
+    run = manager.submit(make_request("messy", epochs=3))
+    wait_until(status_is(manager, run.id, RunStatus.COMPLETED))
+
+    assert epochs_recorded(db, run.id) == [1, 2, 3]
+    with db.session() as session:
+        row = session.get_one(TrainingRun, run.id)
+        assert row.events_offset == (Path(row.output_dir or "") / "events.jsonl").stat().st_size
+    event_types = [u.event.type for u in recorder.for_run(run.id) if u.event is not None]
+    wait_until(lambda: "done" in [u.event.type for u in recorder.for_run(run.id) if u.event is not None])
+    assert event_types.count("epoch") == 3
+
+
+def test_watchdog_flags_a_stalled_run_and_fails_an_orphaned_dead_one(
+    tmp_path: Path, started, db: Database
+) -> None:
+    settings = make_settings(tmp_path, stall_seconds=0.5, max_concurrent_runs=2)
+    manager = started(settings, "--mode", "hang", watchdog_interval=0.2)
+    recorder = Recorder()
+    manager.subscribe(recorder)
+    hung = manager.submit(make_request("hang", epochs=3))
+    wait_until(lambda: any(u.run.stalled for u in recorder.for_run(hung.id)), timeout=10)
+    assert manager.get(hung.id).stalled
+
+    # a running row whose trainer is gone and that no follower watches (e.g. a follower crashed)
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    orphan_dir = tmp_path / "orphan"
+    orphan_dir.mkdir()
+    (orphan_dir / "stderr.log").write_text("CUDA error: out of memory\n")
+    with db.session() as session:
+        orphan = TrainingRun(config={}, status=RunStatus.RUNNING, pid=dead.pid, output_dir=str(orphan_dir))
+        session.add(orphan)
+        session.flush()
+        orphan_id = orphan.id
+    failed = wait_until(
+        lambda: (view := manager.get(orphan_id)).status == RunStatus.FAILED and view, timeout=10
+    )
+    assert "smaller batch size" in (failed.error_message or "")
+
+    manager.stop(hung.id, "UOWNER")
+    stopped = wait_until(lambda: (view := manager.get(hung.id)).status == RunStatus.STOPPED and view)
+    assert stopped.current_epoch == 0 and stopped.checkpoint_path is None
+
+
+def test_a_restarted_bot_reattaches_and_records_every_epoch(tmp_path: Path, db: Database) -> None:
+    settings = make_settings(tmp_path)
+    with managers(db) as created:
+        first = RunManager(db, settings, trainer_command=fake_command("--epoch-seconds", "0.15"))
+        created.append(first)
+        first.start()
+        run = first.submit(make_request("survivor", epochs=8))
+        wait_until(lambda: first.get(run.id).current_epoch >= 1)
+        first.shutdown()
+        pid = _pid(db, run.id)
+        time.sleep(0.4)  # epochs finish while no bot is watching
+
+        second = RunManager(db, settings, trainer_command=fake_command("--epoch-seconds", "0.15"))
+        created.append(second)
+        second.start()
+        assert second.get(run.id).status == RunStatus.RUNNING
+        done = wait_until(lambda: (view := second.get(run.id)).status == RunStatus.COMPLETED and view)
+
+    assert _pid(db, run.id) == pid  # the same trainer, not a relaunch
+    assert done.current_epoch == 8
+    assert epochs_recorded(db, run.id) == list(range(1, 9))
+
+
+def test_a_trainer_that_died_while_the_bot_was_down_is_interrupted(tmp_path: Path, db: Database) -> None:
+    settings = make_settings(tmp_path)
+    with managers(db) as created:
+        first = RunManager(db, settings, trainer_command=fake_command("--epoch-seconds", "0.1"))
+        created.append(first)
+        first.start()
+        run = first.submit(make_request("lost", epochs=50))
+        queued = first.submit(make_request("waiting", epochs=1))
+        wait_until(lambda: first.get(run.id).current_epoch >= 2)
+        first.shutdown()
+        os.killpg(_pid(db, run.id), signal.SIGKILL)
+        time.sleep(0.2)
+
+        second = RunManager(db, settings, trainer_command=fake_command("--epoch-seconds", "0.05"))
+        created.append(second)
+        second.start()
+        interrupted = second.get(run.id)
+        assert interrupted.status == RunStatus.INTERRUPTED
+        assert interrupted.checkpoint_path is not None
+        assert epochs_recorded(db, run.id) == list(range(1, interrupted.current_epoch + 1))
+        # the queued run is picked up again by the new manager
+        wait_until(status_is(second, queued.id, RunStatus.COMPLETED))
+
+
+def test_a_scheduled_run_survives_a_restart_and_fires(tmp_path: Path, db: Database) -> None:
+    settings = make_settings(tmp_path)
+    with managers(db) as created:
+        first = RunManager(db, settings, trainer_command=fake_command("--epoch-seconds", "0.05"))
+        created.append(first)
+        first.start()
+        at = datetime.now(UTC) + timedelta(seconds=1.5)
+        scheduled = first.schedule(make_request("nightly", epochs=1), at)
+        later = first.schedule(make_request("later", epochs=1), at + timedelta(hours=5))
+        assert scheduled.status == RunStatus.PENDING and scheduled.scheduled_for == at
+        assert {run.id for run in first.active_runs()} == {scheduled.id, later.id}
+        with pytest.raises(NotAllowed):
+            first.cancel_scheduled(later.id, "USTRANGER")
+        assert first.cancel_scheduled(later.id, "UOWNER").status == RunStatus.STOPPED
+        with pytest.raises(InvalidRunState):
+            first.schedule(make_request("past", epochs=1), datetime.now(UTC) - timedelta(minutes=1))
+        first.shutdown()
+
+        time.sleep(2.0)  # the start time passes while the bot is down
+        assert first.get(scheduled.id).status == RunStatus.PENDING
+        second = RunManager(db, settings, trainer_command=fake_command("--epoch-seconds", "0.05"))
+        created.append(second)
+        second.start()
+        wait_until(status_is(second, scheduled.id, RunStatus.COMPLETED))
+        assert second.get(later.id).status == RunStatus.STOPPED
