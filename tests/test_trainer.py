@@ -13,8 +13,9 @@ import torch
 from safetensors.torch import load_file
 
 from tests.imagegen import make_image_folder, make_split_folder
-from tests.trainer_helpers import run_trainer
+from tests.trainer_helpers import read_events, run_trainer
 from training.augment import Normalizer, augment_batch
+from training.cli import main
 from training.data import discover
 from training.events import ExitCode, parse_event
 from training.loop import lr_at
@@ -191,3 +192,41 @@ def test_augmentation_is_batched_seeded_and_sized() -> None:
     assert first.shape == (4, 3, 32, 32) and first.dtype == torch.float32
     assert torch.equal(first, again) and not torch.equal(first, other)
     assert first.min() >= -2.0 - 1e-5 and first.max() <= 2.0 + 1e-5  # (0..255 - 127.5) / 63.75
+
+
+def test_config_file_with_flags_overriding_it(tmp_path: Path) -> None:
+    data = make_image_folder(tmp_path / "data", per_class=4)
+    config = {
+        "dataset_path": str(data),
+        "model": "resnet18",
+        "pretrained": False,
+        "image_size": 32,
+        "epochs": 9,
+    }
+    (tmp_path / "run.json").write_text(json.dumps(config))
+    code = main(["--config", str(tmp_path / "run.json"), "--out", str(tmp_path / "out"), "--epochs", "1"])
+    events = read_events(tmp_path / "out")
+    assert code == ExitCode.DONE
+    assert events[0].config["epochs"] == 1 and events[0].config["model"] == "resnet18"
+    assert [e.epoch for e in events if e.type == "epoch"] == [1]
+
+
+def test_local_weights_load_with_a_different_head(trained, tmp_path: Path) -> None:
+    _, out, _, _ = trained  # a 3-class model; this run has 2 classes, so only the head differs
+    data = make_image_folder(tmp_path / "data", classes=("circle", "square"), per_class=4)
+    weights = out / "model.safetensors"
+    code, _ = run_trainer(data, tmp_path / "out", "--weights", str(weights), "--lr", "1e-7")
+    assert code == ExitCode.DONE
+    before, after = load_file(str(weights)), load_file(str(tmp_path / "out" / "model.safetensors"))
+    assert torch.allclose(before["conv1.weight"], after["conv1.weight"], atol=1e-4)
+    assert after["fc.weight"].shape[0] == 2
+
+
+def test_out_of_memory_is_reported_with_its_own_kind(tmp_path: Path, monkeypatch) -> None:
+    def exhausted(*_args, **_kwargs):
+        raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+
+    monkeypatch.setattr("training.loop.train", exhausted)
+    code, events = run_trainer(make_image_folder(tmp_path / "data", per_class=2), tmp_path / "out")
+    assert code == ExitCode.OUT_OF_MEMORY
+    assert events[-1].kind == "out_of_memory" and "smaller batch size" in events[-1].message
