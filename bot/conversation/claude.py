@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
-from concurrent.futures import ThreadPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeout
+import threading
 from typing import Any
 
 import anthropic
@@ -149,8 +148,6 @@ class ClaudeParser:
         self._model = model
         self._fallback = fallback
         self._deadline_s = deadline_s
-        # the SDK honours any retry-after a server sends, so the whole call runs under our own deadline
-        self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="claude-parser")
 
     def parse(self, text: str, context: ParseContext) -> ParseResult:
         try:
@@ -164,12 +161,8 @@ class ClaudeParser:
 
     def _ask(self, text: str, context: ParseContext) -> ParseResult:
         request = build_request(text, context, self._model)
-        future = self._pool.submit(self._client.messages.create, **request)
         try:
-            message = future.result(timeout=self._deadline_s)
-        except FutureTimeout:
-            future.cancel()
-            raise ClaudeUnavailable("no answer in time") from None
+            message = self._create_within_deadline(request)
         except anthropic.APITimeoutError:
             raise ClaudeUnavailable("no answer in time") from None
         except anthropic.RateLimitError:
@@ -182,3 +175,25 @@ class ClaudeParser:
         except anthropic.APIConnectionError:
             raise ClaudeUnavailable("connection failed") from None
         return read_answer(message)
+
+    def _create_within_deadline(self, request: dict[str, Any]) -> Any:
+        """messages.create under an overall deadline: the SDK honours any retry-after a server sends, so
+        its own timeout and retries alone do not bound a turn. The call runs in a daemon thread that is
+        abandoned (and finishes on its own) when the deadline passes."""
+        outcome: dict[str, Any] = {}
+        finished = threading.Event()
+
+        def call() -> None:
+            try:
+                outcome["message"] = self._client.messages.create(**request)
+            except Exception as error:
+                outcome["error"] = error
+            finally:
+                finished.set()
+
+        threading.Thread(target=call, name="claude-parser", daemon=True).start()
+        if not finished.wait(self._deadline_s):
+            raise ClaudeUnavailable("no answer in time")
+        if "error" in outcome:
+            raise outcome["error"]
+        return outcome["message"]
