@@ -21,6 +21,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from websockets.asyncio.server import ServerConnection, serve
+from websockets.exceptions import ConnectionClosed
 
 TEAM_ID = "T0001"
 BOT_USER_ID = "U0BOT"
@@ -80,7 +81,9 @@ class SlackStandIn:
         return f"{self.http_url}/api/"
 
     def start(self) -> SlackStandIn:
-        threading.Thread(target=self._httpd.serve_forever, name="standin-http", daemon=True).start()
+        threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, name="standin-http", daemon=True
+        ).start()
         started = threading.Event()
 
         async def main() -> None:
@@ -297,6 +300,8 @@ class SlackStandIn:
                 with self._cond:
                     self.acks[ack["envelope_id"]] = {**ack, "at": time.monotonic()}
                     self._cond.notify_all()
+        except ConnectionClosed:
+            pass  # the client went away without a close frame (SocketModeHandler.close does that)
         finally:
             with self._cond:
                 self._ws_conns.remove(conn)

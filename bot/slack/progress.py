@@ -103,8 +103,9 @@ class ProgressPublisher:
                     return
                 message, view = due
                 message.dirty = False
-                message.last_edit = time.monotonic()
             self._edit(message, view)
+            with self._cond:
+                message.last_edit = time.monotonic()  # after the call: a 429 wait also spaces the edits
             if view.status.is_terminal:
                 with self._cond:
                     first_end = not message.ended

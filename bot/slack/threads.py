@@ -48,7 +48,7 @@ def converse(ctx: SlackContext, where: ThreadRef, user_id: str, text: str) -> No
     turn = ctx.conversation.handle_message(
         team_id=where.team_id, channel_id=where.channel, thread_ts=where.thread_ts, user_id=user_id, text=text
     )
-    reply = "\n".join([*(f"_{notice}_" for notice in turn.notices), turn.reply]).strip()
+    reply = "\n".join([*turn.notices, turn.reply]).strip()  # notices come formatted
     if turn.complete and turn.config is not None:
         summary = render.config_summary(
             reply, turn.config, session_id=turn.session_id, config_key=turn.config_key

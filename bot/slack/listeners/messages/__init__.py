@@ -12,20 +12,23 @@ from bot.slack.threads import converse, receive_zip
 HANDLED_SUBTYPES = (None, "file_share", "thread_broadcast")
 
 
+def is_human_message(event: dict[str, Any]) -> bool:
+    return event.get("subtype") in HANDLED_SUBTYPES and bool(event.get("user")) and not event.get("bot_id")
+
+
 def register(app: App, ctx: SlackContext) -> None:
-    # app.message() matches the subtypes None, bot_message, thread_broadcast and file_share; edits and
-    # deletions fall through to the catch-all in listeners/events. Bolt already drops the bot's own events.
-    @app.message()
+    # Not app.message(): it skips messages with empty text, such as a .zip shared without a comment.
+    # Edits, deletions and bot posts fall through to the catch-all in listeners/events; Bolt already
+    # drops the bot's own events.
+    @app.event("message", matchers=[is_human_message])
     def on_message(event: dict[str, Any], body: dict[str, Any]) -> None:
-        if event.get("bot_id") or event.get("subtype") not in HANDLED_SUBTYPES or not event.get("user"):
-            return
         is_dm = event.get("channel_type") == "im"
         if not is_dm and f"<@{ctx.bot_user_id}>" in (event.get("text") or ""):
             return  # the app_mention listener answers it
         thread_ts = event.get("thread_ts")
-        where = ThreadRef(body.get("team_id", ""), event["channel"], thread_ts or event["ts"])
         if not is_dm and not thread_ts:
             return
+        where = ThreadRef(body.get("team_id", ""), event["channel"], thread_ts or event["ts"])
         ctx.executor.submit(handle_message, ctx, where, event, is_dm)
 
 

@@ -1,0 +1,133 @@
+"""The real Bolt app (Socket Mode, built-in client) wired to the Slack stand-in, a RunManager and the
+conversation engine, for end-to-end tests and the edit-latency benchmark."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+from bot.conversation import ConversationService
+from bot.runs import RunManager
+from bot.settings import Settings
+from bot.slack.app import build, make_web_client
+from bot.slack.context import SlackContext
+from bot.storage import Database
+from tests.slack_standin import BOT_USER_ID, Message, SlackStandIn, has_button
+
+CHANNEL = "C0TRAIN"
+ENV_TO_CLEAR = (
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "http_proxy",
+    "https_proxy",
+    "SLACK_CLIENT_ID",
+    "SLACK_CLIENT_SECRET",
+)
+
+
+@dataclass
+class SlackHarness:
+    standin: SlackStandIn
+    settings: Settings
+    runs: RunManager
+    ctx: SlackContext
+    handler: SocketModeHandler
+
+    @classmethod
+    def start(
+        cls,
+        tmp_path: Path,
+        trainer_command: Sequence[str],
+        *,
+        parser: str = "rules",
+        anthropic_client: Any = None,
+        edit_interval: float = 1.0,
+        **settings_overrides: Any,
+    ) -> SlackHarness:
+        for name in ENV_TO_CLEAR:
+            os.environ.pop(name, None)
+        standin = SlackStandIn().start()
+        settings = Settings(
+            _env_file=None,
+            slack_bot_token=standin.bot_token,
+            slack_app_token=standin.app_token,
+            slack_api_url=standin.base_url,
+            data_root=tmp_path / "data",
+            output_root=tmp_path / "outputs",
+            database_url=f"sqlite:///{tmp_path / 'trainbot.db'}",
+            conversation_parser=parser,
+            max_concurrent_runs=1,
+            stop_grace_seconds=5,
+            **settings_overrides,
+        )
+        db = Database(settings.database_url_or_default)
+        db.create_all()
+        conversation = ConversationService(db, settings, parser, anthropic_client)
+        runs = RunManager(db, settings, trainer_command=trainer_command)
+        runs.start()
+        _app, ctx = build(
+            settings, conversation, runs, make_web_client(settings), edit_interval=edit_interval
+        )
+        handler = SocketModeHandler(_app, standin.app_token)
+        handler.connect()
+        standin.wait_connected()
+        return cls(standin, settings, runs, ctx, handler)
+
+    def close(self) -> None:
+        self.handler.close()
+        self.ctx.close()
+        self.runs.shutdown()
+        self.standin.stop()
+
+    # ---- driving a thread ------------------------------------------------------------------------------
+
+    def open_thread(self, user: str, text: str) -> str:
+        """`/train text` in the channel; returns the ts of the bot's top-level message (the thread)."""
+        envelope = self.standin.slash_command(CHANNEL, user, text)
+        self.standin.wait_ack(envelope)
+        root = self.wait_message(
+            lambda m: m.thread_ts is None and m.text.startswith("Training setup started by"),
+            "the /train thread root",
+        )
+        return root.ts
+
+    def say(self, thread_ts: str, user: str, text: str, **kwargs: Any) -> str:
+        envelope, _ts = self.standin.user_message(CHANNEL, user, text, thread_ts=thread_ts, **kwargs)
+        self.standin.wait_ack(envelope)
+        return envelope
+
+    def bot_messages(self, thread_ts: str) -> list[Message]:
+        return [m for m in self.standin.thread(CHANNEL, thread_ts) if m.user == BOT_USER_ID]
+
+    def wait_message(self, predicate: Callable[[Message], bool], what: str, timeout: float = 10) -> Message:
+        def found() -> Message | None:
+            matches = [
+                m for m in list(self.standin.messages.values()) if m.user == BOT_USER_ID and predicate(m)
+            ]
+            return matches[-1] if matches else None
+
+        return self.standin.wait_for(found, timeout, what)
+
+    def wait_reply(self, thread_ts: str, contains: str, timeout: float = 10) -> Message:
+        return self.wait_message(
+            lambda m: m.thread_ts == thread_ts and contains in (m.text + str(m.blocks)),
+            f"a reply with {contains!r}",
+        )
+
+    def summary(self, thread_ts: str) -> Message:
+        return self.wait_message(
+            lambda m: m.thread_ts == thread_ts and has_button(m.blocks, "train_start"), "the summary"
+        )
+
+    def progress_message(self, thread_ts: str) -> Message:
+        return self.wait_message(
+            lambda m: (
+                m.thread_ts == thread_ts and any(b.get("block_id") == "progress" for b in m.blocks or [])
+            ),
+            "the progress message",
+        )

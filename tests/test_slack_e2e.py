@@ -1,0 +1,216 @@
+"""End to end: the real slack_bolt app over Socket Mode against the local Slack stand-in, with a real
+RunManager launching the fake trainer (tests/fake_trainer.py) and the real conversation engine."""
+
+from __future__ import annotations
+
+import io
+import itertools
+import re
+import socket
+import sys
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import anthropic
+import pytest
+
+from bot.storage import ChatSession, Database, RunStatus
+from tests.imagegen import make_image_folder
+from tests.slack_harness import CHANNEL, SlackHarness
+from tests.slack_standin import has_button
+
+FAKE_TRAINER = str(Path(__file__).with_name("fake_trainer.py"))
+OWNER, STRANGER = "UOWNER", "USTRANGER"
+ACK_LIMIT_S = 3.0
+
+
+def harness(tmp_path: Path, epoch_seconds: float, **kwargs: object) -> SlackHarness:
+    make_image_folder(tmp_path / "data" / "pets", classes=("cat", "dog"), per_class=4)
+    command = [sys.executable, FAKE_TRAINER, "--epoch-seconds", str(epoch_seconds)]
+    return SlackHarness.start(tmp_path, command, **kwargs)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def slack(tmp_path: Path) -> Iterator[SlackHarness]:
+    h = harness(tmp_path, epoch_seconds=0.4)
+    yield h
+    h.close()
+
+
+def setup_thread(slack: SlackHarness, epochs: int) -> str:
+    thread = slack.open_thread(OWNER, f"resnet18 classifier, {epochs} epochs")
+    slack.wait_reply(thread, "Which dataset")
+    slack.say(thread, OWNER, "pets")
+    return thread
+
+
+def click(slack: SlackHarness, message_ts: str, user: str, action_id: str) -> None:
+    message = slack.standin.messages[(CHANNEL, message_ts)]
+    envelope = slack.standin.click(message, user, action_id)
+    ack = slack.standin.wait_ack(envelope, timeout=ACK_LIMIT_S)
+    assert ack["envelope_id"] == envelope
+
+
+def test_happy_path_from_train_to_uploaded_model(slack: SlackHarness) -> None:
+    thread = setup_thread(slack, epochs=3)
+    summary = slack.summary(thread)
+    assert "resnet18" in summary.blocks[0]["text"]["text"] and "/pets" in summary.blocks[0]["text"]["text"]
+    slack.standin.rate_limit("chat.update", times=1, retry_after=1)  # Slack throttles the first edit
+
+    click(slack, summary.ts, OWNER, "train_start")
+    click(slack, summary.ts, OWNER, "train_start")  # a double click starts one run
+    progress = slack.progress_message(thread)
+    done = slack.standin.wait_for(
+        lambda: "Completed" in str(progress.blocks) and progress,
+        timeout=20,
+        what="the completed progress message",
+    )
+    reply = slack.wait_reply(thread, "Final validation accuracy")
+    assert "*100.0%*" in reply.text and "a 100%, b 100%" in reply.text
+    upload = slack.standin.wait_for(
+        lambda: [
+            u
+            for u in slack.standin.uploads.values()
+            if u["name"] == "model.safetensors" and u.get("thread_ts")
+        ],
+        what="the uploaded model",
+    )[0]
+    assert upload["bytes"] == b"fake" and upload["thread_ts"] == thread and upload["channel"] == CHANNEL
+
+    runs = slack.runs.recent_runs()
+    assert len(runs) == 1 and runs[0].status == RunStatus.COMPLETED and runs[0].requested_by == OWNER
+    assert (
+        len(
+            [
+                m
+                for m in slack.bot_messages(thread)
+                if any(b.get("block_id") == "progress" for b in m.blocks or [])
+            ]
+        )
+        == 1
+    )
+    assert "█" * 20 + " 100%" in str(done.blocks) and has_button(done.blocks, "train_download")
+    updates = slack.standin.calls_to("chat.update")
+    assert len(updates) >= 2  # the throttled edit was retried after Retry-After, then later edits
+    gaps = [b.at - a.at for a, b in itertools.pairwise(updates)]
+    assert gaps[0] >= 1.0 and min(gaps) >= 0.5  # honoured Retry-After; coalesced (about 1 edit/s)
+
+    click(slack, progress.ts, STRANGER, "train_download")
+    refusal = slack.standin.wait_for(lambda: slack.standin.ephemerals, what="an ephemeral refusal")[-1]
+    assert refusal["user"] == STRANGER and "Only <@UOWNER>" in refusal["text"]
+    click(slack, progress.ts, OWNER, "train_download")
+    slack.standin.wait_for(
+        lambda: len([u for u in slack.standin.uploads.values() if u["name"] == "model.safetensors"]) == 2,
+        what="the model uploaded again",
+    )
+
+
+def test_wrong_dataset_path_is_explained(slack: SlackHarness) -> None:
+    thread = slack.open_thread(OWNER, "resnet18 classifier, 2 epochs")
+    slack.wait_reply(thread, "Which dataset")
+    slack.say(thread, OWNER, "dataset nowhere")
+    reply = slack.wait_reply(thread, "nowhere")
+    assert "`pets`" in reply.text
+    assert not any(has_button(m.blocks, "train_start") for m in slack.bot_messages(thread))
+
+
+def test_stop_mid_run_refuses_strangers_and_offers_resume(slack: SlackHarness) -> None:
+    thread = setup_thread(slack, epochs=30)
+    click(slack, slack.summary(thread).ts, OWNER, "train_start")
+    progress = slack.progress_message(thread)
+    slack.standin.wait_for(
+        lambda: re.search(r"Epoch \*[1-9]\d*/30\*", str(progress.blocks)), what="an epoch shown"
+    )
+
+    click(slack, progress.ts, STRANGER, "train_stop")
+    refusal = slack.standin.wait_for(lambda: slack.standin.ephemerals, what="an ephemeral refusal")[-1]
+    assert refusal["user"] == STRANGER and "or an admin can do that" in refusal["text"]
+    assert slack.runs.recent_runs()[0].status == RunStatus.RUNNING
+
+    click(slack, progress.ts, OWNER, "train_stop")
+    ending = slack.wait_reply(thread, "was stopped after epoch")
+    assert has_button(ending.blocks, "train_resume")
+    run = slack.runs.recent_runs()[0]
+    assert run.status == RunStatus.STOPPED and run.current_epoch < 30
+    slack.standin.wait_for(lambda: "Stopped" in str(progress.blocks), what="the final state shown")
+    assert has_button(progress.blocks, "train_resume") and not has_button(progress.blocks, "train_stop")
+
+    click(slack, ending.ts, OWNER, "train_resume")
+    resumed = slack.wait_message(
+        lambda m: m.ts != progress.ts and m.thread_ts == thread and has_button(m.blocks, "train_stop"),
+        "the resumed run's progress message",
+    )
+    assert slack.runs.get(run.id + 1).status in (RunStatus.QUEUED, RunStatus.RUNNING)
+    click(slack, resumed.ts, OWNER, "train_stop")
+    slack.wait_reply(thread, f"Run #{run.id + 1} was stopped")
+
+
+def test_redelivered_event_is_handled_once_and_unhandled_events_are_acked(slack: SlackHarness) -> None:
+    thread = slack.open_thread(OWNER, "resnet18 classifier")
+    slack.wait_reply(thread, "Which dataset")
+    envelope, ts = slack.standin.user_message(CHANNEL, OWNER, "5 epochs", thread_ts=thread, event_id="EvONCE")
+    slack.standin.wait_ack(envelope, timeout=ACK_LIMIT_S)
+    slack.wait_reply(thread, "epochs 5")
+    again, _ = slack.standin.user_message(
+        CHANNEL, OWNER, "5 epochs", thread_ts=thread, event_id="EvONCE", retry_attempt=1
+    )
+    slack.standin.wait_ack(again, timeout=ACK_LIMIT_S)
+    edited = slack.standin.push_event(
+        {"type": "message", "subtype": "message_changed", "channel": CHANNEL, "ts": "1.5", "hidden": True,
+         "message": {"user": OWNER, "text": "6 epochs", "ts": ts},
+         "previous_message": {"user": OWNER, "ts": ts}}
+    )  # fmt: skip
+    slack.standin.wait_ack(edited, timeout=ACK_LIMIT_S)
+    slack.say(thread, OWNER, "pets")
+    slack.summary(thread)
+    with Database(slack.settings.database_url_or_default).session() as session:
+        texts = [m["text"] for m in session.query(ChatSession).one().messages if m["role"] == "user"]
+    assert texts.count("5 epochs") == 1 and "6 epochs" not in texts
+
+
+def test_claude_failing_falls_back_to_the_rule_parser(tmp_path: Path) -> None:
+    with socket.socket() as probe:  # a port nobody listens on: the SDK fails at once
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    client = anthropic.Anthropic(api_key="sk-test", base_url=f"http://127.0.0.1:{closed_port}", max_retries=0)
+    slack = harness(tmp_path, epoch_seconds=0.1, parser="claude", anthropic_client=client)
+    try:
+        thread = slack.open_thread(OWNER, "resnet18 classifier on pets, 4 epochs")
+        reply = slack.wait_reply(thread, "Claude unavailable")
+        assert "built-in parser" in reply.text
+        slack.say(thread, OWNER, "pets")
+        summary = slack.summary(thread)
+        assert "epochs: 4" in summary.blocks[0]["text"]["text"]
+    finally:
+        slack.close()
+
+
+def zip_bytes(entries: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, data in entries.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+def test_zip_uploads_escaping_refused_valid_used(slack: SlackHarness, tmp_path: Path) -> None:
+    thread = slack.open_thread(OWNER, "resnet18 classifier, 2 epochs")
+    slack.wait_reply(thread, "Which dataset")
+    evil = slack.standin.host_file("evil.zip", zip_bytes({"cat/1.png": b"x", "../../escape.png": b"x"}))
+    slack.say(thread, OWNER, "", files=[evil])
+    refused = slack.wait_reply(thread, "I could not use `evil.zip`")
+    assert "points outside" in refused.text
+    assert not (tmp_path / "escape.png").exists() and not (tmp_path / "data" / "escape.png").exists()
+
+    images = make_image_folder(tmp_path / "src", classes=("ant", "bee"), per_class=3)
+    good = slack.standin.host_file(
+        "bugs.zip",
+        zip_bytes(
+            {f"bugs/{p.relative_to(images).as_posix()}": p.read_bytes() for p in images.rglob("*.png")}
+        ),
+    )
+    slack.say(thread, OWNER, "", files=[good])
+    slack.wait_reply(thread, "Unpacked `bugs.zip`")
+    summary = slack.summary(thread)
+    assert "/uploads/bugs-" in summary.blocks[0]["text"]["text"]
