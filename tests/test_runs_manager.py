@@ -325,3 +325,22 @@ def test_a_scheduled_run_survives_a_restart_and_fires(tmp_path: Path, db: Databa
         second.start()
         wait_until(status_is(second, scheduled.id, RunStatus.COMPLETED))
         assert second.get(later.id).status == RunStatus.STOPPED
+
+
+def test_a_trainer_that_ignores_sigterm_is_killed_after_the_grace_period(tmp_path: Path, started) -> None:
+    manager = started(
+        make_settings(tmp_path, stop_grace_seconds=0.5), "--ignore-sigterm", "--epoch-seconds", "0.1"
+    )
+    run = manager.submit(make_request("stubborn", epochs=50))
+    wait_until(lambda: manager.get(run.id).current_epoch >= 1)
+    manager.set_progress_message(run.id, "C9", "99.9")
+
+    asked = time.monotonic()
+    assert manager.stop(run.id, "UADMIN").status == RunStatus.RUNNING  # stopping: the trainer decides when
+    stopped = wait_until(lambda: (view := manager.get(run.id)).status == RunStatus.STOPPED and view)
+
+    assert time.monotonic() - asked >= 0.5
+    assert stopped.current_epoch >= 1 and stopped.checkpoint_path is not None
+    assert (stopped.slack_channel, stopped.slack_ts) == ("C9", "99.9")
+    assert [view.id for view in manager.recent_runs(limit=1)] == [run.id]
+    assert manager.active_runs() == []
