@@ -1,0 +1,97 @@
+"""Console mode: the same conversation and run manager in a terminal, with a progress bar."""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bot.console import Console
+from bot.conversation import ConversationService
+from bot.runs import RunManager
+from bot.settings import Settings
+from bot.storage import Database, RunStatus
+from tests.imagegen import make_image_folder
+
+FAKE_TRAINER = str(Path(__file__).with_name("fake_trainer.py"))
+
+
+@pytest.fixture
+def parts(tmp_path: Path) -> Iterator[tuple[Settings, ConversationService, RunManager]]:
+    make_image_folder(tmp_path / "data" / "pets", classes=("cat", "dog"), per_class=4)
+    settings = Settings(
+        _env_file=None,
+        data_root=tmp_path / "data",
+        output_root=tmp_path / "outputs",
+        database_url=f"sqlite:///{tmp_path / 'bot.db'}",
+        max_concurrent_runs=1,
+    )
+    db = Database(settings.database_url_or_default)
+    db.create_all()
+    runs = RunManager(db, settings, trainer_command=[sys.executable, FAKE_TRAINER, "--epoch-seconds", "0.05"])
+    runs.start()
+    yield settings, ConversationService(db, settings, "rules"), runs
+    runs.shutdown()
+
+
+def play(parts: tuple[Settings, ConversationService, RunManager], lines: list[str]) -> str:
+    settings, conversation, runs = parts
+    out = io.StringIO()
+    feed = iter(lines)
+
+    def read_line(_prompt: str) -> str:
+        line = next(feed, None)
+        if line is None:
+            raise EOFError  # like input() at the end of stdin
+        return line
+
+    status = Console(settings, conversation, runs, read_line=read_line, out=out).run()
+    assert status == 0
+    return out.getvalue()
+
+
+def test_conversation_then_start_trains_with_a_progress_bar(parts) -> None:  # type: ignore[no-untyped-def]
+    output = play(parts, ["resnet18 classifier, 3 epochs", "pets", "시작", "quit"])
+    assert "Which dataset" in output and "Ready to train" in output and 'Type "start"' in output
+    assert "█" * 20 + " 100%" in output and "epoch 3/3" in output
+    assert "Final validation accuracy: 100.0%" in output and "a 100%, b 100%" in output
+    [run] = parts[2].recent_runs()
+    assert run.status == RunStatus.COMPLETED and run.config["epochs"] == 3
+
+
+def test_start_at_a_time_schedules_the_run(parts) -> None:  # type: ignore[no-untyped-def]
+    output = play(parts, ["resnet18 classifier, 2 epochs", "pets", "start in 30 minutes"])  # then EOF
+    [run] = parts[2].active_runs()
+    assert run.status == RunStatus.PENDING and run.scheduled_for is not None
+    assert f"Run #{run.id} is scheduled for" in output
+
+
+def test_start_before_the_setup_is_complete_is_just_a_message(parts) -> None:  # type: ignore[no-untyped-def]
+    output = play(parts, ["start", "quit"])
+    assert parts[2].recent_runs() == [] and "Which dataset" in output
+
+
+def test_python_m_bot_console_runs_and_quits(tmp_path: Path) -> None:
+    env = {**os.environ, "DATA_ROOT": str(tmp_path), "SLACK_BOT_TOKEN": "", "SLACK_APP_TOKEN": ""}
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "--console", "--parser", "rules"],
+        input="quit\n", capture_output=True, text=True, env=env, timeout=60, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "Describe the model to train" in result.stdout
+
+
+def test_python_m_bot_without_tokens_explains_the_setup(tmp_path: Path) -> None:
+    env = {**os.environ, "DATA_ROOT": str(tmp_path), "SLACK_BOT_TOKEN": "", "SLACK_APP_TOKEN": ""}
+    result = subprocess.run(
+        [sys.executable, "-m", "bot"], capture_output=True, text=True, env=env, timeout=60, check=False
+    )
+    assert result.returncode == 1
+    assert (
+        "manifest.yml" in result.stderr and "xoxb-" in result.stderr and "connections:write" in result.stderr
+    )
