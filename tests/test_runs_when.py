@@ -44,6 +44,9 @@ NOW = datetime(2026, 3, 10, 15, 20, tzinfo=ZoneInfo(SEOUL))  # a Tuesday afterno
         ("9시 반", "2026-03-10 21:30"),
         ("모레 오후 2시", "2026-03-12 14:00"),
         ("자정에 시작", "2026-03-11 00:00"),
+        ("this evening", "2026-03-10 19:00"),
+        ("tomorrow evening", "2026-03-11 19:00"),
+        ("at 9 in the morning", "2026-03-11 09:00"),
     ],
 )
 def test_phrases_become_the_next_matching_moment(text: str, expected: str) -> None:
@@ -54,7 +57,19 @@ def test_phrases_become_the_next_matching_moment(text: str, expected: str) -> No
     assert result.strftime("%Y-%m-%d %H:%M") == expected
 
 
-@pytest.mark.parametrize("text", ["start now", "ResNet50으로 학습해줘", "batch size 32", "", "오늘"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "start now",
+        "ResNet50으로 학습해줘",
+        "batch size 32",
+        "",
+        "오늘",
+        "good morning!",
+        "I am ready",
+        "a night-vision model",
+    ],
+)
 def test_text_without_a_time_gives_none(text: str) -> None:
     assert parse_start_time(text, NOW, SEOUL) is None
 

@@ -6,9 +6,10 @@ Rules (the result is always in the future, in the configured time zone):
 - clock times: "at 02:00", "14:30", "at 2am", "2:30 pm", "noon", "midnight", "새벽 2시", "오후 3시 30분",
   "9시 반", "자정", "정오". "02:00" and "14:30" are 24-hour times. A bare hour ("at 2", "2시") means the next
   2 o'clock, am or pm, whichever comes first; with a day ("tomorrow at 3") 1–6 mean pm and 7–11 am;
-- periods without a time: tonight / 오늘 밤 / night / 밤 = 22:00, morning / 아침 / 오전 = 09:00, 새벽 = 02:00,
-  afternoon / 오후 = 15:00, evening / 저녁 = 19:00; "tomorrow" / "내일" alone = 09:00 the next day;
-  "모레" / "day after tomorrow" = two days ahead;
+- periods without a time: tonight / at night / 오늘 밤 / 밤 = 22:00, this morning / 아침 / 오전 = 09:00,
+  새벽 = 02:00, this afternoon / 오후 = 15:00, this evening / 저녁 = 19:00; plain "morning", "night", ...
+  count only with a day ("tomorrow morning"), so "good morning" is no start time; "tomorrow" / "내일"
+  alone = 09:00 the next day; "모레" / "day after tomorrow" = two days ahead;
 - "tonight at 1" / "밤 1시" (1–4 at night) is the early morning after;
 - a time that has already passed today rolls over to the next day ("tonight" at 23:00 is tomorrow 22:00).
 """
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime, time, timedelta
-from typing import TypeVar
+from typing import NamedTuple, TypeVar
 from zoneinfo import ZoneInfo
 
 T = TypeVar("T")
@@ -57,13 +58,24 @@ _KO_TIME = re.compile(
     rf"(?P<hour>\d{{1,2}}|{_KO_NUMBER})\s*시(?!간)\s*(?:(?P<minute>\d{{1,2}})\s*분|(?P<half>반))?"
 )
 
-# (pattern, meaning, default time when no clock time is given), first match wins
-_PERIODS: list[tuple[re.Pattern[str], str, tuple[int, int]]] = [
-    (re.compile(r"새벽"), "am", (2, 0)),
-    (re.compile(r"\b(?:morning|a\.?m\.?)\b|아침|오전"), "am", (9, 0)),
-    (re.compile(r"\bafternoon\b|\bp\.?m\.?\b|오후"), "pm", (15, 0)),
-    (re.compile(r"\bevening\b|저녁"), "pm", (19, 0)),
-    (re.compile(r"\b(?:tonight|night)\b|밤"), "night", (22, 0)),
+
+class _Period(NamedTuple):
+    pattern: re.Pattern[str]
+    meaning: str  # "am", "pm" or "night": how to read a bare hour
+    default: tuple[int, int]  # the time when no clock time is given
+    standalone: bool  # counts without a time or a day; plain English words ("good morning") do not
+
+
+_PERIODS = [  # first match wins
+    _Period(re.compile(r"새벽"), "am", (2, 0), True),
+    _Period(re.compile(r"아침|오전|\bthis morning\b"), "am", (9, 0), True),
+    _Period(re.compile(r"\bmorning\b"), "am", (9, 0), False),
+    _Period(re.compile(r"오후|\bthis afternoon\b"), "pm", (15, 0), True),
+    _Period(re.compile(r"\bafternoon\b"), "pm", (15, 0), False),
+    _Period(re.compile(r"저녁|\bthis evening\b"), "pm", (19, 0), True),
+    _Period(re.compile(r"\bevening\b"), "pm", (19, 0), False),
+    _Period(re.compile(r"밤|\btonight\b|\bat night\b"), "night", (22, 0), True),
+    _Period(re.compile(r"\bnight\b"), "night", (22, 0), False),
 ]
 _DAYS: list[tuple[re.Pattern[str], int]] = [
     (re.compile(r"\bday after tomorrow\b|모레"), 2),
@@ -86,22 +98,24 @@ def parse_start_time(text: str, now: datetime, tz: str) -> datetime | None:
     if delay is not None:
         return now + delay if delay > timedelta(0) else None
     day_offset = _first(_DAYS, lowered)
-    period = next(((kind, default) for pattern, kind, default in _PERIODS if pattern.search(lowered)), None)
+    period = next((period for period in _PERIODS if period.pattern.search(lowered)), None)
     clock = _clock_time(lowered)
     if clock is None:
         named = _first(_NAMED_TIMES, lowered)
         if named is not None:
             clock = (*named, True)
     if clock is None:
-        if period is not None:
-            hours = [period[1]]
+        if period is not None and (period.standalone or day_offset is not None):
+            hours = [period.default]
         elif day_offset:
             hours = [_TOMORROW_DEFAULT]
         else:
             return None
     else:
-        hours = _candidate_times(clock, period[0] if period else None, has_day=day_offset is not None)
-    return _earliest_future(now, zone, day_offset, hours, night=bool(period and period[0] == "night"))
+        hours = _candidate_times(clock, period.meaning if period else None, has_day=day_offset is not None)
+    return _earliest_future(
+        now, zone, day_offset, hours, night=period is not None and period.meaning == "night"
+    )
 
 
 def _first(patterns: list[tuple[re.Pattern[str], T]], text: str) -> T | None:
