@@ -201,3 +201,10 @@ def test_language_follows_the_latest_message(service: ConversationService) -> No
     assert say(service, "dogs").language == "ko"  # a bare answer keeps the language
     turn = say(service, "let's do 10 epochs")
     assert turn.language == "en" and "Ready to train" in turn.reply
+
+
+def test_echoed_user_text_is_slack_safe(service: ConversationService) -> None:
+    turn = say(service, "train a classifier", "dataset: <!channel>&co")
+    assert "<!channel>" not in turn.reply
+    say(service, "x" * 5000)
+    assert all(len(line) < 600 for line in say(service, "dataset " + "y" * 5000).reply.splitlines())

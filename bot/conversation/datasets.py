@@ -59,14 +59,18 @@ def resolve_dataset_path(user_path: str, data_root: Path, *, must_exist: bool = 
             "The dataset path is empty.", reason="not_found", available=list_datasets(root)
         )
     text = _strip_data_root_prefix(text, data_root)
-    candidate = Path(text).expanduser()
-    resolved = (candidate if candidate.is_absolute() else root / candidate).resolve()
-    if resolved == root or not resolved.is_relative_to(root):
+    try:
+        candidate = Path(text).expanduser()
+        resolved = (candidate if candidate.is_absolute() else root / candidate).resolve()
+        exists = resolved.is_dir()
+    except (OSError, RuntimeError, ValueError):  # name too long, symlink loop, NUL byte
+        resolved, exists = root / text, False
+    if resolved == root or not resolved.is_relative_to(root) or ".." in Path(text).parts:
         raise DatasetPathError(
             f"'{user_path}' is outside the data folder; give a folder inside DATA_ROOT (e.g. 'cats').",
             reason="outside",
         )
-    if must_exist and not resolved.is_dir():
+    if must_exist and not exists:
         available = list_datasets(root)
         listing = ", ".join(available) if available else "none yet"
         raise DatasetPathError(

@@ -118,7 +118,11 @@ def _summarize(turn: _Turn, user_path: str) -> tuple[Path, DatasetSummary | None
     """Resolve and summarise; raises DatasetPathError. The summary is None for an unchecked path."""
     options = turn.options
     path = resolve_dataset_path(user_path, options.data_root, must_exist=options.dataset_must_exist)
-    if not path.is_dir():
+    try:
+        exists = path.is_dir()
+    except OSError:  # e.g. a name too long for the file system: cannot exist
+        exists = False
+    if not exists:
         return path, None
     return path, summarize_dataset(path)
 
@@ -135,6 +139,11 @@ def _dataset_error(turn: _Turn, value: str, error: DatasetPathError) -> None:
 
 def _apply_dataset(turn: _Turn, value: Any, stated_classes: int | None) -> None:
     user_path = str(value).strip().strip("'\"`")
+    try:
+        validate_field("dataset_path", user_path)
+    except FieldError as error:
+        _refuse(turn, "dataset_path", user_path, error)
+        return
     try:
         _path, summary = _summarize(turn, user_path)
     except DatasetPathError as error:

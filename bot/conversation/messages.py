@@ -91,9 +91,22 @@ TEXTS: dict[str, dict[str, str]] = {
 }
 
 
+MAX_ECHO_CHARS = 200
+
+
+def slack_safe(value: str) -> str:
+    """User-supplied text echoed in a reply: Slack's control characters escaped (so "<!channel>" stays
+    text), and long input cut short."""
+    if len(value) > MAX_ECHO_CHARS:
+        value = value[:MAX_ECHO_CHARS] + "…"
+    return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def text(language: str, key: str, **values: Any) -> str:
     table = TEXTS.get(language, TEXTS["en"])
-    return table[key].format(**values)
+    return table[key].format(
+        **{name: slack_safe(v) if isinstance(v, str) else v for name, v in values.items()}
+    )
 
 
 def label(language: str, field: str) -> str:
