@@ -16,6 +16,7 @@ from bot.runs import RunManager
 from bot.settings import Settings
 from bot.slack.app import build, make_web_client
 from bot.slack.context import SlackContext
+from bot.slack.progress import EDIT_INTERVAL_S
 from bot.storage import Database
 from tests.slack_standin import BOT_USER_ID, Message, SlackStandIn, has_button
 
@@ -46,7 +47,7 @@ class SlackHarness:
         *,
         parser: str = "rules",
         anthropic_client: Any = None,
-        edit_interval: float = 1.0,
+        edit_interval: float = EDIT_INTERVAL_S,
         **settings_overrides: Any,
     ) -> SlackHarness:
         for name in ENV_TO_CLEAR:

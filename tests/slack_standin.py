@@ -35,6 +35,7 @@ class ApiCall:
     params: dict[str, Any]
     token: str | None
     at: float = field(default_factory=time.monotonic)
+    wall: float = field(default_factory=time.time)  # to compare with trainer event times
 
 
 @dataclass

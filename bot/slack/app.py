@@ -23,7 +23,7 @@ from bot.slack.context import SlackContext
 from bot.slack.dedupe import claim_event
 from bot.slack.executor import WorkExecutor
 from bot.slack.listeners import register_all
-from bot.slack.progress import ProgressPublisher
+from bot.slack.progress import EDIT_INTERVAL_S, ProgressPublisher
 from bot.storage import Database
 
 log = logging.getLogger(__name__)
@@ -62,7 +62,7 @@ def build(
     runs: RunManager,
     web_client: WebClient | None = None,
     *,
-    edit_interval: float = 1.0,
+    edit_interval: float = EDIT_INTERVAL_S,
 ) -> tuple[App, SlackContext]:
     """The Bolt app and its context (whose `close()` stops the progress publisher and the executor)."""
     client = web_client or make_web_client(settings)

@@ -3,8 +3,10 @@
 Updates arrive on the run manager's threads and only record the newest snapshot per run; one publisher
 thread edits each message at most once per `min_interval` seconds (so an epoch event is shown within
 that interval unless Slack rate-limits, which slack_sdk's RateLimitErrorRetryHandler honours), and a
-terminal state is always shown. After the final edit the thread gets one reply: results and the model
-file on success; the reason and a Resume button on failure or stop.
+terminal state is always shown. Step-progress ticks alone wait `tick_interval` (longer): they keep the
+bar moving without using up chat.update's budget (Tier 3, ~50/min) or delaying the next epoch's edit.
+After the final edit the thread gets one reply: results and the model file on success; the reason and
+a Resume button on failure or stop.
 """
 
 from __future__ import annotations
@@ -24,9 +26,12 @@ from bot.slack import render
 from bot.slack.executor import WorkExecutor
 from bot.slack.files import upload_artifacts
 from bot.storage import RunStatus
-from training.events import DoneEvent
+from training.events import DoneEvent, ProgressEvent
 
 log = logging.getLogger(__name__)
+
+# a little under 1 s: about one edit a second, and an epoch is shown within 1 s of its event
+EDIT_INTERVAL_S = 0.9
 
 
 @dataclass
@@ -37,15 +42,24 @@ class _Message:
     latest: RunView | None = None
     done: DoneEvent | None = None
     dirty: bool = False
+    urgent: bool = False  # an epoch, status or final change is waiting (not just a step tick)
     last_edit: float = -math.inf
     ended: bool = False
 
 
 class ProgressPublisher:
-    def __init__(self, client: WebClient, executor: WorkExecutor, *, min_interval: float = 1.0) -> None:
+    def __init__(
+        self,
+        client: WebClient,
+        executor: WorkExecutor,
+        *,
+        min_interval: float = 1.0,
+        tick_interval: float = 3.0,
+    ) -> None:
         self._client = client
         self._executor = executor
         self._min_interval = min_interval
+        self._tick_interval = max(tick_interval, min_interval)
         self._messages: dict[int, _Message] = {}
         self._cond = threading.Condition()
         self._closed = False
@@ -73,7 +87,7 @@ class ProgressPublisher:
             message.thread_ts = message.thread_ts or run.slack_thread_ts
             if message.latest is None:
                 message.latest = run
-            message.dirty = True
+            message.dirty = message.urgent = True
             message.last_edit = time.monotonic()  # it was just posted with this state
             self._cond.notify_all()
 
@@ -89,6 +103,7 @@ class ProgressPublisher:
                 )
             message.latest = run
             message.dirty = True
+            message.urgent |= not isinstance(update.event, ProgressEvent)
             if isinstance(update.event, DoneEvent):
                 message.done = update.event
             self._cond.notify_all()
@@ -102,7 +117,7 @@ class ProgressPublisher:
                 if due is None:
                     return
                 message, view = due
-                message.dirty = False
+                message.dirty = message.urgent = False
             self._edit(message, view)
             with self._cond:
                 message.last_edit = time.monotonic()  # after the call: a 429 wait also spaces the edits
@@ -120,7 +135,7 @@ class ProgressPublisher:
             for message in self._messages.values():
                 if not (message.dirty and message.ts and message.latest):
                     continue
-                due_at = message.last_edit + self._min_interval
+                due_at = message.last_edit + (self._min_interval if message.urgent else self._tick_interval)
                 if due_at <= now:
                     return message, message.latest
                 next_due = min(next_due, due_at)
