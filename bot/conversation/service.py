@@ -41,14 +41,15 @@ class Turn:
 def make_parser(
     parser_choice: str, settings: Settings, anthropic_client: anthropic.Anthropic | None
 ) -> Parser:
-    """ "rules", "claude" (needs a key or a client), or "auto": Claude when a key or client is there."""
-    rules = RuleParser()
-    if parser_choice == "rules":
-        return rules
-    wants_claude = parser_choice == "claude" or anthropic_client is not None or settings.anthropic_api_key
-    if parser_choice not in ("auto", "claude"):
+    """The parser for a choice: rules; claude (needs a key or a client); auto = claude when one is there.
+
+    Raises ValueError for an unknown choice, or claude without ANTHROPIC_API_KEY.
+    """
+    if parser_choice not in ("auto", "rules", "claude"):
         raise ValueError(f"unknown parser {parser_choice!r}; choose auto, rules or claude")
-    if not wants_claude:
+    rules = RuleParser()
+    has_claude = anthropic_client is not None or settings.anthropic_api_key is not None
+    if parser_choice == "rules" or (parser_choice == "auto" and not has_claude):
         return rules
     client = anthropic_client or make_client(settings)
     return ClaudeParser(client, settings.anthropic_model, rules)
