@@ -57,6 +57,7 @@ class SlackStandIn:
         self.calls: list[ApiCall] = []
         self.messages: dict[tuple[str, str], Message] = {}  # (channel, ts) -> message
         self.ephemerals: list[dict[str, Any]] = []
+        self.responses: list[dict[str, Any]] = []  # what Bolt's respond() posted to response_url
         self.uploads: dict[str, dict[str, Any]] = {}  # file id -> {"name", "bytes", "title", ...}
         self.hosted_files: dict[str, bytes] = {}  # path under /files-pri/ -> bytes (user uploads)
         self.acks: dict[str, dict[str, Any]] = {}
@@ -481,6 +482,9 @@ class SlackStandIn:
                     self._reply(200, f"OK - {len(raw)}".encode(), "text/plain")
                     return
                 if url.path.startswith(("/commands/", "/actions/")):
+                    with standin._cond:
+                        standin.responses.append(json.loads(raw or b"{}"))
+                        standin._cond.notify_all()
                     self._reply(200, b"ok", "text/plain")
                     return
                 if not url.path.startswith("/api/"):

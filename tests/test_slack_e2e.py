@@ -164,9 +164,16 @@ def test_redelivered_event_is_handled_once_and_unhandled_events_are_acked(slack:
     slack.standin.wait_ack(edited, timeout=ACK_LIMIT_S)
     slack.say(thread, OWNER, "pets")
     slack.summary(thread)
-    with Database(slack.settings.database_url_or_default).session() as session:
-        texts = [m["text"] for m in session.query(ChatSession).one().messages if m["role"] == "user"]
+    texts = user_texts(slack)
     assert texts.count("5 epochs") == 1 and "6 epochs" not in texts
+
+
+def user_texts(slack: SlackHarness) -> list[str]:
+    """Every user message the conversation engine received, over all threads."""
+    with Database(slack.settings.database_url_or_default).session() as session:
+        return [
+            m["text"] for chat in session.query(ChatSession) for m in chat.messages if m["role"] == "user"
+        ]
 
 
 def test_claude_failing_falls_back_to_the_rule_parser(tmp_path: Path) -> None:
@@ -214,3 +221,56 @@ def test_zip_uploads_escaping_refused_valid_used(slack: SlackHarness, tmp_path: 
     slack.wait_reply(thread, "Unpacked `bugs.zip`")
     summary = slack.summary(thread)
     assert "/uploads/bugs-" in summary.blocks[0]["text"]["text"]
+
+
+def test_surfaces_mentions_dms_commands_scheduling_and_start_permission(tmp_path: Path) -> None:
+    slack = harness(tmp_path, epoch_seconds=0.1, allowed_user_ids=frozenset({OWNER}))
+    standin = slack.standin
+    try:
+        # an @mention starts a conversation in that message's thread; a DM in the DM
+        _envelope, mention_ts = standin.user_message(
+            CHANNEL, STRANGER, "<@U0BOT> resnet18 classifier", event_id="EvM"
+        )
+        standin.push_event({"type": "app_mention", "user": STRANGER, "text": "<@U0BOT> resnet18 classifier",
+                            "ts": mention_ts, "channel": CHANNEL}, event_id="EvM2")  # fmt: skip
+        slack.wait_reply(mention_ts, "Which dataset")
+        dm_envelope, dm_ts = standin.user_message("D0DM", OWNER, "efficientnet_b0 on pets", channel_type="im")
+        standin.wait_ack(dm_envelope)
+        slack.wait_message(lambda m: m.channel == "D0DM" and m.thread_ts == dm_ts, "the DM reply")
+
+        # the bot's own messages and top-level chatter outside conversations get no answer
+        standin.user_message(CHANNEL, "U0BOT", "Training setup started by someone", thread_ts=mention_ts)
+        standin.user_message(CHANNEL, OWNER, "lunch anyone?")
+
+        # only ALLOWED_USER_IDS may start: the stranger's Start is refused
+        slack.say(mention_ts, STRANGER, "2 epochs")
+        slack.wait_reply(mention_ts, "epochs 2")
+        slack.say(mention_ts, STRANGER, "pets")
+        click(slack, slack.summary(mention_ts).ts, STRANGER, "train_start")
+        refusal = standin.wait_for(lambda: standin.ephemerals, what="the start refusal")[-1]
+        assert refusal["user"] == STRANGER and "not allowed to start" in refusal["text"]
+        assert slack.runs.recent_runs() == []
+        heard = user_texts(slack)
+        assert "Training setup started by someone" not in heard and "lunch anyone?" not in heard
+        assert heard.count("resnet18 classifier") == 1  # the mention's message event is not answered twice
+
+        # "start at 02:00" in a confirming thread schedules the run
+        thread = setup_thread(slack, epochs=2)
+        slack.summary(thread)
+        slack.say(thread, OWNER, "start at 02:00")
+        scheduled = slack.progress_message(thread)
+        assert "Starts at *" in str(scheduled.blocks) and has_button(scheduled.blocks, "train_start") is False
+        [run] = slack.runs.active_runs()
+        assert run.status == RunStatus.PENDING and run.scheduled_for is not None
+
+        # /train status, list, help, stop <id>
+        commands = [("status", f"#{run.id} resnet18"), ("list", f"#{run.id}"), ("help", "/train stop <id>"),
+                    (f"stop {run.id}", f"Stopping run #{run.id}"), ("stop 999", "999")]  # fmt: skip
+        for text, expected in commands:
+            before = len(standin.responses)
+            standin.wait_ack(standin.slash_command(CHANNEL, OWNER, text), timeout=ACK_LIMIT_S)
+            response = standin.wait_for(lambda b=before: standin.responses[b:], what=f"/train {text}")[0]
+            assert expected in response["text"], (text, response)
+        assert slack.runs.get(run.id).status == RunStatus.STOPPED
+    finally:
+        slack.close()
