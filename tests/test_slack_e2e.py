@@ -54,8 +54,16 @@ def click(slack: SlackHarness, message_ts: str, user: str, action_id: str) -> No
 
 def test_happy_path_from_train_to_uploaded_model(slack: SlackHarness) -> None:
     thread = setup_thread(slack, epochs=3)
-    summary = slack.summary(thread)
+    stale = slack.summary(thread)
+    slack.say(thread, OWNER, "batch 16")  # editing after the summary gives a new one
+    summary = slack.wait_message(
+        lambda m: m.thread_ts == thread and "batch size: 16" in m.text + str(m.blocks), "new"
+    )
     assert "resnet18" in summary.blocks[0]["text"]["text"] and "/pets" in summary.blocks[0]["text"]["text"]
+    click(slack, stale.ts, OWNER, "train_start")
+    refusal = slack.standin.wait_for(lambda: slack.standin.ephemerals, what="the stale-summary refusal")[-1]
+    assert "use Start on the newest summary" in refusal["text"] and slack.runs.recent_runs() == []
+    slack.standin.ephemerals.clear()
     slack.standin.rate_limit("chat.update", times=1, retry_after=1)  # Slack throttles the first edit
 
     click(slack, summary.ts, OWNER, "train_start")
@@ -80,6 +88,7 @@ def test_happy_path_from_train_to_uploaded_model(slack: SlackHarness) -> None:
 
     runs = slack.runs.recent_runs()
     assert len(runs) == 1 and runs[0].status == RunStatus.COMPLETED and runs[0].requested_by == OWNER
+    assert runs[0].config["batch_size"] == 16
     assert (
         len(
             [
