@@ -18,7 +18,7 @@ import pytest
 from bot.storage import ChatSession, Database, RunStatus
 from tests.imagegen import make_image_folder
 from tests.slack_harness import CHANNEL, SlackHarness
-from tests.slack_standin import has_button
+from tests.slack_standin import TEAM_ID, has_button
 
 FAKE_TRAINER = str(Path(__file__).with_name("fake_trainer.py"))
 OWNER, STRANGER = "UOWNER", "USTRANGER"
@@ -60,6 +60,8 @@ def test_happy_path_from_train_to_uploaded_model(slack: SlackHarness) -> None:
         lambda m: m.thread_ts == thread and "batch size: 16" in m.text + str(m.blocks), "new"
     )
     assert "resnet18" in summary.blocks[0]["text"]["text"] and "/pets" in summary.blocks[0]["text"]["text"]
+    session = lambda: slack.ctx.conversation.get_session(TEAM_ID, CHANNEL, thread)  # noqa: E731
+    slack.standin.wait_for(lambda: session().summary_ts == summary.ts, what="the new summary recorded")
     click(slack, stale.ts, OWNER, "train_start")
     refusal = slack.standin.wait_for(lambda: slack.standin.ephemerals, what="the stale-summary refusal")[-1]
     assert "use Start on the newest summary" in refusal["text"] and slack.runs.recent_runs() == []
