@@ -79,16 +79,14 @@ class ProgressPublisher:
         if self._thread.is_alive():
             self._thread.join(timeout=5)
 
-    def track(self, run: RunView, channel: str, ts: str) -> None:
-        """The run's progress message is (channel, ts): edit it from now on."""
+    def track(self, posted: RunView, channel: str, ts: str) -> None:
+        """The run's progress message (channel, ts) was just posted showing `posted`: edit it from now on."""
         with self._cond:
-            message = self._messages.setdefault(run.id, _Message())
+            message = self._messages.setdefault(posted.id, _Message())
             message.channel, message.ts = channel, ts
-            message.thread_ts = message.thread_ts or run.slack_thread_ts
-            if message.latest is None:
-                message.latest = run
-            message.dirty = message.urgent = True
-            message.last_edit = time.monotonic()  # it was just posted with this state
+            message.thread_ts = message.thread_ts or posted.slack_thread_ts
+            message.latest = message.latest or posted
+            message.last_edit = time.monotonic()
             self._cond.notify_all()
 
     def on_update(self, update: RunUpdate) -> None:
@@ -101,6 +99,8 @@ class ProgressPublisher:
                 message = self._messages[run.id] = _Message(
                     run.slack_channel, run.slack_ts, run.slack_thread_ts
                 )
+            if message.latest and message.latest.status.is_terminal and not run.status.is_terminal:
+                return  # an older snapshot arriving late; the final state stays
             message.latest = run
             message.dirty = True
             message.urgent |= not isinstance(update.event, ProgressEvent)

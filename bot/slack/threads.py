@@ -11,7 +11,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from bot.runs import RunError, RunView, StartRequest
+from bot.runs import RunError, RunUpdate, RunView, StartRequest
 from bot.slack import render
 from bot.slack.context import SlackContext, ThreadRef
 from bot.slack.files import download_shared_file
@@ -102,6 +102,8 @@ def attach_progress_message(ctx: SlackContext, where: ThreadRef, run: RunView) -
     ts = post(ctx, where, **rendered.as_kwargs())
     ctx.runs.set_progress_message(run.id, where.channel, ts)
     ctx.progress.track(run, where.channel, ts)
+    # updates from before set_progress_message carried no message ts and were skipped: catch up on them
+    ctx.progress.on_update(RunUpdate(ctx.runs.get(run.id)))
 
 
 def receive_zip(ctx: SlackContext, where: ThreadRef, user_id: str, file: dict[str, Any], text: str) -> None:
