@@ -1,6 +1,6 @@
 """manifest.yml is a valid Slack app manifest and asks for exactly the scopes the bot's code uses.
 
-tests/fixtures/slack_manifest.schema.1.0.0.json is a copy of schemas/manifest.schema.1.0.0.json from
+tests/data/slack_manifest.schema.1.0.0.json is a copy of schemas/manifest.schema.1.0.0.json from
 slackapi/manifest-schema (MIT License, Copyright (c) Slack Technologies, LLC).
 """
 
@@ -14,7 +14,7 @@ import jsonschema
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
-SCHEMA = Path(__file__).with_name("fixtures") / "slack_manifest.schema.1.0.0.json"
+SCHEMA = Path(__file__).with_name("data") / "slack_manifest.schema.1.0.0.json"
 
 # Web API methods (as slack_sdk WebClient method names) -> the bot scope each needs (None: no scope)
 METHOD_SCOPES: dict[str, str | None] = {
