@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import io
 import itertools
+import os
 import re
+import signal
 import socket
+import subprocess
 import sys
 import zipfile
 from collections.abc import Iterator
@@ -17,8 +20,8 @@ import pytest
 
 from bot.storage import ChatSession, Database, RunStatus
 from tests.imagegen import make_image_folder
-from tests.slack_harness import CHANNEL, SlackHarness
-from tests.slack_standin import TEAM_ID, has_button
+from tests.slack_harness import CHANNEL, ENV_TO_CLEAR, SlackHarness
+from tests.slack_standin import TEAM_ID, SlackStandIn, has_button
 
 FAKE_TRAINER = str(Path(__file__).with_name("fake_trainer.py"))
 OWNER, STRANGER = "UOWNER", "USTRANGER"
@@ -285,3 +288,33 @@ def test_surfaces_mentions_dms_commands_scheduling_and_start_permission(tmp_path
         assert slack.runs.get(run.id).status == RunStatus.STOPPED
     finally:
         slack.close()
+
+
+def test_python_m_bot_connects_over_socket_mode_to_slack_api_url(tmp_path: Path) -> None:
+    standin = SlackStandIn().start()
+    env = {
+        **{k: v for k, v in os.environ.items() if k not in ENV_TO_CLEAR},
+        "SLACK_BOT_TOKEN": standin.bot_token,
+        "SLACK_APP_TOKEN": standin.app_token,
+        "SLACK_API_URL": standin.base_url,
+        "DATA_ROOT": str(tmp_path / "data"),
+        "OUTPUT_ROOT": str(tmp_path / "outputs"),
+        "CONVERSATION_PARSER": "rules",
+        "ANTHROPIC_API_KEY": "",
+    }
+    bot = subprocess.Popen(
+        [sys.executable, "-m", "bot"], env=env, cwd=tmp_path, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        standin.wait_connected(timeout=30)
+        standin.wait_ack(standin.slash_command(CHANNEL, OWNER, "help"), timeout=ACK_LIMIT_S)
+        standin.wait_for(lambda: standin.responses, what="the /train help response")
+        assert "/train stop <id>" in standin.responses[0]["text"]
+        [connect] = standin.calls_to("apps.connections.open")
+        assert connect.token == standin.app_token
+        bot.send_signal(signal.SIGINT)
+        assert bot.wait(timeout=30) == 0
+    finally:
+        if bot.poll() is None:
+            bot.kill()
+        standin.stop()
