@@ -21,13 +21,6 @@ def data_root(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> Database:
-    database = Database(f"sqlite:///{tmp_path / 'bot.db'}")
-    database.create_all()
-    return database
-
-
-@pytest.fixture
 def service(db: Database, data_root: Path) -> ConversationService:
     return ConversationService(db, Settings(data_root=data_root, max_epochs=200), "rules")
 

@@ -22,13 +22,6 @@ from tests.runs_support import Recorder, fake_command, make_request, make_settin
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> Database:
-    database = Database(f"sqlite:///{tmp_path / 'bot.db'}")
-    database.create_all()
-    return database
-
-
-@pytest.fixture
 def started(db: Database):
     """started(settings, *trainer flags, **manager kwargs) -> a started RunManager, shut down afterwards."""
     with managers(db) as created:
