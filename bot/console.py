@@ -19,6 +19,7 @@ from bot.conversation import ConversationService
 from bot.runs import RunError, RunManager, RunUpdate, RunView, StartRequest
 from bot.settings import Settings
 from bot.slack import render
+from bot.slack.progress import completion_metrics
 from bot.slack.start_intent import confirmed_config, start_intent
 from bot.storage import Database, RunStatus, SessionState
 from training.config import TrainingConfig
@@ -122,11 +123,7 @@ class Console:
         self._out.write("\n")
         final = self._runs.get(run.id)
         if final.status == RunStatus.COMPLETED:
-            self._say(
-                render.completion_text(
-                    final, final.metrics.get("final", {}), final.metrics.get("per_class_acc", {})
-                )
-            )
+            self._say(render.completion_text(final, *completion_metrics(final, done=None)))
             self._say(f"Files: {final.output_dir}")
         else:
             self._say(render.ending_text(final).replace("Press *Resume*", "Resume it from Slack"))
