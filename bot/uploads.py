@@ -20,6 +20,7 @@ from pathlib import Path, PurePosixPath
 from bot.conversation.datasets import (
     IGNORED_NAMES,
     IMAGE_EXTENSIONS,
+    UPLOADS_FOLDER,
     DatasetPathError,
     DatasetSummary,
     summarize_dataset,
@@ -27,7 +28,6 @@ from bot.conversation.datasets import (
 from bot.settings import Settings
 
 COPY_CHUNK = 1024 * 1024
-UPLOADS_FOLDER = "uploads"
 
 
 class UploadError(Exception):

@@ -56,6 +56,12 @@ def test_missing_folder_lists_existing_datasets(data_root: Path) -> None:
     assert list_datasets(data_root) == ["cats", "dogs"]
 
 
+def test_uploaded_datasets_are_listed_by_their_path_under_uploads(data_root: Path) -> None:
+    (data_root / "uploads" / "pets" / "pug").mkdir(parents=True)
+    (data_root / "uploads" / ".incoming-1234").mkdir()
+    assert list_datasets(data_root) == ["cats", "uploads/pets"]
+
+
 def test_containment_only_check_accepts_missing_folder(data_root: Path) -> None:
     assert resolve_dataset_path("birds", data_root, must_exist=False) == (data_root / "birds").resolve()
     with pytest.raises(DatasetPathError):

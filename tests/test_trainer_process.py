@@ -22,7 +22,7 @@ def _trainer(data: Path, out: Path, *extra: str) -> subprocess.Popen:
 def test_stdout_is_only_json_events_and_logs_go_to_stderr(tmp_path: Path) -> None:
     data = make_image_folder(tmp_path / "data", per_class=6)
     process = _trainer(data, tmp_path / "out", "--epochs", "1")
-    stdout, stderr = process.communicate(timeout=120)
+    stdout, stderr = process.communicate(timeout=300)
     assert process.returncode == ExitCode.DONE, stderr
     events = [parse_event(line) for line in stdout.splitlines()]
     assert events[0].type == "start" and events[-1].type == "done"
@@ -52,7 +52,7 @@ def test_sigterm_stops_with_a_checkpoint_and_resume_finishes(tmp_path: Path) -> 
         if parse_event(line).type == "progress":
             process.send_signal(signal.SIGTERM)
             break
-    rest, stderr = process.communicate(timeout=120)
+    rest, stderr = process.communicate(timeout=300)
     events = [parse_event(line) for line in lines + rest.splitlines()]
     assert process.returncode == ExitCode.STOPPED, stderr
     stopped = events[-1]
@@ -60,7 +60,7 @@ def test_sigterm_stops_with_a_checkpoint_and_resume_finishes(tmp_path: Path) -> 
     assert Path(stopped.checkpoint) == out / "checkpoint_last.pt" and Path(stopped.checkpoint).is_file()
 
     resumed = _trainer(data, out, *slow, "--resume")
-    stdout, stderr = resumed.communicate(timeout=120)
+    stdout, stderr = resumed.communicate(timeout=300)
     assert resumed.returncode == ExitCode.DONE, stderr
     events = [parse_event(line) for line in stdout.splitlines()]
     assert events[0].type == "start" and events[0].resumed_from_epoch == stopped.epoch

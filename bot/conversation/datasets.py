@@ -10,6 +10,7 @@ IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", 
 SPLIT_NAMES = ("train", "val", "valid", "validation", "test")
 IGNORED_NAMES = frozenset({".DS_Store", "__MACOSX", ".ipynb_checkpoints", "Thumbs.db"})
 DATA_ROOT_PREFIXES = ("$DATA_ROOT", "${DATA_ROOT}", "<DATA_ROOT>", "DATA_ROOT")
+UPLOADS_FOLDER = "uploads"  # zips attached in Slack are unpacked to DATA_ROOT/uploads/<name>
 
 
 class DatasetPathError(ValueError):
@@ -82,12 +83,20 @@ def resolve_dataset_path(user_path: str, data_root: Path, *, must_exist: bool = 
 
 
 def list_datasets(data_root: Path) -> list[str]:
-    """Folder names directly under DATA_ROOT (hidden and system folders left out)."""
+    """Dataset folders under DATA_ROOT, uploaded ones as "uploads/<name>"; hidden folders left out."""
+    names = _visible_folders(data_root)
+    if UPLOADS_FOLDER in names:
+        names.remove(UPLOADS_FOLDER)
+        names += [f"{UPLOADS_FOLDER}/{name}" for name in _visible_folders(data_root / UPLOADS_FOLDER)]
+    return sorted(names)
+
+
+def _visible_folders(folder: Path) -> list[str]:
     try:
-        entries = list(os.scandir(data_root))
+        entries = list(os.scandir(folder))
     except OSError:
         return []
-    return sorted(entry.name for entry in entries if entry.is_dir() and _visible(entry.name))
+    return [entry.name for entry in entries if entry.is_dir() and _visible(entry.name)]
 
 
 def _count_images(folder: Path) -> int:
