@@ -51,6 +51,7 @@ def main(argv: list[str] | None = None) -> int:
         stream=sys.stderr,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # the watchdog job would log twice a minute
     parser_choice = getattr(args, "parse_parser", None) or args.parser or settings.conversation_parser
     if args.command == "parse":
         from bot.conversation.cli import run_parse

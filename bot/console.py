@@ -46,6 +46,8 @@ class Console:
         self._user = getpass.getuser()
         self._thread = self._new_thread()
         self._updates: queue.SimpleQueue[RunUpdate] = queue.SimpleQueue()
+        self._line_width = 0  # of the progress line drawn last, to pad over it
+        self._warnings_shown = 0
 
     def run(self) -> int:
         unsubscribe = self._runs.subscribe(self._updates.put)
@@ -104,6 +106,7 @@ class Console:
 
     def _follow(self, run: RunView) -> None:
         """Draw the run's progress until it ends; Ctrl+C asks the trainer to stop (once)."""
+        self._line_width = self._warnings_shown = 0
         self._draw(run)
         stopping = False
         while not run.status.is_terminal:
@@ -138,7 +141,13 @@ class Console:
             parts.append(f"val acc {metrics['val_acc']:.1%}")
         if run.eta_seconds is not None and run.status == RunStatus.RUNNING:
             parts.append(f"ETA {render.format_duration(run.eta_seconds)}")
-        self._out.write("\r" + " | ".join(parts) + " " * 4)
+        warnings = render.run_warnings(run)
+        for warning in warnings[self._warnings_shown :]:
+            self._out.write("\r" + f"⚠️  {warning['message']}".ljust(self._line_width) + "\n")
+        self._warnings_shown = len(warnings)
+        line = " | ".join(parts)
+        self._out.write("\r" + line.ljust(self._line_width))  # pad over the longer line drawn before
+        self._line_width = len(line)
         self._out.flush()
 
     def _say(self, text: str) -> None:

@@ -30,6 +30,7 @@ from training.events import (
     ProgressEvent,
     StartEvent,
     StoppedEvent,
+    WarningEvent,
 )
 
 STEPS_PER_EPOCH = 2
@@ -47,6 +48,7 @@ def main() -> int:
     parser.add_argument("--crash-after", type=int, default=1)
     parser.add_argument("--error-kind", default="out_of_memory")
     parser.add_argument("--ignore-sigterm", action="store_true")
+    parser.add_argument("--warn", default=None, help="emit a warning event with this message after start")
     args = parser.parse_args()
 
     out = Path(args.out)
@@ -78,6 +80,8 @@ def main() -> int:
             resumed_from_epoch=done,
         )
     )
+    if args.warn:
+        emit(WarningEvent(code="fake_warning", message=args.warn))
     if args.mode == "hang":
         while not stop_requested:
             time.sleep(0.02)

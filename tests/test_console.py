@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -22,7 +23,9 @@ FAKE_TRAINER = str(Path(__file__).with_name("fake_trainer.py"))
 
 
 @pytest.fixture
-def parts(tmp_path: Path) -> Iterator[tuple[Settings, ConversationService, RunManager]]:
+def parts(
+    tmp_path: Path, request: pytest.FixtureRequest
+) -> Iterator[tuple[Settings, ConversationService, RunManager]]:
     make_image_folder(tmp_path / "data" / "pets", classes=("cat", "dog"), per_class=4)
     settings = Settings(
         _env_file=None,
@@ -33,7 +36,17 @@ def parts(tmp_path: Path) -> Iterator[tuple[Settings, ConversationService, RunMa
     )
     db = Database(settings.database_url_or_default)
     db.create_all()
-    runs = RunManager(db, settings, trainer_command=[sys.executable, FAKE_TRAINER, "--epoch-seconds", "0.05"])
+    runs = RunManager(
+        db,
+        settings,
+        trainer_command=[
+            sys.executable,
+            FAKE_TRAINER,
+            "--epoch-seconds",
+            "0.05",
+            *getattr(request, "param", []),
+        ],
+    )
     runs.start()
     yield settings, ConversationService(db, settings, "rules"), runs
     runs.shutdown()
@@ -62,6 +75,13 @@ def test_conversation_then_start_trains_with_a_progress_bar(parts) -> None:  # t
     assert "Final validation accuracy: 100.0%" in output and "a 100%, b 100%" in output
     [run] = parts[2].recent_runs()
     assert run.status == RunStatus.COMPLETED and run.config["epochs"] == 3
+
+
+@pytest.mark.parametrize("parts", [["--warn", "pretrained weights are not available"]], indirect=True)
+def test_trainer_warnings_are_printed_above_the_progress_bar(parts) -> None:  # type: ignore[no-untyped-def]
+    output = play(parts, ["resnet18, 2 epochs", "pets", "start", "quit"])
+    assert re.search(r"\r⚠️  pretrained weights are not available *\n", output)
+    assert output.count("pretrained weights are not available") == 1
 
 
 def test_start_at_a_time_schedules_the_run(parts) -> None:  # type: ignore[no-untyped-def]

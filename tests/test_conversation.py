@@ -192,6 +192,7 @@ def test_dataset_removed_before_completion_is_asked_again(
 def test_language_follows_the_latest_message(service: ConversationService) -> None:
     assert say(service, "학습 시작할래").language == "ko"
     assert say(service, "dogs").language == "ko"  # a bare answer keeps the language
+    assert say(service, "cat_dataset").language == "ko"  # so does a dataset name made of English words
     turn = say(service, "let's do 10 epochs")
     assert turn.language == "en" and "Ready to train" in turn.reply
 

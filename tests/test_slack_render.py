@@ -63,6 +63,13 @@ def test_running_progress_shows_every_figure_and_a_stop_button() -> None:
     assert buttons(dicts) == {"train_stop": "7"}
 
 
+def test_trainer_warnings_are_shown_to_the_user() -> None:
+    warning = {"code": "pretrained_unavailable", "message": "pretrained weights are not available"}
+    assert "⚠️" not in text_of(valid_dicts(render.progress_message(view(), now=NOW)))
+    text = text_of(valid_dicts(render.progress_message(view(metrics={"warnings": [warning]}), now=NOW)))
+    assert "⚠️ pretrained weights are not available" in text
+
+
 def test_queued_and_scheduled_runs() -> None:
     queued = text_of(valid_dicts(render.progress_message(view(status=RunStatus.QUEUED, queue_position=2))))
     assert "Position in queue: *2*" in queued and "Epoch" not in queued

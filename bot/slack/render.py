@@ -114,6 +114,7 @@ def progress_message(run: RunView, now: datetime | None = None) -> Rendered:
     fields = _metric_fields(run, now)
     if fields:
         lines.append("  ·  ".join(fields))
+    lines += [f"⚠️ {warning['message']}" for warning in run_warnings(run)]
     if run.error_message and run.status in (RunStatus.FAILED, RunStatus.INTERRUPTED):
         lines.append(run.error_message)
     blocks: list[Block] = [
@@ -126,6 +127,11 @@ def progress_message(run: RunView, now: datetime | None = None) -> Rendered:
         f"Run #{run.id}: {label}, epoch {run.current_epoch}/{run.total_epochs or config.get('epochs', '?')}"
     )
     return Rendered(text, blocks)
+
+
+def run_warnings(run: RunView) -> list[dict[str, str]]:
+    """The trainer's warnings for the user (pretrained weights unavailable, corrupt images, imbalance...)."""
+    return list((run.metrics or {}).get("warnings", []))
 
 
 def _metric_fields(run: RunView, now: datetime) -> list[str]:
