@@ -195,7 +195,7 @@ def _clean_path(token: str) -> str:
     return token.rstrip(".,!?;:") if token.strip(".") else token
 
 
-def _find_path(text: str, context: ParseContext) -> tuple[str | None, str]:
+def _find_path(text: str) -> tuple[str | None, str]:
     for match in _PATH_TOKEN.finditer(text):
         token = _clean_path(match.group(0))
         if re.search(r"[A-Za-z가-힣]", token):
@@ -205,12 +205,20 @@ def _find_path(text: str, context: ParseContext) -> tuple[str | None, str]:
             name = _clean_path(match.group("name"))
             if name.lower() not in _NOT_A_NAME and not name.isdigit():
                 return name, _blank(text, match.start(), match.end())
-    if context.asked_field == "dataset_path":
-        words = [m for m in _ASCII_WORD.finditer(text) if m.group(0).lower() not in _FILLER_WORDS]
-        if len(words) == 1 and not words[0].group(0).isdigit():
-            match = words[0]
-            return _clean_path(match.group(0)), _blank(text, match.start(), match.end())
     return None, text
+
+
+def _find_bare_name(text: str) -> str | None:
+    """The one name-like word left in an answer to "which dataset?" ("pets", "pets, 2 epochs", "pets로 5번"),
+    looked for once every other field has been taken out of the text."""
+    words = [
+        match.group(0)
+        for match in _ASCII_WORD.finditer(text)
+        if match.group(0).lower() not in _FILLER_WORDS | _NOT_A_NAME
+    ]
+    if len(words) == 1 and not words[0].isdigit():
+        return _clean_path(words[0])
+    return None
 
 
 def _to_number(field: str, raw: str) -> int | float | str:
@@ -233,7 +241,7 @@ def parse_message(text: str, context: ParseContext) -> ParseResult:
     work = _REPLACED_NUMBER.sub(lambda m: " " * len(m.group(0)), _replace_number_words(text))
     updates: dict[str, Any] = {}
 
-    path, work = _find_path(work, context)
+    path, work = _find_path(work)
     if path:
         updates["dataset_path"] = path
     if model := find_model(work):
@@ -259,6 +267,9 @@ def parse_message(text: str, context: ParseContext) -> ParseResult:
         numbers = [m.group(1) or m.group(2) for m in _NUMBER.finditer(work)]
         if target and numbers:
             updates[target] = _to_number(target, numbers[-1])
+    asked_for_dataset = "dataset_path" not in updates and context.asked_field == "dataset_path"
+    if asked_for_dataset and (name := _find_bare_name(work)):
+        updates["dataset_path"] = name
     result.updates = updates
     return result
 
