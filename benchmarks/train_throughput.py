@@ -23,8 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-SHARED_DATASET = REPO.parent / "shared" / "datasets" / "hymenoptera"
+from bench_data import REPO, ensure_dataset
 
 
 def peak_rss_mb() -> float:
@@ -153,21 +152,6 @@ def run_synthetic(args: argparse.Namespace) -> dict:
 
 
 VARIANTS = {"trainer": run_trainer, "textbook": run_textbook, "synthetic": run_synthetic}
-
-
-def ensure_dataset(requested: Path | None) -> Path:
-    if requested is not None:
-        return requested
-    if SHARED_DATASET.is_dir():
-        return SHARED_DATASET
-    target = Path(tempfile.gettempdir()) / "trainbot-bench-data"
-    if not target.exists():
-        sys.path.insert(0, str(REPO))
-        from tests.imagegen import make_image_folder
-
-        make_image_folder(target / "train", classes=("a", "b"), per_class=150, size=256, ext="jpg")
-        make_image_folder(target / "val", classes=("a", "b"), per_class=40, size=256, seed=1, ext="jpg")
-    return target
 
 
 def main() -> None:

@@ -31,8 +31,8 @@ import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-SHARED_DATASET = REPO.parent / "shared" / "datasets" / "hymenoptera"
+from bench_data import REPO, ensure_dataset
+
 # same recipe constants as training/loop.py and training/augment.py
 WEIGHT_DECAY = 0.05
 LABEL_SMOOTHING = 0.1
@@ -135,20 +135,6 @@ def run_timm(args: argparse.Namespace, out: Path, precision: str) -> dict:
 
 def count_classes(data: Path) -> int:
     return sum(1 for p in (data / "train").iterdir() if p.is_dir() and not p.name.startswith("."))
-
-
-def ensure_dataset(requested: Path | None) -> Path:
-    if requested is not None:
-        return requested.resolve()
-    if SHARED_DATASET.is_dir():
-        return SHARED_DATASET.resolve()
-    target = Path(tempfile.gettempdir()) / "trainbot-vs-timm-data"
-    if not (target / "train").is_dir():
-        sys.path.insert(0, str(REPO))
-        from tests.imagegen import make_split_folder
-
-        make_split_folder(target, classes=("a", "b"), train_per_class=120, val_per_class=40, size=256)
-    return target
 
 
 def main() -> None:
