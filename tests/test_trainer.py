@@ -17,6 +17,7 @@ from tests.trainer_helpers import read_events, run_trainer
 from training.augment import Normalizer, augment_batch
 from training.cli import main
 from training.data import discover
+from training.device import resolve_device
 from training.events import ExitCode, parse_event
 from training.loop import lr_at
 
@@ -230,3 +231,11 @@ def test_out_of_memory_is_reported_with_its_own_kind(tmp_path: Path, monkeypatch
     code, events = run_trainer(make_image_folder(tmp_path / "data", per_class=2), tmp_path / "out")
     assert code == ExitCode.OUT_OF_MEMORY
     assert events[-1].kind == "out_of_memory" and "smaller batch size" in events[-1].message
+
+
+@pytest.mark.parametrize("name", ["auto", "cuda"])
+def test_cuda_device_gets_an_index_for_set_device(monkeypatch: pytest.MonkeyPatch, name: str) -> None:
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    monkeypatch.setattr(torch.cuda, "current_device", lambda: 1)
+    assert resolve_device(name) == torch.device("cuda", 1)

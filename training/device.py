@@ -20,8 +20,9 @@ class Precision:
 
 
 def resolve_device(name: str) -> torch.device:
+    """The device to train on, CUDA always with an index: torch.cuda.set_device refuses a bare "cuda"."""
     if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        name = "cuda" if torch.cuda.is_available() else "cpu"
     try:
         device = torch.device(name)
     except RuntimeError as exc:
@@ -33,6 +34,8 @@ def resolve_device(name: str) -> torch.device:
             raise ConfigError(
                 f"device {name} does not exist; this machine has {torch.cuda.device_count()} GPU(s)"
             )
+        if device.index is None:
+            device = torch.device("cuda", torch.cuda.current_device())
     elif device.type != "cpu":
         raise ConfigError(f"unsupported device '{name}'; use auto, cpu, cuda or cuda:N")
     return device
