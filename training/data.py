@@ -301,10 +301,11 @@ ImageSource = CachedImages | StreamedImages
 
 
 def decode_all(
-    samples: Sequence[Sample], decode: Callable[[Path], torch.Tensor], threads: int
+    samples: Sequence[Sample], decode: Callable[[Path], torch.Tensor], side: int, threads: int
 ) -> tuple[CachedImages, list[Path]]:
-    """Decode every image once (threads: PIL releases the GIL while decoding); unreadable files are
-    skipped and returned."""
+    """Decode every image once (threads: PIL releases the GIL while decoding) straight into one
+    preallocated tensor, so the cache never takes twice its size; unreadable files are skipped and
+    returned."""
 
     def safe_decode(path: Path) -> torch.Tensor | None:
         try:
@@ -313,17 +314,17 @@ def decode_all(
             log.warning("skipping unreadable image %s: %s", path, exc)
             return None
 
+    images = torch.empty(len(samples), 3, side, side, dtype=torch.uint8)
+    labels, skipped = [], []
     with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
-        decoded = list(pool.map(safe_decode, [path for path, _ in samples]))
-    kept = [(image, label) for image, (_, label) in zip(decoded, samples, strict=True) if image is not None]
-    skipped = [path for image, (path, _) in zip(decoded, samples, strict=True) if image is None]
-    if not kept:
-        return CachedImages(
-            torch.empty(0, 3, 1, 1, dtype=torch.uint8), torch.empty(0, dtype=torch.long)
-        ), skipped
-    images = torch.stack([image for image, _ in kept])
-    labels = torch.tensor([label for _, label in kept], dtype=torch.long)
-    return CachedImages(images, labels), skipped
+        decoded = pool.map(safe_decode, [path for path, _ in samples])
+        for image, (path, label) in zip(decoded, samples, strict=True):
+            if image is None:
+                skipped.append(path)
+            else:
+                images[len(labels)] = image
+                labels.append(label)
+    return CachedImages(images[: len(labels)], torch.tensor(labels, dtype=torch.long)), skipped
 
 
 def check_headers(samples: Sequence[Sample]) -> tuple[list[Sample], list[Path]]:
@@ -378,8 +379,8 @@ def prepare(
     cached = needed <= budget
     if cached:
         log.info("decoding %d images once into memory (%.0f MB)", len(plan.train) + eval_count, needed / 1e6)
-        for split, (samples, decode, _) in splits.items():
-            source, bad = decode_all(samples, decode, threads)
+        for split, (samples, decode, out_side) in splits.items():
+            source, bad = decode_all(samples, decode, out_side, threads)
             sources[split], skipped = source, skipped + bad
         if device.type == "cuda" and needed < 0.25 * torch.cuda.mem_get_info(device)[0]:
             sources = {split: source.to(device) for split, source in sources.items()}
