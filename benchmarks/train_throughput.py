@@ -139,7 +139,7 @@ def run_synthetic(args: argparse.Namespace) -> dict:
     for _ in range(args.epochs):
         epoch_start = time.perf_counter()
         for _ in range(steps):
-            with torch.autocast(device.type, dtype=dtype) if dtype else contextlib.nullcontext():
+            with precision.autocast(device):
                 loss = torch.nn.functional.cross_entropy(model(images), labels)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()

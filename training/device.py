@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from functools import cache
 
@@ -17,6 +18,11 @@ CPU_BF16_MIN_IMAGE_SIZE = 64  # measured on an AMX CPU: below this, fp32 channel
 class Precision:
     autocast_dtype: torch.dtype | None  # None: full fp32
     use_scaler: bool  # fp16 needs a GradScaler, bf16 does not
+
+    def autocast(self, device: torch.device) -> AbstractContextManager[object]:
+        if self.autocast_dtype is None:
+            return nullcontext()
+        return torch.autocast(device.type, dtype=self.autocast_dtype)
 
 
 def resolve_device(name: str) -> torch.device:

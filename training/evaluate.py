@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from contextlib import nullcontext
 from dataclasses import dataclass
 
 import torch
@@ -42,12 +41,7 @@ def evaluate(
     for images, labels in source.batches(batch_size):
         images = normalize(images.to(device, non_blocking=True)).contiguous(memory_format=torch.channels_last)
         labels = labels.to(device, non_blocking=True)
-        autocast = (
-            torch.autocast(device.type, dtype=precision.autocast_dtype)
-            if precision.autocast_dtype
-            else nullcontext()
-        )
-        with autocast:
+        with precision.autocast(device):
             logits = model(images)
         logits = logits.float()
         loss_sum += F.cross_entropy(logits, labels, reduction="sum")

@@ -10,7 +10,6 @@ import random
 import threading
 import time
 import uuid
-from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -100,11 +99,7 @@ def train(
         model.parameters(), lr=config.learning_rate, weight_decay=WEIGHT_DECAY, fused=device.type == "cuda"
     )
     scaler = torch.amp.GradScaler(device.type, enabled=precision.use_scaler)
-    autocast = (
-        torch.autocast(device.type, dtype=precision.autocast_dtype)
-        if precision.autocast_dtype
-        else nullcontext()
-    )
+    autocast = precision.autocast(device)
     n_train = len(data.train) - (1 if len(data.train) % config.batch_size == 1 else 0)  # no batch of one (BN)
     steps_per_epoch = math.ceil(n_train / config.batch_size)
     total_steps = steps_per_epoch * config.epochs
