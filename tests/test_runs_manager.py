@@ -16,9 +16,12 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.runs import InvalidRunState, NotAllowed, RunManager, RunNotFound
+from bot.runs.follower import EventTail, RunFollower
+from bot.runs.process import EVENTS_NAME, TrainerProcess
 from bot.settings import Settings
 from bot.storage import Database, RunEpoch, RunStatus, TrainingRun
 from tests.runs_support import Recorder, fake_command, make_request, make_settings, managers, wait_until
+from training.events import StoppedEvent
 
 
 @pytest.fixture
@@ -337,3 +340,33 @@ def test_a_trainer_that_ignores_sigterm_is_killed_after_the_grace_period(tmp_pat
     assert (stopped.slack_channel, stopped.slack_ts) == ("C9", "99.9")
     assert [view.id for view in manager.recent_runs(limit=1)] == [run.id]
     assert manager.active_runs() == []
+
+
+def test_a_failed_apply_after_the_trainer_exited_is_retried_before_the_exit_is_reported(
+    tmp_path: Path,
+) -> None:
+    events = tmp_path / EVENTS_NAME
+    events.write_text(StoppedEvent(epoch=2, checkpoint=None).to_json_line(), encoding="utf-8")
+    exited = TrainerProcess(0, tmp_path)  # pid 0: not running
+    applied: list[str] = []
+    exits: list[bool] = []
+
+    def apply_event(run_id: int, event: object, offset: int) -> None:
+        if not applied:
+            applied.append("failed")
+            raise RuntimeError("database is locked")
+        applied.append(type(event).__name__)
+
+    follower = RunFollower(
+        1,
+        EventTail(events, 0),
+        exited,
+        apply_event=apply_event,
+        on_exit=lambda run_id, code, saw_terminal: exits.append(saw_terminal),
+        poll_interval=0.01,
+        exit_grace_seconds=1,
+    )
+    follower.start()
+    wait_until(lambda: exits, timeout=5)
+    assert applied == ["failed", "StoppedEvent"]
+    assert exits == [True]

@@ -125,7 +125,14 @@ class RunFollower:
         try:
             while not self._stop.is_set():
                 running = self.process.is_running()
-                saw_terminal = self._drain_safely()
+                try:
+                    saw_terminal = self.drain()
+                except Exception:
+                    # a database hiccup must not end the follower, nor report the exit before the final
+                    # event is recorded: the line stays pending and is retried
+                    log.exception("run %s: applying trainer events failed; retrying", self.run_id)
+                    self._stop.wait(self._poll_interval)
+                    continue
                 if not running:
                     self._on_exit(self.run_id, self.process.returncode, saw_terminal)
                     return
@@ -135,11 +142,3 @@ class RunFollower:
                 self._stop.wait(self._poll_interval)
         finally:
             self.tail.close()
-
-    def _drain_safely(self) -> bool:
-        try:
-            return self.drain()
-        except Exception:
-            # a database hiccup must not end the follower; the offset was not advanced, so it retries
-            log.exception("run %s: applying trainer events failed; retrying", self.run_id)
-            return self._terminal_at is not None
