@@ -17,7 +17,7 @@ from tests.trainer_helpers import read_events, run_trainer
 from training.augment import Normalizer, augment_batch
 from training.cli import main
 from training.data import discover
-from training.device import resolve_device
+from training.device import Precision, resolve_device
 from training.events import ExitCode, parse_event
 from training.loop import lr_at
 
@@ -239,3 +239,16 @@ def test_cuda_device_gets_an_index_for_set_device(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
     monkeypatch.setattr(torch.cuda, "current_device", lambda: 1)
     assert resolve_device(name) == torch.device("cuda", 1)
+
+
+def test_resume_with_fp16_grad_scaling_from_a_checkpoint_saved_without_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = make_image_folder(tmp_path / "data", classes=("a", "b"), per_class=6)
+    code, _ = run_trainer(data, tmp_path / "out", epochs=1)
+    assert code == ExitCode.DONE
+    # what an fp16-only GPU picks; GradScaler also runs on the CPU
+    monkeypatch.setattr("training.loop.choose_precision", lambda *_: Precision(None, use_scaler=True))
+    code, events = run_trainer(data, tmp_path / "out", "--resume", epochs=2)
+    assert code == ExitCode.DONE, events[-1]
+    assert [e.epoch for e in events if e.type == "epoch"][-1] == 2

@@ -255,7 +255,8 @@ def _restore(out, model, optimizer, scaler, generator, classes) -> tuple[int, li
         )
     model.load_state_dict(state["model"])
     optimizer.load_state_dict(state["optimizer"])
-    scaler.load_state_dict(state["scaler"])
+    if state["scaler"]:  # empty when saved without fp16 (CPU, bf16 GPU): a resume on an fp16 GPU starts fresh
+        scaler.load_state_dict(state["scaler"])
     generator.set_state(state["generator"])
     checkpoint.restore_rng_states(state["rng"])
     log.info("resuming after epoch %d from %s", state["epoch"], path)
