@@ -128,3 +128,24 @@ def test_runs_not_from_slack_are_ignored(publisher) -> None:  # type: ignore[no-
     publisher.on_update(RunUpdate(console_run, None))
     time.sleep(0.3)
     assert client.calls == []
+
+
+def test_a_failed_edit_does_not_stop_the_edits_of_other_runs(publisher) -> None:  # type: ignore[no-untyped-def]
+    publisher, client = publisher
+    record = client.chat_update
+    failures = []
+
+    def flaky_update(**kwargs: Any) -> dict[str, Any]:
+        if not failures:
+            failures.append(kwargs)
+            raise ConnectionResetError("connection reset by peer")
+        return record(**kwargs)
+
+    client.chat_update = flaky_update
+    publisher.track(view(id=7), "C1", "1.2")
+    publisher.on_update(RunUpdate(view(id=7, current_epoch=4), epoch_event(4)))
+    wait_until(lambda: failures)
+    publisher.track(view(id=8), "C1", "1.3")
+    publisher.on_update(RunUpdate(view(id=8, current_epoch=2), epoch_event(2)))
+    wait_until(lambda: client.named("chat_update"))
+    assert client.named("chat_update")[0][0]["ts"] == "1.3"

@@ -150,6 +150,9 @@ class ProgressPublisher:
             log.warning(
                 "could not edit the progress message of run %s: %s", view.id, exc.response.get("error")
             )
+        except Exception:
+            # e.g. the connection is down after slack_sdk's retries: this thread edits every run's message
+            log.exception("could not edit the progress message of run %s", view.id)
 
     def _reply_ending(self, message: _Message, view: RunView) -> None:
         channel, thread_ts = message.channel, message.thread_ts or view.slack_thread_ts or message.ts
