@@ -70,10 +70,10 @@ class SlackHarness:
         db.create_all()
         conversation = ConversationService(db, settings, parser, anthropic_client)
         runs = RunManager(db, settings, trainer_command=trainer_command)
-        runs.start()
         _app, ctx = build(
             settings, conversation, runs, make_web_client(settings), edit_interval=edit_interval
         )
+        runs.start()  # in the order run_socket_mode uses
         handler = SocketModeHandler(_app, standin.app_token)
         handler.connect()
         standin.wait_connected()

@@ -18,10 +18,10 @@ from pathlib import Path
 import anthropic
 import pytest
 
-from bot.storage import ChatSession, Database, RunStatus
+from bot.storage import ChatSession, Database, RunStatus, TrainingRun
 from tests.imagegen import make_image_folder
 from tests.slack_harness import CHANNEL, ENV_TO_CLEAR, SlackHarness
-from tests.slack_standin import TEAM_ID, SlackStandIn, has_button
+from tests.slack_standin import BOT_USER_ID, TEAM_ID, Message, SlackStandIn, has_button
 
 FAKE_TRAINER = str(Path(__file__).with_name("fake_trainer.py"))
 OWNER, STRANGER = "UOWNER", "USTRANGER"
@@ -290,8 +290,7 @@ def test_surfaces_mentions_dms_commands_scheduling_and_start_permission(tmp_path
         slack.close()
 
 
-def test_python_m_bot_connects_over_socket_mode_to_slack_api_url(tmp_path: Path) -> None:
-    standin = SlackStandIn().start()
+def python_m_bot(standin: SlackStandIn, tmp_path: Path) -> subprocess.Popen[str]:
     env = {
         **{k: v for k, v in os.environ.items() if k not in ENV_TO_CLEAR},
         "SLACK_BOT_TOKEN": standin.bot_token,
@@ -302,9 +301,14 @@ def test_python_m_bot_connects_over_socket_mode_to_slack_api_url(tmp_path: Path)
         "CONVERSATION_PARSER": "rules",
         "ANTHROPIC_API_KEY": "",
     }
-    bot = subprocess.Popen(
+    return subprocess.Popen(
         [sys.executable, "-m", "bot"], env=env, cwd=tmp_path, stderr=subprocess.PIPE, text=True
     )
+
+
+def test_python_m_bot_connects_over_socket_mode_to_slack_api_url(tmp_path: Path) -> None:
+    standin = SlackStandIn().start()
+    bot = python_m_bot(standin, tmp_path)
     try:
         standin.wait_connected(timeout=30)
         standin.wait_ack(standin.slash_command(CHANNEL, OWNER, "help"), timeout=ACK_LIMIT_S)
@@ -312,6 +316,41 @@ def test_python_m_bot_connects_over_socket_mode_to_slack_api_url(tmp_path: Path)
         assert "/train stop <id>" in standin.responses[0]["text"]
         [connect] = standin.calls_to("apps.connections.open")
         assert connect.token == standin.app_token
+        bot.send_signal(signal.SIGINT)
+        assert bot.wait(timeout=30) == 0
+    finally:
+        if bot.poll() is None:
+            bot.kill()
+        standin.stop()
+
+
+def test_a_run_whose_trainer_died_while_the_bot_was_down_is_announced_on_start(tmp_path: Path) -> None:
+    standin = SlackStandIn().start()
+    thread_ts, progress_ts = standin.next_ts(), standin.next_ts()
+    standin.messages[(CHANNEL, progress_ts)] = Message(
+        CHANNEL, progress_ts, "Run #1: Running", [], thread_ts, BOT_USER_ID
+    )
+    (tmp_path / "data").mkdir()
+    db = Database(f"sqlite:///{tmp_path / 'data' / 'trainbot.db'}")  # python -m bot's default database
+    db.create_all()
+    with db.session() as session:
+        session.add(
+            TrainingRun(
+                status=RunStatus.RUNNING, config={"model": "resnet18", "epochs": 3}, total_epochs=3,
+                requested_by=OWNER, output_dir=str(tmp_path / "outputs" / "run-0001"),
+                slack_channel=CHANNEL, slack_thread_ts=thread_ts, slack_ts=progress_ts,
+            )
+        )  # fmt: skip
+    db.engine.dispose()
+    bot = python_m_bot(standin, tmp_path)
+    try:
+        standin.wait_for(
+            lambda: any("was interrupted" in m.text for m in standin.thread(CHANNEL, thread_ts)),
+            timeout=30,
+            what="the interrupted run's reply",
+        )
+        assert "Interrupted" in standin.messages[(CHANNEL, progress_ts)].text
+        standin.wait_connected(timeout=30)
         bot.send_signal(signal.SIGINT)
         assert bot.wait(timeout=30) == 0
     finally:

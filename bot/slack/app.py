@@ -113,8 +113,8 @@ def run_socket_mode(settings: Settings, parser_choice: str) -> int:
     db.create_all()
     conversation = ConversationService(db, settings, parser_choice)
     runs = RunManager(db, settings)
-    runs.start()
     app, ctx = build(settings, conversation, runs)
+    runs.start()  # after build subscribed the progress messages: recovery may finish runs at once
     handler = SocketModeHandler(app, settings.slack_app_token.get_secret_value())
     try:
         handler.start()  # blocks until interrupted
