@@ -148,8 +148,8 @@ def _extract(
     written = 0
     for info, path in members:
         target = staging.joinpath(*path.parts)
-        target.parent.mkdir(parents=True, exist_ok=True)
         try:
+            target.parent.mkdir(parents=True, exist_ok=True)
             with archive.open(info) as source, target.open("wb") as sink:
                 while chunk := source.read(COPY_CHUNK):
                     written += len(chunk)
@@ -164,6 +164,11 @@ def _extract(
             raise UploadError(
                 f"`{original_name}` is damaged: `{info.filename}` does not match its declared size or "
                 "checksum. Nothing was kept."
+            ) from exc
+        except OSError as exc:  # e.g. `a.png` both a file and a folder, a name too long, a full disk
+            raise UploadError(
+                f"`{original_name}` could not be unpacked: `{info.filename}`: {exc.strerror or exc}. "
+                "Nothing was kept."
             ) from exc
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import socket
 import stat
 import zipfile
 from pathlib import Path
@@ -10,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from bot.settings import Settings
+from bot.slack.files import download_shared_file
 from bot.uploads import UploadError, extract_dataset_zip
 from tests.imagegen import make_image_folder
 
@@ -109,3 +111,24 @@ def test_not_a_zip_and_not_an_image_folder(tmp_path: Path, settings: Settings) -
         extract_dataset_zip(
             write(tmp_path, zip_of({"only/1.png": b"x", "only/2.png": b"y"})), settings, "one.zip"
         )
+
+
+def test_a_member_that_cannot_be_written_refuses_the_zip(tmp_path: Path, settings: Settings) -> None:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("cat/1.png", b"png")
+        archive.writestr("cat/1.png/2.png", b"png")  # needs `cat/1.png` to be a folder too
+    zip_path = tmp_path / "clash.zip"
+    zip_path.write_bytes(buffer.getvalue())
+    with pytest.raises(UploadError, match=r"could not be unpacked: `cat/1\.png/2\.png`"):
+        extract_dataset_zip(zip_path, settings, "clash.zip")
+    assert list((settings.data_root / "uploads").iterdir()) == []
+
+
+def test_a_failed_download_is_an_upload_error(tmp_path: Path) -> None:
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]  # nothing listens there once the socket is closed
+    file = {"name": "pets.zip", "size": 10, "url_private_download": f"http://127.0.0.1:{port}/pets.zip"}
+    with pytest.raises(UploadError, match=r"Downloading `pets\.zip` from Slack failed"):
+        download_shared_file(file, "xoxb-test", tmp_path / "upload.zip", max_bytes=1000)

@@ -21,6 +21,13 @@ def download_shared_file(file: dict[str, Any], token: str, dest: Path, max_bytes
     if int(file.get("size") or 0) > max_bytes:
         raise UploadError(f"`{file.get('name')}` is larger than the upload limit ({max_bytes} bytes).")
     request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"})
+    try:
+        return _save(request, dest, str(file.get("name")), max_bytes)
+    except OSError as exc:  # HTTP errors, timeouts, a dropped connection, a full disk
+        raise UploadError(f"Downloading `{file.get('name')}` from Slack failed ({exc}); try again.") from exc
+
+
+def _save(request: urllib.request.Request, dest: Path, name: str, max_bytes: int) -> Path:
     with urllib.request.urlopen(request, timeout=60) as response:
         if response.headers.get_content_type() == "text/html":
             # what Slack answers when the token lacks files:read: a login page, not the file
@@ -33,9 +40,7 @@ def download_shared_file(file: dict[str, Any], token: str, dest: Path, max_bytes
             while chunk := response.read(CHUNK):
                 copied += len(chunk)
                 if copied > max_bytes:
-                    raise UploadError(
-                        f"`{file.get('name')}` is larger than the upload limit ({max_bytes} bytes)."
-                    )
+                    raise UploadError(f"`{name}` is larger than the upload limit ({max_bytes} bytes).")
                 sink.write(chunk)
     return dest
 
