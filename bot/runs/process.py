@@ -101,10 +101,6 @@ class TrainerProcess:
     def kill(self) -> None:
         self._signal_group(signal.SIGKILL)
 
-    def cancel_kill_timer(self) -> None:
-        if self._kill_timer is not None:
-            self._kill_timer.cancel()
-
     def _kill_if_running(self) -> None:
         if self.is_running():
             log.warning("trainer pid %s ignored SIGTERM; sending SIGKILL", self.pid)

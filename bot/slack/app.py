@@ -96,15 +96,6 @@ def build(
     return app, ctx
 
 
-def build_app(
-    settings: Settings,
-    conversation: ConversationService,
-    runs: RunManager,
-    web_client: WebClient | None = None,
-) -> App:
-    return build(settings, conversation, runs, web_client)[0]
-
-
 def run_socket_mode(settings: Settings, parser_choice: str) -> int:
     if not settings.has_slack_tokens or settings.slack_app_token is None:
         print(SETUP_HELP, file=sys.stderr)

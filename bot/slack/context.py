@@ -1,4 +1,4 @@
-"""What every listener needs, built once in `build_app`."""
+"""What every listener needs, built once in `app.build`."""
 
 from __future__ import annotations
 
