@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import logging
 import math
 import os
@@ -181,7 +180,7 @@ def train(
         if result.acc > best["val_acc"]:
             best = {"val_acc": result.acc, "epoch": epoch + 1, "confusion": result.confusion,
                     "per_class": result.per_class_acc(classes)}  # fmt: skip
-            best_state = copy.deepcopy({k: v.detach().cpu() for k, v in model.state_dict().items()})
+            best_state = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
             checkpoint.save(
                 out / checkpoint.BEST, {"model": best_state, "epoch": epoch + 1, "classes": classes}
             )
