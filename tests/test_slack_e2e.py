@@ -62,7 +62,8 @@ def test_happy_path_from_train_to_uploaded_model(slack: SlackHarness) -> None:
     summary = slack.wait_message(
         lambda m: m.thread_ts == thread and "batch size: 16" in m.text + str(m.blocks), "new"
     )
-    assert "resnet18" in summary.blocks[0]["text"]["text"] and "/pets" in summary.blocks[0]["text"]["text"]
+    assert "resnet18" in summary.blocks[0]["text"]["text"]
+    assert "• dataset: `pets`" in summary.blocks[0]["text"]["text"]  # named as under DATA_ROOT
     session = lambda: slack.ctx.conversation.get_session(TEAM_ID, CHANNEL, thread)  # noqa: E731
     slack.standin.wait_for(lambda: session().summary_ts == summary.ts, what="the new summary recorded")
     click(slack, stale.ts, OWNER, "train_start")
@@ -234,7 +235,7 @@ def test_zip_uploads_escaping_refused_valid_used(slack: SlackHarness, tmp_path: 
     slack.say(thread, OWNER, "", files=[good])
     slack.wait_reply(thread, "Unpacked `bugs.zip`")
     summary = slack.summary(thread)
-    assert "/uploads/bugs-" in summary.blocks[0]["text"]["text"]
+    assert re.search(r"• dataset: `uploads/bugs-\w+`", summary.blocks[0]["text"]["text"])
 
 
 def test_surfaces_mentions_dms_commands_scheduling_and_start_permission(tmp_path: Path) -> None:

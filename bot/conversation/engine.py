@@ -214,11 +214,23 @@ def _summary_lines(turn: _Turn, config: TrainingConfig) -> list[str]:
     lines = [msg.text(lang, "summary_title")]
     for name in _SUMMARY_ORDER:
         value = getattr(config, name)
-        shown = f"`{value}`" if name == "dataset_path" else msg.format_value(lang, name, value)
+        shown = (
+            f"`{_shown_dataset_path(value, turn.options.data_root)}`"
+            if name == "dataset_path"
+            else msg.format_value(lang, name, value)
+        )
         suffix = "" if name in turn.draft or name == "dataset_path" else f" ({msg.text(lang, 'default')})"
         lines.append(f"• {msg.label(lang, name)}: {shown}{suffix}")
     lines.append(msg.text(lang, "summary_footer"))
     return lines
+
+
+def _shown_dataset_path(path: str, data_root: Path) -> str:
+    """The dataset as users name it (relative to DATA_ROOT), not the server's absolute path."""
+    try:
+        return str(Path(path).relative_to(data_root.resolve()))
+    except ValueError:
+        return path
 
 
 def _question(turn: _Turn, name: str) -> str:
@@ -269,7 +281,9 @@ def step(draft: dict[str, Any], parsed: ParseResult, *, language: str, options: 
     for name, value in updates.items():
         _apply_field(turn, name, value)
 
-    announced = [name for name in turn.changed if name != "dataset_path"]
+    # the dataset and the class count it brings are reported by the "dataset found" line
+    reported = {"dataset_path", "num_classes"} if turn.summary is not None else {"dataset_path"}
+    announced = [name for name in turn.changed if name not in reported]
     if announced:
         changes = ", ".join(
             f"{msg.label(language, name)} {msg.format_value(language, name, turn.draft[name])}"
