@@ -75,6 +75,12 @@ def test_happy_path_from_train_to_uploaded_model(slack: SlackHarness) -> None:
     click(slack, summary.ts, OWNER, "train_start")
     click(slack, summary.ts, OWNER, "train_start")  # a double click starts one run
     progress = slack.progress_message(thread)
+    click(slack, stale.ts, OWNER, "train_start")  # still refused once the newest summary has started
+    slack.standin.wait_for(
+        lambda: [e for e in slack.standin.ephemerals if "use Start on the newest summary" in e["text"]],
+        what="the stale-summary refusal after the start",
+    )
+    assert len(slack.runs.recent_runs()) == 1
     done = slack.standin.wait_for(
         lambda: "Completed" in str(progress.blocks) and progress,
         timeout=20,

@@ -51,7 +51,7 @@ def on_start(ctx: SlackContext, where: ThreadRef, user: str, action: dict[str, A
     if session is None or session.id != value.session_id:
         refuse(ctx, where, user, "This setup is no longer available.")
         return
-    if session.state == SessionState.CONFIRMING and session.summary_ts not in (None, action["message_ts"]):
+    if session.summary_ts not in (None, action["message_ts"]):  # a replaced summary, also after a start
         refuse(ctx, where, user, "The setup changed since this summary; use Start on the newest summary.")
         return
     if session.state == SessionState.CANCELLED:
