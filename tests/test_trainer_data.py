@@ -55,6 +55,13 @@ def _all_corrupt(tmp: Path) -> Path:
     return tmp / "data"
 
 
+def _class_all_corrupt_in_train(tmp: Path) -> Path:
+    data = make_split_folder(tmp / "data", classes=("a", "b"), train_per_class=3, val_per_class=2)
+    for path in (data / "train" / "b").iterdir():
+        path.write_bytes(b"definitely not an image")
+    return data
+
+
 @pytest.mark.parametrize(
     ("make", "expected"),
     [
@@ -65,6 +72,7 @@ def _all_corrupt(tmp: Path) -> Path:
         (_no_images, "no images found"),
         (_val_mismatch, "val classes don't match train classes (not in train: c)"),
         (_all_corrupt, "no readable image"),
+        (_class_all_corrupt_in_train, "no readable training image left in class(es) b"),
     ],
 )
 def test_dataset_problems_give_an_error_event_and_exit_3(

@@ -399,4 +399,11 @@ def prepare(
             raise DatasetError(
                 f"no readable image in the {split} split ({len(skipped)} file(s) could not be decoded)"
             )
+    trained_classes = set(sources["train"].labels.tolist())
+    unlearnable = [name for index, name in enumerate(plan.classes) if index not in trained_classes]
+    if unlearnable:
+        raise DatasetError(
+            f"no readable training image left in class(es) {', '.join(unlearnable)} "
+            f"({len(skipped)} file(s) could not be decoded)"
+        )
     return PreparedData(sources["train"], sources["val"], sources.get("test"), skipped, cached)
