@@ -6,6 +6,7 @@ While a run trains, a progress bar is drawn on one line; Ctrl+C stops the run (i
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import queue
 import sys
@@ -118,7 +119,8 @@ class Console:
                 if not stopping:
                     stopping = True
                     self._out.write("\nStopping (saving a checkpoint)…\n")
-                    self._runs.stop(run.id, self._user)
+                    with contextlib.suppress(RunError):  # it may have ended at this very moment
+                        self._runs.stop(run.id, self._user)
                 continue
             if update.run.id == run.id:
                 run = update.run
