@@ -10,7 +10,13 @@ from PIL import Image
 
 from tests.imagegen import make_image_folder, make_split_folder
 from tests.trainer_helpers import run_trainer
-from training.data import load_eval_image, load_train_image, open_rgb, train_cache_side
+from training.data import (
+    available_memory_bytes,
+    load_eval_image,
+    load_train_image,
+    open_rgb,
+    train_cache_side,
+)
 from training.events import ExitCode
 
 
@@ -131,3 +137,12 @@ def test_class_imbalance_is_warned_about(tmp_path: Path) -> None:
     code, events = run_trainer(data, tmp_path / "out")
     assert code == ExitCode.DONE
     assert {"class_imbalance", "tiny_class"} <= {e.code for e in events if e.type == "warning"}
+
+
+def test_memory_budget_counts_reclaimable_page_cache(tmp_path: Path) -> None:
+    meminfo = tmp_path / "meminfo"
+    meminfo.write_text(
+        "MemTotal:       32000000 kB\nMemFree:         1000000 kB\nMemAvailable:   20000000 kB\n"
+    )
+    assert available_memory_bytes(meminfo) == 20_000_000 * 1024
+    assert available_memory_bytes(tmp_path / "missing") > 0  # other systems: free pages from sysconf

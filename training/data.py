@@ -340,7 +340,15 @@ def check_headers(samples: Sequence[Sample]) -> tuple[list[Sample], list[Path]]:
     return readable, skipped
 
 
-def available_memory_bytes() -> int:
+def available_memory_bytes(meminfo: Path = Path("/proc/meminfo")) -> int:
+    """Memory a new allocation can get: Linux's MemAvailable, which counts reclaimable page cache.
+    Free pages alone are few on a long-running host, which would push every run off the cache."""
+    try:
+        for line in meminfo.read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
     try:
         return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
     except (ValueError, OSError):
