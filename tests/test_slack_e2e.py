@@ -13,6 +13,7 @@ import subprocess
 import sys
 import zipfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import anthropic
@@ -297,7 +298,9 @@ def test_surfaces_mentions_dms_commands_scheduling_and_start_permission(tmp_path
         slack.close()
 
 
-def python_m_bot(standin: SlackStandIn, tmp_path: Path) -> subprocess.Popen[str]:
+@contextmanager
+def python_m_bot(standin: SlackStandIn, tmp_path: Path) -> Iterator[subprocess.Popen[str]]:
+    """`python -m bot` against the stand-in; afterwards Ctrl+C must end it cleanly (exit 0)."""
     env = {
         **{k: v for k, v in os.environ.items() if k not in ENV_TO_CLEAR},
         "SLACK_BOT_TOKEN": standin.bot_token,
@@ -308,27 +311,29 @@ def python_m_bot(standin: SlackStandIn, tmp_path: Path) -> subprocess.Popen[str]
         "CONVERSATION_PARSER": "rules",
         "ANTHROPIC_API_KEY": "",
     }
-    return subprocess.Popen(
+    bot = subprocess.Popen(
         [sys.executable, "-m", "bot"], env=env, cwd=tmp_path, stderr=subprocess.PIPE, text=True
     )
-
-
-def test_python_m_bot_connects_over_socket_mode_to_slack_api_url(tmp_path: Path) -> None:
-    standin = SlackStandIn().start()
-    bot = python_m_bot(standin, tmp_path)
     try:
+        yield bot
         standin.wait_connected(timeout=30)
-        standin.wait_ack(standin.slash_command(CHANNEL, OWNER, "help"), timeout=ACK_LIMIT_S)
-        standin.wait_for(lambda: standin.responses, what="the /train help response")
-        assert "/train stop <id>" in standin.responses[0]["text"]
-        [connect] = standin.calls_to("apps.connections.open")
-        assert connect.token == standin.app_token
         bot.send_signal(signal.SIGINT)
         assert bot.wait(timeout=30) == 0
     finally:
         if bot.poll() is None:
             bot.kill()
         standin.stop()
+
+
+def test_python_m_bot_connects_over_socket_mode_to_slack_api_url(tmp_path: Path) -> None:
+    standin = SlackStandIn().start()
+    with python_m_bot(standin, tmp_path):
+        standin.wait_connected(timeout=30)
+        standin.wait_ack(standin.slash_command(CHANNEL, OWNER, "help"), timeout=ACK_LIMIT_S)
+        standin.wait_for(lambda: standin.responses, what="the /train help response")
+        assert "/train stop <id>" in standin.responses[0]["text"]
+        [connect] = standin.calls_to("apps.connections.open")
+        assert connect.token == standin.app_token
 
 
 def test_a_run_whose_trainer_died_while_the_bot_was_down_is_announced_on_start(tmp_path: Path) -> None:
@@ -349,18 +354,10 @@ def test_a_run_whose_trainer_died_while_the_bot_was_down_is_announced_on_start(t
             )
         )  # fmt: skip
     db.engine.dispose()
-    bot = python_m_bot(standin, tmp_path)
-    try:
+    with python_m_bot(standin, tmp_path):
         standin.wait_for(
             lambda: any("was interrupted" in m.text for m in standin.thread(CHANNEL, thread_ts)),
             timeout=30,
             what="the interrupted run's reply",
         )
         assert "Interrupted" in standin.messages[(CHANNEL, progress_ts)].text
-        standin.wait_connected(timeout=30)
-        bot.send_signal(signal.SIGINT)
-        assert bot.wait(timeout=30) == 0
-    finally:
-        if bot.poll() is None:
-            bot.kill()
-        standin.stop()
