@@ -33,10 +33,10 @@ from pathlib import Path
 
 from bench_data import REPO, ensure_dataset
 
-# same recipe constants as training/loop.py and training/augment.py
-WEIGHT_DECAY = 0.05
-LABEL_SMOOTHING = 0.1
-CROP_SCALE = (0.35, 1.0)
+# timm's train.py gets the trainer's own recipe, so the two runs stay the same job
+from training.augment import CROP_SCALE
+from training.loop import LABEL_SMOOTHING, WEIGHT_DECAY
+
 TIMM_STEP = re.compile(r"Train: (\d+) \[\s*(\d+)/(\d+).*?Time: ([\d.]+)s,\s+([\d.]+)/s")
 
 
