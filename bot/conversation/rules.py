@@ -163,14 +163,15 @@ _TRAILING_PARTICLE = re.compile(r"(?<=[A-Za-z0-9_/\-])[가-힣]+$")
 _NAME = r"(?P<name>[A-Za-z0-9_][A-Za-z0-9_.\-]*)"
 _DATASET_WORD = r"(?:dataset|data\s*set|data|데이터\s*셋|데이터|폴더|folder|directory|dir|디렉토리|디렉터리)"
 _DATASET_AFTER_KEYWORD = re.compile(
-    r"(?:" + _DATASET_WORD + r"|경로|path)(?:_path)?\s*(?:은|는|을|를|이|가|:|=)?\s*"
+    r"(?<![A-Za-z0-9_.\-])(?:" + _DATASET_WORD + r"|경로|path)(?:_path)?\s*(?:은|는|을|를|이|가|:|=)?\s*"
     r"(?:is\s+|at\s+|in\s+|called\s+|named\s+|=\s*)*(?:in\s+|at\s+)?" + _NAME,
     _I,
 )
 _DATASET_AFTER_TRAIN_ON = re.compile(
     r"\b(?:train|fine-?tune)\w*\s+(?:\w+\s+)?on\s+(?:the\s+|my\s+)?" + _NAME, _I
 )
-_DATASET_BEFORE_KEYWORD = re.compile(_NAME + r"\s*" + _DATASET_WORD + r"(?![a-z])", _I)
+# the keyword stands apart ("cats dataset", "cats데이터셋"), never inside a name like "cat_dataset"
+_DATASET_BEFORE_KEYWORD = re.compile(_NAME + r"(?:\s+|(?=[가-힣]))" + _DATASET_WORD + r"(?![a-z])", _I)
 _NOT_A_NAME_WORDS = (
     "the a an my our your this that these those is at in on of for to with and or set path folder "
     "dataset data directory dir train training image images new same it its use using called named "
@@ -204,7 +205,8 @@ def _find_path(text: str) -> tuple[str | None, str]:
         for match in pattern.finditer(text):
             name = _clean_path(match.group("name"))
             if name.lower() not in _NOT_A_NAME and not name.isdigit():
-                return name, _blank(text, match.start(), match.end())
+                # only the name: "train resnet18 on cats" still names the model
+                return name, _blank(text, match.start("name"), match.end("name"))
     return None, text
 
 
