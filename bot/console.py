@@ -21,7 +21,7 @@ from bot.runs import RunError, RunManager, RunUpdate, RunView, StartRequest
 from bot.settings import Settings
 from bot.slack import render
 from bot.slack.progress import completion_metrics
-from bot.slack.start_intent import confirmed_config, start_intent
+from bot.slack.start_intent import start_intent
 from bot.storage import Database, RunStatus, SessionState
 from training.config import TrainingConfig
 
@@ -73,7 +73,7 @@ class Console:
         session = self._conversation.get_session(CONSOLE, CONSOLE, self._thread)
         if session is not None and session.state == SessionState.CONFIRMING:
             intent = start_intent(text, self._settings.timezone)
-            confirmed = confirmed_config(session, self._settings.data_root) if intent else None
+            confirmed = self._conversation.confirmed_config(session) if intent else None
             if intent and confirmed:
                 self._start(*confirmed, session.id, intent.at)
                 return

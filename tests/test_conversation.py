@@ -84,6 +84,21 @@ def test_config_key_is_stable_for_the_same_config(service: ConversationService) 
     assert first.config_key == again.config_key != ""
 
 
+def test_a_typed_start_gets_the_config_and_key_of_the_summary(
+    service: ConversationService, data_root: Path
+) -> None:
+    turn = say(service, "train resnet18 on cat_dataset, 5 epochs, batch 8")
+    session = service.get_session("T1", "C1", "1.0")
+    assert turn.complete and session is not None
+    assert service.confirmed_config(session) == (turn.config, turn.config_key)
+    for path in (data_root / "cat_dataset").rglob("*.png"):
+        path.unlink()
+    for folder in sorted((data_root / "cat_dataset").rglob("*"), reverse=True):
+        folder.rmdir()
+    (data_root / "cat_dataset").rmdir()
+    assert service.confirmed_config(session) is None  # the dataset has gone away
+
+
 @pytest.mark.parametrize(
     ("text", "field", "allowed"),
     [

@@ -252,7 +252,12 @@ def _complete(turn: _Turn) -> TrainingConfig | None:
         _dataset_error(turn, turn.draft.pop("dataset_path"), error)
         return None
     turn.summary = turn.summary or summary
-    values = {**field_defaults(), **turn.draft, "dataset_path": str(path)}
+    return config_from_draft(turn.draft, path)
+
+
+def config_from_draft(draft: dict[str, Any], dataset: Path) -> TrainingConfig:
+    """The full config of a complete draft: defaults filled in, the dataset's resolved absolute path."""
+    values = {**field_defaults(), **draft, "dataset_path": str(dataset)}
     return TrainingConfig(**{name: values[name] for name in FIELD_NAMES if name in values})
 
 

@@ -8,12 +8,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 import anthropic
+from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from bot.conversation.claude import ClaudeParser, make_client
-from bot.conversation.datasets import DatasetSummary
-from bot.conversation.engine import EngineOptions, step
+from bot.conversation.datasets import DatasetPathError, DatasetSummary, resolve_dataset_path
+from bot.conversation.engine import EngineOptions, config_from_draft, step
 from bot.conversation.language import detect_language
 from bot.conversation.parsing import ParseContext, Parser
 from bot.conversation.rules import RuleParser
@@ -169,6 +170,17 @@ class ConversationService:
             row = db.get_one(ChatSession, session_id)
             for name, value in values.items():
                 setattr(row, name, value)
+
+    def confirmed_config(self, session: ChatSession) -> tuple[TrainingConfig, str] | None:
+        """A confirming session's complete config and start key, the same ones its summary's Start button
+        carries (a typed "start" is not sent through the parser); None when the dataset has gone away."""
+        draft = session.draft or {}
+        try:
+            dataset = resolve_dataset_path(str(draft.get("dataset_path", "")), self._options.data_root)
+            config = config_from_draft(draft, dataset)
+        except (DatasetPathError, ValidationError):
+            return None
+        return config, config_key(session.id, config)
 
     def mark_started(self, session_id: int) -> None:
         self._update(session_id, state=SessionState.STARTED)

@@ -15,7 +15,7 @@ from bot.runs import RunError, RunUpdate, RunView, StartRequest
 from bot.slack import render
 from bot.slack.context import SlackContext, ThreadRef
 from bot.slack.files import download_shared_file
-from bot.slack.start_intent import confirmed_config, start_intent
+from bot.slack.start_intent import start_intent
 from bot.storage import SessionState
 from bot.uploads import UploadError, extract_dataset_zip
 from training.config import TrainingConfig
@@ -40,7 +40,7 @@ def converse(ctx: SlackContext, where: ThreadRef, user_id: str, text: str) -> No
     session = ctx.conversation.get_session(where.team_id, where.channel, where.thread_ts)
     if session is not None and session.state == SessionState.CONFIRMING:
         intent = start_intent(text, ctx.settings.timezone)
-        confirmed = confirmed_config(session, ctx.settings.data_root) if intent else None
+        confirmed = ctx.conversation.confirmed_config(session) if intent else None
         if intent and confirmed:
             config, key = confirmed
             start_run(ctx, where, user_id, config, key, session.id, at=intent.at)
