@@ -53,7 +53,7 @@ class ProgressPublisher:
         client: WebClient,
         executor: WorkExecutor,
         *,
-        min_interval: float = 1.0,
+        min_interval: float = EDIT_INTERVAL_S,
         tick_interval: float = 3.0,
     ) -> None:
         self._client = client
