@@ -172,6 +172,24 @@ def test_config_errors_exit_2_with_an_error_event(tmp_path: Path, flags: list[st
     assert expected in events[-1].message
 
 
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        ("[1, 2]", "must hold a JSON object"),
+        ("{not json", "could not read config file"),
+        (None, "No such file"),
+    ],
+)
+def test_unusable_config_files_are_config_errors(tmp_path: Path, content: str | None, expected: str) -> None:
+    data = make_image_folder(tmp_path / "data", per_class=3)
+    config = tmp_path / "run.json"
+    if content is not None:
+        config.write_text(content)
+    code, events = run_trainer(data, tmp_path / "out", "--config", str(config))
+    assert code == ExitCode.CONFIG
+    assert events[-1].type == "error" and events[-1].kind == "config" and expected in events[-1].message
+
+
 def test_resume_without_a_checkpoint_is_a_config_error(tmp_path: Path) -> None:
     data = make_image_folder(tmp_path / "data", per_class=3)
     code, events = run_trainer(data, tmp_path / "out", "--resume")

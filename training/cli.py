@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import signal
 import sys
@@ -16,7 +15,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from training.config import TrainingConfig, describe_errors
+from training.config import TrainingConfig, describe_errors, load_config_file
 from training.emit import EventWriter
 from training.errors import ConfigError, TrainerError
 from training.events import EXIT_CODE_FOR_ERROR, ErrorEvent, ExitCode
@@ -68,7 +67,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     parser.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint_last.pt")
     parser.add_argument(
-        "--cache-budget-mb", type=int, help="memory for the decoded-image cache (default: half the free RAM)"
+        "--cache-budget-mb",
+        type=int,
+        help="memory for the decoded-image cache (default: half the available RAM)",
     )
     return parser
 
@@ -89,11 +90,9 @@ def load_config(args: argparse.Namespace) -> TrainingConfig:
     values = {}
     if args.config:
         try:
-            values = json.loads(Path(args.config).read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
+            values = load_config_file(args.config)
+        except (OSError, ValueError) as exc:  # unreadable, not JSON, or not a JSON object
             raise ConfigError(f"could not read config file {args.config}: {exc}") from exc
-        if not isinstance(values, dict):
-            raise ConfigError(f"config file {args.config} must hold a JSON object")
     values |= {name: getattr(args, name) for name in CONFIG_FLAGS if getattr(args, name) is not None}
     if "dataset_path" not in values:
         raise ConfigError("no dataset: pass --data DIR or a --config file with dataset_path")
