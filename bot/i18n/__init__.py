@@ -1,0 +1,53 @@
+"""The one catalogue of everything the bot says to a person, in English and Korean.
+
+Each area keeps its texts in a module of this package (`conversation.py`, ...) as
+`TEXTS = {"en": {key: text}, "ko": {key: text}}`, with the same keys in both languages; AREAS lists
+the modules. `t(language, key, **values)` formats one text; an unknown language gets English.
+
+Texts use only a neutral markup, *bold* and `code`, which each front end renders its own way (Slack as
+mrkdwn, the console as plain text). Values are inserted as given: escaping them is the front end's job.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import ModuleType
+from typing import Any
+
+from bot.i18n import conversation
+
+LANGUAGES = ("en", "ko")
+DEFAULT_LANGUAGE = "en"
+AREAS: tuple[ModuleType, ...] = (conversation,)
+
+
+def _merge(areas: tuple[ModuleType, ...]) -> dict[str, dict[str, str]]:
+    merged: dict[str, dict[str, str]] = {language: {} for language in LANGUAGES}
+    for area in areas:
+        texts: Mapping[str, Mapping[str, str]] = area.TEXTS
+        for language in LANGUAGES:
+            for key, value in texts.get(language, {}).items():
+                if key in merged[language]:
+                    raise ValueError(f"catalogue key {key!r} is defined twice ({area.__name__})")
+                merged[language][key] = value
+    return merged
+
+
+CATALOGUE = _merge(AREAS)
+
+
+def language_or_default(language: str | None) -> str:
+    return language if language in LANGUAGES else DEFAULT_LANGUAGE
+
+
+def t(language: str | None, key: str, **values: Any) -> str:
+    """The text `key` in `language` (English when the language is unknown), with `values` filled in."""
+    return CATALOGUE[language_or_default(language)][key].format(**values)
+
+
+def untranslated() -> list[str]:
+    """Keys that some language lacks (the catalogue test requires none)."""
+    keys = set().union(*(CATALOGUE[language] for language in LANGUAGES))
+    return sorted(
+        f"{language}:{key}" for key in keys for language in LANGUAGES if key not in CATALOGUE[language]
+    )
