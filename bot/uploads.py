@@ -18,14 +18,13 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from bot.conversation.datasets import (
-    IGNORED_NAMES,
-    IMAGE_EXTENSIONS,
     UPLOADS_FOLDER,
     DatasetPathError,
     DatasetSummary,
     summarize_dataset,
 )
 from bot.settings import Settings
+from training.contract import is_image_path
 
 COPY_CHUNK = 1024 * 1024
 
@@ -101,8 +100,7 @@ def _image_members(
             )
         if info.is_dir():
             continue
-        hidden = any(part in IGNORED_NAMES or part.startswith(".") for part in path.parts)
-        if hidden or path.suffix.lower() not in IMAGE_EXTENSIONS:
+        if not is_image_path(path):
             dropped += 1
             continue
         members.append((info, path))

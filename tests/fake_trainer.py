@@ -21,12 +21,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from training.config import TrainingConfig
+from training.contract import CHECKPOINT_LAST_FILE, EVENTS_FILE, EXIT_CODE_FOR_ERROR, MODEL_FILE, ExitCode
 from training.events import (
-    EXIT_CODE_FOR_ERROR,
     DoneEvent,
     EpochEvent,
     ErrorEvent,
-    ExitCode,
     ProgressEvent,
     StartEvent,
     StoppedEvent,
@@ -53,12 +52,12 @@ def main() -> int:
 
     out = Path(args.out)
     config = TrainingConfig.from_json(Path(args.config).read_text())
-    checkpoint = out / "checkpoint_last.pt"
+    checkpoint = out / CHECKPOINT_LAST_FILE
     (out / "seen.json").write_text(
         json.dumps({"argv": sys.argv, "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES")})
     )
     signal.signal(signal.SIGTERM, signal.SIG_IGN if args.ignore_sigterm else _request_stop)
-    events = (out / "events.jsonl").open("a", encoding="utf-8")
+    events = (out / EVENTS_FILE).open("a", encoding="utf-8")
 
     def emit(event: object) -> None:
         line = event.to_json_line()  # type: ignore[attr-defined]
@@ -128,7 +127,7 @@ def main() -> int:
         done = epoch
         if stop_requested:
             return _stop(emit, done, checkpoint)
-    model = out / "model.safetensors"
+    model = out / MODEL_FILE
     model.write_bytes(b"fake")
     emit(
         DoneEvent(

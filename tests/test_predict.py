@@ -9,8 +9,8 @@ import pytest
 
 from tests.imagegen import make_image_folder
 from tests.trainer_helpers import run_trainer
+from training.contract import ExitCode
 from training.data import discover
-from training.events import ExitCode
 from training.predict import Predictor, main
 
 

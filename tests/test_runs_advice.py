@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from bot.runs import explain_failure
-from bot.runs.advice import kind_for_exit
 
 
 @pytest.mark.parametrize(
@@ -39,16 +38,3 @@ def test_advice_quotes_the_last_error_line_and_speaks_korean() -> None:
     )
     assert "배치 크기" in text
     assert text.endswith("> torch.OutOfMemoryError: CUDA out of memory")
-
-
-def test_exit_codes_map_to_kinds() -> None:
-    assert [kind_for_exit(code) for code in (None, 0, 1, 2, 3, 4, -9, -15)] == [
-        None,
-        None,
-        "internal",
-        "config",
-        "dataset",
-        "out_of_memory",
-        "killed",
-        None,
-    ]

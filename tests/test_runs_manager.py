@@ -17,10 +17,11 @@ from sqlalchemy import func, select
 
 from bot.runs import InvalidRunState, NotAllowed, RunManager, RunNotFound
 from bot.runs.follower import EventTail, RunFollower
-from bot.runs.process import EVENTS_NAME, TrainerProcess
+from bot.runs.process import TrainerProcess
 from bot.settings import Settings
 from bot.storage import Database, RunEpoch, RunStatus, TrainingRun
 from tests.runs_support import Recorder, fake_command, make_request, make_settings, managers, wait_until
+from training.contract import EVENTS_FILE
 from training.events import StoppedEvent
 
 
@@ -345,7 +346,7 @@ def test_a_trainer_that_ignores_sigterm_is_killed_after_the_grace_period(tmp_pat
 def test_a_failed_apply_after_the_trainer_exited_is_retried_before_the_exit_is_reported(
     tmp_path: Path,
 ) -> None:
-    events = tmp_path / EVENTS_NAME
+    events = tmp_path / EVENTS_FILE
     events.write_text(StoppedEvent(epoch=2, checkpoint=None).to_json_line(), encoding="utf-8")
     exited = TrainerProcess(0, tmp_path)  # pid 0: not running
     applied: list[str] = []

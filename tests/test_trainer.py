@@ -16,9 +16,10 @@ from tests.imagegen import make_image_folder, make_split_folder
 from tests.trainer_helpers import read_events, run_trainer
 from training.augment import Normalizer, augment_batch
 from training.cli import main
+from training.contract import ExitCode
 from training.data import discover
 from training.device import Precision, resolve_device
-from training.events import ExitCode, parse_event
+from training.events import parse_event
 from training.loop import lr_at
 
 

@@ -10,6 +10,7 @@ from PIL import Image
 
 from tests.imagegen import make_image_folder, make_split_folder
 from tests.trainer_helpers import run_trainer
+from training.contract import ExitCode
 from training.data import (
     available_memory_bytes,
     load_eval_image,
@@ -17,7 +18,6 @@ from training.data import (
     open_rgb,
     train_cache_side,
 )
-from training.events import ExitCode
 
 
 def _missing(tmp: Path) -> Path:

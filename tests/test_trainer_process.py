@@ -9,7 +9,8 @@ from pathlib import Path
 
 from tests.imagegen import make_image_folder
 from tests.trainer_helpers import FAST_FLAGS
-from training.events import ExitCode, parse_event
+from training.contract import ExitCode
+from training.events import parse_event
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -14,8 +14,13 @@ import timm
 import torch
 from safetensors.torch import save_file
 
-MODEL_FILE = "model.safetensors"
-CONFIG_FILE = "config.json"
+from training.contract import (
+    CONFUSION_MATRIX_FILE,
+    CURVES_FILE,
+    METRICS_FILE,
+    MODEL_CONFIG_FILE,
+    MODEL_FILE,
+)
 
 
 def save_model(
@@ -46,13 +51,13 @@ def save_model(
             "num_classes": len(classes),
         },
     }
-    (out_dir / CONFIG_FILE).write_text(json.dumps(config, indent=2), encoding="utf-8")
-    return {"model": out_dir / MODEL_FILE, "config": out_dir / CONFIG_FILE}
+    (out_dir / MODEL_CONFIG_FILE).write_text(json.dumps(config, indent=2), encoding="utf-8")
+    return {"model": out_dir / MODEL_FILE, "config": out_dir / MODEL_CONFIG_FILE}
 
 
 def load_model(out_dir: Path) -> tuple[torch.nn.Module, dict[str, Any]]:
     """The saved model back in timm (eval mode) and its config.json."""
-    config = json.loads((out_dir / CONFIG_FILE).read_text(encoding="utf-8"))
+    config = json.loads((out_dir / MODEL_CONFIG_FILE).read_text(encoding="utf-8"))
     model = timm.create_model(
         config["architecture"],
         pretrained=True,
@@ -63,7 +68,7 @@ def load_model(out_dir: Path) -> tuple[torch.nn.Module, dict[str, Any]]:
 
 
 def save_metrics(out_dir: Path, metrics: dict[str, Any]) -> Path:
-    path = out_dir / "metrics.json"
+    path = out_dir / METRICS_FILE
     path.write_text(json.dumps(metrics, indent=2), encoding="utf-8")
     return path
 
@@ -80,7 +85,7 @@ def plot_curves(out_dir: Path, history: list[dict[str, float]]) -> Path:
     for axes in (loss_axes, acc_axes):
         axes.legend()
         axes.grid(alpha=0.3)
-    path = out_dir / "curves.png"
+    path = out_dir / CURVES_FILE
     figure.tight_layout()
     figure.savefig(path, dpi=100)
     plt.close(figure)
@@ -105,7 +110,7 @@ def plot_confusion_matrix(out_dir: Path, matrix: list[list[int]], classes: list[
         for row, values in enumerate(matrix):
             for col, value in enumerate(values):
                 axes.text(col, row, str(value), ha="center", va="center", fontsize=8)
-    path = out_dir / "confusion_matrix.png"
+    path = out_dir / CONFUSION_MATRIX_FILE
     figure.tight_layout()
     figure.savefig(path, dpi=100)
     plt.close(figure)

@@ -10,8 +10,10 @@ from typing import Any
 import numpy as np
 import torch
 
-LAST = "checkpoint_last.pt"
-BEST = "checkpoint_best.pt"
+from training.contract import CHECKPOINT_BEST_FILE, CHECKPOINT_LAST_FILE
+
+LAST = CHECKPOINT_LAST_FILE
+BEST = CHECKPOINT_BEST_FILE
 
 
 def rng_states() -> dict[str, Any]:

@@ -6,6 +6,7 @@ import argparse
 import logging
 import signal
 import sys
+import textwrap
 import threading
 import time
 import traceback
@@ -16,16 +17,26 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from training.config import TrainingConfig, describe_errors, load_config_file
+from training.contract import (
+    CHECKPOINT_LAST_FILE,
+    EVENTS_FILE,
+    EXIT_CODE_FOR_ERROR,
+    EXIT_CODE_MEANING,
+    ExitCode,
+)
 from training.emit import EventWriter
 from training.errors import ConfigError, TrainerError
-from training.events import EXIT_CODE_FOR_ERROR, ErrorEvent, ExitCode
+from training.events import EVENT_TYPES, ErrorEvent
 
 log = logging.getLogger("training")
 
-EPILOG = """\
-stdout carries one JSON event per line (start, progress, epoch, warning, done, stopped, error), also
-appended to OUT/events.jsonl; logs go to stderr. Exit codes: 0 done, 1 internal error, 2 config error,
-3 dataset error, 4 out of memory, 5 stopped on request (SIGTERM/SIGINT; resume with --resume)."""
+EPILOG = textwrap.fill(
+    f"stdout carries one JSON event per line ({', '.join(EVENT_TYPES)}), also appended to OUT/{EVENTS_FILE}; "
+    "logs go to stderr. Exit codes: "
+    + ", ".join(f"{int(code)} {meaning}" for code, meaning in EXIT_CODE_MEANING.items())
+    + ".",
+    width=100,
+)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -65,7 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default auto)")
     parser.add_argument("--workers", type=int, help="decode threads / loader workers (default: all cores)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    parser.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint_last.pt")
+    parser.add_argument("--resume", action="store_true", help=f"continue from OUT/{CHECKPOINT_LAST_FILE}")
     parser.add_argument(
         "--cache-budget-mb",
         type=int,

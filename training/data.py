@@ -14,13 +14,11 @@ import numpy as np
 import torch
 from PIL import Image, ImageOps
 
+from training.contract import IMAGE_EXTENSIONS, class_folders, image_files, split_layout
 from training.errors import DatasetError
 
 log = logging.getLogger(__name__)
 
-IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".ppm"})
-IGNORED_NAMES = frozenset({"__MACOSX", ".DS_Store", ".ipynb_checkpoints", "Thumbs.db", "desktop.ini"})
-VAL_SPLIT_NAMES = ("val", "valid", "validation")
 TRAIN_CACHE_SCALE = 1.14  # train images are cached a little larger than image_size so crops keep detail
 VAL_FRACTION = 0.2
 IMBALANCE_RATIO = 5.0  # warn when the largest class has this many times the images of the smallest
@@ -46,25 +44,9 @@ class DatasetPlan:
         return counts
 
 
-def _visible(path: Path) -> bool:
-    return not path.name.startswith(".") and path.name not in IGNORED_NAMES
-
-
 def _class_images(split_dir: Path) -> dict[str, list[Path]]:
     """ImageFolder listing: class folder name -> sorted image files found anywhere below it."""
-    classes = sorted(p for p in split_dir.iterdir() if p.is_dir() and _visible(p))
-    listing = {}
-    for class_dir in classes:
-        files = [
-            p
-            for p in class_dir.rglob("*")
-            if p.is_file()
-            and p.suffix.lower() in IMAGE_EXTENSIONS
-            and all(_visible(part) for part in p.relative_to(class_dir).parents if part.name)
-            and _visible(p)
-        ]
-        listing[class_dir.name] = sorted(files)
-    return listing
+    return {class_dir.name: image_files(class_dir) for class_dir in class_folders(split_dir)}
 
 
 def _check_classes(listing: dict[str, list[Path]], where: Path) -> None:
@@ -119,14 +101,14 @@ def discover(root: Path, seed: int) -> DatasetPlan:
         raise DatasetError(f"dataset folder {root} does not exist")
     if not root.is_dir():
         raise DatasetError(f"dataset path {root} is not a folder")
-    subdirs = {p.name.lower(): p for p in root.iterdir() if p.is_dir() and _visible(p)}
+    layout = split_layout(root)
     warnings: list[tuple[str, str]] = []
     test: list[Sample] = []
-    if "train" in subdirs:
-        train_listing = _class_images(subdirs["train"])
-        _check_classes(train_listing, subdirs["train"])
+    if layout.train is not None:
+        train_listing = _class_images(layout.train)
+        _check_classes(train_listing, layout.train)
         classes = sorted(train_listing)
-        val_dir = next((subdirs[name] for name in VAL_SPLIT_NAMES if name in subdirs), None)
+        val_dir = layout.val
         if val_dir is None:
             train, val, unsplit = _stratified_split(train_listing, classes, seed)
         else:
@@ -134,8 +116,8 @@ def discover(root: Path, seed: int) -> DatasetPlan:
             _check_same_classes(train_listing, val_listing, val_dir.name)
             _check_classes(val_listing, val_dir)
             train, val, unsplit = _labelled(train_listing, classes), _labelled(val_listing, classes), []
-        if "test" in subdirs:
-            test_listing = _class_images(subdirs["test"])
+        if layout.test is not None:
+            test_listing = _class_images(layout.test)
             if unknown := sorted(set(test_listing) - set(classes)):
                 raise DatasetError(f"test classes not in train: {', '.join(unknown)}")
             test = _labelled(test_listing, classes)

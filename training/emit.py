@@ -6,13 +6,14 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
+from training.contract import EVENTS_FILE
 from training.events import Event
 
 
 class EventWriter:
     def __init__(self, out_dir: Path | None, stream: TextIO | None = None) -> None:
         self._stream = stream
-        self._log_path = out_dir / "events.jsonl" if out_dir is not None else None
+        self._log_path = out_dir / EVENTS_FILE if out_dir is not None else None
         self.emitted: list[Event] = []
 
     def emit(self, event: Event) -> None:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from training.contract import ErrorKind
+
 
 class TrainerError(Exception):
-    kind = "internal"
+    kind: ErrorKind = "internal"
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -12,8 +14,8 @@ class TrainerError(Exception):
 
 
 class DatasetError(TrainerError):
-    kind = "dataset"
+    kind: ErrorKind = "dataset"
 
 
 class ConfigError(TrainerError):
-    kind = "config"
+    kind: ErrorKind = "config"

@@ -1,4 +1,4 @@
-"""The trainer's JSON-lines events and exit codes: the whole protocol between trainer and bot.
+"""The trainer's JSON-lines events: with training/contract.py, the whole protocol between trainer and bot.
 
 The trainer writes one event per line on stdout (and appends it to OUT/events.jsonl);
 the bot parses them with `parse_event`. Pure pydantic, no torch.
@@ -8,31 +8,11 @@ Accuracies are fractions in [0, 1]; times are seconds; `time` is a Unix timestam
 from __future__ import annotations
 
 import time
-from enum import IntEnum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
-
-class ExitCode(IntEnum):
-    """`python -m training` exit codes."""
-
-    DONE = 0
-    INTERNAL = 1  # a bug or an unexpected failure
-    CONFIG = 2  # bad flags or config values (also argparse's usage error code)
-    DATASET = 3  # the dataset is missing, empty or malformed
-    OUT_OF_MEMORY = 4
-    STOPPED = 5  # stopped on request (SIGTERM/SIGINT) after saving a checkpoint
-
-
-ErrorKind = Literal["dataset", "config", "out_of_memory", "internal"]
-
-EXIT_CODE_FOR_ERROR: dict[str, ExitCode] = {
-    "dataset": ExitCode.DATASET,
-    "config": ExitCode.CONFIG,
-    "out_of_memory": ExitCode.OUT_OF_MEMORY,
-    "internal": ExitCode.INTERNAL,
-}
+from training.contract import ErrorKind
 
 
 class _Event(BaseModel):
@@ -118,6 +98,9 @@ Event = Annotated[
     StartEvent | ProgressEvent | EpochEvent | WarningEvent | DoneEvent | StoppedEvent | ErrorEvent,
     Field(discriminator="type"),
 ]
+EVENT_TYPES: tuple[str, ...] = tuple(
+    model.model_fields["type"].default for model in get_args(get_args(Event)[0])
+)
 TERMINAL_TYPES = frozenset({"done", "stopped", "error"})
 
 _EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)

@@ -19,6 +19,7 @@ import torch.nn.functional as F
 from training import artifacts, checkpoint
 from training.augment import Normalizer, augment_batch
 from training.config import TrainingConfig
+from training.contract import ExitCode
 from training.data import discover, prepare
 from training.device import choose_precision, configure_backend, describe, resolve_device
 from training.emit import EventWriter
@@ -27,7 +28,6 @@ from training.evaluate import evaluate
 from training.events import (
     DoneEvent,
     EpochEvent,
-    ExitCode,
     ProgressEvent,
     StartEvent,
     StoppedEvent,

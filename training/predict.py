@@ -14,6 +14,7 @@ import torch
 
 from training.artifacts import load_model
 from training.augment import Normalizer
+from training.contract import MODEL_CONFIG_FILE, MODEL_FILE
 from training.data import load_eval_image
 
 
@@ -49,13 +50,13 @@ class Predictor:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m training.predict", description=__doc__)
     parser.add_argument(
-        "out", type=Path, help="a finished run's output folder (model.safetensors + config.json)"
+        "out", type=Path, help=f"a finished run's output folder ({MODEL_FILE} + {MODEL_CONFIG_FILE})"
     )
     parser.add_argument("images", type=Path, nargs="+", help="image files to classify")
     parser.add_argument("--top-k", type=int, default=3, help="how many classes to show per image (default 3)")
     args = parser.parse_args(argv)
-    if not (args.out / "model.safetensors").is_file():
-        print(f"error: no trained model in {args.out} (model.safetensors missing)", file=sys.stderr)
+    if not (args.out / MODEL_FILE).is_file():
+        print(f"error: no trained model in {args.out} ({MODEL_FILE} missing)", file=sys.stderr)
         return 2
     predictor = Predictor(args.out)
     status = 0

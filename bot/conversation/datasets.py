@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff"})
-SPLIT_NAMES = ("train", "val", "valid", "validation", "test")
-IGNORED_NAMES = frozenset({".DS_Store", "__MACOSX", ".ipynb_checkpoints", "Thumbs.db"})
+from training.contract import class_folders, image_files, split_layout
+
 DATA_ROOT_PREFIXES = ("$DATA_ROOT", "${DATA_ROOT}", "<DATA_ROOT>", "DATA_ROOT")
 UPLOADS_FOLDER = "uploads"  # zips attached in Slack are unpacked to DATA_ROOT/uploads/<name>
 
@@ -33,10 +31,6 @@ class DatasetSummary:
     @property
     def total_images(self) -> int:
         return sum(self.counts.values())
-
-
-def _visible(name: str) -> bool:
-    return not name.startswith(".") and name not in IGNORED_NAMES
 
 
 def _strip_data_root_prefix(text: str, data_root: Path) -> str:
@@ -84,46 +78,26 @@ def resolve_dataset_path(user_path: str, data_root: Path, *, must_exist: bool = 
 
 def list_datasets(data_root: Path) -> list[str]:
     """Dataset folders under DATA_ROOT, uploaded ones as "uploads/<name>"; hidden folders left out."""
-    names = _visible_folders(data_root)
+    names = [folder.name for folder in class_folders(data_root)]
     if UPLOADS_FOLDER in names:
         names.remove(UPLOADS_FOLDER)
-        names += [f"{UPLOADS_FOLDER}/{name}" for name in _visible_folders(data_root / UPLOADS_FOLDER)]
+        names += [f"{UPLOADS_FOLDER}/{folder.name}" for folder in class_folders(data_root / UPLOADS_FOLDER)]
     return sorted(names)
 
 
-def _visible_folders(folder: Path) -> list[str]:
-    try:
-        entries = list(os.scandir(folder))
-    except OSError:
-        return []
-    return [entry.name for entry in entries if entry.is_dir() and _visible(entry.name)]
-
-
-def _count_images(folder: Path) -> int:
-    count = 0
-    for _current, dirs, files in os.walk(folder):
-        dirs[:] = [name for name in dirs if _visible(name)]
-        count += sum(1 for name in files if _visible(name) and Path(name).suffix.lower() in IMAGE_EXTENSIONS)
-    return count
-
-
 def _class_counts(folder: Path) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for entry in sorted(os.scandir(folder), key=lambda item: item.name):
-        if entry.is_dir() and _visible(entry.name):
-            images = _count_images(Path(entry.path))
-            if images:
-                counts[entry.name] = images
-    return counts
+    """Images per class folder, leaving out class folders without any."""
+    counts = {class_dir.name: len(image_files(class_dir)) for class_dir in class_folders(folder)}
+    return {name: images for name, images in counts.items() if images}
 
 
 def summarize_dataset(path: Path) -> DatasetSummary:
-    """Classes and image counts of an ImageFolder dataset, with optional train/val/test splits.
+    """Classes and image counts of an ImageFolder dataset, with optional train/val/test splits, read with
+    the trainer's own layout rules (training/contract.py).
 
     Raises DatasetPathError(reason="empty") when there is no class folder holding images.
     """
-    split_dirs = [path / name for name in SPLIT_NAMES if (path / name).is_dir()]
-    splits = {folder.name: _class_counts(folder) for folder in split_dirs}
+    splits = {name: _class_counts(folder) for name, folder in split_layout(path).splits().items()}
     splits = {name: counts for name, counts in splits.items() if counts}
     if splits:
         counts: dict[str, int] = {}

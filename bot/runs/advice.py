@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import re
 
-from training.events import ExitCode
-
 _OOM_PATTERN = re.compile(r"out of memory|OutOfMemoryError|CUBLAS_STATUS_ALLOC_FAILED", re.IGNORECASE)
 _DATASET_PATTERN = re.compile(
     r"no such file|not a directory|cannot identify image|found no (valid )?images?|empty dataset|"
@@ -45,22 +43,6 @@ _ADVICE: dict[str, dict[str, str]] = {
         "다시 시도해 보고, 계속되면 관리자에게 알려 주세요.",
     },
 }
-
-_KIND_FOR_EXIT_CODE = {
-    ExitCode.CONFIG: "config",
-    ExitCode.DATASET: "dataset",
-    ExitCode.OUT_OF_MEMORY: "out_of_memory",
-    ExitCode.INTERNAL: "internal",
-}
-
-
-def kind_for_exit(returncode: int | None) -> str | None:
-    """The failure kind a trainer's exit code implies (None when it says nothing)."""
-    if returncode is None:
-        return None
-    if returncode == -9:
-        return "killed"
-    return _KIND_FOR_EXIT_CODE.get(returncode)  # type: ignore[call-overload]
 
 
 def classify(kind: str | None, message: str) -> str:

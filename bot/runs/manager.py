@@ -24,17 +24,18 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bot.runs.advice import explain_failure, kind_for_exit
+from bot.runs.advice import explain_failure
 from bot.runs.errors import InvalidRunState, NotAllowed, RunNotFound
 from bot.runs.follower import EventTail, RunFollower
-from bot.runs.process import EVENTS_NAME, TrainerProcess, is_our_trainer, stderr_tail
+from bot.runs.process import TrainerProcess, is_our_trainer, stderr_tail
 from bot.runs.publisher import Publisher, Subscriber
 from bot.runs.record import record_event
-from bot.runs.views import CHECKPOINT_NAME, RunUpdate, RunView, StartRequest, as_utc, view_of
+from bot.runs.views import RunUpdate, RunView, StartRequest, as_utc, view_of
 from bot.settings import Settings, visible_gpu_indices
 from bot.storage import Database, RunStatus, TrainingRun
 from bot.storage.models import utcnow
 from training.config import TrainingConfig
+from training.contract import CHECKPOINT_LAST_FILE, EVENTS_FILE, RUN_CONFIG_FILE, failure_kind
 from training.events import Event
 
 log = logging.getLogger(__name__)
@@ -229,7 +230,7 @@ class RunManager:
                 out_dir = self._out_dir(row.id)
                 out_dir.mkdir(parents=True, exist_ok=True)
                 # a copy, not a link: the new trainer rewrites checkpoint_last.pt in place
-                shutil.copy2(source.checkpoint_path, out_dir / CHECKPOINT_NAME)
+                shutil.copy2(source.checkpoint_path, out_dir / CHECKPOINT_LAST_FILE)
                 row.output_dir = str(out_dir)
                 new_id = row.id
         self._publish_status(new_id)
@@ -374,7 +375,7 @@ class RunManager:
     def _launch(self, row: TrainingRun, gpu: str | None) -> RunFollower | None:
         out_dir = Path(row.output_dir or self._out_dir(row.id))
         out_dir.mkdir(parents=True, exist_ok=True)
-        config_path = out_dir / "run.json"
+        config_path = out_dir / RUN_CONFIG_FILE
         config_path.write_text(TrainingConfig.model_validate(row.config).to_json(), encoding="utf-8")
         row.started_at = utcnow()
         try:
@@ -398,7 +399,7 @@ class RunManager:
     def _follow(self, run_id: int, process: TrainerProcess, out_dir: Path, offset: int) -> RunFollower:
         follower = RunFollower(
             run_id,
-            EventTail(out_dir / EVENTS_NAME, offset),
+            EventTail(out_dir / EVENTS_FILE, offset),
             process,
             apply_event=self._apply_event,
             on_exit=self._on_exit,
@@ -445,7 +446,7 @@ class RunManager:
                 exit_text = "unknown exit code" if returncode is None else f"exit code {returncode}"
                 row.status = RunStatus.FAILED
                 row.error_detail = f"trainer ended ({exit_text}) without a final event\n{tail}".strip()
-                row.error_message = explain_failure(kind_for_exit(returncode), tail or exit_text)
+                row.error_message = explain_failure(failure_kind(returncode), tail or exit_text)
         log.info("run %s ended without a final event: %s", run_id, status)
         self._publish_status(run_id)
 

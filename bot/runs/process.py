@@ -16,10 +16,9 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
-log = logging.getLogger(__name__)
+from training.contract import STDERR_FILE
 
-STDERR_NAME = "stderr.log"
-EVENTS_NAME = "events.jsonl"
+log = logging.getLogger(__name__)
 
 
 def is_our_trainer(pid: int, out_dir: str | Path) -> bool:
@@ -33,7 +32,7 @@ def is_our_trainer(pid: int, out_dir: str | Path) -> bool:
 
 
 def stderr_tail(out_dir: str | Path, lines: int = 20, max_chars: int = 4000) -> str:
-    path = Path(out_dir) / STDERR_NAME
+    path = Path(out_dir) / STDERR_FILE
     try:
         with path.open("rb") as handle:
             handle.seek(0, os.SEEK_END)
@@ -69,7 +68,7 @@ class TrainerProcess:
         env = dict(os.environ)
         if gpu is not None:
             env["CUDA_VISIBLE_DEVICES"] = gpu
-        with (out_dir / STDERR_NAME).open("ab") as stderr:
+        with (out_dir / STDERR_FILE).open("ab") as stderr:
             popen = subprocess.Popen(
                 args,
                 stdin=subprocess.DEVNULL,

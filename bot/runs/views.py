@@ -9,9 +9,8 @@ from typing import Any
 
 from bot.storage import RunStatus, TrainingRun
 from training.config import TrainingConfig
+from training.contract import CHECKPOINT_LAST_FILE
 from training.events import Event
-
-CHECKPOINT_NAME = "checkpoint_last.pt"
 
 
 @dataclass
@@ -73,7 +72,7 @@ def resumable_checkpoint(row: TrainingRun) -> str | None:
     """The checkpoint a stopped, interrupted or failed run can continue from, if the trainer left one."""
     if row.status not in (RunStatus.STOPPED, RunStatus.INTERRUPTED, RunStatus.FAILED) or not row.output_dir:
         return None
-    path = Path(row.output_dir) / CHECKPOINT_NAME
+    path = Path(row.output_dir) / CHECKPOINT_LAST_FILE
     return str(path) if path.is_file() else None
 
 

@@ -1,0 +1,147 @@
+"""The contract between the bot and the trainer, declared once and imported by both sides.
+
+- the run folder: the files the bot writes there and the ones the trainer leaves;
+- exit codes and the failure kinds they stand for;
+- the dataset layout: image extensions, hidden names, split folders, class folders and their images.
+
+The events themselves are typed in training/events.py. Standard library only: the bot imports this, so it
+must never import torch.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+from dataclasses import dataclass
+from enum import IntEnum
+from pathlib import Path, PurePath
+from typing import Literal
+
+# --- the run folder (`python -m training --out OUT`) --------------------------------------------------
+
+RUN_CONFIG_FILE = "run.json"  # the TrainingConfig the bot writes and passes with --config
+EVENTS_FILE = "events.jsonl"  # every event, appended by the trainer and tailed by the bot
+STDERR_FILE = "stderr.log"  # the trainer's logs, where the bot launches it
+CHECKPOINT_LAST_FILE = "checkpoint_last.pt"  # what --resume continues from
+CHECKPOINT_BEST_FILE = "checkpoint_best.pt"
+MODEL_FILE = "model.safetensors"  # the trained model in timm's hub layout, with MODEL_CONFIG_FILE
+MODEL_CONFIG_FILE = "config.json"
+METRICS_FILE = "metrics.json"
+CURVES_FILE = "curves.png"
+CONFUSION_MATRIX_FILE = "confusion_matrix.png"
+
+
+# --- exit codes and failure kinds ---------------------------------------------------------------------
+
+
+class ExitCode(IntEnum):
+    """`python -m training` exit codes."""
+
+    DONE = 0
+    INTERNAL = 1  # a bug or an unexpected failure
+    CONFIG = 2  # bad flags or config values (also argparse's usage error code)
+    DATASET = 3  # the dataset is missing, empty or malformed
+    OUT_OF_MEMORY = 4
+    STOPPED = 5  # stopped on request (SIGTERM/SIGINT) after saving a checkpoint
+
+
+EXIT_CODE_MEANING: dict[ExitCode, str] = {
+    ExitCode.DONE: "done",
+    ExitCode.INTERNAL: "internal error",
+    ExitCode.CONFIG: "config error",
+    ExitCode.DATASET: "dataset error",
+    ExitCode.OUT_OF_MEMORY: "out of memory",
+    ExitCode.STOPPED: "stopped on request (SIGTERM/SIGINT; resume with --resume)",
+}
+
+ErrorKind = Literal["dataset", "config", "out_of_memory", "internal"]  # an `error` event's kind
+FailureKind = ErrorKind | Literal["killed"]  # what the bot can tell from how the trainer ended
+
+EXIT_CODE_FOR_ERROR: dict[ErrorKind, ExitCode] = {
+    "dataset": ExitCode.DATASET,
+    "config": ExitCode.CONFIG,
+    "out_of_memory": ExitCode.OUT_OF_MEMORY,
+    "internal": ExitCode.INTERNAL,
+}
+ERROR_FOR_EXIT_CODE: dict[int, ErrorKind] = {int(code): kind for kind, code in EXIT_CODE_FOR_ERROR.items()}
+
+
+def failure_kind(returncode: int | None) -> FailureKind | None:
+    """The failure a trainer's exit status implies; None when it implies none (running, done, stopped,
+    or a code the trainer does not use)."""
+    if returncode is None:
+        return None
+    if returncode == -signal.SIGKILL:  # killed from outside, usually by the kernel's OOM killer
+        return "killed"
+    return ERROR_FOR_EXIT_CODE.get(returncode)
+
+
+# --- the dataset layout -------------------------------------------------------------------------------
+# An ImageFolder: one folder per class holding images (at any depth), either directly in the dataset
+# folder or inside a train/ split with optional val/ (or valid/, validation/) and test/ splits. Split
+# names match in any letter case; hidden names (a leading dot) and OS metadata are never data.
+
+IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".ppm"})
+IGNORED_NAMES = frozenset({"__MACOSX", ".DS_Store", ".ipynb_checkpoints", "Thumbs.db", "desktop.ini"})
+TRAIN_SPLIT = "train"
+VAL_SPLITS = ("val", "valid", "validation")  # the first one present is the validation split
+TEST_SPLIT = "test"
+
+
+def is_visible(name: str) -> bool:
+    """False for hidden files and folders and OS metadata (`.DS_Store`, `__MACOSX`, `Thumbs.db`, ...)."""
+    return not name.startswith(".") and name not in IGNORED_NAMES
+
+
+def is_image_name(name: str) -> bool:
+    return is_visible(name) and PurePath(name).suffix.lower() in IMAGE_EXTENSIONS
+
+
+def is_image_path(path: PurePath) -> bool:
+    """A relative path (e.g. a zip member) names a dataset image: an image file under visible folders."""
+    return all(is_visible(part) for part in path.parts[:-1]) and is_image_name(path.name)
+
+
+def class_folders(folder: Path) -> list[Path]:
+    """The visible sub-folders of `folder`, by name: the classes of an ImageFolder level."""
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return []
+    return sorted(Path(entry.path) for entry in entries if is_visible(entry.name) and entry.is_dir())
+
+
+def image_files(folder: Path) -> list[Path]:
+    """Every image below `folder` (any depth, hidden folders skipped), sorted."""
+    found: list[Path] = []
+    for current, dirs, files in os.walk(folder):
+        dirs[:] = [name for name in dirs if is_visible(name)]
+        found += [Path(current, name) for name in files if is_image_name(name)]
+    return sorted(found)
+
+
+@dataclass(frozen=True)
+class SplitLayout:
+    """Where a dataset's splits are. Without a train/ folder the dataset folder itself holds the classes
+    (train=None), and val/ or test/ folders there are classes like any other."""
+
+    train: Path | None = None
+    val: Path | None = None
+    test: Path | None = None
+
+    def splits(self) -> dict[str, Path]:
+        """The split folders present, by split name (train, val, test)."""
+        named = {TRAIN_SPLIT: self.train, "val": self.val, TEST_SPLIT: self.test}
+        return {name: path for name, path in named.items() if path is not None}
+
+
+def split_layout(root: Path) -> SplitLayout:
+    """The split folders of the dataset at `root`, matching names in any letter case."""
+    by_name: dict[str, Path] = {}
+    for folder in class_folders(root):
+        by_name.setdefault(folder.name.lower(), folder)
+    train = by_name.get(TRAIN_SPLIT)
+    if train is None:
+        return SplitLayout()
+    val = next((by_name[name] for name in VAL_SPLITS if name in by_name), None)
+    return SplitLayout(train=train, val=val, test=by_name.get(TEST_SPLIT))
