@@ -1,0 +1,314 @@
+"""Every database query of the run manager. Each method is one short transaction: nothing slow (a
+process start, a file copy, a scheduler call) runs inside one."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from bot.runs.errors import RunNotFound
+from bot.runs.record import record_event
+from bot.runs.views import RunView, StartRequest, as_utc, view_of
+from bot.storage import Database, RunStatus, TrainingRun
+from bot.storage.models import utcnow
+from training.events import Event
+
+ACTIVE_STATUSES = (RunStatus.RUNNING, RunStatus.QUEUED, RunStatus.PENDING)
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A queued run moved to `running` and given a GPU; the manager starts its trainer next."""
+
+    run_id: int
+    config: dict[str, Any]
+    output_dir: Path
+    gpu: str | None
+    resume: bool
+
+
+@dataclass(frozen=True)
+class Attached:
+    """What following a running trainer needs after the follower that watched it is gone."""
+
+    run_id: int
+    pid: int | None
+    output_dir: Path
+    events_offset: int
+
+
+class RunStore:
+    def __init__(self, db: Database, output_root: Path) -> None:
+        self._db = db
+        self._output_root = output_root
+
+    def create_schema(self) -> None:
+        self._db.create_all()
+
+    def out_dir(self, run_id: int) -> Path:
+        return (self._output_root / f"run-{run_id:04d}").resolve()
+
+    # reading
+
+    def view(self, run_id: int) -> RunView:
+        with self._db.session() as session:
+            row = _row(session, run_id)
+            position = _queue_positions(session).get(row.id) if row.status == RunStatus.QUEUED else None
+            return view_of(row, position)
+
+    def active(self) -> list[RunView]:
+        """Running, queued and scheduled runs, oldest first."""
+        return self._views(
+            select(TrainingRun).where(TrainingRun.status.in_(ACTIVE_STATUSES)).order_by(TrainingRun.id)
+        )
+
+    def recent(self, limit: int) -> list[RunView]:
+        return self._views(select(TrainingRun).order_by(TrainingRun.id.desc()).limit(limit))
+
+    def running(self) -> list[Attached]:
+        with self._db.session() as session:
+            rows = session.scalars(select(TrainingRun).where(TrainingRun.status == RunStatus.RUNNING)).all()
+            return [self._attached(row) for row in rows]
+
+    def scheduled(self) -> list[tuple[int, datetime]]:
+        """Scheduled runs and their start times."""
+        with self._db.session() as session:
+            rows = session.execute(
+                select(TrainingRun.id, TrainingRun.scheduled_for).where(
+                    TrainingRun.status == RunStatus.PENDING, TrainingRun.scheduled_for.is_not(None)
+                )
+            ).all()
+        return [(run_id, at) for run_id, at in ((r.id, as_utc(r.scheduled_for)) for r in rows) if at]
+
+    def active_resume_of(self, run_id: int) -> RunView | None:
+        with self._db.session() as session:
+            row = session.scalar(
+                select(TrainingRun).where(
+                    TrainingRun.resume_of == run_id, TrainingRun.status.in_(ACTIVE_STATUSES)
+                )
+            )
+            return None if row is None else view_of(row)
+
+    # creating
+
+    def create(
+        self, request: StartRequest, status: RunStatus, scheduled_for: datetime | None
+    ) -> tuple[int, bool]:
+        """(run id, created?): an existing run with the same start_key is returned instead."""
+        existing = self._run_id_for_key(request.start_key)
+        if existing is not None:
+            return existing, False
+        try:
+            with self._db.session() as session:
+                row = TrainingRun(
+                    session_id=request.session_id,
+                    status=status,
+                    config=request.config.model_dump(mode="json"),
+                    total_epochs=request.config.epochs,
+                    start_key=request.start_key,
+                    scheduled_for=scheduled_for,
+                    requested_by=request.requested_by,
+                    slack_channel=request.slack_channel,
+                    slack_thread_ts=request.slack_thread_ts,
+                )
+                session.add(row)
+                session.flush()
+                row.output_dir = str(self.out_dir(row.id))
+                return row.id, True
+        except IntegrityError:
+            # another bot process inserted the same start_key first
+            existing = self._run_id_for_key(request.start_key)
+            if existing is None:
+                raise
+            return existing, False
+
+    def create_resume(self, source: RunView, user_id: str) -> int:
+        """A pending run continuing `source`; it joins the queue once its checkpoint is in place."""
+        with self._db.session() as session:
+            row = TrainingRun(
+                config=source.config,
+                total_epochs=source.total_epochs,
+                current_epoch=source.current_epoch,
+                status=RunStatus.PENDING,
+                resume_of=source.id,
+                requested_by=user_id,
+                slack_channel=source.slack_channel,
+                slack_thread_ts=source.slack_thread_ts,
+            )
+            session.add(row)
+            session.flush()
+            row.output_dir = str(self.out_dir(row.id))
+            return row.id
+
+    def delete(self, run_id: int) -> None:
+        with self._db.session() as session:
+            session.delete(_row(session, run_id))
+
+    # changing state
+
+    def set_status(self, run_id: int, status: RunStatus) -> None:
+        with self._db.session() as session:
+            row = _row(session, run_id)
+            row.status = status
+            if status.is_terminal:
+                row.completed_at = utcnow()
+
+    def queue_if_pending(self, run_id: int) -> bool:
+        """A pending (scheduled or resuming) run joins the queue; False if it was cancelled or handled."""
+        with self._db.session() as session:
+            row = session.get(TrainingRun, run_id)
+            if row is None or row.status != RunStatus.PENDING:
+                return False
+            row.status = RunStatus.QUEUED
+            return True
+
+    def queue_unscheduled_pending(self) -> None:
+        """Pending runs without a start time were being created when the bot stopped: queue them."""
+        with self._db.session() as session:
+            rows = session.scalars(
+                select(TrainingRun).where(
+                    TrainingRun.status == RunStatus.PENDING, TrainingRun.scheduled_for.is_(None)
+                )
+            ).all()
+            for row in rows:
+                row.status = RunStatus.QUEUED
+
+    def set_progress_message(self, run_id: int, channel: str, ts: str) -> None:
+        with self._db.session() as session:
+            row = _row(session, run_id)
+            row.slack_channel = channel
+            row.slack_ts = ts
+
+    def claim_queued(
+        self, slots: int, holding: Collection[int], pick_gpu: Callable[[list[str | None]], str | None]
+    ) -> list[Claim]:
+        """Move queued runs, oldest first, to `running` while fewer than `slots` hold a slot: running
+        rows and the runs in `holding` (a trainer holds its slot until its process exits, even after
+        its final event)."""
+        claims: list[Claim] = []
+        with self._db.session() as session:
+            in_use = list(
+                session.scalars(
+                    select(TrainingRun.gpu).where(
+                        (TrainingRun.status == RunStatus.RUNNING) | TrainingRun.id.in_(list(holding))
+                    )
+                )
+            )
+            for run_id in _queue_order(session)[: max(slots - len(in_use), 0)]:
+                row = _row(session, run_id)
+                gpu = pick_gpu(in_use)
+                in_use.append(gpu)
+                row.status = RunStatus.RUNNING
+                row.started_at = utcnow()
+                row.gpu = gpu
+                row.pid = None
+                row.events_offset = 0
+                row.stalled = False
+                output_dir = Path(row.output_dir or self.out_dir(run_id))
+                row.output_dir = str(output_dir)
+                claims.append(Claim(run_id, dict(row.config), output_dir, gpu, row.resume_of is not None))
+        return claims
+
+    def record_launched(self, run_id: int, pid: int) -> None:
+        with self._db.session() as session:
+            _row(session, run_id).pid = pid
+
+    def record_launch_failed(self, run_id: int, detail: str, message: str) -> None:
+        with self._db.session() as session:
+            row = _row(session, run_id)
+            row.status = RunStatus.FAILED
+            row.completed_at = utcnow()
+            row.error_detail = detail
+            row.error_message = message
+
+    def apply_event(self, run_id: int, event: Event | None, offset: int) -> RunView | None:
+        """Store the events.jsonl offset reached and apply `event` (None: a line that was skipped)."""
+        with self._db.session() as session:
+            row = _row(session, run_id)
+            row.events_offset = offset
+            if event is None:
+                return None
+            record_event(session, row, event)
+            return view_of(row)
+
+    def finish_running(
+        self,
+        run_id: int,
+        status: RunStatus,
+        *,
+        error_message: str | None = None,
+        error_detail: str | None = None,
+    ) -> bool:
+        """End a run that is still `running` (its trainer is gone without a final event)."""
+        with self._db.session() as session:
+            row = _row(session, run_id)
+            if row.status != RunStatus.RUNNING:
+                return False
+            row.status = status
+            row.completed_at = utcnow()
+            if error_message is not None:
+                row.error_message = error_message
+            if error_detail is not None:
+                row.error_detail = error_detail
+            return True
+
+    def flag_stalled(self, run_ids: Collection[int], stall_seconds: float) -> list[int]:
+        """Flag the running runs among `run_ids` that sent no event for stall_seconds; the newly flagged."""
+        now = datetime.now(UTC)
+        flagged: list[int] = []
+        with self._db.session() as session:
+            rows = session.scalars(
+                select(TrainingRun).where(
+                    TrainingRun.status == RunStatus.RUNNING, TrainingRun.id.in_(list(run_ids))
+                )
+            ).all()
+            for row in rows:
+                last = as_utc(row.last_event_at or row.started_at) or now
+                if not row.stalled and (now - last).total_seconds() > stall_seconds:
+                    row.stalled = True
+                    flagged.append(row.id)
+        return flagged
+
+    # internals
+
+    def _views(self, query: Any) -> list[RunView]:
+        with self._db.session() as session:
+            rows = session.scalars(query).all()
+            positions = _queue_positions(session)
+            return [view_of(row, positions.get(row.id)) for row in rows]
+
+    def _run_id_for_key(self, start_key: str) -> int | None:
+        with self._db.session() as session:
+            return session.scalar(select(TrainingRun.id).where(TrainingRun.start_key == start_key))
+
+    def _attached(self, row: TrainingRun) -> Attached:
+        return Attached(row.id, row.pid, Path(row.output_dir or self.out_dir(row.id)), row.events_offset)
+
+
+def _row(session: Session, run_id: int) -> TrainingRun:
+    row = session.get(TrainingRun, run_id)
+    if row is None:
+        raise RunNotFound(f"There is no run #{run_id}.")
+    return row
+
+
+def _queue_order(session: Session) -> list[int]:
+    """Queued run ids, first in first out: a scheduled run joins the queue at its scheduled time."""
+    rows = session.execute(
+        select(TrainingRun.id, TrainingRun.created_at, TrainingRun.scheduled_for).where(
+            TrainingRun.status == RunStatus.QUEUED
+        )
+    ).all()
+    rows = sorted(rows, key=lambda row: (as_utc(row.scheduled_for or row.created_at), row.id))
+    return [row.id for row in rows]
+
+
+def _queue_positions(session: Session) -> dict[int, int]:
+    return {run_id: index + 1 for index, run_id in enumerate(_queue_order(session))}
