@@ -1,9 +1,11 @@
-"""Resumable checkpoints: written atomically so a kill mid-save never leaves a broken file."""
+"""Resumable checkpoints: the run state plus the model, optimiser and RNG states, written atomically so a
+kill mid-save never leaves a broken file."""
 
 from __future__ import annotations
 
 import os
 import random
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +16,35 @@ from training.contract import CHECKPOINT_BEST_FILE, CHECKPOINT_LAST_FILE
 
 LAST = CHECKPOINT_LAST_FILE
 BEST = CHECKPOINT_BEST_FILE
+
+
+@dataclass
+class BestEpoch:
+    val_acc: float = -1.0  # below any real accuracy, so the first epoch is always the best so far
+    epoch: int = 0
+    confusion: list[list[int]] = field(default_factory=list)  # rows: true class, columns: predicted
+    per_class: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class RunState:
+    """Where a run stands between epochs: what checkpoint_last.pt saves, beside the tensors' states."""
+
+    classes: list[str]
+    config: dict[str, Any]  # the TrainingConfig it was started with
+    epoch: int = 0  # epochs completed
+    history: list[dict[str, float]] = field(default_factory=list)  # one row per completed epoch
+    best: BestEpoch = field(default_factory=BestEpoch)
+
+
+@dataclass
+class Trainables:
+    """The objects whose states a checkpoint carries with the run state."""
+
+    model: torch.nn.Module
+    optimizer: torch.optim.Optimizer
+    scaler: torch.amp.GradScaler
+    generator: torch.Generator
 
 
 def rng_states() -> dict[str, Any]:
@@ -41,3 +72,33 @@ def save(path: Path, state: dict[str, Any]) -> Path:
 def load(path: Path) -> dict[str, Any]:
     # our own file, holding RNG states and numpy objects, so the full unpickler is needed
     return torch.load(path, map_location="cpu", weights_only=False)
+
+
+def save_run(path: Path, state: RunState, trainables: Trainables) -> Path:
+    tensors = {
+        "model": trainables.model.state_dict(),
+        "optimizer": trainables.optimizer.state_dict(),
+        "scaler": trainables.scaler.state_dict(),
+        "generator": trainables.generator.get_state(),
+        "rng": rng_states(),
+    }
+    return save(path, asdict(state) | tensors)
+
+
+def read_run_state(saved: dict[str, Any]) -> RunState:
+    return RunState(
+        classes=saved["classes"],
+        config=saved["config"],
+        epoch=saved["epoch"],
+        history=saved["history"],
+        best=BestEpoch(**saved["best"]),
+    )
+
+
+def restore_trainables(saved: dict[str, Any], trainables: Trainables) -> None:
+    trainables.model.load_state_dict(saved["model"])
+    trainables.optimizer.load_state_dict(saved["optimizer"])
+    if saved["scaler"]:  # empty when saved without fp16 (CPU, bf16 GPU): a resume on an fp16 GPU starts fresh
+        trainables.scaler.load_state_dict(saved["scaler"])
+    trainables.generator.set_state(saved["generator"])
+    restore_rng_states(saved["rng"])

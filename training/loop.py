@@ -9,7 +9,7 @@ import random
 import threading
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -18,13 +18,14 @@ import torch.nn.functional as F
 
 from training import artifacts, checkpoint
 from training.augment import Normalizer, augment_batch
+from training.checkpoint import RunState, Trainables
 from training.config import TrainingConfig
 from training.contract import ExitCode
-from training.data import discover, prepare
-from training.device import choose_precision, configure_backend, describe, resolve_device
+from training.data import PreparedData, discover, prepare
+from training.device import Precision, choose_precision, configure_backend, describe, resolve_device
 from training.emit import EventWriter
 from training.errors import ConfigError, DatasetError
-from training.evaluate import evaluate
+from training.evaluate import EvalResult, evaluate
 from training.events import (
     DoneEvent,
     EpochEvent,
@@ -33,7 +34,7 @@ from training.events import (
     StoppedEvent,
     WarningEvent,
 )
-from training.model import build_model
+from training.model import ModelInfo, build_model
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +63,66 @@ def lr_at(step: int, total_steps: int, warmup_steps: int, peak_lr: float) -> flo
     return peak_lr * 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
 
 
+@dataclass(frozen=True)
+class Schedule:
+    """Steps per epoch and the learning rate at each step."""
+
+    images_per_epoch: int  # the training images minus one when the last batch would hold one (BatchNorm)
+    steps_per_epoch: int
+    total_steps: int
+    warmup_steps: int
+    peak_lr: float
+
+    @classmethod
+    def for_run(cls, train_images: int, config: TrainingConfig) -> Schedule:
+        images = train_images - (1 if train_images % config.batch_size == 1 else 0)
+        steps = math.ceil(images / config.batch_size)
+        total = steps * config.epochs
+        warmup = min(steps, max(1, round(WARMUP_FRACTION * total)))
+        return cls(images, steps, total, warmup, config.learning_rate)
+
+    def lr(self, epoch: int, step: int) -> float:
+        """The lr of 1-based `step` in 0-based `epoch`."""
+        return lr_at(
+            epoch * self.steps_per_epoch + step - 1, self.total_steps, self.warmup_steps, self.peak_lr
+        )
+
+
+@dataclass
+class Run:
+    """What train() builds once and its helpers share."""
+
+    config: TrainingConfig
+    out: Path
+    device: torch.device
+    precision: Precision
+    classes: list[str]
+    data: PreparedData
+    info: ModelInfo
+    trainables: Trainables
+    normalize: Normalizer
+    schedule: Schedule
+    writer: EventWriter
+    epoch_seconds: list[float] = field(default_factory=list)  # this process's epochs, for the ETA
+
+    def evaluate(self, split: str) -> EvalResult:
+        source = self.data.val if split == "val" else self.data.test
+        model, classes = self.trainables.model, len(self.classes)
+        return evaluate(
+            model, source, classes, self.normalize, self.device, self.precision, self.config.batch_size
+        )
+
+
+@dataclass
+class EpochStats:
+    started: float  # perf_counter at the epoch's start
+    train_seconds: float
+    images: int
+    loss: float
+    acc: float
+    lr: float  # at the last step
+
+
 def seed_everything(seed: int) -> torch.Generator:
     random.seed(seed)
     np.random.seed(seed)
@@ -82,181 +143,221 @@ def train(
     threads = options.workers or len(os.sched_getaffinity(0))
 
     plan = discover(Path(config.dataset_path), options.seed)
-    classes = plan.classes
-    if config.num_classes is not None and config.num_classes != len(classes):
-        raise ConfigError(f"num_classes is {config.num_classes} but the dataset has {len(classes)} classes")
-    info = build_model(config.model, len(classes), config.pretrained, options.weights)
+    if config.num_classes is not None and config.num_classes != len(plan.classes):
+        raise ConfigError(
+            f"num_classes is {config.num_classes} but the dataset has {len(plan.classes)} classes"
+        )
+    info = build_model(config.model, len(plan.classes), config.pretrained, options.weights)
     data = prepare(plan, config.image_size, info.crop_pct, device, threads, options.cache_budget_bytes)
-    warnings = plan.warnings + info.warnings  # emitted right after `start`
-    if data.skipped:
-        names = ", ".join(p.name for p in data.skipped[:5]) + (" ..." if len(data.skipped) > 5 else "")
-        warnings.append(("corrupt_images", f"skipped {len(data.skipped)} unreadable image(s): {names}"))
 
     model = info.model.to(device, memory_format=torch.channels_last)
-    normalize = Normalizer(info.mean, info.std, device)
     optimizer = torch.optim.AdamW(
         model.parameters(), lr=config.learning_rate, weight_decay=WEIGHT_DECAY, fused=device.type == "cuda"
     )
     scaler = torch.amp.GradScaler(device.type, enabled=precision.use_scaler)
-    autocast = precision.autocast(device)
-    n_train = len(data.train) - (1 if len(data.train) % config.batch_size == 1 else 0)  # no batch of one (BN)
-    steps_per_epoch = math.ceil(n_train / config.batch_size)
-    total_steps = steps_per_epoch * config.epochs
-    warmup_steps = min(steps_per_epoch, max(1, round(WARMUP_FRACTION * total_steps)))
+    trainables = Trainables(model, optimizer, scaler, generator)
+    normalize = Normalizer(info.mean, info.std, device)
+    schedule = Schedule.for_run(len(data.train), config)
+    run = Run(
+        config, out, device, precision, plan.classes, data, info, trainables, normalize, schedule, writer
+    )
 
-    start_epoch, history = 0, []
-    best = {"val_acc": -1.0, "epoch": 0, "confusion": [], "per_class": {}}
-    best_state = None
-    if options.resume:
-        start_epoch, history, best = _restore(out, model, optimizer, scaler, generator, classes)
-        best_state = (
-            checkpoint.load(out / checkpoint.BEST)["model"] if (out / checkpoint.BEST).exists() else None
+    state = resume(run) if options.resume else RunState(classes=plan.classes, config=config.model_dump())
+    announce(run, state, options.seed, plan.warnings + info.warnings)
+    for epoch in range(state.epoch, config.epochs):
+        stats = train_one_epoch(run, epoch, stop)
+        if stats is None:  # stopped mid-epoch
+            break
+        end_epoch(run, state, stats, run.evaluate("val"))
+        if stop.is_set():
+            break
+    if state.epoch < config.epochs:  # only a stop leaves epochs undone
+        return stop_run(run, state)
+    return finish_run(run, state, started)
+
+
+def resume(run: Run) -> RunState:
+    path = run.out / checkpoint.LAST
+    if not path.exists():
+        raise ConfigError(f"--resume: no checkpoint to resume from in {run.out}")
+    saved = checkpoint.load(path)
+    state = checkpoint.read_run_state(saved)
+    if state.classes != run.classes:
+        raise DatasetError(
+            f"--resume: the dataset's classes ({', '.join(run.classes)}) differ from the checkpoint's "
+            f"({', '.join(state.classes)})"
         )
-    device_name, gpu_name = describe(device)
-    writer.emit(
+    checkpoint.restore_trainables(saved, run.trainables)
+    log.info("resuming after epoch %d from %s", state.epoch, path)
+    return state
+
+
+def announce(run: Run, state: RunState, seed: int, warnings: list[tuple[str, str]]) -> None:
+    """The `start` event, then the warnings gathered while preparing."""
+    device_name, gpu_name = describe(run.device)
+    precision = str(run.precision.autocast_dtype or "fp32")
+    run.writer.emit(
         StartEvent(
             run_id=uuid.uuid4().hex[:12],
-            model=config.model,
+            model=run.config.model,
             device=device_name,
             gpu_name=gpu_name,
-            classes=classes,
-            counts={"train": len(data.train), "val": len(data.val)}
-            | ({"test": len(data.test)} if data.test else {}),
-            num_params=sum(p.numel() for p in model.parameters()),
-            config=config.model_dump()
-            | {"seed": options.seed, "precision": str(precision.autocast_dtype or "fp32")},
-            resumed_from_epoch=start_epoch,
+            classes=run.classes,
+            counts={"train": len(run.data.train), "val": len(run.data.val)}
+            | ({"test": len(run.data.test)} if run.data.test else {}),
+            num_params=sum(p.numel() for p in run.trainables.model.parameters()),
+            config=run.config.model_dump() | {"seed": seed, "precision": precision},
+            resumed_from_epoch=state.epoch,
         )
     )
+    if skipped := run.data.skipped:
+        names = ", ".join(p.name for p in skipped[:5]) + (" ..." if len(skipped) > 5 else "")
+        warnings = [*warnings, ("corrupt_images", f"skipped {len(skipped)} unreadable image(s): {names}")]
     for code, message in warnings:
-        writer.emit(WarningEvent(code=code, message=message))
+        run.writer.emit(WarningEvent(code=code, message=message))
 
-    def save_last(epochs_done: int) -> Path:
-        state = {
-            "model": model.state_dict(), "optimizer": optimizer.state_dict(), "scaler": scaler.state_dict(),
-            "epoch": epochs_done, "history": history, "best": best, "classes": classes,
-            "config": config.model_dump(), "generator": generator.get_state(), "rng": checkpoint.rng_states(),
-        }  # fmt: skip
-        return checkpoint.save(out / checkpoint.LAST, state)
 
-    epoch_seconds: list[float] = []
-    for epoch in range(start_epoch, config.epochs):
-        model.train()
-        epoch_start = last_progress = time.perf_counter()
-        loss_sum, correct, seen = torch.zeros((), device=device), torch.zeros((), device=device), 0
-        order = torch.randperm(len(data.train), generator=generator)[:n_train]
-        for step, (images, labels) in enumerate(data.train.batches(config.batch_size, order), 1):
-            lr = lr_at(epoch * steps_per_epoch + step - 1, total_steps, warmup_steps, config.learning_rate)
-            for group in optimizer.param_groups:
-                group["lr"] = lr
-            images, labels = images.to(device, non_blocking=True), labels.to(device, non_blocking=True)
-            inputs = augment_batch(images, config.image_size, normalize, generator)
-            with autocast:
-                logits = model(inputs.contiguous(memory_format=torch.channels_last))
-                loss = F.cross_entropy(logits, labels, label_smoothing=LABEL_SMOOTHING)
-            optimizer.zero_grad(set_to_none=True)
-            scaler.scale(loss).backward()
-            scaler.step(optimizer)
-            scaler.update()
-            loss_sum += loss.detach() * len(labels)
-            correct += (logits.argmax(1) == labels).sum()
-            seen += len(labels)
-            now = time.perf_counter()
-            if now - last_progress >= PROGRESS_SECONDS or step == steps_per_epoch:
-                last_progress = now
-                writer.emit(
-                    ProgressEvent(
-                        epoch=epoch + 1, step=step, steps_per_epoch=steps_per_epoch,
-                        loss=float(loss_sum) / seen, images_per_sec=seen / (now - epoch_start),
-                    )
-                )  # fmt: skip
-            if stop.is_set():
-                path = save_last(epoch)
-                writer.emit(StoppedEvent(epoch=epoch, checkpoint=str(path)))
-                return ExitCode.STOPPED
-        train_seconds = time.perf_counter() - epoch_start
-
-        result = evaluate(model, data.val, len(classes), normalize, device, precision, config.batch_size)
-        if result.acc > best["val_acc"]:
-            best = {"val_acc": result.acc, "epoch": epoch + 1, "confusion": result.confusion,
-                    "per_class": result.per_class_acc(classes)}  # fmt: skip
-            best_state = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
-            checkpoint.save(
-                out / checkpoint.BEST, {"model": best_state, "epoch": epoch + 1, "classes": classes}
+def train_one_epoch(run: Run, epoch: int, stop: threading.Event) -> EpochStats | None:
+    """One pass over the shuffled training images, with throttled `progress` events; None when stopped."""
+    model, optimizer, scaler = run.trainables.model, run.trainables.optimizer, run.trainables.scaler
+    schedule, device, generator = run.schedule, run.device, run.trainables.generator
+    model.train()
+    epoch_start = last_progress = time.perf_counter()
+    loss_sum, correct, seen, lr = torch.zeros((), device=device), torch.zeros((), device=device), 0, 0.0
+    order = torch.randperm(len(run.data.train), generator=generator)[: schedule.images_per_epoch]
+    for step, (images, labels) in enumerate(run.data.train.batches(run.config.batch_size, order), 1):
+        lr = schedule.lr(epoch, step)
+        for group in optimizer.param_groups:
+            group["lr"] = lr
+        images, labels = images.to(device, non_blocking=True), labels.to(device, non_blocking=True)
+        inputs = augment_batch(images, run.config.image_size, run.normalize, generator)
+        with run.precision.autocast(device):
+            logits = model(inputs.contiguous(memory_format=torch.channels_last))
+            loss = F.cross_entropy(logits, labels, label_smoothing=LABEL_SMOOTHING)
+        optimizer.zero_grad(set_to_none=True)
+        scaler.scale(loss).backward()
+        scaler.step(optimizer)
+        scaler.update()
+        loss_sum += loss.detach() * len(labels)
+        correct += (logits.argmax(1) == labels).sum()
+        seen += len(labels)
+        now = time.perf_counter()
+        if now - last_progress >= PROGRESS_SECONDS or step == schedule.steps_per_epoch:
+            last_progress = now
+            progress = ProgressEvent(
+                epoch=epoch + 1,
+                step=step,
+                steps_per_epoch=schedule.steps_per_epoch,
+                loss=float(loss_sum) / seen,
+                images_per_sec=seen / (now - epoch_start),
             )
-        epoch_seconds.append(time.perf_counter() - epoch_start)
-        row = {"epoch": epoch + 1, "train_loss": float(loss_sum) / seen, "train_acc": float(correct) / seen,
-               "val_loss": result.loss, "val_acc": result.acc, "lr": lr} | ({"val_top5": result.top5}
-               if result.top5 is not None else {})  # fmt: skip
-        history.append(row)
-        save_last(epoch + 1)
-        writer.emit(
-            EpochEvent(
-                epochs=config.epochs, epoch_seconds=epoch_seconds[-1], best_val_acc=best["val_acc"],
-                eta_seconds=float(np.mean(epoch_seconds)) * (config.epochs - epoch - 1),
-                images_per_sec=seen / train_seconds, **row,
-            )
-        )  # fmt: skip
-        if stop.is_set() and epoch + 1 < config.epochs:
-            writer.emit(StoppedEvent(epoch=epoch + 1, checkpoint=str(out / checkpoint.LAST)))
-            return ExitCode.STOPPED
+            run.writer.emit(progress)
+        if stop.is_set():
+            return None
+    seconds = time.perf_counter() - epoch_start
+    return EpochStats(epoch_start, seconds, seen, float(loss_sum) / seen, float(correct) / seen, lr)
 
-    if best_state is not None:
-        model.load_state_dict(best_state)
+
+def end_epoch(run: Run, state: RunState, stats: EpochStats, result: EvalResult) -> None:
+    """Record a finished epoch: the best weights when it is the best so far, the history row, the
+    resumable checkpoint, then the `epoch` event."""
+    epoch = state.epoch + 1
+    if result.acc > state.best.val_acc:
+        state.best = checkpoint.BestEpoch(
+            result.acc, epoch, result.confusion, result.per_class_acc(run.classes)
+        )
+        best_weights = {
+            k: v.detach().to("cpu", copy=True) for k, v in run.trainables.model.state_dict().items()
+        }
+        checkpoint.save(
+            run.out / checkpoint.BEST, {"model": best_weights, "epoch": epoch, "classes": run.classes}
+        )
+    run.epoch_seconds.append(time.perf_counter() - stats.started)
+    row = {
+        "epoch": epoch,
+        "train_loss": stats.loss,
+        "train_acc": stats.acc,
+        "val_loss": result.loss,
+        "val_acc": result.acc,
+        "lr": stats.lr,
+    }
+    if result.top5 is not None:
+        row["val_top5"] = result.top5
+    state.history.append(row)
+    state.epoch = epoch
+    checkpoint.save_run(run.out / checkpoint.LAST, state, run.trainables)
+    run.writer.emit(
+        EpochEvent(
+            epochs=run.config.epochs,
+            epoch_seconds=run.epoch_seconds[-1],
+            best_val_acc=state.best.val_acc,
+            eta_seconds=float(np.mean(run.epoch_seconds)) * (run.config.epochs - epoch),
+            images_per_sec=stats.images / stats.train_seconds,
+            **row,
+        )
+    )
+
+
+def stop_run(run: Run, state: RunState) -> ExitCode:
+    """The one way a stop ends a run: a resumable checkpoint of where it stands, then `stopped`."""
+    path = checkpoint.save_run(run.out / checkpoint.LAST, state, run.trainables)
+    run.writer.emit(StoppedEvent(epoch=state.epoch, checkpoint=str(path)))
+    return ExitCode.STOPPED
+
+
+def finish_run(run: Run, state: RunState, started: float) -> ExitCode:
+    """The best epoch's weights back in the model, the held-out test score, artifacts, then `done`."""
+    model, best = run.trainables.model, state.best
+    if (run.out / checkpoint.BEST).exists():
+        model.load_state_dict(checkpoint.load(run.out / checkpoint.BEST)["model"])
     test_metrics = None
-    if data.test is not None and len(data.test):
-        test = evaluate(model, data.test, len(classes), normalize, device, precision, config.batch_size)
+    if run.data.test is not None and len(run.data.test):
+        test = run.evaluate("test")
         test_metrics = {"loss": test.loss, "acc": test.acc} | (
             {"top5": test.top5} if test.top5 is not None else {}
         )
+    info = run.info
+    config = run.config
     paths = artifacts.save_model(
-        out,
+        run.out,
         model,
         config.model,
-        classes,
+        run.classes,
         config.image_size,
         info.mean,
         info.std,
         info.crop_pct,
         info.interpolation,
     )
-    final = {k: float(v) for k, v in history[-1].items()} if history else {}
-    metrics = {"classes": classes, "history": history, "final": final, "best_val_acc": best["val_acc"],
-               "best_epoch": best["epoch"], "per_class_acc": best["per_class"],
-               "confusion_matrix": best["confusion"], "test": test_metrics}  # fmt: skip
-    paths |= {
-        "metrics": artifacts.save_metrics(out, metrics),
-        "curves": artifacts.plot_curves(out, history),
-        "confusion_matrix": artifacts.plot_confusion_matrix(out, best["confusion"], classes),
-        "checkpoint": out / checkpoint.LAST,
-        "checkpoint_best": out / checkpoint.BEST,
+    final = {k: float(v) for k, v in state.history[-1].items()} if state.history else {}
+    metrics = {
+        "classes": run.classes,
+        "history": state.history,
+        "final": final,
+        "best_val_acc": best.val_acc,
+        "best_epoch": best.epoch,
+        "per_class_acc": best.per_class,
+        "confusion_matrix": best.confusion,
+        "test": test_metrics,
     }
-    writer.emit(
+    paths |= {
+        "metrics": artifacts.save_metrics(run.out, metrics),
+        "curves": artifacts.plot_curves(run.out, state.history),
+        "confusion_matrix": artifacts.plot_confusion_matrix(run.out, best.confusion, run.classes),
+        "checkpoint": run.out / checkpoint.LAST,
+        "checkpoint_best": run.out / checkpoint.BEST,
+    }
+    run.writer.emit(
         DoneEvent(
-            epochs_completed=len(history), final=final, best_val_acc=best["val_acc"],
-            best_epoch=best["epoch"],
-            per_class_acc=best["per_class"], confusion_matrix=best["confusion"], test=test_metrics,
-            artifacts={name: str(path) for name, path in paths.items()}, total_seconds=time.time() - started,
+            epochs_completed=len(state.history),
+            final=final,
+            best_val_acc=best.val_acc,
+            best_epoch=best.epoch,
+            per_class_acc=best.per_class,
+            confusion_matrix=best.confusion,
+            test=test_metrics,
+            artifacts={name: str(path) for name, path in paths.items()},
+            total_seconds=time.time() - started,
         )
-    )  # fmt: skip
+    )
     return ExitCode.DONE
-
-
-def _restore(out, model, optimizer, scaler, generator, classes) -> tuple[int, list, dict]:
-    path = out / checkpoint.LAST
-    if not path.exists():
-        raise ConfigError(f"--resume: no checkpoint to resume from in {out}")
-    state = checkpoint.load(path)
-    if state["classes"] != classes:
-        raise DatasetError(
-            f"--resume: the dataset's classes ({', '.join(classes)}) differ from the checkpoint's "
-            f"({', '.join(state['classes'])})"
-        )
-    model.load_state_dict(state["model"])
-    optimizer.load_state_dict(state["optimizer"])
-    if state["scaler"]:  # empty when saved without fp16 (CPU, bf16 GPU): a resume on an fp16 GPU starts fresh
-        scaler.load_state_dict(state["scaler"])
-    generator.set_state(state["generator"])
-    checkpoint.restore_rng_states(state["rng"])
-    log.info("resuming after epoch %d from %s", state["epoch"], path)
-    return state["epoch"], state["history"], state["best"]
