@@ -1,0 +1,66 @@
+"""checkpoint_last.pt: the typed run state and the trainables' states survive a save and a load."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from training import checkpoint
+from training.checkpoint import BestEpoch, RunState, Trainables
+
+
+def _trainables(seed: int) -> Trainables:
+    torch.manual_seed(seed)
+    model = torch.nn.Linear(4, 2)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=0.1)
+    model(torch.randn(3, 4)).sum().backward()
+    optimizer.step()
+    return Trainables(
+        model, optimizer, torch.amp.GradScaler("cpu", enabled=False), torch.Generator().manual_seed(seed)
+    )
+
+
+def test_run_state_and_trainables_round_trip(tmp_path: Path) -> None:
+    state = RunState(
+        classes=["a", "b"],
+        config={"model": "resnet18", "epochs": 3},
+        epoch=2,
+        history=[{"epoch": 1, "val_acc": 0.5}, {"epoch": 2, "val_acc": 0.75}],
+        best=BestEpoch(val_acc=0.75, epoch=2, confusion=[[1, 0], [0, 1]], per_class={"a": 1.0, "b": 1.0}),
+    )
+    saved, fresh = _trainables(0), _trainables(1)
+    draws = torch.rand(
+        3, generator=saved.generator
+    )  # the generator's state after these draws is what's saved
+    path = checkpoint.save_run(tmp_path / checkpoint.LAST, state, saved)
+    expected_next = torch.rand(3, generator=saved.generator)
+
+    loaded = checkpoint.load(path)
+    assert checkpoint.read_run_state(loaded) == state
+    checkpoint.restore_trainables(loaded, fresh)
+    assert torch.equal(fresh.model.weight, saved.model.weight)
+    assert fresh.optimizer.state_dict()["state"][0]["exp_avg"].equal(
+        saved.optimizer.state_dict()["state"][0]["exp_avg"]
+    )
+    assert torch.equal(torch.rand(3, generator=fresh.generator), expected_next) and not draws.equal(
+        expected_next
+    )
+
+
+def test_the_saved_layout_keeps_the_keys_older_checkpoints_have(tmp_path: Path) -> None:
+    path = checkpoint.save_run(tmp_path / checkpoint.LAST, RunState(classes=["a"], config={}), _trainables(0))
+    saved = checkpoint.load(path)
+    assert set(saved) == {
+        "model",
+        "optimizer",
+        "scaler",
+        "epoch",
+        "history",
+        "best",
+        "classes",
+        "config",
+        "generator",
+        "rng",
+    }
+    assert saved["best"] == {"val_acc": -1.0, "epoch": 0, "confusion": [], "per_class": {}}
