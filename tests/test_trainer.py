@@ -13,7 +13,7 @@ import torch
 from safetensors.torch import load_file
 
 from tests.imagegen import make_image_folder, make_split_folder
-from tests.trainer_helpers import read_events, run_trainer
+from tests.trainer_helpers import after_preparing, read_events, run_trainer
 from training.augment import Normalizer, augment_batch
 from training.cli import main
 from training.contract import ExitCode
@@ -38,10 +38,10 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, list,
 def test_events_follow_the_protocol_in_order(trained) -> None:
     _, _, events, stdout_lines = trained
     assert [parse_event(line) for line in stdout_lines] == events  # stdout == events.jsonl, all valid
-    types = [e.type for e in events]
+    types = [e.type for e in after_preparing(events)]
     assert types[0] == "start" and types[-1] == "done"
     assert set(types) == {"start", "progress", "epoch", "done"}
-    start = events[0]
+    start = after_preparing(events)[0]
     assert start.classes == ["circle", "square", "triangle"]
     assert start.counts == {"train": 48, "val": 12}
     assert start.model == "resnet18" and start.device == "cpu" and start.num_params > 1_000_000
@@ -123,7 +123,7 @@ def test_train_val_layout_with_held_out_test_split(tmp_path: Path, val_name: str
     make_image_folder(data / "test", per_class=2, seed=3)
     code, events = run_trainer(data, tmp_path / "out")
     assert code == ExitCode.DONE
-    assert events[0].counts == {"train": 24, "val": 9, "test": 6}
+    assert after_preparing(events)[0].counts == {"train": 24, "val": 9, "test": 6}
     assert events[-1].type == "done" and 0 <= events[-1].test["acc"] <= 1
 
 
@@ -225,7 +225,7 @@ def test_config_file_with_flags_overriding_it(tmp_path: Path) -> None:
     }
     (tmp_path / "run.json").write_text(json.dumps(config))
     code = main(["--config", str(tmp_path / "run.json"), "--out", str(tmp_path / "out"), "--epochs", "1"])
-    events = read_events(tmp_path / "out")
+    events = after_preparing(read_events(tmp_path / "out"))
     assert code == ExitCode.DONE
     assert events[0].config["epochs"] == 1 and events[0].config["model"] == "resnet18"
     assert [e.epoch for e in events if e.type == "epoch"] == [1]

@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from tests.imagegen import make_image_folder, make_split_folder
-from tests.trainer_helpers import run_trainer
+from tests.trainer_helpers import after_preparing, run_trainer
 from training.contract import ExitCode
 from training.data import (
     available_memory_bytes,
@@ -85,6 +85,7 @@ def test_dataset_problems_give_an_error_event_and_exit_3(
     tmp_path: Path, make: Callable[[Path], Path], expected: str
 ) -> None:
     code, events = run_trainer(make(tmp_path), tmp_path / "out")
+    events = after_preparing(events)  # decoding may have begun when a dataset problem shows
     assert code == ExitCode.DATASET
     assert [e.type for e in events] == ["error"]
     assert events[0].kind == "dataset" and expected in events[0].message
@@ -128,7 +129,9 @@ def test_corrupt_images_are_skipped_with_a_warning(tmp_path: Path) -> None:
     assert code == ExitCode.DONE
     warnings = [e for e in events if e.type == "warning" and e.code == "corrupt_images"]
     assert len(warnings) == 1 and "skipped 2 unreadable image(s)" in warnings[0].message
-    assert sum(events[0].counts.values()) == 18 + 2 + 2 - 2  # the modes are kept, the broken two are not
+    assert (
+        sum(after_preparing(events)[0].counts.values()) == 18 + 2 + 2 - 2
+    )  # the modes are kept, the broken two are not
 
 
 def test_class_imbalance_is_warned_about(tmp_path: Path) -> None:

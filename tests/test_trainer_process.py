@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from tests.imagegen import make_image_folder
-from tests.trainer_helpers import FAST_FLAGS
+from tests.trainer_helpers import FAST_FLAGS, after_preparing
 from training.contract import ExitCode
 from training.events import parse_event
 
@@ -25,7 +25,7 @@ def test_stdout_is_only_json_events_and_logs_go_to_stderr(tmp_path: Path) -> Non
     process = _trainer(data, tmp_path / "out", "--epochs", "1")
     stdout, stderr = process.communicate(timeout=300)
     assert process.returncode == ExitCode.DONE, stderr
-    events = [parse_event(line) for line in stdout.splitlines()]
+    events = after_preparing([parse_event(line) for line in stdout.splitlines()])
     assert events[0].type == "start" and events[-1].type == "done"
     assert (tmp_path / "out" / "events.jsonl").read_text() == stdout
     assert "decoding" in stderr
@@ -63,7 +63,7 @@ def test_sigterm_stops_with_a_checkpoint_and_resume_finishes(tmp_path: Path) -> 
     resumed = _trainer(data, out, *slow, "--resume")
     stdout, stderr = resumed.communicate(timeout=300)
     assert resumed.returncode == ExitCode.DONE, stderr
-    events = [parse_event(line) for line in stdout.splitlines()]
+    events = after_preparing([parse_event(line) for line in stdout.splitlines()])
     assert events[0].type == "start" and events[0].resumed_from_epoch == stopped.epoch
     assert [e.epoch for e in events if e.type == "epoch"] == list(range(stopped.epoch + 1, 5))
     assert events[-1].type == "done" and events[-1].epochs_completed == 4

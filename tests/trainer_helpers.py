@@ -28,3 +28,10 @@ def run_trainer(data: Path, out: Path, *extra: str, epochs: int = 1) -> tuple[in
 def read_events(out: Path) -> list:
     path = out / "events.jsonl"
     return [parse_event(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+def after_preparing(events: list) -> list:
+    """The events from `start` (or an early `error`) on: the `preparing` ones only ever lead."""
+    first = next((i for i, e in enumerate(events) if e.type != "preparing"), len(events))
+    assert all(e.type != "preparing" for e in events[first:]), "a preparing event after the run began"
+    return events[first:]

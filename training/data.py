@@ -37,6 +37,9 @@ class DatasetPlan:
     test: list[Sample] = field(default_factory=list)
     warnings: list[tuple[str, str]] = field(default_factory=list)  # (warning code, message)
 
+    def total(self) -> int:
+        return len(self.train) + len(self.val) + len(self.test)
+
     def counts(self) -> dict[str, int]:
         counts = {"train": len(self.train), "val": len(self.val)}
         if self.test:
@@ -283,11 +286,15 @@ ImageSource = CachedImages | StreamedImages
 
 
 def decode_all(
-    samples: Sequence[Sample], decode: Callable[[Path], torch.Tensor], side: int, threads: int
+    samples: Sequence[Sample],
+    decode: Callable[[Path], torch.Tensor],
+    side: int,
+    threads: int,
+    progress: Callable[[int], None] | None = None,
 ) -> tuple[CachedImages, list[Path]]:
     """Decode every image once (threads: PIL releases the GIL while decoding) straight into one
     preallocated tensor, so the cache never takes twice its size; unreadable files are skipped and
-    returned."""
+    returned. `progress(1)` is called as each file is done."""
 
     def safe_decode(path: Path) -> torch.Tensor | None:
         try:
@@ -298,6 +305,8 @@ def decode_all(
 
     images = torch.empty(len(samples), 3, side, side, dtype=torch.uint8)
     labels, skipped = [], []
+    if progress is not None:
+        progress(0)  # the phase has begun, before the first image is done
     with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
         decoded = pool.map(safe_decode, [path for path, _ in samples])
         for image, (path, label) in zip(decoded, samples, strict=True):
@@ -306,6 +315,8 @@ def decode_all(
             else:
                 images[len(labels)] = image
                 labels.append(label)
+            if progress is not None:
+                progress(1)
     return CachedImages(images[: len(labels)], torch.tensor(labels, dtype=torch.long)), skipped
 
 
@@ -353,8 +364,10 @@ def prepare(
     device: torch.device,
     threads: int,
     budget_bytes: int | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> PreparedData:
-    """Decode once into memory when it fits the budget (half the free RAM by default), else stream."""
+    """Decode once into memory when it fits the budget (half the free RAM by default), else stream.
+    `progress(n)` is told of every n images decoded."""
     side = train_cache_side(image_size)
     eval_count = len(plan.val) + len(plan.test)
     needed = len(plan.train) * 3 * side * side + eval_count * 3 * image_size * image_size
@@ -370,7 +383,7 @@ def prepare(
     if cached:
         log.info("decoding %d images once into memory (%.0f MB)", len(plan.train) + eval_count, needed / 1e6)
         for split, (samples, decode, out_side) in splits.items():
-            source, bad = decode_all(samples, decode, out_side, threads)
+            source, bad = decode_all(samples, decode, out_side, threads, progress)
             sources[split], skipped = source, skipped + bad
         if device.type == "cuda" and needed < 0.25 * torch.cuda.mem_get_info(device)[0]:
             sources = {split: source.to(device) for split, source in sources.items()}

@@ -24,6 +24,21 @@ class _Event(BaseModel):
         return self.model_dump_json() + "\n"
 
 
+PreparingPhase = Literal["weights", "decode", "cache"]
+
+
+class PreparingEvent(_Event):
+    """Before `start`: what the trainer is doing while it gets ready, at most ~4 per second."""
+
+    type: Literal["preparing"] = "preparing"
+    phase: (
+        PreparingPhase  # looking for pretrained weights; decoding images; mapping/writing the decoded cache
+    )
+    done: int = 0  # images (decode, cache) done so far in this phase
+    total: int = 0  # 0 when unknown
+    message: str | None = None
+
+
 class StartEvent(_Event):
     type: Literal["start"] = "start"
     run_id: str
@@ -95,7 +110,14 @@ class ErrorEvent(_Event):
 
 
 Event = Annotated[
-    StartEvent | ProgressEvent | EpochEvent | WarningEvent | DoneEvent | StoppedEvent | ErrorEvent,
+    PreparingEvent
+    | StartEvent
+    | ProgressEvent
+    | EpochEvent
+    | WarningEvent
+    | DoneEvent
+    | StoppedEvent
+    | ErrorEvent,
     Field(discriminator="type"),
 ]
 EVENT_TYPES: tuple[str, ...] = tuple(

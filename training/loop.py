@@ -23,7 +23,7 @@ from training.config import TrainingConfig
 from training.contract import ExitCode
 from training.data import PreparedData, discover, prepare
 from training.device import Precision, choose_precision, configure_backend, describe, resolve_device
-from training.emit import EventWriter
+from training.emit import EventWriter, PreparingReporter
 from training.errors import ConfigError, DatasetError
 from training.evaluate import EvalResult, evaluate
 from training.events import (
@@ -147,8 +147,14 @@ def train(
         raise ConfigError(
             f"num_classes is {config.num_classes} but the dataset has {len(plan.classes)} classes"
         )
+    preparing = PreparingReporter(writer)
+    if config.pretrained and options.weights is None:
+        preparing.report("weights", message=config.model)
     info = build_model(config.model, len(plan.classes), config.pretrained, options.weights)
-    data = prepare(plan, config.image_size, info.crop_pct, device, threads, options.cache_budget_bytes)
+    decoded = preparing.counter("decode", plan.total())
+    data = prepare(
+        plan, config.image_size, info.crop_pct, device, threads, options.cache_budget_bytes, decoded
+    )
 
     model = info.model.to(device, memory_format=torch.channels_last)
     optimizer = torch.optim.AdamW(
