@@ -13,10 +13,18 @@ import traceback
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Literal, get_args, get_origin
 
 from pydantic import ValidationError
 
-from training.config import TrainingConfig, describe_errors, load_config_file
+from training.config import (
+    FIELD_SPECS,
+    TrainingConfig,
+    describe_errors,
+    field_defaults,
+    load_config_file,
+    value_type,
+)
 from training.contract import (
     CHECKPOINT_LAST_FILE,
     EVENTS_FILE,
@@ -52,23 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--config", help="a TrainingConfig as JSON; the flags below override it")
-    parser.add_argument(
-        "--data", dest="dataset_path", help="dataset folder (ImageFolder, optional train/val/test)"
-    )
-    parser.add_argument("--model", help="any timm model name (default resnet50)")
-    parser.add_argument("--epochs", type=int, help="number of epochs (default 10)")
-    parser.add_argument("--batch-size", type=int, help="images per step (default 32)")
-    parser.add_argument(
-        "--lr", dest="learning_rate", type=float, help="peak AdamW learning rate (default 0.001)"
-    )
-    parser.add_argument("--image-size", type=int, help="training/eval resolution in pixels (default 224)")
-    parser.add_argument(
-        "--num-classes", type=int, help="expected number of classes (checked against the data)"
-    )
-    parser.add_argument(
-        "--pretrained", action=argparse.BooleanOptionalAction, default=None,
-        help="start from pretrained weights when available (default yes)",
-    )  # fmt: skip
+    _add_config_flags(parser)
     parser.add_argument(
         "--weights", type=Path, help="local .pth/.safetensors to start from (head may differ)"
     )
@@ -85,16 +77,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-CONFIG_FLAGS = (
-    "dataset_path",
-    "model",
-    "epochs",
-    "batch_size",
-    "learning_rate",
-    "image_size",
-    "num_classes",
-    "pretrained",
-)
+def _add_config_flags(parser: argparse.ArgumentParser) -> None:
+    """One flag per TrainingConfig field, made from the field's declaration (training/config.py)."""
+    defaults = field_defaults()
+    for name, spec in FIELD_SPECS.items():
+        flag = spec.flag or "--" + name.replace("_", "-")
+        default = defaults.get(name)
+        shown = ("yes" if default else "no") if isinstance(default, bool) else default
+        help_text = spec.help if default is None else f"{spec.help} (default {shown})"
+        kind = value_type(name)
+        if kind is bool:
+            parser.add_argument(
+                flag, dest=name, action=argparse.BooleanOptionalAction, default=None, help=help_text
+            )
+        elif get_origin(kind) is Literal:
+            parser.add_argument(flag, dest=name, choices=get_args(kind), help=help_text)
+        else:
+            parser.add_argument(flag, dest=name, type=kind, help=help_text)
 
 
 def load_config(args: argparse.Namespace) -> TrainingConfig:
@@ -104,7 +103,7 @@ def load_config(args: argparse.Namespace) -> TrainingConfig:
             values = load_config_file(args.config)
         except (OSError, ValueError) as exc:  # unreadable, not JSON, or not a JSON object
             raise ConfigError(f"could not read config file {args.config}: {exc}") from exc
-    values |= {name: getattr(args, name) for name in CONFIG_FLAGS if getattr(args, name) is not None}
+    values |= {name: getattr(args, name) for name in FIELD_SPECS if getattr(args, name) is not None}
     if "dataset_path" not in values:
         raise ConfigError("no dataset: pass --data DIR or a --config file with dataset_path")
     try:

@@ -1,12 +1,21 @@
 """The one training configuration shared by the bot and the trainer.
 
+Each field is declared once, here: its type and bounds, plus a FieldSpec with what only a person can
+write (its labels in each language, its CLI help). Everything else about a field is derived from that
+declaration: the trainer's CLI flag (training/cli.py), Claude's output schema (bot/conversation/claude.py),
+whether the parsers read it as a number and which kind (NUMERIC_FIELDS), the range shown when a value is
+refused (field_bounds), and its place in the summary (declaration order).
+
 Pure pydantic: importing this module must never import torch, because the bot imports it.
 """
 
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any, Literal
+import types
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
 
@@ -19,23 +28,71 @@ LEARNING_RATE_MAX = 1.0
 REQUIRED_FIELDS = ("dataset_path",)
 
 
+@dataclass(frozen=True)
+class FieldSpec:
+    """The part of a field's declaration that cannot be derived from its type and bounds."""
+
+    labels: Mapping[str, str]  # what users see it called, per language ("en", "ko")
+    help: str  # the trainer's --flag help (English, like the rest of the trainer's CLI)
+    flag: str | None = None  # the trainer's flag when it is not --field-name, e.g. "--lr"
+
+
 class TrainingConfig(BaseModel):
     """What to train. Unknown fields are rejected; every bound has a readable message."""
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True, frozen=False)
 
-    model: Annotated[str, Field(min_length=1, max_length=128, description="a timm model name")] = "resnet50"
-    task: Literal["classification"] = "classification"
-    dataset_path: Annotated[str, Field(min_length=1, max_length=1024)]
+    model: Annotated[
+        str,
+        Field(min_length=1, max_length=128, description="a timm model name"),
+        FieldSpec({"en": "model", "ko": "모델"}, "any timm model name"),
+    ] = "resnet50"
+    dataset_path: Annotated[
+        str,
+        Field(min_length=1, max_length=1024),
+        FieldSpec(
+            {"en": "dataset", "ko": "데이터셋"},
+            "dataset folder (ImageFolder, optional train/val/test)",
+            "--data",
+        ),
+    ]
     num_classes: Annotated[
         int | None,
         Field(ge=NUM_CLASSES_RANGE[0], le=NUM_CLASSES_RANGE[1], description="inferred from the dataset"),
+        FieldSpec(
+            {"en": "classes", "ko": "클래스 수"}, "expected number of classes (checked against the data)"
+        ),
     ] = None
-    epochs: Annotated[int, Field(ge=EPOCHS_RANGE[0], le=EPOCHS_RANGE[1])] = 10
-    batch_size: Annotated[int, Field(ge=BATCH_SIZE_RANGE[0], le=BATCH_SIZE_RANGE[1])] = 32
-    learning_rate: Annotated[float, Field(gt=0.0, le=LEARNING_RATE_MAX)] = 0.001
-    image_size: Annotated[int, Field(ge=IMAGE_SIZE_RANGE[0], le=IMAGE_SIZE_RANGE[1])] = 224
-    pretrained: bool = True
+    epochs: Annotated[
+        int,
+        Field(ge=EPOCHS_RANGE[0], le=EPOCHS_RANGE[1]),
+        FieldSpec({"en": "epochs", "ko": "Epochs"}, "number of epochs"),
+    ] = 10
+    batch_size: Annotated[
+        int,
+        Field(ge=BATCH_SIZE_RANGE[0], le=BATCH_SIZE_RANGE[1]),
+        FieldSpec({"en": "batch size", "ko": "배치 크기"}, "images per step"),
+    ] = 32
+    learning_rate: Annotated[
+        float,
+        Field(gt=0.0, le=LEARNING_RATE_MAX),
+        FieldSpec({"en": "learning rate", "ko": "학습률"}, "peak AdamW learning rate", "--lr"),
+    ] = 0.001
+    image_size: Annotated[
+        int,
+        Field(ge=IMAGE_SIZE_RANGE[0], le=IMAGE_SIZE_RANGE[1]),
+        FieldSpec({"en": "image size", "ko": "이미지 크기"}, "training/eval resolution in pixels"),
+    ] = 224
+    pretrained: Annotated[
+        bool,
+        FieldSpec(
+            {"en": "pretrained weights", "ko": "사전학습 가중치"},
+            "start from pretrained weights when available",
+        ),
+    ] = True
+    task: Annotated[Literal["classification"], FieldSpec({"en": "task", "ko": "작업"}, "what to train")] = (
+        "classification"
+    )
 
     @field_validator("model")
     @classmethod
@@ -54,7 +111,55 @@ class TrainingConfig(BaseModel):
         return cls.model_validate_json(text)
 
 
-FIELD_NAMES: tuple[str, ...] = tuple(TrainingConfig.model_fields)
+FIELD_NAMES: tuple[str, ...] = tuple(TrainingConfig.model_fields)  # also the order of the summary
+
+
+def field_spec(name: str) -> FieldSpec | None:
+    return next(
+        (item for item in TrainingConfig.model_fields[name].metadata if isinstance(item, FieldSpec)), None
+    )
+
+
+FIELD_SPECS: dict[str, FieldSpec] = {name: spec for name in FIELD_NAMES if (spec := field_spec(name))}
+
+
+def value_type(name: str) -> Any:
+    """The field's type without None (`int | None` is int; a Literal stays a Literal)."""
+    annotation = TrainingConfig.model_fields[name].annotation
+    if get_origin(annotation) in (Union, types.UnionType):
+        (annotation,) = (arg for arg in get_args(annotation) if arg is not type(None))
+    return annotation
+
+
+# the fields users give as a number, with the kind of number ("lr 1e-4" is a float, "50 epochs" an int)
+NUMERIC_FIELDS: dict[str, type[int] | type[float]] = {
+    name: kind for name in FIELD_NAMES if (kind := value_type(name)) in (int, float)
+}
+
+
+@dataclass(frozen=True)
+class Bounds:
+    low: Any = None
+    high: Any = None
+    low_exclusive: bool = False
+    high_exclusive: bool = False
+
+
+def field_bounds(name: str) -> Bounds | None:
+    """The field's numeric bounds as TrainingConfig enforces them (None when it has none)."""
+    found: dict[str, Any] = {}
+    for item in TrainingConfig.model_fields[name].metadata:
+        for bound in ("ge", "gt", "le", "lt"):
+            if getattr(item, bound, None) is not None:
+                found[bound] = getattr(item, bound)
+    if not found:
+        return None
+    return Bounds(
+        low=found.get("ge", found.get("gt")),
+        high=found.get("le", found.get("lt")),
+        low_exclusive="gt" in found,
+        high_exclusive="lt" in found,
+    )
 
 
 def field_defaults() -> dict[str, Any]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from typing import Any
+from typing import Any, Literal, get_args, get_origin
 
 import anthropic
 
@@ -18,7 +18,7 @@ from bot.conversation import messages as msg
 from bot.conversation.language import detect_language
 from bot.conversation.parsing import ParseContext, Parser, ParseResult
 from bot.settings import Settings
-from training.config import FIELD_NAMES
+from training.config import FIELD_NAMES, value_type
 
 log = logging.getLogger(__name__)
 
@@ -54,23 +54,25 @@ Example: <user_message>ResNet50으로 고양이 3종류 분류하는 모델 만�
 -> {"intent": "provide", "updates": {"model": "resnet50", "num_classes": 3}}
 """
 
-# Lenient on purpose: no bounds here, so an out-of-range value reaches the engine and gets a clear reply.
+_JSON_TYPES = {str: "string", int: "integer", float: "number", bool: "boolean"}
+
+
+def _update_schema(name: str) -> dict[str, Any]:
+    """One setting in Claude's output schema, from its TrainingConfig declaration. Lenient on purpose: no
+    bounds, so an out-of-range value reaches the engine and gets a clear reply."""
+    kind = value_type(name)
+    if get_origin(kind) is Literal:
+        return {"type": "string", "enum": list(get_args(kind))}
+    return {"type": _JSON_TYPES[kind]}
+
+
 OUTPUT_SCHEMA: dict[str, Any] = {
     "type": "object",
     "properties": {
         "intent": {"type": "string", "enum": ["provide", "cancel"]},
         "updates": {
             "type": "object",
-            "properties": {
-                "model": {"type": "string"},
-                "dataset_path": {"type": "string"},
-                "num_classes": {"type": "integer"},
-                "epochs": {"type": "integer"},
-                "batch_size": {"type": "integer"},
-                "learning_rate": {"type": "number"},
-                "image_size": {"type": "integer"},
-                "pretrained": {"type": "boolean"},
-            },
+            "properties": {name: _update_schema(name) for name in FIELD_NAMES},
             "additionalProperties": False,
         },
     },

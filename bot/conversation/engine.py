@@ -22,38 +22,34 @@ from bot.conversation.datasets import (
 from bot.conversation.model_names import normalize_model_name
 from bot.conversation.parsing import ParseResult
 from training.config import (
-    BATCH_SIZE_RANGE,
     EPOCHS_RANGE,
     FIELD_NAMES,
-    IMAGE_SIZE_RANGE,
-    LEARNING_RATE_MAX,
     NUM_CLASSES_RANGE,
+    Bounds,
     FieldError,
     TrainingConfig,
+    field_bounds,
     field_defaults,
     validate_field,
 )
 
 # asked in this order; everything else has a default
 REQUIRED_ORDER = ("dataset_path", "epochs")
+
+
+def _shown_range(bounds: Bounds) -> tuple[Any, Any]:
+    low = f"{bounds.low:g} (exclusive)" if bounds.low_exclusive else bounds.low
+    high = f"{bounds.high:g} (exclusive)" if bounds.high_exclusive else bounds.high
+    return low, high
+
+
+# the range a refused value is answered with, for the fields bounded on both sides
 _RANGES: dict[str, tuple[Any, Any]] = {
-    "epochs": EPOCHS_RANGE,
-    "batch_size": BATCH_SIZE_RANGE,
-    "image_size": IMAGE_SIZE_RANGE,
-    "num_classes": NUM_CLASSES_RANGE,
-    "learning_rate": ("0 (exclusive)", LEARNING_RATE_MAX),
+    name: _shown_range(bounds)
+    for name in FIELD_NAMES
+    if (bounds := field_bounds(name)) is not None and None not in (bounds.low, bounds.high)
 }
-_SUMMARY_ORDER = (
-    "model",
-    "dataset_path",
-    "num_classes",
-    "epochs",
-    "batch_size",
-    "learning_rate",
-    "image_size",
-    "pretrained",
-    "task",
-)
+_SUMMARY_ORDER = FIELD_NAMES
 
 
 @dataclass(frozen=True)

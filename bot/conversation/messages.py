@@ -4,31 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.i18n import t
+from bot.i18n import LANGUAGES, t
+from training.config import FIELD_SPECS
 
+# from each field's declaration in training/config.py
 FIELD_LABELS = {
-    "en": {
-        "model": "model",
-        "task": "task",
-        "dataset_path": "dataset",
-        "num_classes": "classes",
-        "epochs": "epochs",
-        "batch_size": "batch size",
-        "learning_rate": "learning rate",
-        "image_size": "image size",
-        "pretrained": "pretrained weights",
-    },
-    "ko": {
-        "model": "모델",
-        "task": "작업",
-        "dataset_path": "데이터셋",
-        "num_classes": "클래스 수",
-        "epochs": "Epochs",
-        "batch_size": "배치 크기",
-        "learning_rate": "학습률",
-        "image_size": "이미지 크기",
-        "pretrained": "사전학습 가중치",
-    },
+    language: {name: spec.labels[language] for name, spec in FIELD_SPECS.items() if language in spec.labels}
+    for language in LANGUAGES
 }
 
 

@@ -7,8 +7,6 @@ from typing import Any, Literal, Protocol
 
 Intent = Literal["cancel"]
 
-NUMERIC_FIELDS = ("epochs", "batch_size", "learning_rate", "image_size", "num_classes")
-
 
 @dataclass(frozen=True)
 class ParseContext:

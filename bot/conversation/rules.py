@@ -10,7 +10,8 @@ import re
 from typing import Any
 
 from bot.conversation.model_names import find_model
-from bot.conversation.parsing import NUMERIC_FIELDS, ParseContext, ParseResult
+from bot.conversation.parsing import ParseContext, ParseResult
+from training.config import NUMERIC_FIELDS
 
 _I = re.I
 _KEYWORD_WORDS = r"(?:에폭|에포크|배치|학습률|러닝|이미지|클래스|카테고리|데이터)"
@@ -225,7 +226,7 @@ def _find_bare_name(text: str) -> str | None:
 
 def _to_number(field: str, raw: str) -> int | float | str:
     try:
-        return float(raw) if field == "learning_rate" else int(raw)
+        return float(raw) if NUMERIC_FIELDS.get(field) is float else int(raw)
     except ValueError:
         try:
             value = float(raw)
