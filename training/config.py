@@ -171,9 +171,8 @@ def field_defaults() -> dict[str, Any]:
 
 def _field_adapter(name: str) -> TypeAdapter[Any]:
     info = TrainingConfig.model_fields[name]
-    if not info.metadata:
-        return TypeAdapter(info.annotation)
-    return TypeAdapter(Annotated[info.annotation, *info.metadata])  # type: ignore[valid-type]
+    annotation: Any = Annotated[info.annotation, *info.metadata] if info.metadata else info.annotation
+    return TypeAdapter(annotation)
 
 
 _FIELD_ADAPTERS: dict[str, TypeAdapter[Any]] = {name: _field_adapter(name) for name in FIELD_NAMES}

@@ -167,9 +167,9 @@ def _balance_warnings(labels: list[int], classes: list[str]) -> list[tuple[str, 
 
 def open_rgb(path: Path, min_short_side: int) -> Image.Image:
     """Decode to RGB with EXIF orientation applied; JPEGs decode at a reduced scale when much larger."""
-    with Image.open(path) as image:
-        image.draft("RGB", (min_short_side, min_short_side))
-        image = ImageOps.exif_transpose(image)
+    with Image.open(path) as opened:
+        opened.draft("RGB", (min_short_side, min_short_side))
+        image = ImageOps.exif_transpose(opened)
         if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
             rgba = image.convert("RGBA")
             background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
@@ -304,7 +304,8 @@ def decode_all(
             return None
 
     images = torch.empty(len(samples), 3, side, side, dtype=torch.uint8)
-    labels, skipped = [], []
+    labels: list[int] = []
+    skipped: list[Path] = []
     if progress is not None:
         progress(0)  # the phase has begun, before the first image is done
     with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
@@ -382,11 +383,13 @@ def prepare(
     cached = needed <= budget
     if cached:
         log.info("decoding %d images once into memory (%.0f MB)", len(plan.train) + eval_count, needed / 1e6)
+        decoded: dict[str, CachedImages] = {}
         for split, (samples, decode, out_side) in splits.items():
-            source, bad = decode_all(samples, decode, out_side, threads, progress)
-            sources[split], skipped = source, skipped + bad
+            decoded[split], bad = decode_all(samples, decode, out_side, threads, progress)
+            skipped += bad
         if device.type == "cuda" and needed < 0.25 * torch.cuda.mem_get_info(device)[0]:
-            sources = {split: source.to(device) for split, source in sources.items()}
+            decoded = {split: source.to(device) for split, source in decoded.items()}
+        sources.update(decoded)
     else:
         log.info(
             "dataset needs %.0f MB, over the %.0f MB cache budget: streaming from disk",

@@ -11,6 +11,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -107,6 +108,7 @@ class Run:
 
     def evaluate(self, split: str) -> EvalResult:
         source = self.data.val if split == "val" else self.data.test
+        assert source is not None, f"no {split} split"
         model, classes = self.trainables.model, len(self.classes)
         return evaluate(
             model, source, classes, self.normalize, self.device, self.precision, self.config.batch_size
@@ -156,7 +158,7 @@ def train(
         plan, config.image_size, info.crop_pct, device, threads, options.cache_budget_bytes, decoded
     )
 
-    model = info.model.to(device, memory_format=torch.channels_last)
+    model = info.model.to(device, memory_format=torch.channels_last)  # type: ignore[call-overload]
     optimizer = torch.optim.AdamW(
         model.parameters(), lr=config.learning_rate, weight_decay=WEIGHT_DECAY, fused=device.type == "cuda"
     )
@@ -279,7 +281,7 @@ def end_epoch(run: Run, state: RunState, stats: EpochStats, result: EvalResult) 
             run.out / checkpoint.BEST, {"model": best_weights, "epoch": epoch, "classes": run.classes}
         )
     run.epoch_seconds.append(time.perf_counter() - stats.started)
-    row = {
+    row: dict[str, Any] = {
         "epoch": epoch,
         "train_loss": stats.loss,
         "train_acc": stats.acc,

@@ -9,6 +9,7 @@ import socket
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import timm
 import torch
@@ -72,6 +73,7 @@ def load_weights_file(model: torch.nn.Module, path: Path) -> list[str]:
     Returns the names of the skipped tensors."""
     if not path.is_file():
         raise ConfigError(f"weights file {path} does not exist")
+    state: Any  # a tensor dict, or whatever torch.load finds in the file
     try:
         if path.suffix == ".safetensors":
             from safetensors.torch import load_file
@@ -117,7 +119,7 @@ def build_model(name: str, num_classes: int, pretrained: bool, weights: Path | N
         log.info(
             "loaded %s; kept the model's own init for %d tensors: %s", weights, len(skipped), skipped[:8]
         )
-    cfg = model.pretrained_cfg
+    cfg: dict[str, Any] = model.pretrained_cfg  # type: ignore[assignment]  # set by timm.create_model
     return ModelInfo(
         model=model,
         mean=tuple(cfg.get("mean", (0.485, 0.456, 0.406))),

@@ -12,6 +12,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from pathlib import Path
+from typing import BinaryIO
 
 from bot.runs.process import TrainerProcess
 from training.events import Event, MalformedEvent, is_terminal, parse_event
@@ -29,7 +30,7 @@ class EventTail:
         self.path = path
         self.offset = offset
         self._buffer = b""
-        self._handle = None
+        self._handle: BinaryIO | None = None
 
     def read_lines(self) -> list[tuple[bytes, int]]:
         """New complete lines, each with the offset just after it."""

@@ -36,8 +36,8 @@ EDIT_INTERVAL_S = 0.9
 
 @dataclass
 class _Message:
-    channel: str | None = None
-    ts: str | None = None
+    channel: str
+    ts: str
     thread_ts: str | None = None
     latest: RunView | None = None
     done: DoneEvent | None = None
@@ -82,7 +82,7 @@ class ProgressPublisher:
     def track(self, posted: RunView, channel: str, ts: str) -> None:
         """The run's progress message (channel, ts) was just posted showing `posted`: edit it from now on."""
         with self._cond:
-            message = self._messages.setdefault(posted.id, _Message())
+            message = self._messages.setdefault(posted.id, _Message(channel, ts))
             message.channel, message.ts = channel, ts
             message.thread_ts = message.thread_ts or posted.slack_thread_ts
             message.latest = message.latest or posted

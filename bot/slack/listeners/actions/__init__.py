@@ -35,7 +35,7 @@ def _acking(
         ack()
         container = body.get("container") or {}
         channel = container.get("channel_id") or body["channel"]["id"]
-        thread_ts = container.get("thread_ts") or container.get("message_ts")
+        thread_ts = container.get("thread_ts") or container.get("message_ts", "")
         where = ThreadRef(body.get("team", {}).get("id", ""), channel, thread_ts)
         ctx.executor.submit(
             handler, ctx, where, body["user"]["id"], {**action, "message_ts": container.get("message_ts")}
