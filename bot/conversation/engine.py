@@ -7,11 +7,13 @@ draft keeps its previous value (nothing is clamped).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from bot.conversation import messages as msg
+from bot.conversation.answers import AnswerContext, answer, duration_text, estimate
 from bot.conversation.datasets import (
     DatasetPathError,
     DatasetSummary,
@@ -19,7 +21,8 @@ from bot.conversation.datasets import (
     resolve_dataset_path,
     summarize_dataset,
 )
-from bot.conversation.model_names import normalize_model_name
+from bot.conversation.facts import FactsProvider, OfflineFacts
+from bot.conversation.model_names import close_matches, is_known_model, normalize_model_name
 from bot.conversation.parsing import ParseResult
 from training.config import (
     EPOCHS_RANGE,
@@ -57,6 +60,10 @@ class EngineOptions:
     data_root: Path
     max_epochs: int = EPOCHS_RANGE[1]
     dataset_must_exist: bool = True  # False for the offline `parse` tool: containment is still checked
+    facts: FactsProvider | None = None  # None: OfflineFacts (no database, no network)
+
+    def facts_provider(self) -> FactsProvider:
+        return self.facts or OfflineFacts(self.data_root)
 
 
 @dataclass
@@ -66,7 +73,8 @@ class StepResult:
     reply: str
     missing: list[str]
     changed: list[str] = field(default_factory=list)
-    complete: bool = False
+    complete: bool = False  # the reply is the summary of a complete config (shown with Start)
+    ready: bool = False  # the draft is complete (also after a question, which shows no summary)
     cancelled: bool = False
     config: TrainingConfig | None = None
     dataset_summary: DatasetSummary | None = None
@@ -91,16 +99,43 @@ def _kept(turn: _Turn, name: str) -> str:
     return msg.text(turn.language, "kept_default", value=default)
 
 
+def _numeric(value: Any) -> bool:
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int | float):
+        return True
+    try:
+        float(str(value))
+    except ValueError:
+        return False
+    return True
+
+
 def _refuse(turn: _Turn, name: str, value: Any, error: FieldError) -> None:
+    """A refused value, with the field's own range when it is a number (never clamped into it)."""
     label = msg.label(turn.language, name)
     kept = _kept(turn, name)
-    if name in _RANGES and isinstance(value, int | float) and not isinstance(value, bool):
+    if name in _RANGES and _numeric(value):
         low, high = _RANGES[name]
+        number = float(value)
+        whole = name == "learning_rate" or not math.isfinite(number) or number.is_integer()
+        key = "out_of_range" if whole else "not_whole"
+        shown = value if isinstance(value, str) else f"{value:g}" if isinstance(value, float) else value
         turn.lines.append(
-            msg.text(turn.language, "out_of_range", label=label, low=low, high=high, value=value, kept=kept)
+            msg.text(turn.language, key, label=label, low=low, high=high, value=shown, kept=kept)
         )
     else:
         turn.lines.append(msg.text(turn.language, "invalid", label=label, value=value, reason=error.message))
+
+
+def _refuse_model(turn: _Turn, value: str) -> None:
+    kept = _kept(turn, "model")
+    matches = close_matches(value)
+    if matches:
+        shown = ", ".join(f"`{name}`" for name in matches)
+        turn.lines.append(msg.text(turn.language, "unknown_model", value=value, matches=shown, kept=kept))
+    else:
+        turn.lines.append(msg.text(turn.language, "unknown_model_no_match", value=value, kept=kept))
 
 
 def _set(turn: _Turn, name: str, value: Any) -> None:
@@ -188,6 +223,9 @@ def _apply_field(turn: _Turn, name: str, value: Any) -> None:
     except FieldError as error:
         _refuse(turn, name, value, error)
         return
+    if name == "model" and not is_known_model(valid):
+        _refuse_model(turn, valid)
+        return
     if name == "epochs" and valid > turn.options.max_epochs:
         turn.lines.append(
             msg.text(
@@ -206,19 +244,34 @@ def _apply_field(turn: _Turn, name: str, value: Any) -> None:
 
 
 def _summary_lines(turn: _Turn, config: TrainingConfig) -> list[str]:
+    """Every setting, the pretrained line as this host can honour it, and a time estimate when there is
+    a basis for one."""
     lang = turn.language
+    facts = turn.options.facts_provider()
     lines = [msg.text(lang, "summary_title")]
     for name in _SUMMARY_ORDER:
         value = getattr(config, name)
-        shown = (
-            f"`{_shown_dataset_path(value, turn.options.data_root)}`"
-            if name == "dataset_path"
-            else msg.format_value(lang, name, value)
-        )
+        if name == "dataset_path":
+            shown = f"`{_shown_dataset_path(value, turn.options.data_root)}`"
+        elif name == "pretrained" and value:
+            shown = msg.text(lang, f"summary_weights_{facts.weights(config.model).status}")
+        else:
+            shown = msg.format_value(lang, name, value)
         suffix = "" if name in turn.draft or name == "dataset_path" else f" ({msg.text(lang, 'default')})"
         lines.append(f"• {msg.label(lang, name)}: {shown}{suffix}")
+    found = estimate(_answer_context(turn, []), config.epochs) if turn.summary else None
+    if found is not None:
+        lines.append(
+            "• " + msg.text(lang, "summary_estimate", total=duration_text(lang, found[0]), runs=found[1].runs)
+        )
     lines.append(msg.text(lang, "summary_footer"))
     return lines
+
+
+def _answer_context(turn: _Turn, missing: list[str]) -> AnswerContext:
+    return AnswerContext(
+        turn.language, dict(turn.draft), turn.summary, turn.options.facts_provider(), missing
+    )
 
 
 def _shown_dataset_path(path: str, data_root: Path) -> str:
@@ -257,17 +310,78 @@ def config_from_draft(draft: dict[str, Any], dataset: Path) -> TrainingConfig:
     return TrainingConfig(**{name: values[name] for name in FIELD_NAMES if name in values})
 
 
-def step(draft: dict[str, Any], parsed: ParseResult, *, language: str, options: EngineOptions) -> StepResult:
-    """Apply one parsed message to the draft and write the reply."""
+def _dataset_summary(turn: _Turn) -> DatasetSummary | None:
+    if "dataset_path" not in turn.draft:
+        return None
+    try:
+        return _summarize(turn, turn.draft["dataset_path"])[1]
+    except DatasetPathError:
+        return None
+
+
+def _next_step(turn: _Turn, missing: list[str]) -> str:
+    return _question(turn, missing[0]) if missing else msg.text(turn.language, "next_ready")
+
+
+_THANKS = ("thank", "thx", "ty", "cheers", "고마", "감사", "땡큐", "🙏")
+_HELLO = ("hi", "hello", "hey", "yo", "good", "안녕", "하이", "ㅎㅇ")
+
+
+def _smalltalk_line(language: str, text: str) -> str | None:
+    lowered = text.strip().lower()
+    if lowered.startswith(_THANKS):
+        return msg.text(language, "thanks")
+    if lowered.startswith(_HELLO):
+        return msg.text(language, "hello")
+    return None  # "ok", "좋아": only the next step
+
+
+def _reply_only(
+    draft: dict[str, Any], parsed: ParseResult, text: str, *, language: str, options: EngineOptions
+) -> StepResult:
+    """A question, a command or small talk: answered, and the draft stays exactly as it was."""
     turn = _Turn(language=language, options=options, draft=dict(draft))
+    missing = [name for name in REQUIRED_ORDER if name not in turn.draft]
+    turn.summary = _dataset_summary(turn)
+    lines: list[str] = []
+    asked = missing[0] if missing else None
+    if parsed.intent == "question" and parsed.question is not None:
+        lines = answer(parsed.question, _answer_context(turn, missing))
+        lines.append(_next_step(turn, missing))
+    elif parsed.intent == "smalltalk":
+        greeting = _smalltalk_line(language, text)
+        lines = [greeting, _next_step(turn, missing)] if greeting else [_next_step(turn, missing)]
+    elif parsed.command == "help":
+        lines = [msg.text(language, "help"), _next_step(turn, missing)]
+    elif parsed.command == "start" and missing:
+        needed = ", ".join(msg.label(language, name) for name in missing)
+        lines = [msg.text(language, "start_not_ready", missing=needed), _next_step(turn, missing)]
+    # other commands (status, list, stop, resume, a start of a complete draft) are the front end's to act on
+    return StepResult(
+        draft=turn.draft,
+        asked_field=asked,
+        reply="\n".join(parsed.notices + lines),
+        missing=missing,
+        ready=not missing,
+        dataset_summary=turn.summary,
+    )
+
+
+def step(
+    draft: dict[str, Any], parsed: ParseResult, *, language: str, options: EngineOptions, text: str = ""
+) -> StepResult:
+    """Apply one parsed message to the draft and write the reply."""
     if parsed.intent == "cancel":
         return StepResult(
-            draft=turn.draft,
+            draft=dict(draft),
             asked_field=None,
             reply=msg.text(language, "cancelled"),
             missing=[],
             cancelled=True,
         )
+    if parsed.intent != "settings":
+        return _reply_only(draft, parsed, text, language=language, options=options)
+    turn = _Turn(language=language, options=options, draft=dict(draft))
 
     updates = {
         name: value for name, value in parsed.updates.items() if name in FIELD_NAMES and value is not None
@@ -281,6 +395,8 @@ def step(draft: dict[str, Any], parsed: ParseResult, *, language: str, options: 
             updates.pop("num_classes", None)
     for name, value in updates.items():
         _apply_field(turn, name, value)
+    if parsed.unattached and not turn.changed:
+        turn.lines.append(msg.text(language, "unattached", value=parsed.unattached[-1]))
 
     # the dataset and the class count it brings are reported by the "dataset found" line
     reported = {"dataset_path", "num_classes"} if turn.summary is not None else {"dataset_path"}
@@ -308,6 +424,7 @@ def step(draft: dict[str, Any], parsed: ParseResult, *, language: str, options: 
         missing=missing,
         changed=turn.changed,
         complete=config is not None,
+        ready=config is not None,
         config=config,
         dataset_summary=turn.summary,
     )

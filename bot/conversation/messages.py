@@ -25,6 +25,16 @@ def slack_safe(value: str) -> str:
     return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+MAX_ANSWER_CHARS = 1500
+
+
+def slack_safe_long(value: str) -> str:
+    """A longer text the model wrote (Claude's answer): escaped like an echo, cut at MAX_ANSWER_CHARS."""
+    if len(value) > MAX_ANSWER_CHARS:
+        value = value[:MAX_ANSWER_CHARS] + "…"
+    return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def text(language: str, key: str, **values: Any) -> str:
     escaped = {name: slack_safe(v) if isinstance(v, str) else v for name, v in values.items()}
     return t(language, key, **escaped)

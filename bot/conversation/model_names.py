@@ -1,14 +1,22 @@
-"""Model names as people say them ("ResNet-50", "레즈넷50", "efficientnet b0") → timm names.
+"""Model names as people say them ("ResNet-50", "레즈넷50", "efficientnet b0") → timm names, and whether
+timm has them.
 
-A small static table, so the bot never imports timm. Unknown names that look like timm names are kept
-as given; the trainer lists close matches when a name does not exist.
+Spoken names come from a small table of families; every timm name, with where its pretrained weights
+come from, is data generated from the installed timm (timm_models.json, by scripts/gen_timm_models.py),
+so the bot never imports timm or torch.
 """
 
 from __future__ import annotations
 
+import difflib
+import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+CATALOGUE_FILE = Path(__file__).with_name("timm_models.json")
 
 _SEP = r"[\s_\-]*"
 
@@ -110,9 +118,11 @@ _TIMM_LIKE = re.compile(r"^[a-z][a-z0-9]*(?:[_.][a-z0-9]+)*$")
 # "model: <name>" / "모델은 <name>": a name given explicitly after a keyword
 _EXPLICIT_MODEL = re.compile(
     r"(?:\bmodel|\barchitecture|\bbackbone|\barch|모델|아키텍처|백본)\s*(?:은|는|을|를|:|=|is|to|as)?\s*"
-    r"(?P<name>[A-Za-z][A-Za-z0-9_.\-]*[0-9_][A-Za-z0-9_.\-]*)",
+    r"(?P<name>[A-Za-z][A-Za-z0-9_.\-]*+)",
     re.I,
 )
+_HAS_DIGIT_OR_UNDERSCORE = re.compile(r"[0-9_]")
+_TOKEN = re.compile(r"(?<![A-Za-z0-9_.\-/])[A-Za-z][A-Za-z0-9_]*+(?:\.[A-Za-z0-9_]++)*+(?![A-Za-z0-9_/\-])")
 
 
 @dataclass(frozen=True)
@@ -134,8 +144,17 @@ def find_model(text: str) -> ModelMention | None:
     if best is not None:
         return best
     explicit = _EXPLICIT_MODEL.search(text)
-    if explicit and _TIMM_LIKE.match(explicit.group("name").lower()):
-        return ModelMention(explicit.group("name").lower(), explicit.start("name"), explicit.end("name"))
+    given = explicit.group("name").lower() if explicit else ""
+    if (
+        explicit
+        and _TIMM_LIKE.match(given)
+        and (_HAS_DIGIT_OR_UNDERSCORE.search(given) or is_known_model(given))
+    ):
+        return ModelMention(given, explicit.start("name"), explicit.end("name"))
+    for token in _TOKEN.finditer(text):  # a timm name used as is: "train convnext_nano on cats"
+        word = token.group(0).lower()
+        if _HAS_DIGIT_OR_UNDERSCORE.search(word) and is_known_model(word):
+            return ModelMention(word, token.start(), token.end())
     return None
 
 
@@ -147,3 +166,32 @@ def normalize_model_name(raw: str) -> str:
         if match and (name := family.to_timm(match)):
             return name
     return text.lower() if _TIMM_LIKE.match(text.lower()) else text
+
+
+@lru_cache(maxsize=1)
+def _catalogue() -> dict[str, str | None]:
+    data = json.loads(CATALOGUE_FILE.read_text(encoding="utf-8"))
+    return dict(data["models"])
+
+
+def timm_model_names() -> list[str]:
+    return sorted(_catalogue())
+
+
+def _architecture(name: str) -> str:
+    """ "resnet50.a1_in1k" (a pretrained tag) → "resnet50"; "timm/resnet50" → "resnet50"."""
+    return name.rsplit("/", 1)[-1].split(".", 1)[0]
+
+
+def is_known_model(name: str) -> bool:
+    return _architecture(name) in _catalogue()
+
+
+def close_matches(name: str, limit: int = 5) -> list[str]:
+    return difflib.get_close_matches(name.lower()[:128], timm_model_names(), n=limit, cutoff=0.6)
+
+
+def weights_source(name: str) -> str | None:
+    """Where timm gets `name`'s default pretrained weights: "hf:<repo>" (the Hugging Face hub),
+    "url:<file>" (a download into the torch hub cache), or None when timm has none for it."""
+    return _catalogue().get(_architecture(name))

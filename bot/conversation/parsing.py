@@ -1,11 +1,52 @@
-"""What a parser returns for one user message, and what it is told about the conversation."""
+"""What a parser returns for one user message, and what it is told about the conversation.
+
+Every message has one intent:
+- "settings": it provides or changes settings (also a request phrased as a question: "can you make it
+  20 epochs?"); the engine applies `updates`.
+- "question": it asks something; `question` says what, and nothing in the draft changes.
+- "command": a command for the front end (`command`, with `command_args`); the draft does not change.
+- "smalltalk": greetings, thanks; answered briefly, nothing changes.
+- "cancel": abandon this setup.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
-Intent = Literal["cancel"]
+Intent = Literal["settings", "question", "command", "smalltalk", "cancel"]
+INTENTS: tuple[str, ...] = ("settings", "question", "command", "smalltalk", "cancel")
+
+# Commands front ends act on. command_args keys: "run_id" (int) for stop/resume when one was given;
+# "text" (the message as typed) for start, whose time ("start at 02:00") the front end reads.
+Command = Literal["help", "status", "list", "start", "stop", "resume"]
+COMMANDS: tuple[str, ...] = ("help", "status", "list", "start", "stop", "resume")
+
+# What a question is about; the rule answers know each one (bot/conversation/answers.py).
+Topic = Literal[
+    "help",  # what the bot can do
+    "settings",  # the current settings
+    "model",  # which model suits this data
+    "epochs",  # how many epochs
+    "duration",  # how long training will take
+    "field",  # what a setting means / what changing it costs (`field` names it)
+    "gpus",  # which GPUs this host has, how runs share them
+    "datasets",  # which datasets exist
+    "pretrained",  # pretrained weights: what, and whether available here
+    "unknown",
+]
+TOPICS: tuple[str, ...] = (
+    "help",
+    "settings",
+    "model",
+    "epochs",
+    "duration",
+    "field",
+    "gpus",
+    "datasets",
+    "pretrained",
+    "unknown",
+)
 
 
 @dataclass(frozen=True)
@@ -14,14 +55,28 @@ class ParseContext:
     last_field: str | None  # the field the user changed last: "actually 30" corrects it
     draft: dict[str, Any] = field(default_factory=dict)
     language: str = "en"
+    last_bot_message: str = ""  # the bot's previous reply ("the second one" refers to its list)
+    facts: str = ""  # the facts block the Claude parser is grounded by (rendered by facts.render_facts)
+
+
+@dataclass(frozen=True)
+class Question:
+    topic: str  # one of TOPICS
+    field: str | None = None  # for topic "field" (and "epochs"): the setting asked about
+    value: Any = None  # a value the question names ("is 50 epochs too many?" → 50)
+    answer: str | None = None  # an answer already written (Claude's); None: the rule answers write it
 
 
 @dataclass
 class ParseResult:
-    """Proposed field updates (TrainingConfig names, not yet validated) and an optional intent."""
+    """Proposed field updates (TrainingConfig names, not yet validated) and the message's intent."""
 
     updates: dict[str, Any] = field(default_factory=dict)
-    intent: Intent | None = None
+    intent: Intent = "settings"
+    command: str | None = None  # one of COMMANDS when intent == "command"
+    command_args: dict[str, Any] = field(default_factory=dict)
+    question: Question | None = None  # when intent == "question"
+    unattached: list[str] = field(default_factory=list)  # numbers read but not attached to a setting
     notices: list[str] = field(default_factory=list)  # e.g. "Claude unavailable; used the built-in parser"
 
 

@@ -1,4 +1,4 @@
-"""The built-in rule parser: Korean/English text → proposed TrainingConfig field updates. No network.
+"""The built-in rule parser: Korean/English text → an intent and proposed TrainingConfig updates. No network.
 
 Pure functions. Each recognised phrase is blanked out of the working text once used, so a number is
 read for one field only ("ResNet50" is never 50 epochs, "3종류" never 3 epochs, "224px" never a batch).
@@ -6,23 +6,30 @@ read for one field only ("ResNet50" is never 50 epochs, "3종류" never 3 epochs
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any
 
+from bot.conversation import intents
 from bot.conversation.model_names import find_model
-from bot.conversation.parsing import ParseContext, ParseResult
+from bot.conversation.parsing import ParseContext, ParseResult, Question
 from training.config import NUMERIC_FIELDS
 
 _I = re.I
 _KEYWORD_WORDS = r"(?:에폭|에포크|배치|학습률|러닝|이미지|클래스|카테고리|데이터)"
 # between a keyword and its value: particles, "to"/"=", or up to three Korean words that are not
-# another keyword ("학습률 너무 크다 0.001로")
+# another keyword ("학습률 너무 크다 0.001로"). Possessive, so a long word is never split and retried.
 _JOIN = (
-    r"(?:\s*(?!" + _KEYWORD_WORDS + r")[가-힣]+){0,3}?\s*(?:[:=]|to|of|is|as|at|around|about|->|→)?\s*"
+    r"(?:\s*+(?!" + _KEYWORD_WORDS + r")[가-힣]++){0,3}?\s*+(?:[:=]|to|of|is|as|at|around|about|->|→)?\s*+"
     r"(?:to\s+|=\s*|about\s+|around\s+)?"
 )
-_INT = r"(\d{1,7})(?![\d.]|e-)"
-_FLOAT = r"(\d+(?:\.\d+)?(?:e-?\d+)?|\.\d+(?:e-?\d+)?)"
+# A number as typed: sign, decimals, exponent ("-8", "2.5", "1e9", "1e-4", ".5"). It starts at a word
+# boundary and ends at one, so "1e9" is never 9 and "100000" never 1000; the engine refuses what is out
+# of range. A keyword pattern reads it right after its keyword; elsewhere it must stand alone.
+_SIGNED = r"[-+\u2212]?(?:\d++(?:\.\d++)?|\.\d++)(?:e[-+]?\d++)?(?![\d.]|e\d)"
+_NUM = r"(" + _SIGNED + r")"
+_ALONE = r"(?<![A-Za-z0-9_.\-+\u2212])"  # nothing glued in front ("x50", "1-5", "v2")
+_FREE_NUM = _ALONE + _NUM
 
 # --- number words ------------------------------------------------------------------------------------------
 _EN_UNITS = {
@@ -90,8 +97,8 @@ def _replace_number_words(text: str) -> str:
 
 # "10 말고 20", "10에서 20으로", "instead of 10", "from 10 to 20", "not 10": the earlier number is dropped
 _REPLACED_NUMBER = re.compile(
-    r"\d+(?:\.\d+)?(?:e-?\d+)?\s*(?:번|회|에폭|에포크)?\s*(?:말고|대신|에서|아니고|아니라)\s*(?=\S)"
-    r"|(?:instead of|rather than|not|from)\s+\d+(?:\.\d+)?(?:e-?\d+)?\s*,?\s*(?:but\s+)?",
+    _ALONE + _SIGNED + r"\s*+(?:번|회|에폭|에포크)?\s*+(?:말고|대신|에서|아니고|아니라)\s*+(?=\S)"
+    r"|\b(?:instead of|rather than|not|from)\s++" + _SIGNED + r"\s*+,?\s*+(?:but\s+)?",
     _I,
 )
 
@@ -99,42 +106,42 @@ _REPLACED_NUMBER = re.compile(
 _LR_KEY = r"(?:learning[\s_-]*rate|학습\s*률|학습률|러닝\s*레이트|\blr\b)"
 _PATTERNS: dict[str, list[re.Pattern[str]]] = {
     "learning_rate": [
-        re.compile(_LR_KEY + _JOIN + _FLOAT, _I),
-        re.compile(r"(?<![\w.])(\d(?:\.\d+)?e-\d+)(?![\w.])", _I),
+        re.compile(_LR_KEY + _JOIN + _NUM, _I),
+        re.compile(_ALONE + r"([-+\u2212]?\d(?:\.\d++)?e-\d++)(?![\w.])", _I),
     ],
     "image_size": [
-        re.compile(r"(\d{2,4})\s*(?:px|픽셀|pixels?)(?![a-z])", _I),
-        re.compile(r"(\d{2,4})\s*[x×*]\s*\d{2,4}", _I),
+        re.compile(_FREE_NUM + r"\s*+(?:px|픽셀|pixels?)(?![a-z])", _I),
+        re.compile(_FREE_NUM + r"\s*+[x×*]\s*+\d++", _I),
         re.compile(
             r"(?:(?:image|img|input|입력|이미지)[\s_-]*(?:size|크기|사이즈|해상도|resolution|res)|해상도|resolution"
-            r"|\bimgsz\b|이미지(?=는|를|은))" + _JOIN + r"(\d{2,4})",
+            r"|\bimgsz\b|이미지(?=는|를|은))" + _JOIN + _NUM,
             _I,
         ),
     ],
     "batch_size": [
         re.compile(
-            r"(?:batch[\s_-]*size|mini[\s-]*batch|batch|배치\s*(?:사이즈|크기)?|\bbs\b)" + _JOIN + _INT, _I
+            r"(?:batch[\s_-]*size|mini[\s-]*batch|batch|배치\s*(?:사이즈|크기)?|\bbs\b)" + _JOIN + _NUM, _I
         ),
-        re.compile(_INT + r"\s*(?:짜리\s*)?(?:batch(?:es)?\b|배치)", _I),
+        re.compile(_FREE_NUM + r"\s*+(?:짜리\s*)?(?:batch(?:es)?\b|배치)", _I),
     ],
     "num_classes": [
         re.compile(
-            _INT + r"\s*(?:개의?\s*)?(?:different\s+|kinds of\s+|types of\s+)?"
+            _FREE_NUM + r"\s*+(?:개의?\s*)?(?:different\s+|kinds of\s+|types of\s+)?"
             r"(?:종류|가지|종(?![가-힣])|클래스|카테고리|라벨|레이블|classes|class\b|categories|category|labels|kinds|types|breeds|species)",
             _I,
         ),
         re.compile(
             r"(?:num[\s_-]*classes|number of (?:classes|categories)|클래스\s*(?:수|개수)?|classes"
-            r"|카테고리\s*(?:수|개수)?)" + _JOIN + _INT,
+            r"|카테고리\s*(?:수|개수)?)" + _JOIN + _NUM,
             _I,
         ),
     ],
     "epochs": [
-        re.compile(_INT + r"\s*(?:에폭|에포크|에퐄|epochs?\b|eps?\b|번|회|바퀴|passes|rounds)", _I),
+        re.compile(_FREE_NUM + r"\s*+(?:에폭|에포크|에퐄|epochs?\b|eps?\b|번|회|바퀴|passes|rounds)", _I),
         re.compile(
             r"(?:epochs?|에폭|에포크|에퐄|학습\s*횟수|반복\s*횟수|training\s+length)\s*(?:수|횟수|count)?"
             + _JOIN
-            + _INT,
+            + _NUM,
             _I,
         ),
     ],
@@ -152,40 +159,47 @@ _PRETRAINED_TRUE = re.compile(
     r"|파인\s*튜닝",
     _I,
 )
-_CANCEL = re.compile(
-    r"^\s*(?:cancel|취소|그만\s*(?:할게|해|하자)|never\s*mind|nevermind|forget\s+it|없던\s*걸로)", _I
-)
-
 # --- dataset paths -----------------------------------------------------------------------------------------
 _PATH_TOKEN = re.compile(
-    r"(?<![\w/.])(?:~|\.{1,2})?/?(?:[\w.\-]+/)+[\w.\-]*|(?<![\w/.])(?:~|\.{1,2})?/[\w.\-]+"
+    r"(?<![\w/.])(?:~|\.{1,2})?/?(?:[\w.\-]++/)++[\w.\-]*+|(?<![\w/.])(?:~|\.{1,2})?/[\w.\-]++"
 )
 _TRAILING_PARTICLE = re.compile(r"(?<=[A-Za-z0-9_/\-])[가-힣]+$")
-_NAME = r"(?P<name>[A-Za-z0-9_][A-Za-z0-9_.\-]*)"
+# a name starts where a word starts, so a long word is scanned once, not once per letter
+_NAME = r"(?<![A-Za-z0-9_.\-])(?P<name>[A-Za-z0-9_][A-Za-z0-9_.\-]*+)"
 _DATASET_WORD = r"(?:dataset|data\s*set|data|데이터\s*셋|데이터|폴더|folder|directory|dir|디렉토리|디렉터리)"
 _DATASET_AFTER_KEYWORD = re.compile(
-    r"(?<![A-Za-z0-9_.\-])(?:" + _DATASET_WORD + r"|경로|path)(?:_path)?\s*(?:은|는|을|를|이|가|:|=)?\s*"
-    r"(?:is\s+|at\s+|in\s+|called\s+|named\s+|=\s*)*(?:in\s+|at\s+)?" + _NAME,
+    r"(?<![A-Za-z0-9_.\-])(?:" + _DATASET_WORD + r"|경로|path)(?:_path)?\s*+(?:은|는|을|를|이|가|:|=)?\s*+"
+    r"(?:is\s+|at\s+|in\s+|called\s+|named\s+|=\s*)*+(?:in\s+|at\s+)?" + _NAME,
     _I,
 )
 _DATASET_AFTER_TRAIN_ON = re.compile(
-    r"\b(?:train|fine-?tune)\w*\s+(?:\w+\s+)?on\s+(?:the\s+|my\s+)?" + _NAME, _I
+    r"\b(?:train|fine-?tune)\w*+\s++(?:\w++\s++)?on\s++(?:the\s+|my\s+)?" + _NAME, _I
 )
 # the keyword stands apart ("cats dataset", "cats데이터셋"), never inside a name like "cat_dataset"
-_DATASET_BEFORE_KEYWORD = re.compile(_NAME + r"(?:\s+|(?=[가-힣]))" + _DATASET_WORD + r"(?![a-z])", _I)
+_DATASET_BEFORE_KEYWORD = re.compile(_NAME + r"(?:\s++|(?=[가-힣]))" + _DATASET_WORD + r"(?![a-z])", _I)
 _NOT_A_NAME_WORDS = (
     "the a an my our your this that these those is at in on of for to with and or set path folder "
     "dataset data directory dir train training image images new same it its use using called named "
     "from under some classification ready please pls here there"
 )
 _NOT_A_NAME = frozenset(_NOT_A_NAME_WORDS.split())
-_ASCII_WORD = re.compile(r"(?<![\w/.\-])[A-Za-z0-9_][A-Za-z0-9_.\-]*(?![A-Za-z0-9_/])")
-_NUMBER = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?(?:e-?\d+)?)(?![\w.])|(?<![\w.])(\d+)(?=[가-힣])", _I)
+_ASCII_WORD = re.compile(r"(?<![\w/.\-])[A-Za-z0-9_][A-Za-z0-9_.\-]*+(?![A-Za-z0-9_/])")
+_LEFT_NUMBER = re.compile(_FREE_NUM, _I)
 _FILLER = (
     "ok okay yes yeah sure let's lets go with use it is its please pls then just do make set change "
-    "to maybe about around actually instead hmm um uh so"
+    "to maybe about around actually instead hmm um uh so no nope wait oh ah well say like right fine "
+    "that be should will would could can we i you how what and but or too many much few little more less "
+    "a the try again back really good great okay, perfect sounds"
 )
 _FILLER_WORDS = frozenset(_FILLER.split())
+_ANY_WORD = re.compile(r"[A-Za-z][A-Za-z']*+")
+# what is left of an answer like "아니 30으로 바꿔줘" or "음 30 정도로 할게" once the number is taken out
+_KO_FILLER = re.compile(
+    r"아니(?:요|야|다|고)?|아뇨|음+|어+|그냥|그럼|그러면|그래|네|응|좋아|오케이|이번엔|대신|정도|쯤|만|으로|로|에서|에|"
+    r"이요|요|해|줘|주세요|할게|하자|할래|바꿔|바꾸자|변경|수정|가자|다시|한|약|대략|면|될|듯|것|같아|거|게|할|하고|"
+    r"해서|돌려|줄여|늘려|올려|내려|낮춰|높여|키워|알아서|이|가|은|는|을|를|도|너무|많아|많다|적어|적다|말고|번|회"
+)
+_HANGUL = re.compile(r"[가-힣]")
 
 
 def _blank(text: str, start: int, end: int) -> str:
@@ -225,6 +239,9 @@ def _find_bare_name(text: str) -> str | None:
 
 
 def _to_number(field: str, raw: str) -> int | float | str:
+    """The number as typed, never cut: "-8" → -8, "1e9" → 1000000000, "2.5" stays 2.5 (an integer field
+    then refuses it); a number too big for a float stays text ("1e400"), which the engine refuses too."""
+    raw = raw.replace("\u2212", "-")
     try:
         return float(raw) if NUMERIC_FIELDS.get(field) is float else int(raw)
     except ValueError:
@@ -232,15 +249,23 @@ def _to_number(field: str, raw: str) -> int | float | str:
             value = float(raw)
         except ValueError:
             return raw
-        return int(value) if value.is_integer() else value
+        if not math.isfinite(value):
+            return raw
+        return int(value) if value.is_integer() and NUMERIC_FIELDS.get(field) is not float else value
 
 
-def parse_message(text: str, context: ParseContext) -> ParseResult:
-    """Field updates stated in one message. Values are proposals; the engine validates them."""
-    result = ParseResult()
-    if _CANCEL.search(text):
-        result.intent = "cancel"
-        return result
+def _is_bare_answer(text: str) -> bool:
+    """Nothing but filler is left ("no, 20", "actually make it 20", "아니 30으로 바꿔줘"): a bare number in it
+    answers the field asked (or changed) last. Any other word may name a setting the parser doesn't know
+    ("seed 42", "workers 4"), so the number is asked about instead."""
+    rest = _LEFT_NUMBER.sub(" ", text)
+    if any(word.lower() not in _FILLER_WORDS for word in _ANY_WORD.findall(rest)):
+        return False
+    return not _HANGUL.search(_KO_FILLER.sub(" ", rest))
+
+
+def _find_fields(text: str, context: ParseContext) -> tuple[dict[str, Any], list[str]]:
+    """Field updates stated in the text, and numbers left over that no setting could be attached to."""
     work = _REPLACED_NUMBER.sub(lambda m: " " * len(m.group(0)), _replace_number_words(text))
     updates: dict[str, Any] = {}
 
@@ -265,16 +290,49 @@ def parse_message(text: str, context: ParseContext) -> ParseResult:
     elif _PRETRAINED_TRUE.search(work):
         updates["pretrained"] = True
 
+    unattached: list[str] = []
     if not any(field in updates for field in NUMERIC_FIELDS):
         target = next((f for f in (context.asked_field, context.last_field) if f in NUMERIC_FIELDS), None)
-        numbers = [m.group(1) or m.group(2) for m in _NUMBER.finditer(work)]
-        if target and numbers:
+        numbers = [match.group(1) for match in _LEFT_NUMBER.finditer(work)]
+        if target and numbers and _is_bare_answer(work):
             updates[target] = _to_number(target, numbers[-1])
+        else:
+            unattached = numbers
     asked_for_dataset = "dataset_path" not in updates and context.asked_field == "dataset_path"
     if asked_for_dataset and (name := _find_bare_name(work)):
         updates["dataset_path"] = name
-    result.updates = updates
-    return result
+    return updates, unattached
+
+
+def parse_message(text: str, context: ParseContext) -> ParseResult:
+    """The intent of one message and the field updates it states. Values are proposals; the engine
+    validates them. A question keeps what it names in `question` and changes nothing."""
+    if intents.is_cancel(text):
+        return ParseResult(intent="cancel")
+    command = intents.find_command(text)
+    if command is not None:
+        args: dict[str, Any] = {"text": text}
+        if command.run_id is not None:
+            args["run_id"] = command.run_id
+        return ParseResult(intent="command", command=command.name, command_args=args)
+    updates, unattached = _find_fields(text, context)
+    if intents.is_question(text, bare_value=bool(updates)) and not (updates and intents.is_request(text)):
+        return ParseResult(intent="question", question=_question(text, updates))
+    if not updates and intents.is_smalltalk(text):
+        return ParseResult(intent="smalltalk")
+    return ParseResult(updates=updates, unattached=unattached)
+
+
+def _question(text: str, updates: dict[str, Any]) -> Question:
+    topic, field = intents.question_topic(text)
+    if topic == "model":
+        return Question("model", value=intents.image_count(text))
+    if topic == "epochs":
+        field = "epochs"
+    value = updates.get(field) if field else None
+    if topic == "pretrained":
+        value = updates.get("pretrained")
+    return Question(topic, field=field, value=value)
 
 
 class RuleParser:

@@ -12,9 +12,16 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from bot.conversation import messages as msg
 from bot.conversation.claude import ClaudeParser, make_client
-from bot.conversation.datasets import DatasetPathError, DatasetSummary, resolve_dataset_path
-from bot.conversation.engine import EngineOptions, config_from_draft, step
+from bot.conversation.datasets import (
+    DatasetPathError,
+    DatasetSummary,
+    resolve_dataset_path,
+    summarize_dataset,
+)
+from bot.conversation.engine import EngineOptions, StepResult, config_from_draft, step
+from bot.conversation.facts import FactsProvider, HostFacts, render_facts
 from bot.conversation.language import detect_language
 from bot.conversation.parsing import ParseContext, Parser
 from bot.conversation.rules import RuleParser
@@ -23,12 +30,17 @@ from bot.storage import ChatSession, Database, SessionState
 from training.config import TrainingConfig
 
 MAX_STORED_MESSAGES = 200
+MAX_MESSAGE_CHARS = 2000  # longer messages are refused with a clear reply, never parsed
 
 
 @dataclass
 class Turn:
+    """One handled message. `intent` says what it was; for "command" the front end acts on `command`
+    (help is answered in `reply`; status/list/stop/resume and a start of a ready draft come with an
+    empty reply for the front end to fill), with `command_args` ("run_id", "text")."""
+
     reply: str
-    complete: bool
+    complete: bool  # the reply is the summary of a complete config: show it with Start
     config: TrainingConfig | None
     draft: dict[str, Any]
     missing: list[str]
@@ -37,6 +49,11 @@ class Turn:
     notices: list[str] = field(default_factory=list)
     config_key: str = ""
     dataset_summary: DatasetSummary | None = None
+    intent: str = "settings"
+    command: str | None = None
+    command_args: dict[str, Any] = field(default_factory=dict)
+    question_topic: str | None = None
+    ready: bool = False  # the draft is complete (a question in a confirming thread keeps it so)
 
 
 def make_parser(
@@ -68,6 +85,13 @@ def _last_changed_field(history: list[dict[str, Any]]) -> str | None:
     return None
 
 
+def _last_bot_message(history: list[dict[str, Any]]) -> str:
+    for entry in reversed(history):
+        if entry.get("role") == "bot":
+            return str(entry.get("text", ""))
+    return ""
+
+
 def _now() -> str:
     return datetime.now(UTC).isoformat()
 
@@ -81,14 +105,21 @@ class ConversationService:
         anthropic_client: anthropic.Anthropic | None = None,
         *,
         dataset_must_exist: bool = True,
+        facts: FactsProvider | None = None,
     ) -> None:
         self._db = db
         self._parser = make_parser(parser_choice, settings, anthropic_client)
+        self._facts = facts or HostFacts(settings, db)
         self._options = EngineOptions(
             data_root=settings.data_root,
             max_epochs=settings.max_epochs,
             dataset_must_exist=dataset_must_exist,
+            facts=self._facts,
         )
+
+    @property
+    def facts(self) -> FactsProvider:
+        return self._facts
 
     def handle_message(
         self, *, team_id: str, channel_id: str, thread_ts: str, user_id: str, text: str
@@ -96,25 +127,24 @@ class ConversationService:
         session_id, draft, asked, language, history = self._load_or_create(
             team_id, channel_id, thread_ts, user_id
         )
+        if len(text) > MAX_MESSAGE_CHARS:
+            language = detect_language(text[:MAX_MESSAGE_CHARS], language)
+            reply = msg.text(language, "too_long", length=len(text), max=MAX_MESSAGE_CHARS)
+            result = StepResult(draft=draft, asked_field=asked, reply=reply, missing=[], ready=False)
+            self._save(session_id, user_id, text[:MAX_MESSAGE_CHARS], result, language, keep_state=True)
+            return Turn(reply, False, None, dict(draft), [], language, session_id, intent="settings")
         language = detect_language(text, language)
-        context = ParseContext(asked, _last_changed_field(history), draft, language)
+        context = ParseContext(
+            asked,
+            _last_changed_field(history),
+            draft,
+            language,
+            last_bot_message=_last_bot_message(history),
+            facts=self._facts_block(draft) if isinstance(self._parser, ClaudeParser) else "",
+        )
         parsed = self._parser.parse(text, context)
-        result = step(draft, parsed, language=language, options=self._options)
-
-        with self._db.session() as db:
-            row = db.get_one(ChatSession, session_id)
-            row.messages = [
-                *row.messages,
-                {"role": "user", "user": user_id, "text": text, "ts": _now(), "fields": result.changed},
-                {"role": "bot", "text": result.reply, "ts": _now()},
-            ][-MAX_STORED_MESSAGES:]
-            row.draft = result.draft
-            row.asked_field = result.asked_field
-            row.language = language
-            if result.cancelled:
-                row.state = SessionState.CANCELLED
-            else:
-                row.state = SessionState.CONFIRMING if result.complete else SessionState.COLLECTING
+        result = step(draft, parsed, language=language, options=self._options, text=text)
+        self._save(session_id, user_id, text, result, language, keep_state=False)
         return Turn(
             reply=result.reply,
             complete=result.complete,
@@ -126,7 +156,42 @@ class ConversationService:
             notices=list(parsed.notices),
             config_key=config_key(session_id, result.config) if result.config else "",
             dataset_summary=result.dataset_summary,
+            intent=parsed.intent,
+            command=parsed.command,
+            command_args=dict(parsed.command_args),
+            question_topic=parsed.question.topic if parsed.question else None,
+            ready=result.ready,
         )
+
+    def _facts_block(self, draft: dict[str, Any]) -> str:
+        summary = None
+        if "dataset_path" in draft:
+            try:
+                path = resolve_dataset_path(str(draft["dataset_path"]), self._options.data_root)
+                summary = summarize_dataset(path)
+            except DatasetPathError:
+                summary = None
+        return render_facts(self._facts, draft, summary)
+
+    def _save(
+        self, session_id: int, user_id: str, text: str, result: StepResult, language: str, *, keep_state: bool
+    ) -> None:
+        with self._db.session() as db:
+            row = db.get_one(ChatSession, session_id)
+            row.messages = [
+                *row.messages,
+                {"role": "user", "user": user_id, "text": text, "ts": _now(), "fields": result.changed},
+                {"role": "bot", "text": result.reply, "ts": _now()},
+            ][-MAX_STORED_MESSAGES:]
+            row.draft = result.draft
+            row.asked_field = result.asked_field
+            row.language = language
+            if keep_state:
+                return
+            if result.cancelled:
+                row.state = SessionState.CANCELLED
+            else:
+                row.state = SessionState.CONFIRMING if result.ready else SessionState.COLLECTING
 
     def _load_or_create(
         self, team_id: str, channel_id: str, thread_ts: str, user_id: str

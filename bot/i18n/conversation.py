@@ -28,6 +28,117 @@ TEXTS: dict[str, dict[str, str]] = {
         "yes": "yes",
         "no": "no (from scratch)",
         "claude_fallback": "_(Claude unavailable: {why}; used the built-in parser.)_",
+        "not_whole": "{label} must be a whole number between {low} and {high}; `{value}` isn't, so I kept "
+        "{kept}.",
+        "unknown_model": "timm has no model `{value}`; did you mean {matches}? I kept {kept}.",
+        "unknown_model_no_match": "timm has no model `{value}` (names are as in `timm.list_models()`); "
+        "I kept {kept}.",
+        "unattached": "I'm not sure which setting `{value}` is for, so I changed nothing. Say it with the "
+        "setting, e.g. “{value} epochs” or “batch size {value}”.",
+        "too_long": "That message is too long for me ({length} characters; at most {max}). Please send "
+        "the settings in a shorter message.",
+        "start_not_ready": "Not ready to start yet: I still need {missing}.",
+        "next_ready": "Everything is set: press *Start* on the summary, or type `start`.",
+        "hello": "Hello! I set up and run image-classifier training from this thread.",
+        "thanks": "You're welcome!",
+        "help": "*What I can do:* set up and run training of an image classifier from this conversation.\n"
+        "• Describe it: “resnet18 on cats, 20 epochs, batch 32” or “ResNet50으로 고양이 3종류 분류해줘”.\n"
+        "• Change anything before Start: “batch 16”, “actually 30 epochs”, “from scratch”.\n"
+        "• Ask me: “which model suits my data?”, “how many epochs?”, “how long will it take?”, "
+        "“what does batch size do?”, “which GPUs are there?”, “current settings?”.\n"
+        "• Commands: `help`, `status` (running and queued runs), `list` (recent runs), `start` "
+        "(or `start at 02:00`), `stop <run>`, `resume <run>`, `cancel`.",
+        "cant_answer": "I can't answer that yet. I can answer questions about models, epochs, training "
+        "time, the settings, datasets and GPUs (say `help` for examples).",
+        "settings_now": "*Settings so far:*",
+        "still_needed": "Still needed: {missing}.",
+        "how_to_set": "To use it, say “{example}”.",
+        # which model
+        "model_need_data": "Tell me the dataset first and I'll base the advice on its size. In general: "
+        "for a few thousand images or fewer, a small pretrained model ({small}) fine-tunes well; "
+        "with tens of thousands, a larger one ({large}) pays off.",
+        "model_small": "With {images} images{per_class} that is a small dataset: I'd use *{model}* with "
+        "pretrained weights. A small pretrained model learns few images well without overfitting, and "
+        "trains fast{device}.",
+        "model_medium": "With {images} images{per_class} I'd use *{model}*: big enough to use that much "
+        "data, still quick to train{device}.",
+        "model_large": "With {images} images{per_class} a larger model pays off: *{model}*{device}.",
+        "per_class": " (about {count} per class)",
+        "on_cpu": " on this host's CPU (there is no GPU)",
+        "on_gpu": " on {gpu}",
+        "model_no_weights": "But pretrained weights for {model} can't be had on this host ({why}), so it "
+        "would start from random initialisation: with few images expect clearly lower accuracy, and plan "
+        "more epochs (30–50).",
+        # epochs
+        "epochs_pretrained": "For fine-tuning pretrained weights, 10–20 epochs usually suffice ({small}); "
+        "the run keeps the best epoch by validation accuracy, so extra epochs mostly cost time.",
+        "epochs_scratch": "From random initialisation the model needs many more passes: 50–100 epochs "
+        "or more; with few images it may overfit, so watch the validation accuracy.",
+        "epochs_small_data": "with few images, up to 30",
+        "epochs_plenty_data": "with many images, even 5–10 can be enough",
+        "epochs_value_many": "{value} epochs is more than this usually needs: it will work, but most of the "
+        "later epochs add time, not accuracy.",
+        "epochs_value_few": "{value} epochs is on the short side: the model may not have converged yet.",
+        "epochs_value_fine": "{value} epochs is a reasonable choice.",
+        "epochs_value_time": "On this host that is about {time}.",
+        # duration
+        "duration_estimate": "About {total} for {epochs} epochs (about {per_epoch} per epoch over {images} "
+        "images), from {runs} past run(s) of {model} on this host's {device}{scaled}.",
+        "duration_scaled": ", scaled from {size}px to {target}px",
+        "duration_no_history": "I have no basis for an estimate yet: no past run of {model} has finished an "
+        "epoch on this host's {device}. After the first run I can tell.",
+        "duration_need_data": "I can estimate once I know the dataset (its image count sets the time).",
+        "minutes": "{n} min",
+        "seconds": "{n} s",
+        "hours": "{h} h {m} min",
+        # fields
+        "field_batch_size": "*Batch size* is how many images the model sees per step. Larger: more GPU "
+        "memory (roughly in proportion) and faster epochs until the device is full; a much larger batch "
+        "may want a higher learning rate. Smaller: less memory (the fix for out-of-memory errors), noisier "
+        "but often fine updates.",
+        "field_learning_rate": "*Learning rate* is the size of each weight update. Too high: the loss jumps "
+        "or diverges; too low: training crawls. For fine-tuning pretrained weights 1e-4 to 1e-3 is "
+        "typical (the default is 0.001, with AdamW and a cosine schedule). It costs no memory or speed.",
+        "field_image_size": "*Image size* is the side, in pixels, images are resized to. Larger: more "
+        "detail (helps with small objects), but memory and time grow with the area: twice the side is "
+        "about four times the cost. Most pretrained models were trained at 224px.",
+        "field_epochs": "*Epochs* is how many passes over the training images. Time grows in proportion; "
+        "the best epoch by validation accuracy is kept, so more epochs mostly cost time (and can overfit).",
+        "field_num_classes": "*Classes* are the categories to tell apart. They come from the dataset's "
+        "class folders (`DATA_ROOT/<dataset>/<class>/*.jpg`), so you don't need to set them.",
+        "field_model": "*Model* is the timm architecture to train, e.g. `resnet18`, `efficientnet_b0`, "
+        "`convnext_tiny`.",
+        "field_pretrained": "*Pretrained weights* start the model from what it learned on ImageNet.",
+        "field_now": "Now: {value}.",
+        # pretrained
+        "pretrained_explain": "*Pretrained weights* start the model from what it learned on ImageNet, so it "
+        "learns your classes faster and better, especially with few images. From scratch (random "
+        "initialisation) needs far more images and epochs; it is for data unlike photos, or for testing.",
+        "weights_cached": "For {model}, the weights are in this host's cache.",
+        "weights_hub": "For {model}, the weights will be downloaded from the Hugging Face hub at the start.",
+        "weights_unavailable": "For {model}, the weights can't be had on this host (offline and not in the "
+        "cache), so a run would start from random initialisation. To use them, put them into this host's "
+        "Hugging Face cache (`HF_HOME`).",
+        "weights_none": "timm has no pretrained weights for {model}: it trains from random initialisation.",
+        "why_offline": "offline and not cached",
+        # gpus and queue
+        "gpus_some": "This host has {count} GPU(s): {names}. Up to {slots} run(s) train at once, each on its "
+        "own GPU; more wait in the queue.",
+        "gpus_none": "This host has no GPU: runs train on the CPU, which is much slower (small models and "
+        "image sizes help). Up to {slots} run(s) train at once; more wait in the queue.",
+        "queue_now": "Now: {running} running, {queued} queued.",
+        # datasets
+        "datasets_some": "Datasets under DATA_ROOT: {names}.",
+        "datasets_none": "There are no datasets under DATA_ROOT yet: upload a .zip of class folders here, "
+        "or copy an ImageFolder into DATA_ROOT.",
+        # summary
+        "summary_weights_cached": "yes (in this host's cache)",
+        "summary_weights_hub": "yes (downloaded from the Hugging Face hub at the start)",
+        "summary_weights_unavailable": "asked for, but *not available here* (offline, not cached): the run "
+        "will start from random initialisation. Put the weights into this host's Hugging Face cache to use "
+        "them, or say “from scratch”.",
+        "summary_weights_none": "none exist for this model in timm: random initialisation",
+        "summary_estimate": "Estimated time: about {total} (from {runs} past run(s) on this host)",
     },
     "ko": {
         "ask_dataset_path": "데이터셋 경로를 알려주세요. DATA_ROOT 아래 폴더 이름이면 돼요 (예: `cats`).",
@@ -58,5 +169,119 @@ TEXTS: dict[str, dict[str, str]] = {
         "yes": "사용",
         "no": "사용 안 함 (처음부터 학습)",
         "claude_fallback": "_(Claude를 쓸 수 없어서({why}) 내장 파서로 처리했어요.)_",
+        "not_whole": "{label}은(는) {low}~{high} 사이의 정수여야 해요. `{value}`은(는) 정수가 아니어서 "
+        "{kept}(으)로 두었어요.",
+        "unknown_model": "timm에 `{value}` 모델이 없어요. 혹시 {matches} 중 하나인가요? {kept}(으)로 "
+        "두었어요.",
+        "unknown_model_no_match": "timm에 `{value}` 모델이 없어요 (이름은 `timm.list_models()`에 있는 대로). "
+        "{kept}(으)로 두었어요.",
+        "unattached": "`{value}`이(가) 어떤 설정인지 모르겠어서 아무것도 바꾸지 않았어요. 설정 이름과 함께 "
+        "말씀해 주세요 (예: “{value} 에폭”, “배치 {value}”).",
+        "too_long": "메시지가 너무 길어요 ({length}자, 최대 {max}자). 설정을 더 짧게 보내 주세요.",
+        "start_not_ready": "아직 시작할 수 없어요: {missing}이(가) 더 필요해요.",
+        "next_ready": "설정이 다 됐어요. 요약의 *Start*를 누르거나 `시작`이라고 입력하세요.",
+        "hello": "안녕하세요! 이 스레드에서 이미지 분류 모델 학습을 준비하고 실행해 드려요.",
+        "thanks": "천만에요!",
+        "help": "*할 수 있는 일:* 이 대화로 이미지 분류 모델 학습을 준비하고 실행해요.\n"
+        "• 설명해 주세요: “ResNet50으로 고양이 3종류 분류해줘”, “resnet18, cats, 20 에폭, 배치 32”.\n"
+        "• Start 전에는 언제든 바꿀 수 있어요: “배치 16”, “아니 30 에폭으로”, “처음부터 학습”.\n"
+        "• 물어보세요: “내 데이터엔 어떤 모델이 좋아?”, “에폭은 몇 번?”, “얼마나 걸려?”, "
+        "“배치 크기가 뭐야?”, “GPU 뭐 있어?”, “지금 설정 알려줘”.\n"
+        "• 명령: `help`/`도움말`, `status`/`상태` (실행·대기 중인 학습), `list`/`목록` (최근 학습), "
+        "`시작` (또는 `새벽 2시에 시작`), `stop <번호>`/`중지`, `resume <번호>`/`재개`, `취소`.",
+        "cant_answer": "그 질문에는 아직 답할 수 없어요. 모델, 에폭, 학습 시간, 설정, 데이터셋, GPU에 "
+        "대해서는 "
+        "답할 수 있어요 (`도움말`이라고 하면 예시를 보여 드려요).",
+        "settings_now": "*지금까지의 설정:*",
+        "still_needed": "아직 필요한 것: {missing}.",
+        "how_to_set": "그렇게 하려면 “{example}”이라고 말씀해 주세요.",
+        "model_need_data": "먼저 데이터셋을 알려 주시면 크기에 맞춰 추천할게요. 일반적으로는: 이미지가 "
+        "수천 장 "
+        "이하면 작은 사전학습 모델({small})이 잘 맞고, 수만 장이면 더 큰 모델({large})이 효과가 있어요.",
+        "model_small": "이미지 {images}장{per_class}이면 작은 데이터셋이에요. 사전학습 가중치로 "
+        "*{model}*을(를) "
+        "추천해요. 작은 사전학습 모델은 적은 이미지로도 과적합 없이 잘 배우고 빠르게 학습돼요{device}.",
+        "model_medium": "이미지 {images}장{per_class}이면 *{model}*을(를) 추천해요. 데이터를 충분히 활용할 "
+        "만큼 "
+        "크면서도 학습이 빨라요{device}.",
+        "model_large": "이미지 {images}장{per_class}이면 더 큰 모델이 효과가 있어요: *{model}*{device}.",
+        "per_class": " (클래스당 약 {count}장)",
+        "on_cpu": " (이 서버에는 GPU가 없어서 CPU로 학습해요)",
+        "on_gpu": " ({gpu})",
+        "model_no_weights": "다만 이 서버에서는 {model}의 사전학습 가중치를 구할 수 없어서({why}) 랜덤 "
+        "초기화로 "
+        "시작하게 돼요. 이미지가 적으면 정확도가 꽤 낮을 수 있으니 에폭을 더 많이(30~50) 잡으세요.",
+        "epochs_pretrained": "사전학습 가중치로 파인튜닝하면 보통 10~20 에폭이면 충분해요({small}). 검증 "
+        "정확도가 "
+        "가장 좋은 에폭을 남기니까 에폭을 늘리면 대부분 시간만 더 들어요.",
+        "epochs_scratch": "랜덤 초기화로 처음부터 학습하면 훨씬 많이 돌려야 해요: 50~100 에폭 이상. 이미지가 "
+        "적으면 과적합될 수 있으니 검증 정확도를 지켜보세요.",
+        "epochs_small_data": "이미지가 적으면 30까지",
+        "epochs_plenty_data": "이미지가 많으면 5~10으로도 충분할 수 있어요",
+        "epochs_value_many": "{value} 에폭은 보통 필요한 것보다 많아요. 돌아가긴 하지만 뒤쪽 에폭은 "
+        "정확도보다 "
+        "시간만 더해요.",
+        "epochs_value_few": "{value} 에폭은 좀 짧아요. 모델이 아직 수렴하지 않을 수 있어요.",
+        "epochs_value_fine": "{value} 에폭이면 적당해요.",
+        "epochs_value_time": "이 서버에서는 약 {time} 걸려요.",
+        "duration_estimate": "{epochs} 에폭에 약 {total} 걸려요 (이미지 {images}장, 에폭당 약 {per_epoch}). "
+        "이 서버의 {device}에서 {model}을(를) 학습한 지난 {runs}번의 기록 기준이에요{scaled}.",
+        "duration_scaled": " ({size}px 기록을 {target}px로 환산)",
+        "duration_no_history": "아직 예측할 근거가 없어요: 이 서버의 {device}에서 {model}로 에폭을 끝낸 "
+        "기록이 "
+        "없어요. 첫 학습이 끝나면 알려 드릴 수 있어요.",
+        "duration_need_data": "데이터셋을 알려 주시면 예측할 수 있어요 (이미지 수가 시간을 정해요).",
+        "minutes": "{n}분",
+        "seconds": "{n}초",
+        "hours": "{h}시간 {m}분",
+        "field_batch_size": "*배치 크기*는 한 스텝에 모델이 보는 이미지 수예요. 크면: GPU 메모리가 (대략 "
+        "비례해서) 더 들고, 장치가 꽉 찰 때까지 에폭이 빨라져요. 아주 크면 학습률을 높여야 할 수도 있어요. "
+        "작으면: 메모리가 덜 들고 (메모리 부족 오류의 해결책), 업데이트가 조금 더 흔들려요.",
+        "field_learning_rate": "*학습률*은 가중치를 한 번에 얼마나 바꿀지예요. 너무 크면 손실이 튀거나 "
+        "발산하고, "
+        "너무 작으면 학습이 느려요. 사전학습 모델 파인튜닝에는 1e-4~1e-3이 보통이에요 (기본값 0.001, AdamW와 "
+        "코사인 스케줄). 메모리나 속도에는 영향이 없어요.",
+        "field_image_size": "*이미지 크기*는 이미지를 맞추는 한 변의 픽셀 수예요. 크면 더 자세히 보지만 "
+        "(작은 "
+        "물체에 도움), 메모리와 시간이 넓이에 비례해서 늘어요: 한 변이 두 배면 비용은 약 네 배예요. 대부분의 "
+        "사전학습 모델은 224px로 학습됐어요.",
+        "field_epochs": "*에폭*은 학습 이미지 전체를 몇 번 볼지예요. 시간은 비례해서 늘고, 검증 정확도가 "
+        "가장 좋은 "
+        "에폭을 남기니까 더 돌리면 대부분 시간만 더 들어요 (과적합될 수도 있어요).",
+        "field_num_classes": "*클래스*는 구분할 범주예요. 데이터셋의 클래스 폴더에서 정해지니까 "
+        "(`DATA_ROOT/<데이터셋>/<클래스>/*.jpg`) 따로 정할 필요가 없어요.",
+        "field_model": "*모델*은 학습할 timm 아키텍처예요. 예: `resnet18`, `efficientnet_b0`, "
+        "`convnext_tiny`.",
+        "field_pretrained": "*사전학습 가중치*는 ImageNet에서 배운 것에서 시작하게 해요.",
+        "field_now": "지금 값: {value}.",
+        "pretrained_explain": "*사전학습 가중치*를 쓰면 ImageNet에서 배운 것에서 시작하니까, 특히 이미지가 "
+        "적을 때 "
+        "더 빠르고 더 잘 배워요. 처음부터(랜덤 초기화) 학습하면 이미지와 에폭이 훨씬 많이 필요해요. 사진과 "
+        "아주 "
+        "다른 데이터나 테스트용일 때 쓰세요.",
+        "weights_cached": "{model}의 가중치는 이 서버의 캐시에 있어요.",
+        "weights_hub": "{model}의 가중치는 시작할 때 Hugging Face hub에서 내려받아요.",
+        "weights_unavailable": "이 서버에서는 {model}의 가중치를 구할 수 없어요 (오프라인이고 캐시에도 "
+        "없음). "
+        "그래서 랜덤 초기화로 시작하게 돼요. 쓰려면 가중치를 이 서버의 Hugging Face 캐시(`HF_HOME`)에 넣어 "
+        "주세요.",
+        "weights_none": "timm에는 {model}의 사전학습 가중치가 없어요: 랜덤 초기화로 학습해요.",
+        "why_offline": "오프라인이고 캐시에도 없음",
+        "gpus_some": "이 서버에는 GPU가 {count}개 있어요: {names}. 한 번에 최대 {slots}개의 학습이 각자 "
+        "GPU를 "
+        "하나씩 쓰고, 나머지는 대기열에서 기다려요.",
+        "gpus_none": "이 서버에는 GPU가 없어서 CPU로 학습해요. 훨씬 느리니 작은 모델과 작은 이미지 크기가 "
+        "좋아요. 한 번에 최대 {slots}개가 학습하고, 나머지는 대기열에서 기다려요.",
+        "queue_now": "지금: 실행 중 {running}개, 대기 중 {queued}개.",
+        "datasets_some": "DATA_ROOT에 있는 데이터셋: {names}.",
+        "datasets_none": "DATA_ROOT에 아직 데이터셋이 없어요. 클래스 폴더를 담은 .zip을 여기 올리거나 "
+        "ImageFolder를 DATA_ROOT에 복사해 주세요.",
+        "summary_weights_cached": "사용 (이 서버 캐시에 있음)",
+        "summary_weights_hub": "사용 (시작할 때 Hugging Face hub에서 내려받음)",
+        "summary_weights_unavailable": "요청했지만 *이 서버에서는 구할 수 없어요* (오프라인, 캐시에 없음): "
+        "랜덤 초기화로 시작해요. 쓰려면 가중치를 이 서버의 Hugging Face 캐시에 넣거나, “처음부터”라고 해 "
+        "주세요.",
+        "summary_weights_none": "timm에 이 모델의 사전학습 가중치가 없어요: 랜덤 초기화",
+        "summary_estimate": "예상 시간: 약 {total} (이 서버의 지난 {runs}번 기록 기준)",
     },
 }

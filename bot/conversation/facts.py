@@ -1,0 +1,330 @@
+"""Facts the conversation's answers are grounded in: datasets, GPUs, the run queue, pretrained weights and
+this host's measured training throughput. Never invented: what cannot be found out is reported as unknown.
+
+`FactsProvider` is what the engine and the Claude facts block use; `HostFacts` finds the facts on this
+host (the database, nvidia-smi, the Hugging Face cache, the hub with a short timeout). Tests pass their own.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+from sqlalchemy import select
+
+from bot.conversation.datasets import list_datasets
+from bot.conversation.model_names import weights_source
+from bot.settings import Settings, visible_gpu_indices
+from bot.storage import Database, RunEpoch, RunStatus, TrainingRun
+
+HUB_HOST = ("huggingface.co", 443)
+HUB_PROBE_SECONDS = 2.0
+HUB_PROBE_TTL_S = 300.0  # reachability is probed again after this long
+HISTORY_RUNS = 20  # past runs of a model looked at for its throughput
+
+WeightsStatus = Literal["cached", "hub", "unavailable", "none"]
+
+
+@dataclass(frozen=True)
+class Gpu:
+    index: str
+    name: str
+    memory_mib: int | None = None
+
+
+@dataclass(frozen=True)
+class QueueState:
+    running: int
+    queued: int
+    slots: int  # runs at once (MAX_CONCURRENT_RUNS, or one per GPU)
+
+
+@dataclass(frozen=True)
+class Weights:
+    """Where the trainer would get `model`'s pretrained weights: "cached" (this host's Hugging Face or torch
+    hub cache), "hub" (downloaded; the hub is reachable), "unavailable" (offline and not cached: the run
+    starts from random initialisation), "none" (timm has no pretrained weights for this model)."""
+
+    model: str
+    status: WeightsStatus
+    source: str | None = None  # e.g. "timm/resnet50.a1_in1k"
+
+
+@dataclass(frozen=True)
+class Throughput:
+    """Measured on this host: seconds per image per epoch (train + val), from past runs' epochs."""
+
+    model: str
+    image_size: int
+    device: str  # "cuda" or "cpu"
+    seconds_per_image: float
+    runs: int  # past runs it comes from
+    measured_size: int  # the image size of those runs (scaled by area when it differs)
+
+    def epoch_seconds(self, images: int) -> float:
+        return self.seconds_per_image * images
+
+
+class FactsProvider(Protocol):
+    def datasets(self) -> list[str]: ...
+    def gpus(self) -> list[Gpu]: ...
+    def queue(self) -> QueueState: ...
+    def weights(self, model: str) -> Weights: ...
+    def throughput(self, model: str, image_size: int) -> Throughput | None: ...
+
+
+def device_kind(gpus: list[Gpu]) -> str:
+    return "cuda" if gpus else "cpu"
+
+
+# --- pretrained weights ------------------------------------------------------------------------------------
+def _hf_cached(repo: str) -> bool:
+    from huggingface_hub import try_to_load_from_cache  # torch-free; imported on first use
+
+    for filename in ("model.safetensors", "pytorch_model.bin"):
+        found = try_to_load_from_cache(repo, filename)
+        if isinstance(found, str):
+            return True
+    return False
+
+
+def _torch_hub_cached(filename: str) -> bool:
+    torch_home = os.environ.get("TORCH_HOME") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "torch"
+    )
+    return (Path(torch_home) / "hub" / "checkpoints" / filename).is_file()
+
+
+def hub_reachable(timeout: float = HUB_PROBE_SECONDS) -> bool:
+    """A TCP connect to the hub in a thread (a hanging DNS lookup cannot stall a reply), as the trainer
+    does before it asks for weights; HF_HUB_OFFLINE means offline."""
+    if os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes"):
+        return False
+    result: list[bool] = []
+
+    def probe() -> None:
+        try:
+            with socket.create_connection(HUB_HOST, timeout=timeout):
+                result.append(True)
+        except OSError:
+            result.append(False)
+
+    thread = threading.Thread(target=probe, daemon=True)
+    thread.start()
+    thread.join(timeout)
+    return bool(result and result[0])
+
+
+def find_weights(
+    model: str,
+    *,
+    reachable: Callable[[], bool],
+    hf_cached: Callable[[str], bool] = _hf_cached,
+    torch_cached: Callable[[str], bool] = _torch_hub_cached,
+) -> Weights:
+    source = weights_source(model)
+    if source is None:
+        return Weights(model, "none")
+    kind, _, where = source.partition(":")
+    cached = hf_cached(where) if kind == "hf" else torch_cached(where)
+    if cached:
+        return Weights(model, "cached", where)
+    return Weights(model, "hub" if reachable() else "unavailable", where)
+
+
+class _CachedProbe:
+    """hub_reachable, remembered for HUB_PROBE_TTL_S so a conversation does not wait on every turn."""
+
+    def __init__(self, probe: Callable[[], bool]) -> None:
+        self._probe = probe
+        self._value: bool | None = None
+        self._at = 0.0
+        self._lock = threading.Lock()
+
+    def __call__(self) -> bool:
+        with self._lock:
+            if self._value is None or time.monotonic() - self._at > HUB_PROBE_TTL_S:
+                self._value, self._at = self._probe(), time.monotonic()
+            return self._value
+
+
+# --- GPUs --------------------------------------------------------------------------------------------------
+@lru_cache(maxsize=1)
+def _nvidia_smi_gpus() -> tuple[Gpu, ...]:
+    if not shutil.which("nvidia-smi"):
+        return ()
+    try:
+        listing = subprocess.run(
+            ["nvidia-smi", "--query-gpu=index,name,memory.total", "--format=csv,noheader,nounits"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        return ()
+    gpus = []
+    for line in listing.splitlines():
+        parts = [part.strip() for part in line.split(",")]
+        if len(parts) >= 3:
+            memory = int(parts[2]) if parts[2].isdigit() else None
+            gpus.append(Gpu(parts[0], parts[1], memory))
+    return tuple(gpus)
+
+
+def host_gpus() -> list[Gpu]:
+    """The GPUs runs may use: nvidia-smi's names and memory, limited to CUDA_VISIBLE_DEVICES."""
+    visible = visible_gpu_indices()
+    named = {gpu.index: gpu for gpu in _nvidia_smi_gpus()}
+    return [named.get(index, Gpu(index, "GPU")) for index in visible]
+
+
+# --- throughput history ------------------------------------------------------------------------------------
+def _images_per_epoch(metrics: dict[str, Any]) -> int:
+    counts = metrics.get("counts") or {}
+    return int(counts.get("train", 0)) + int(counts.get("val", 0))
+
+
+def measured_throughput(db: Database, model: str, image_size: int, device: str) -> Throughput | None:
+    """Seconds per image per epoch for `model` on `device` from past runs' epochs (the first epoch of each
+    run left out when there are others: it includes decoding and warm-up); scaled by image area when the
+    past runs used another size. None when no past run of this model on this kind of device finished an
+    epoch."""
+    with db.session() as session:
+        rows = session.scalars(
+            select(TrainingRun)
+            .where(TrainingRun.status.in_([RunStatus.COMPLETED, RunStatus.STOPPED, RunStatus.RUNNING]))
+            .order_by(TrainingRun.id.desc())
+            .limit(HISTORY_RUNS * 5)
+        ).all()
+        samples: list[tuple[int, float]] = []  # (image size, seconds per image)
+        runs = 0
+        for row in rows:
+            config, metrics = row.config or {}, row.metrics or {}
+            if config.get("model") != model or not str(metrics.get("device", "")).startswith(device):
+                continue
+            images = _images_per_epoch(metrics)
+            epochs = session.scalars(select(RunEpoch).where(RunEpoch.run_id == row.id)).all()
+            seconds = [
+                float(e.metrics.get("epoch_seconds", 0)) for e in epochs if e.epoch > 1 or len(epochs) == 1
+            ]
+            seconds = [value for value in seconds if value > 0]
+            if images <= 0 or not seconds:
+                continue
+            runs += 1
+            samples += [(int(config.get("image_size", image_size)), value / images) for value in seconds]
+            if runs >= HISTORY_RUNS:
+                break
+    if not samples:
+        return None
+    same_size = [per_image for size, per_image in samples if size == image_size]
+    if same_size:
+        return Throughput(model, image_size, device, statistics.median(same_size), runs, image_size)
+    size, _ = min(samples, key=lambda sample: abs(sample[0] - image_size))
+    scaled = statistics.median(per_image for s, per_image in samples if s == size) * (image_size / size) ** 2
+    return Throughput(model, image_size, device, scaled, runs, size)
+
+
+class HostFacts:
+    """Facts about this host. The hub probe and GPU listing are injectable (tests run offline)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        db: Database,
+        *,
+        reachable: Callable[[], bool] = hub_reachable,
+        gpus: Callable[[], list[Gpu]] = host_gpus,
+        hf_cached: Callable[[str], bool] = _hf_cached,
+    ) -> None:
+        self._settings = settings
+        self._db = db
+        self._reachable = _CachedProbe(reachable)
+        self._gpus = gpus
+        self._hf_cached = hf_cached
+
+    def datasets(self) -> list[str]:
+        return list_datasets(self._settings.data_root)
+
+    def gpus(self) -> list[Gpu]:
+        return self._gpus()
+
+    def queue(self) -> QueueState:
+        with self._db.session() as session:
+            statuses = session.scalars(
+                select(TrainingRun.status).where(
+                    TrainingRun.status.in_([RunStatus.RUNNING, RunStatus.QUEUED])
+                )
+            ).all()
+        slots = self._settings.max_concurrent_runs or max(1, len(self.gpus()))
+        return QueueState(statuses.count(RunStatus.RUNNING), statuses.count(RunStatus.QUEUED), slots)
+
+    def weights(self, model: str) -> Weights:
+        return find_weights(model, reachable=self._reachable, hf_cached=self._hf_cached)
+
+    def throughput(self, model: str, image_size: int) -> Throughput | None:
+        return measured_throughput(self._db, model, image_size, device_kind(self.gpus()))
+
+
+def render_facts(facts: FactsProvider, draft: dict[str, Any], summary: Any | None) -> str:
+    """The facts block for Claude: the same facts the rule answers use, as JSON."""
+    model = str(draft.get("model") or "resnet50")
+    image_size = int(draft.get("image_size") or 224)
+    gpus = facts.gpus()
+    queue = facts.queue()
+    weights = facts.weights(model)
+    throughput = facts.throughput(model, image_size)
+    block: dict[str, Any] = {
+        "available_datasets": facts.datasets()[:50],
+        "dataset": None
+        if summary is None
+        else {"classes": len(summary.classes), "images": summary.total_images, "per_class": summary.counts},
+        "gpus": [{"index": g.index, "name": g.name, "memory_mib": g.memory_mib} for g in gpus]
+        or "none (CPU)",
+        "queue": {"running": queue.running, "queued": queue.queued, "runs_at_once": queue.slots},
+        "pretrained_weights": {"model": model, "status": weights.status},
+        "throughput": None
+        if throughput is None
+        else {
+            "model": model,
+            "device": throughput.device,
+            "seconds_per_image_per_epoch": round(throughput.seconds_per_image, 6),
+            "from_past_runs": throughput.runs,
+            "measured_at_image_size": throughput.measured_size,
+        },
+    }
+    return json.dumps(block, ensure_ascii=False, sort_keys=True)
+
+
+class OfflineFacts:
+    """What can be known without the database or the network: the datasets, no GPUs, no history, weights
+    only from the local caches (for the offline `parse` tool and as the engine's default)."""
+
+    def __init__(self, data_root: Path) -> None:
+        self._data_root = data_root
+
+    def datasets(self) -> list[str]:
+        return list_datasets(self._data_root)
+
+    def gpus(self) -> list[Gpu]:
+        return []
+
+    def queue(self) -> QueueState:
+        return QueueState(0, 0, 1)
+
+    def weights(self, model: str) -> Weights:
+        return find_weights(model, reachable=lambda: False)
+
+    def throughput(self, model: str, image_size: int) -> Throughput | None:
+        return None

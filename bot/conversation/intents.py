@@ -1,0 +1,262 @@
+"""What a message is (settings, question, command, small talk, cancel) and what a question asks.
+
+Rules only, Korean and English. Every pattern is linear in the input (no nested unbounded repeats), and
+the parser never sees more than MAX_MESSAGE_CHARS, so classifying a message is cheap whatever it holds.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from bot.runs.when import parse_start_time
+
+_I = re.I
+MAX_SCAN = 2000  # characters of a message looked at (the service refuses longer messages)
+
+# a Slack mention, "/train", "hey bot," in front of a command
+_LEAD = re.compile(r"^\s*(?:<@[A-Z0-9]+>\s*|/train\s+|(?:hey|hi)\s+(?:bot|trainbot)\s*,?\s*)*", _I)
+_TAIL = re.compile(
+    r"(?:\s*(?:please|pls|plz|좀|해\s*줘|해\s*주세요|보여\s*줘|보여\s*주세요|해))?[\s.!~]*$", _I
+)
+_RUN_ID = r"(?:\s*(?:run|런|실행)?\s*(?:#|no\.?\s*|번호\s*)?(?P<run>\d{1,9})(?:\s*번)?)?"
+_RUN_ID_FIRST = r"(?:(?:run\s*)?#?(?P<pre>\d{1,9})\s*번?\s*(?:학습|런|실행)?\s*(?:을|를)?\s*)?"
+
+_COMMANDS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("help", re.compile(r"(?:help|도움말?|명령어|commands?|사용법|\?|h)", _I)),
+    ("status", re.compile(r"(?:status|상태|진행\s*상황|현황|what'?s\s+running|running\s+runs)", _I)),
+    (
+        "list",
+        re.compile(
+            r"(?:list|runs|list\s+runs|run\s+list|recent\s+runs|history|목록|리스트|기록|실행\s*목록|학습\s*목록)",
+            _I,
+        ),
+    ),
+    ("stop", re.compile(_RUN_ID_FIRST + r"(?:stop|중지|중단|멈춰|멈춰줘|정지|kill)" + _RUN_ID, _I)),
+    ("resume", re.compile(_RUN_ID_FIRST + r"(?:resume|재개|이어서(?:\s*학습)?|이어\s*하기)" + _RUN_ID, _I)),
+    (
+        "start",
+        re.compile(
+            r"(?:start|start\s+now|start\s+training|go|go\s+ahead|시작|지금\s*시작|학습\s*시작|시작\s*하자|시작해)",
+            _I,
+        ),
+    ),
+)
+_START_WORD = re.compile(r"\bstart\b|시작", _I)
+
+_CANCEL = re.compile(
+    r"^\s*(?:cancel|취소|그만\s*(?:할게|해|하자)|never\s*mind|nevermind|forget\s+it|없던\s*걸로)", _I
+)
+_SMALLTALK = re.compile(
+    r"^\s*(?:hi|hello|hey|yo|good\s+(?:morning|afternoon|evening)|thanks|thank\s+you|thx|ty|cheers|great|nice|"
+    r"cool|awesome|ok|okay|k|sure|got\s+it|lol|안녕(?:하세요)?|하이|ㅎㅇ|고마워(?:요)?|감사(?:합니다|해요)?|"
+    r"땡큐|좋아(?:요)?|굿|오케이|알겠어(?:요)?|넵|네|응|ㅋ+|ㅎ+|ㅇㅋ|👍|🙏|😀|🙂)(?:[\s!.~,]*(?:bot|trainbot))?[\s!.~]*$",
+    _I,
+)
+
+# --- questions ----------------------------------------------------------------------------------------------
+_EN_QUESTION_START = re.compile(
+    r"^\s*(?:so\s+|and\s+|but\s+|also\s+|ok\s+|okay\s+|hmm\s+)?(?:what|what's|whats|which|how|why|when|where|who|"
+    r"is|are|am|was|were|should|shall|can|could|would|will|do|does|did|may|might|isn't|aren't|won't|"
+    r"wouldn't|has|have|any)\b",
+    _I,
+)
+_EN_ASKS_INFO = re.compile(r"\b(?:tell\s+me|explain|i\s+wonder|wondering|curious|any\s+idea)\b", _I)
+_KO_INTERROGATIVE = re.compile(
+    r"뭐|뭔|뭘|무엇|무슨|어떤|어떻게|어떨|어느|얼마|몇|왜|언제|어디|누가|맞아|맞나|괜찮을|좋을까|나을까|될까|할까|"
+    r"알려\s*줘|알려\s*주세요|알려줄래|설명해|궁금"
+)
+_KO_QUESTION_END = re.compile(
+    r"(?:까|까요|나요|니|냐|가요|을까|는지|는가|인가|인가요|죠|돼|되나|되니|나|어때|좋아|나아)\s*[?？]*\s*$"
+)
+_QUESTION_MARK = re.compile(r"[?？]\s*$")
+
+# a request phrased as a question ("can you make it 20 epochs?", "20 에폭으로 해줄래?") is a settings message
+_EN_REQUEST = re.compile(
+    r"^\s*(?:(?:so|ok|okay|and|then|hmm|also)\s+)?(?:can|could|would|will|won't)\s+(?:you|u|we|i)\s+"
+    r"(?:please\s+|just\s+|maybe\s+)?(?:make|set|change|use|switch|train|do|go|bump|increase|decrease|reduce|"
+    r"lower|raise|try|run|put|update|give|double|halve|start)\b"
+    r"|^\s*(?:how|what)\s+about\b|\b(?:please|pls|plz)\b|\blet'?s\b|\bi(?:'d|\s+would)\s+like\b|\bi\s+want\b",
+    _I,
+)
+_KO_REQUEST = re.compile(
+    r"(?:해|바꿔|줄여|늘려|올려|내려|낮춰|높여|키워|써|돌려|설정해|변경해|맞춰|넣어|골라)\s*(?:줘|줄래|줄\s*수|주세요|주실|주시|줘요|줄래요|볼래)"
+    r"|(?:하자|할게|쓰자|가자|해볼까|하면\s*어때|하는\s*(?:건|게)\s*어때|로\s*해|으로\s*해|로\s*하고|으로\s*하고)"
+)
+# an opinion is asked about a value, so the value is not set ("50 에폭으로 하면 너무 많아?")
+_EVALUATIVE = re.compile(
+    r"\btoo\s+(?:many|much|few|little|big|small|high|low|large|long)\b|\benough\b|\bok(?:ay)?\s*\?|\bgood\b|\bbetter\b|"
+    r"\bbest\b|\bmean\b|\bwork\b|\bfit\b|너무|충분|괜찮|적당|많아|적어|커\?|작아|높아|낮아|나아|좋아\?|될까|돼\?|뜻|의미",
+    _I,
+)
+
+# --- topics (first match wins) --------------------------------------------------------------------------
+_FIELD_WORDS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("batch_size", re.compile(r"batch|배치|\bbs\b", _I)),
+    ("learning_rate", re.compile(r"learning[\s_-]*rate|\blr\b|학습\s*률|러닝\s*레이트", _I)),
+    (
+        "image_size",
+        re.compile(
+            r"image[\s_-]*size|img[\s_-]*size|resolution|해상도|이미지\s*(?:크기|사이즈)|\bpx\b|픽셀", _I
+        ),
+    ),
+    ("epochs", re.compile(r"epoch|에폭|에포크", _I)),
+    ("num_classes", re.compile(r"\bclasses\b|클래스", _I)),
+)
+_TOPICS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    (
+        "help",
+        re.compile(
+            r"what\s+can\s+you\s+do|what\s+do\s+you\s+do|how\s+(?:do\s+i|to|can\s+i)\s+use\s+(?:you|this|it)|"
+            r"how\s+does\s+(?:this|it)\s+work|what\s+are\s+you|who\s+are\s+you|\bhelp\b|뭘?\s*할\s*수\s*있|"
+            r"뭐\s*(?:해\s*줄|할)\s*수|어떻게\s*(?:써|사용|쓰)|사용법|도움|기능|누구",
+            _I,
+        ),
+    ),
+    (
+        "duration",
+        re.compile(
+            r"how\s+long|how\s+much\s+time|how\s+many\s+(?:minutes|hours)|\beta\b|when\s+will\s+(?:it|this|training)|"
+            r"take\s+long|\bfinish\b|\bduration\b|얼마나\s*걸|시간이?\s*(?:얼마|얼마나|몇)|몇\s*(?:분|시간)|"
+            r"언제\s*끝|오래\s*걸|걸려|걸릴|소요",
+            _I,
+        ),
+    ),
+    (
+        "gpus",
+        re.compile(
+            r"\bgpus?\b|graphics\s+card|\bcuda\b|\bvram\b|그래픽\s*카드|지피유|\bdevices?\b|hardware|하드웨어|"
+            r"장비|\bqueue\b|대기열|동시에|in\s+parallel|at\s+the\s+same\s+time|\bcpu\b",
+            _I,
+        ),
+    ),
+    (
+        "datasets",
+        re.compile(
+            r"(?:which|what|any|list)\s+(?:of\s+)?(?:the\s+)?datasets|datasets?\s+(?:are\s+there|do\s+(?:you|i|we)\s+have|"
+            r"(?:are\s+)?available|exist)|데이터\s*셋?\s*(?:이|은|는|가)?\s*(?:뭐|목록|어떤|무슨|뭐가|있어|있나|있니)|"
+            r"어떤\s*데이터|무슨\s*데이터",
+            _I,
+        ),
+    ),
+    (
+        "settings",
+        re.compile(
+            r"current\s+(?:settings|config)|settings\s+so\s+far|what\s+(?:are|did\s+you\s+set|have\s+you\s+set)\s+"
+            r"(?:the\s+|my\s+)?(?:settings|config)|what\s+have\s+(?:you|we)\s+set|show\s+(?:me\s+)?(?:the\s+|my\s+)?"
+            r"(?:config|settings)|(?:지금|현재)\s*설정|설정\s*(?:을|이|은)?\s*(?:보여|알려|뭐|어떻게)",
+            _I,
+        ),
+    ),
+    (
+        "pretrained",
+        re.compile(
+            r"pre-?train|from\s+scratch|\bscratch\b|처음부터|사전\s*학습|프리\s*트레인|가중치|\bweights?\b|imagenet|"
+            r"전이\s*학습|transfer\s+learning|fine[\s-]?tun|파인\s*튜닝|random\s+init",
+            _I,
+        ),
+    ),
+)
+_MEANING = re.compile(
+    r"\bmean|meaning|\bexplain|what\s+(?:is|are|does|'s)|what's|\baffect|\beffect|\bcost|\bhigher\b|\blower\b|"
+    r"bigger|smaller|larger|increase|decrease|\bchange\b|\bdo\b|뭐야|뭔가요|뭐예요|뭔데|뭐지|뭐에요|뜻|의미|역할|영향|"
+    r"설명|바꾸면|늘리면|줄이면|키우면|높이면|낮추면|올리면|내리면|크면|작으면|높으면|낮으면|어떻게\s*돼|차이",
+    _I,
+)
+_MODEL_WORDS = re.compile(
+    r"\bmodels?\b|모델|architecture|아키텍처|backbone|백본|network|네트워크|resnet|efficientnet|convnext|mobilenet|"
+    r"\bvit\b|swin|deit|densenet|vgg|레즈넷|어떤\s*걸|뭐가\s*좋|추천|recommend",
+    _I,
+)
+_IMAGE_COUNT = re.compile(
+    r"(?<![\d.])(\d{1,9})\s*(?:장|개의?\s*(?:이미지|사진)|images?\b|pictures?\b|photos?\b|imgs?\b|samples?\b)",
+    _I,
+)
+
+
+@dataclass(frozen=True)
+class CommandMatch:
+    name: str
+    run_id: int | None = None
+
+
+def strip_lead(text: str) -> str:
+    return _LEAD.sub("", text, count=1)
+
+
+def find_command(text: str) -> CommandMatch | None:
+    """The command a whole message is ("help", "status", "stop 7", "start at 02:00"), else None."""
+    if len(text) > 200:  # a command is a few words
+        return None
+    body = _TAIL.sub("", strip_lead(text), count=1).strip()
+    if not body:
+        return None
+    for name, pattern in _COMMANDS:
+        match = pattern.fullmatch(body)
+        if match:
+            groups = match.groupdict()
+            run = groups.get("run") or groups.get("pre")
+            return CommandMatch(name, int(run) if run else None)
+    if _START_WORD.search(body) and parse_start_time(body, datetime.now(UTC), "UTC") is not None:
+        return CommandMatch("start")
+    return None
+
+
+def is_cancel(text: str) -> bool:
+    return bool(_CANCEL.search(text))
+
+
+def is_smalltalk(text: str) -> bool:
+    return bool(_SMALLTALK.match(strip_lead(text)))
+
+
+def is_question(text: str, *, bare_value: bool = False) -> bool:
+    """Asked as a question. With `bare_value` (the message also states a value), a question mark alone
+    does not count: "40 epochs?" and "한 40번쯤?" answer the bot's question, hedged."""
+    stripped = strip_lead(text)[:MAX_SCAN]
+    tail = stripped.rstrip()[-12:]
+    if _EN_QUESTION_START.match(stripped) or _EN_ASKS_INFO.search(stripped):
+        return True
+    if _KO_INTERROGATIVE.search(stripped) or _KO_QUESTION_END.search(tail):
+        return True
+    return not bare_value and bool(_QUESTION_MARK.search(tail))
+
+
+def is_request(text: str) -> bool:
+    """Phrased as a request ("can you make it…", "…해줄래?", "how about…"), unless it asks an opinion about
+    the value ("is 50 epochs too many?", "50 에폭이면 충분해?")."""
+    stripped = strip_lead(text)
+    if not (_EN_REQUEST.search(stripped) or _KO_REQUEST.search(stripped)):
+        return False
+    return not _EVALUATIVE.search(stripped) or bool(re.match(r"^\s*(?:can|could|would|will)\s", stripped, _I))
+
+
+def asked_field(text: str) -> str | None:
+    for name, pattern in _FIELD_WORDS:
+        if pattern.search(text):
+            return name
+    return None
+
+
+def question_topic(text: str) -> tuple[str, str | None]:
+    """(topic, field) of a question; topic "unknown" when nothing fits."""
+    for topic, pattern in _TOPICS:
+        if pattern.search(text):
+            return topic, None
+    field = asked_field(text)
+    if field is not None and _MEANING.search(text) and not (field == "epochs" and _MODEL_WORDS.search(text)):
+        return "field", field
+    if _MODEL_WORDS.search(text) or _IMAGE_COUNT.search(text):
+        return "model", None
+    if field == "epochs" or re.search(r"how\s+many\s+times|몇\s*번", text, _I):
+        return "epochs", "epochs"
+    if field is not None:
+        return "field", field
+    return "unknown", None
+
+
+def image_count(text: str) -> int | None:
+    """An image count a question names ("for 400 images", "400장이면")."""
+    match = _IMAGE_COUNT.search(text)
+    return int(match.group(1)) if match else None
