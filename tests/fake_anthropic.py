@@ -50,7 +50,7 @@ def message(
     )
 
 
-def updates(intent: str = "provide", **fields: Any) -> Reply:
+def updates(intent: str = "settings", **fields: Any) -> Reply:
     return message({"intent": intent, "updates": fields})
 
 

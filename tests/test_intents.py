@@ -110,7 +110,9 @@ def test_a_command_word_inside_a_request_is_no_command(text: str) -> None:
     assert parse_message(text, IN_A_THREAD).intent == "settings"
 
 
-@pytest.mark.parametrize("text", ["hi", "hello!", "thanks", "thank you!", "안녕하세요", "고마워요", "ok", "👍"])
+@pytest.mark.parametrize(
+    "text", ["hi", "hello!", "thanks", "thank you!", "안녕하세요", "고마워요", "ok", "👍"]
+)
 def test_small_talk(text: str) -> None:
     result = parse_message(text, ASKED_EPOCHS)
     assert result.intent == "smalltalk" and result.updates == {}

@@ -89,11 +89,12 @@ def device_kind(gpus: list[Gpu]) -> str:
 
 
 # --- pretrained weights ------------------------------------------------------------------------------------
-def _hf_cached(repo: str) -> bool:
+def _hf_cached(repo: str, cache_dir: Path | None = None) -> bool:
+    """The weights files timm loads from a hub repo are in this host's Hugging Face cache (HF_HUB_CACHE)."""
     from huggingface_hub import try_to_load_from_cache  # torch-free; imported on first use
 
     for filename in ("model.safetensors", "pytorch_model.bin"):
-        found = try_to_load_from_cache(repo, filename)
+        found = try_to_load_from_cache(repo, filename, cache_dir=cache_dir)
         if isinstance(found, str):
             return True
     return False

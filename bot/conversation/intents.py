@@ -51,7 +51,8 @@ _CANCEL = re.compile(
 _SMALLTALK = re.compile(
     r"^\s*(?:hi|hello|hey|yo|good\s+(?:morning|afternoon|evening)|thanks|thank\s+you|thx|ty|cheers|great|nice|"
     r"cool|awesome|ok|okay|k|sure|got\s+it|lol|안녕(?:하세요)?|하이|ㅎㅇ|고마워(?:요)?|감사(?:합니다|해요)?|"
-    r"땡큐|좋아(?:요)?|굿|오케이|알겠어(?:요)?|넵|네|응|ㅋ+|ㅎ+|ㅇㅋ|👍|🙏|😀|🙂)(?:[\s!.~,]*(?:bot|trainbot))?[\s!.~]*$",
+    r"땡큐|좋아(?:요)?|굿|오케이|알겠어(?:요)?|넵|네|응|ㅋ+|ㅎ+|ㅇㅋ|👍|🙏|😀|🙂)"
+    r"(?:[\s!.~,]*(?:bot|trainbot|there|everyone|all|guys|team|again|a\s+lot|so\s+much|very\s+much))?[\s!.~]*$",
     _I,
 )
 
@@ -65,7 +66,7 @@ _EN_QUESTION_START = re.compile(
 _EN_ASKS_INFO = re.compile(r"\b(?:tell\s+me|explain|i\s+wonder|wondering|curious|any\s+idea)\b", _I)
 _KO_INTERROGATIVE = re.compile(
     r"뭐|뭔|뭘|무엇|무슨|어떤|어떻게|어떨|어느|얼마|몇|왜|언제|어디|누가|맞아|맞나|괜찮을|좋을까|나을까|될까|할까|"
-    r"알려\s*줘|알려\s*주세요|알려줄래|설명해|궁금"
+    r"알려\s*줘|알려\s*주세요|알려줄래|설명해|궁금|수\s*있(?:어|나|니|을까|어요|나요|습니까)\s*[?？]"
 )
 _KO_QUESTION_END = re.compile(
     r"(?:까|까요|나요|니|냐|가요|을까|는지|는가|인가|인가요|죠|돼|되나|되니|나|어때|좋아|나아)\s*[?？]*\s*$"
@@ -76,7 +77,7 @@ _QUESTION_MARK = re.compile(r"[?？]\s*$")
 _EN_REQUEST = re.compile(
     r"^\s*(?:(?:so|ok|okay|and|then|hmm|also)\s+)?(?:can|could|would|will|won't)\s+(?:you|u|we|i)\s+"
     r"(?:please\s+|just\s+|maybe\s+)?(?:make|set|change|use|switch|train|do|go|bump|increase|decrease|reduce|"
-    r"lower|raise|try|run|put|update|give|double|halve|start)\b"
+    r"lower|raise|try|run|put|update|give|double|halve|start|get|have)\b"
     r"|^\s*(?:how|what)\s+about\b|\b(?:please|pls|plz)\b|\blet'?s\b|\bi(?:'d|\s+would)\s+like\b|\bi\s+want\b",
     _I,
 )
@@ -109,8 +110,8 @@ _TOPICS: tuple[tuple[str, re.Pattern[str]], ...] = (
         "help",
         re.compile(
             r"what\s+can\s+you\s+do|what\s+do\s+you\s+do|how\s+(?:do\s+i|to|can\s+i)\s+use\s+(?:you|this|it)|"
-            r"how\s+does\s+(?:this|it)\s+work|what\s+are\s+you|who\s+are\s+you|\bhelp\b|뭘?\s*할\s*수\s*있|"
-            r"뭐\s*(?:해\s*줄|할)\s*수|어떻게\s*(?:써|사용|쓰)|사용법|도움|기능|누구",
+            r"how\s+does\s+(?:this|it)\s+work|what\s+are\s+you|who\s+are\s+you|(?:뭘|무엇을|뭐)\s*할\s*수\s*있|"
+            r"뭐\s*(?:해\s*줄|할)\s*수|어떻게\s*(?:써|사용|쓰)|사용법|도움말|기능|누구",
             _I,
         ),
     ),
@@ -119,7 +120,7 @@ _TOPICS: tuple[tuple[str, re.Pattern[str]], ...] = (
         re.compile(
             r"how\s+long|how\s+much\s+time|how\s+many\s+(?:minutes|hours)|\beta\b|when\s+will\s+(?:it|this|training)|"
             r"take\s+long|\bfinish\b|\bduration\b|얼마나\s*걸|시간이?\s*(?:얼마|얼마나|몇)|몇\s*(?:분|시간)|"
-            r"언제\s*끝|오래\s*걸|걸려|걸릴|소요",
+            r"언제\s*(?:쯤|즈음)?\s*끝|끝나|끝날|오래\s*걸|걸려|걸릴|소요",
             _I,
         ),
     ),
@@ -166,7 +167,14 @@ _MEANING = re.compile(
 )
 _MODEL_WORDS = re.compile(
     r"\bmodels?\b|모델|architecture|아키텍처|backbone|백본|network|네트워크|resnet|efficientnet|convnext|mobilenet|"
-    r"\bvit\b|swin|deit|densenet|vgg|레즈넷|어떤\s*걸|뭐가\s*좋|추천|recommend",
+    r"\bvit\b|swin|deit|densenet|vgg|레즈넷",
+    _I,
+)
+_RECOMMEND = re.compile(r"어떤\s*걸|뭐가\s*좋|추천|recommend|\bbest\b|\bbetter\b", _I)
+# asking what a setting *is* (rather than how much of it to use)
+_DEFINITION = re.compile(
+    r"\bmean|meaning|\bexplain|what\s+(?:is|are)\s+(?:an?\s+|the\s+)?(?:epoch|batch|learning|image)|what's\s+an?\s|"
+    r"뜻|의미|뭐야|뭔가요|뭐예요|뭔데|뭐지|뭐에요|설명",
     _I,
 )
 _IMAGE_COUNT = re.compile(
@@ -220,7 +228,9 @@ def is_question(text: str, *, bare_value: bool = False) -> bool:
         return True
     if _KO_INTERROGATIVE.search(stripped) or _KO_QUESTION_END.search(tail):
         return True
-    return not bare_value and bool(_QUESTION_MARK.search(tail))
+    if not _QUESTION_MARK.search(tail):
+        return False
+    return not bare_value or bool(_EVALUATIVE.search(stripped))  # "50 에폭은 너무 많아?" asks an opinion
 
 
 def is_request(text: str) -> bool:
@@ -245,12 +255,16 @@ def question_topic(text: str) -> tuple[str, str | None]:
         if pattern.search(text):
             return topic, None
     field = asked_field(text)
-    if field is not None and _MEANING.search(text) and not (field == "epochs" and _MODEL_WORDS.search(text)):
+    if field == "epochs" and _DEFINITION.search(text):
+        return "field", "epochs"
+    if field not in (None, "epochs") and _MEANING.search(text):
         return "field", field
-    if _MODEL_WORDS.search(text) or _IMAGE_COUNT.search(text):
+    if _MODEL_WORDS.search(text):
         return "model", None
     if field == "epochs" or re.search(r"how\s+many\s+times|몇\s*번", text, _I):
         return "epochs", "epochs"
+    if _IMAGE_COUNT.search(text) or _RECOMMEND.search(text):
+        return "model", None
     if field is not None:
         return "field", field
     return "unknown", None

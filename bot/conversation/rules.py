@@ -264,8 +264,9 @@ def _is_bare_answer(text: str) -> bool:
     return not _HANGUL.search(_KO_FILLER.sub(" ", rest))
 
 
-def _find_fields(text: str, context: ParseContext) -> tuple[dict[str, Any], list[str]]:
-    """Field updates stated in the text, and numbers left over that no setting could be attached to."""
+def _find_fields(text: str, context: ParseContext) -> tuple[dict[str, Any], list[str], bool]:
+    """Field updates stated in the text, numbers left over that no setting could be attached to, and
+    whether the dataset is only a guess (the one word left in an answer to "which dataset?")."""
     work = _REPLACED_NUMBER.sub(lambda m: " " * len(m.group(0)), _replace_number_words(text))
     updates: dict[str, Any] = {}
 
@@ -299,9 +300,10 @@ def _find_fields(text: str, context: ParseContext) -> tuple[dict[str, Any], list
         else:
             unattached = numbers
     asked_for_dataset = "dataset_path" not in updates and context.asked_field == "dataset_path"
+    guessed = False
     if asked_for_dataset and (name := _find_bare_name(work)):
-        updates["dataset_path"] = name
-    return updates, unattached
+        updates["dataset_path"], guessed = name, True
+    return updates, unattached, guessed
 
 
 def parse_message(text: str, context: ParseContext) -> ParseResult:
@@ -315,11 +317,13 @@ def parse_message(text: str, context: ParseContext) -> ParseResult:
         if command.run_id is not None:
             args["run_id"] = command.run_id
         return ParseResult(intent="command", command=command.name, command_args=args)
-    updates, unattached = _find_fields(text, context)
-    if intents.is_question(text, bare_value=bool(updates)) and not (updates and intents.is_request(text)):
-        return ParseResult(intent="question", question=_question(text, updates))
-    if not updates and intents.is_smalltalk(text):
+    if intents.is_smalltalk(text):  # the whole message: "hi", "thanks!", "고마워요" (never a dataset name)
         return ParseResult(intent="smalltalk")
+    updates, unattached, guessed = _find_fields(text, context)
+    stated = bool(updates) and not (guessed and len(updates) == 1)  # "GPU 있어?" names no dataset
+    if intents.is_question(text, bare_value=stated) and not (stated and intents.is_request(text)):
+        named = {name: value for name, value in updates.items() if not (guessed and name == "dataset_path")}
+        return ParseResult(intent="question", question=_question(text, named))
     return ParseResult(updates=updates, unattached=unattached)
 
 
