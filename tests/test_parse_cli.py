@@ -66,3 +66,16 @@ def test_parse_with_claude_but_no_key_fails_clearly(
 ) -> None:
     code = run_parse(["hi"], "claude", Settings(data_root=tmp_path, _env_file=None))
     assert code == 2 and "ANTHROPIC_API_KEY" in capsys.readouterr().err
+
+
+def test_parse_reports_the_intent_and_a_question_changes_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+    settings = Settings(data_root=tmp_path, _env_file=None)
+    assert run_parse(["2 epochs", "is 50 epochs too many?"], "rules", settings) == 0
+    output = json.loads(capsys.readouterr().out)
+    assert output["intent"] == "question" and output["config"] == {"epochs": 2}
+    assert run_parse(["status"], "rules", settings) == 0
+    output = json.loads(capsys.readouterr().out)
+    assert (output["intent"], output["command"]) == ("command", "status")

@@ -28,7 +28,8 @@ def run_parse(messages: list[str], parser_choice: str, settings: Settings) -> in
             team_id="cli", channel_id="cli", thread_ts="parse", user_id="cli", text=text
         )
     assert turn is not None  # argparse requires at least one message
-    print(
-        json.dumps({"config": turn.draft, "missing": turn.missing, "reply": turn.reply}, ensure_ascii=False)
-    )
+    output = {"config": turn.draft, "missing": turn.missing, "intent": turn.intent, "reply": turn.reply}
+    if turn.command:
+        output["command"] = turn.command
+    print(json.dumps(output, ensure_ascii=False))
     return 0

@@ -43,6 +43,7 @@ _COMMANDS: tuple[tuple[str, re.Pattern[str]], ...] = (
         ),
     ),
 )
+_SHOW = re.compile(r"^(?:show|give|tell)\s+(?:me\s+)?(?:the\s+|my\s+)?", _I)
 _START_WORD = re.compile(r"\bstart\b|시작", _I)
 
 _CANCEL = re.compile(
@@ -63,7 +64,7 @@ _EN_QUESTION_START = re.compile(
     r"wouldn't|has|have|any)\b",
     _I,
 )
-_EN_ASKS_INFO = re.compile(r"\b(?:tell\s+me|explain|i\s+wonder|wondering|curious|any\s+idea)\b", _I)
+_EN_ASKS_INFO = re.compile(r"\b(?:tell\s+me|show\s+me|explain|i\s+wonder|wondering|curious|any\s+idea)\b", _I)
 _KO_INTERROGATIVE = re.compile(
     r"뭐|뭔|뭘|무엇|무슨|어떤|어떻게|어떨|어느|얼마|몇|왜|언제|어디|누가|맞아|맞나|괜찮을|좋을까|나을까|될까|할까|"
     r"알려\s*줘|알려\s*주세요|알려줄래|설명해|궁금|수\s*있(?:어|나|니|을까|어요|나요|습니까)\s*[?？]"
@@ -99,7 +100,7 @@ _FIELD_WORDS: tuple[tuple[str, re.Pattern[str]], ...] = (
     (
         "image_size",
         re.compile(
-            r"image[\s_-]*size|img[\s_-]*size|resolution|해상도|이미지\s*(?:크기|사이즈)|\bpx\b|픽셀", _I
+            r"image[\s_-]*size|img[\s_-]*size|resolution|해상도|이미지\s*(?:크기|사이즈)|px\b|픽셀", _I
         ),
     ),
     ("epochs", re.compile(r"epoch|에폭|에포크", _I)),
@@ -118,7 +119,8 @@ _TOPICS: tuple[tuple[str, re.Pattern[str]], ...] = (
     (
         "duration",
         re.compile(
-            r"how\s+long|how\s+much\s+time|how\s+many\s+(?:minutes|hours)|\beta\b|when\s+will\s+(?:it|this|training)|"
+            r"how\s+long|how\s+much\s+time|how\s+many\s+(?:minutes|hours)|how\s+(?:fast|quick)|속도|"
+            r"\beta\b|when\s+will\s+(?:it|this|training)|"
             r"take\s+long|\bfinish\b|\bduration\b|얼마나\s*걸|시간이?\s*(?:얼마|얼마나|몇)|몇\s*(?:분|시간)|"
             r"언제\s*(?:쯤|즈음)?\s*끝|끝나|끝날|오래\s*걸|걸려|걸릴|소요",
             _I,
@@ -197,7 +199,7 @@ def find_command(text: str) -> CommandMatch | None:
     """The command a whole message is ("help", "status", "stop 7", "start at 02:00"), else None."""
     if len(text) > 200:  # a command is a few words
         return None
-    body = _TAIL.sub("", strip_lead(text), count=1).strip()
+    body = _SHOW.sub("", _TAIL.sub("", strip_lead(text), count=1).strip(), count=1)
     if not body:
         return None
     for name, pattern in _COMMANDS:
@@ -251,10 +253,16 @@ def asked_field(text: str) -> str | None:
 
 def question_topic(text: str) -> tuple[str, str | None]:
     """(topic, field) of a question; topic "unknown" when nothing fits."""
+    field = asked_field(text)
     for topic, pattern in _TOPICS:
+        if topic == "pretrained" and field not in (None, "epochs"):
+            break  # "should the learning rate be lower for fine-tuning?" is about the learning rate
         if pattern.search(text):
             return topic, None
-    field = asked_field(text)
+    if field not in (None, "epochs") and not _MODEL_WORDS.search(text):
+        return "field", field
+    if _TOPIC_PRETRAINED.search(text):
+        return "pretrained", None
     if field == "epochs" and _DEFINITION.search(text):
         return "field", "epochs"
     if field not in (None, "epochs") and _MEANING.search(text):
@@ -268,6 +276,9 @@ def question_topic(text: str) -> tuple[str, str | None]:
     if field is not None:
         return "field", field
     return "unknown", None
+
+
+_TOPIC_PRETRAINED = dict(_TOPICS)["pretrained"]
 
 
 def image_count(text: str) -> int | None:
