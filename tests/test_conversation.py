@@ -217,3 +217,11 @@ def test_echoed_user_text_is_slack_safe(service: ConversationService) -> None:
     assert "<!channel>" not in turn.reply
     say(service, "x" * 5000)
     assert all(len(line) < 600 for line in say(service, "dataset " + "y" * 5000).reply.splitlines())
+
+
+@pytest.mark.parametrize("text", ["the second one", "두 번째 거", "second dataset please", "마지막 거"])
+def test_an_ordinal_picks_from_the_datasets_the_bot_listed(service: ConversationService, text: str) -> None:
+    first = say(service, "train resnet18", thread=text)
+    assert "`cat_dataset`, `dogs`" in first.reply
+    turn = say(service, text, thread=text)
+    assert turn.draft["dataset_path"] == "dogs"

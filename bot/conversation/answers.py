@@ -101,9 +101,10 @@ def _model_advice(ctx: AnswerContext, question: Question) -> list[str]:
         key, model = "model_large", LARGE_MODELS[device]
     lines = [msg.text(lang, key, images=images, per_class=per_class, model=model, device=where)]
     weights = ctx.facts.weights(model)
-    if weights.status in ("unavailable", "none"):
-        why = msg.text(lang, "why_offline") if weights.status == "unavailable" else weights.status
-        lines.append(msg.text(lang, "model_no_weights", model=model, why=why))
+    if weights.status == "unavailable":
+        lines.append(msg.text(lang, "model_no_weights", model=model, why=msg.text(lang, "why_offline")))
+    elif weights.status == "none":
+        lines.append(_weights_line(lang, weights))
     lines.append(msg.text(lang, "how_to_set", example=model))
     return lines
 
@@ -213,7 +214,7 @@ def _datasets(ctx: AnswerContext, question: Question) -> list[str]:
 
 
 def _unknown(ctx: AnswerContext, question: Question) -> list[str]:
-    return [msg.text(ctx.language, "cant_answer")]
+    return [msg.text(ctx.language, "cant_answer"), msg.text(ctx.language, "help")]
 
 
 _ANSWERS = {

@@ -254,6 +254,31 @@ def _to_number(field: str, raw: str) -> int | float | str:
         return int(value) if value.is_integer() and NUMERIC_FIELDS.get(field) is not float else value
 
 
+# "the second one" / "두 번째 거": an item of the dataset list in the bot's last message
+_ORDINALS = {
+    "first": 0, "1st": 0, "second": 1, "2nd": 1, "third": 2, "3rd": 2, "fourth": 3, "4th": 3, "fifth": 4,
+    "5th": 4, "last": -1, "첫": 0, "첫째": 0, "두": 1, "둘째": 1, "세": 2, "셋째": 2, "네": 3, "넷째": 3,
+    "다섯": 4, "마지막": -1,
+}  # fmt: skip
+_ORDINAL = re.compile(
+    r"\b(?P<en>first|1st|second|2nd|third|3rd|fourth|4th|fifth|5th|last)\s+(?:one|dataset|folder)\b"
+    r"|(?P<ko>첫|첫째|두|둘째|세|셋째|네|넷째|다섯|마지막)\s*(?:번째)?\s*(?:거|것|꺼|데이터셋|데이터|폴더)",
+    _I,
+)
+_ORDINAL_AFTER_NUMBER_WORDS = re.compile(r"\d{1,2}\s*번째")
+_LISTED = re.compile(r"(?:Available(?: datasets)?|있는 데이터셋):\s*((?:`[^`\n]{1,200}`(?:,\s*)?)+)")
+
+
+def _listed_dataset(text: str, last_bot_message: str) -> str | None:
+    match = _ORDINAL.search(text)
+    listing = _LISTED.search(last_bot_message)
+    if not (match and listing):
+        return None
+    names = re.findall(r"`([^`]+)`", listing.group(1))
+    index = _ORDINALS[(match.group("en") or match.group("ko")).lower()]
+    return names[index] if -len(names) <= index < len(names) else None
+
+
 def _is_bare_answer(text: str) -> bool:
     """Nothing but filler is left ("no, 20", "actually make it 20", "아니 30으로 바꿔줘"): a bare number in it
     answers the field asked (or changed) last. Any other word may name a setting the parser doesn't know
@@ -270,8 +295,14 @@ def _find_fields(text: str, context: ParseContext) -> tuple[dict[str, Any], list
     work = _REPLACED_NUMBER.sub(lambda m: " " * len(m.group(0)), _replace_number_words(text))
     updates: dict[str, Any] = {}
 
+    listed = (
+        _listed_dataset(text, context.last_bot_message) if context.asked_field == "dataset_path" else None
+    )
+    if listed is not None:  # "두 번째" became "2 번째" above: not 2 epochs
+        updates["dataset_path"] = listed
+        work = _ORDINAL_AFTER_NUMBER_WORDS.sub(lambda m: " " * len(m.group(0)), _ORDINAL.sub(" ", work))
     path, work = _find_path(work)
-    if path:
+    if path and listed is None:
         updates["dataset_path"] = path
     if model := find_model(work):
         updates["model"] = model.name

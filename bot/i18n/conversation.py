@@ -49,7 +49,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "• Commands: `help`, `status` (running and queued runs), `list` (recent runs), `start` "
         "(or `start at 02:00`), `stop <run>`, `resume <run>`, `cancel`.",
         "cant_answer": "I can't answer that yet. I can answer questions about models, epochs, training "
-        "time, the settings, datasets and GPUs (say `help` for examples).",
+        "time, the settings, datasets and GPUs:",
         "settings_now": "*Settings so far:*",
         "still_needed": "Still needed: {missing}.",
         "how_to_set": "To use it, say “{example}”.",
@@ -190,8 +190,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "• 명령: `help`/`도움말`, `status`/`상태` (실행·대기 중인 학습), `list`/`목록` (최근 학습), "
         "`시작` (또는 `새벽 2시에 시작`), `stop <번호>`/`중지`, `resume <번호>`/`재개`, `취소`.",
         "cant_answer": "그 질문에는 아직 답할 수 없어요. 모델, 에폭, 학습 시간, 설정, 데이터셋, GPU에 "
-        "대해서는 "
-        "답할 수 있어요 (`도움말`이라고 하면 예시를 보여 드려요).",
+        "대해서는 답할 수 있어요:",
         "settings_now": "*지금까지의 설정:*",
         "still_needed": "아직 필요한 것: {missing}.",
         "how_to_set": "그렇게 하려면 “{example}”이라고 말씀해 주세요.",
