@@ -213,7 +213,11 @@ def test_commands_are_left_to_the_front_end_and_help_is_answered(db: Database, d
     service = offline_service(db, data_root)
     say(service, "resnet18, 5 epochs")
     status = say(service, "status")
-    assert (status.intent, status.command, status.reply) == ("command", "status", "")
+    assert (status.intent, status.command, status.reply) == (
+        "command",
+        "status",
+        "Running and queued runs: `/train status`.",
+    )
     help_turn = say(service, "help")
     assert "What I can do" in help_turn.reply and help_turn.draft == {"model": "resnet18", "epochs": 5}
     start = say(service, "start")

@@ -353,10 +353,13 @@ def _reply_only(
         lines = [greeting, _next_step(turn, missing)] if greeting else [_next_step(turn, missing)]
     elif parsed.command == "help":
         lines = [msg.text(language, "help"), _next_step(turn, missing)]
-    elif parsed.command == "start" and missing:
+    elif parsed.command == "start":
         needed = ", ".join(msg.label(language, name) for name in missing)
-        lines = [msg.text(language, "start_not_ready", missing=needed), _next_step(turn, missing)]
-    # other commands (status, list, stop, resume, a start of a complete draft) are the front end's to act on
+        lines = [msg.text(language, "start_not_ready", missing=needed)] if missing else []
+        lines.append(_next_step(turn, missing))
+    elif parsed.command is not None:
+        # the front end acts on status, list, stop and resume; this reply is for one that does not
+        lines = [msg.text(language, f"command_{parsed.command}")]
     return StepResult(
         draft=turn.draft,
         asked_field=asked,

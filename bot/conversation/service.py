@@ -20,7 +20,7 @@ from bot.conversation.datasets import (
     resolve_dataset_path,
     summarize_dataset,
 )
-from bot.conversation.engine import EngineOptions, StepResult, config_from_draft, step
+from bot.conversation.engine import REQUIRED_ORDER, EngineOptions, StepResult, config_from_draft, step
 from bot.conversation.facts import FactsProvider, HostFacts, render_facts
 from bot.conversation.language import detect_language
 from bot.conversation.parsing import ParseContext, Parser
@@ -36,8 +36,9 @@ MAX_MESSAGE_CHARS = 2000  # longer messages are refused with a clear reply, neve
 @dataclass
 class Turn:
     """One handled message. `intent` says what it was; for "command" the front end acts on `command`
-    (help is answered in `reply`; status/list/stop/resume and a start of a ready draft come with an
-    empty reply for the front end to fill), with `command_args` ("run_id", "text")."""
+    with `command_args` ("run_id", "text"). `reply` answers help and a start of an incomplete draft; for
+    status, list, stop and resume it only points to the Slack command, for a front end that does not
+    act on them itself."""
 
     reply: str
     complete: bool  # the reply is the summary of a complete config: show it with Start
@@ -130,9 +131,12 @@ class ConversationService:
         if len(text) > MAX_MESSAGE_CHARS:
             language = detect_language(text[:MAX_MESSAGE_CHARS], language)
             reply = msg.text(language, "too_long", length=len(text), max=MAX_MESSAGE_CHARS)
-            result = StepResult(draft=draft, asked_field=asked, reply=reply, missing=[], ready=False)
+            missing = [name for name in REQUIRED_ORDER if name not in draft]
+            result = StepResult(
+                draft=draft, asked_field=asked, reply=reply, missing=missing, ready=not missing
+            )
             self._save(session_id, user_id, text[:MAX_MESSAGE_CHARS], result, language, keep_state=True)
-            return Turn(reply, False, None, dict(draft), [], language, session_id, intent="settings")
+            return Turn(reply, False, None, dict(draft), missing, language, session_id, ready=not missing)
         language = detect_language(text, language)
         context = ParseContext(
             asked,

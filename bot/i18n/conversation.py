@@ -39,6 +39,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "the settings in a shorter message.",
         "start_not_ready": "Not ready to start yet: I still need {missing}.",
         "next_ready": "Everything is set: press *Start* on the summary, or type `start`.",
+        "command_status": "Running and queued runs: `/train status`.",
+        "command_list": "Recent runs and their results: `/train list`.",
+        "command_stop": "To stop a run, press *Stop* on its progress message, or use `/train stop <run>`.",
+        "command_resume": "To resume a run, press *Resume* on its final message.",
         "hello": "Hello! I set up and run image-classifier training from this thread.",
         "thanks": "You're welcome!",
         "help": "*What I can do:* set up and run training of an image classifier from this conversation.\n"
@@ -180,6 +184,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "too_long": "메시지가 너무 길어요 ({length}자, 최대 {max}자). 설정을 더 짧게 보내 주세요.",
         "start_not_ready": "아직 시작할 수 없어요: {missing}이(가) 더 필요해요.",
         "next_ready": "설정이 다 됐어요. 요약의 *Start*를 누르거나 `시작`이라고 입력하세요.",
+        "command_status": "실행·대기 중인 학습: `/train status`.",
+        "command_list": "최근 학습과 결과: `/train list`.",
+        "command_stop": "학습을 멈추려면 진행 메시지의 *Stop*을 누르거나 `/train stop <번호>`를 쓰세요.",
+        "command_resume": "학습을 이어 하려면 마지막 메시지의 *Resume*을 누르세요.",
         "hello": "안녕하세요! 이 스레드에서 이미지 분류 모델 학습을 준비하고 실행해 드려요.",
         "thanks": "천만에요!",
         "help": "*할 수 있는 일:* 이 대화로 이미지 분류 모델 학습을 준비하고 실행해요.\n"
