@@ -1,32 +1,53 @@
 """`python -m bot --console`: the same conversation engine and run manager, in the terminal.
 
 Type requests as in a Slack thread; once the setup is complete, type "start" / "시작" (or "start at 02:00").
-While a run trains, a progress bar is drawn on one line; Ctrl+C stops the run (it saves a checkpoint).
+While a run trains, one line shows the same figures as the Slack progress message; Ctrl+C stops the run
+(it saves a checkpoint). Everything is worded by bot/present and the catalogue in the session's language;
+logs on stderr are cut to warnings, so no INFO line lands between the chat lines.
 """
 
 from __future__ import annotations
 
 import contextlib
 import getpass
+import logging
+import os
 import queue
+import re
 import sys
 import time
 import uuid
 from collections.abc import Callable
-from datetime import datetime
 from typing import TextIO
 
 from bot.conversation import ConversationService
+from bot.conversation.service import StartOrder
+from bot.i18n import DEFAULT_LANGUAGE, t
+from bot.present import runs as present
 from bot.runs import RunError, RunManager, RunUpdate, RunView, StartRequest
 from bot.settings import Settings
-from bot.slack import render
-from bot.slack.progress import completion_metrics
-from bot.slack.start_intent import start_intent
-from bot.storage import Database, RunStatus, SessionState
-from training.config import TrainingConfig
+from bot.storage import Database, RunStatus
 
 QUIT_WORDS = frozenset({"quit", "exit", "종료", "q"})
 CONSOLE = "console"
+_MARKUP = re.compile(r"\*([^*\n]+)\*")
+
+
+def plain(text: str) -> str:
+    """The catalogue's neutral markup as terminal text: *bold* loses its stars, `code` stays as typed."""
+    return _MARKUP.sub(r"\1", text)
+
+
+def progress_line(run: RunView, language: str) -> str:
+    """One line with what the Slack progress message shows: status, bar (or queue place, start time,
+    preparing phase), epoch, loss, val accuracy and best, images/s, elapsed, ETA."""
+    shown = present.progress(run, language)
+    parts = [plain(shown.title)]
+    parts += [part for part in (shown.bar, shown.state and plain(shown.state)) if part]
+    parts += [plain(figure) for figure in shown.figures]
+    if shown.stalled:
+        parts.append(plain(shown.stalled))
+    return " | ".join(parts)
 
 
 class Console:
@@ -38,12 +59,14 @@ class Console:
         *,
         read_line: Callable[[str], str] = input,
         out: TextIO = sys.stdout,
+        language: str = DEFAULT_LANGUAGE,
     ) -> None:
         self._settings = settings
         self._conversation = conversation
         self._runs = runs
         self._read_line = read_line
         self._out = out
+        self._language = language  # the session's, once the user has said something
         self._user = getpass.getuser()
         self._thread = self._new_thread()
         self._updates: queue.SimpleQueue[RunUpdate] = queue.SimpleQueue()
@@ -52,7 +75,7 @@ class Console:
 
     def run(self) -> int:
         unsubscribe = self._runs.subscribe(self._updates.put)
-        self._say('Describe the model to train (e.g. "resnet18 on cats, 5 epochs"). "quit" leaves.')
+        self._say(t(self._language, "console_intro"))
         try:
             while True:
                 try:
@@ -71,39 +94,37 @@ class Console:
 
     def _handle(self, text: str) -> None:
         session = self._conversation.get_session(CONSOLE, CONSOLE, self._thread)
-        if session is not None and session.state == SessionState.CONFIRMING:
-            intent = start_intent(text, self._settings.timezone)
-            confirmed = self._conversation.confirmed_config(session) if intent else None
-            if intent and confirmed:
-                self._start(*confirmed, session.id, intent.at)
-                return
+        order = self._conversation.start_order(session, text) if session is not None else None
+        if session is not None and order is not None:
+            self._start(order, session.id)
+            return
         turn = self._conversation.handle_message(
             team_id=CONSOLE, channel_id=CONSOLE, thread_ts=self._thread, user_id=self._user, text=text
         )
+        self._language = turn.language
         for notice in turn.notices:
-            self._say(f"({notice})")
+            self._say(notice)
         self._say(turn.reply)
         if turn.complete:
-            self._say(
-                'Type "start" (or "시작") to begin, "start at 02:00" to schedule it, or change a value.'
-            )
+            self._say(t(self._language, "console_summary_footer"))
 
-    def _start(self, config: TrainingConfig, key: str, session_id: int, at: datetime | None) -> None:
-        request = StartRequest(config=config, requested_by=self._user, start_key=key, session_id=session_id)
+    def _start(self, order: StartOrder, session_id: int) -> None:
+        request = StartRequest(
+            config=order.config, requested_by=self._user, start_key=order.config_key, session_id=session_id
+        )
         try:
-            if at is not None:
-                run = self._runs.schedule(request, at)
-                self._say(
-                    f"Run #{run.id} is scheduled for {at:%Y-%m-%d %H:%M %Z}; it runs while the bot runs."
-                )
+            if order.at is not None:
+                run = self._runs.schedule(request, order.at)
+                scheduled = t(self._language, "scheduled", id=run.id, at=present.clock(order.at))
+                self._say(f"{scheduled} {t(self._language, 'console_scheduled_note')}")
             else:
                 self._follow(self._runs.submit(request))
         except RunError as error:
-            self._say(error.message)
+            self._say(present.run_error(self._language, error))
             return
         self._conversation.mark_started(session_id)
         self._thread = self._new_thread()
-        self._say("Describe the next model to train, or type quit.")
+        self._say(t(self._language, "console_next"))
 
     def _follow(self, run: RunView) -> None:
         """Draw the run's progress until it ends; Ctrl+C asks the trainer to stop (once)."""
@@ -118,7 +139,7 @@ class Console:
             except KeyboardInterrupt:
                 if not stopping:
                     stopping = True
-                    self._out.write("\nStopping (saving a checkpoint)…\n")
+                    self._out.write("\n" + plain(t(self._language, "console_stopping")) + "\n")
                     with contextlib.suppress(RunError):  # it may have ended at this very moment
                         self._runs.stop(run.id, self._user)
                 continue
@@ -126,34 +147,29 @@ class Console:
                 run = update.run
                 self._draw(run)
         self._out.write("\n")
-        final = self._runs.get(run.id)
-        if final.status == RunStatus.COMPLETED:
-            self._say(render.completion_text(final, *completion_metrics(final, done=None)))
-            self._say(f"Files: {final.output_dir}")
-        else:
-            self._say(render.ending_text(final).replace("Press *Resume*", "Resume it from Slack"))
+        self._say_ending(self._runs.get(run.id))
+
+    def _say_ending(self, run: RunView) -> None:
+        if run.status == RunStatus.COMPLETED:
+            self._say("\n".join(present.completion(run, self._language)))
+            self._say(t(self._language, "console_files", path=run.output_dir))
+            return
+        self._say("\n".join(present.ending(run, self._language)))
+        if run.checkpoint_path:
+            self._say(t(self._language, "console_resume_hint", id=run.id))
 
     def _draw(self, run: RunView) -> None:
-        metrics = run.metrics or {}
-        parts = [f"run #{run.id} {run.status.value}", render.progress_bar(run.progress)]
-        if run.status == RunStatus.QUEUED and run.queue_position is not None:
-            parts.append(f"queue position {run.queue_position}")
-        parts.append(f"epoch {run.current_epoch}/{run.total_epochs or run.config.get('epochs', '?')}")
-        if metrics.get("val_acc") is not None:
-            parts.append(f"val acc {metrics['val_acc']:.1%}")
-        if run.eta_seconds is not None and run.status == RunStatus.RUNNING:
-            parts.append(f"ETA {render.format_duration(run.eta_seconds)}")
-        warnings = render.run_warnings(run)
+        warnings = present.warnings(run, self._language)
         for warning in warnings[self._warnings_shown :]:
-            self._out.write("\r" + f"⚠️  {warning['message']}".ljust(self._line_width) + "\n")
+            self._out.write("\r" + plain(warning).ljust(self._line_width) + "\n")
         self._warnings_shown = len(warnings)
-        line = " | ".join(parts)
+        line = progress_line(run, self._language)
         self._out.write("\r" + line.ljust(self._line_width))  # pad over the longer line drawn before
         self._line_width = len(line)
         self._out.flush()
 
     def _say(self, text: str) -> None:
-        self._out.write(text.replace("*", "") + "\n")
+        self._out.write(plain(text) + "\n")
         self._out.flush()
 
     @staticmethod
@@ -161,13 +177,30 @@ class Console:
         return f"{time.time():.6f}-{uuid.uuid4().hex[:6]}"
 
 
+def locale_language() -> str:
+    """The terminal's language (LC_ALL, LC_MESSAGES, LANG) for the first lines, before the user speaks."""
+    for name in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        value = os.environ.get(name, "")
+        if value:
+            return "ko" if value.lower().startswith("ko") else DEFAULT_LANGUAGE
+    return DEFAULT_LANGUAGE
+
+
+def quiet_logs() -> None:
+    """Logs never interleave with the chat: stderr shows only warnings."""
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler, logging.StreamHandler) and not isinstance(handler, logging.FileHandler):
+            handler.setLevel(max(handler.level, logging.WARNING))
+
+
 def run_console(settings: Settings, parser_choice: str) -> int:
+    quiet_logs()
     db = Database(settings.database_url_or_default)
     db.create_all()
     conversation = ConversationService(db, settings, parser_choice)
     runs = RunManager(db, settings)
     runs.start()
     try:
-        return Console(settings, conversation, runs).run()
+        return Console(settings, conversation, runs, language=locale_language()).run()
     finally:
         runs.shutdown()

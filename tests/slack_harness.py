@@ -92,7 +92,7 @@ class SlackHarness:
         envelope = self.standin.slash_command(CHANNEL, user, text)
         self.standin.wait_ack(envelope)
         root = self.wait_message(
-            lambda m: m.thread_ts is None and m.text.startswith("Training setup started by"),
+            lambda m: m.thread_ts is None and m.channel == CHANNEL and f"<@{user}>" in m.text,
             "the /train thread root",
         )
         return root.ts

@@ -59,6 +59,7 @@ class SlackStandIn:
         self.ephemerals: list[dict[str, Any]] = []
         self.responses: list[dict[str, Any]] = []  # what Bolt's respond() posted to response_url
         self.uploads: dict[str, dict[str, Any]] = {}  # file id -> {"name", "bytes", "title", ...}
+        self.home_views: dict[str, dict[str, Any]] = {}  # user id -> the App Home view published last
         self.hosted_files: dict[str, bytes] = {}  # path under /files-pri/ -> bytes (user uploads)
         self.acks: dict[str, dict[str, Any]] = {}
         self._rate_limits: dict[str, tuple[int, int]] = {}  # method -> (times left, Retry-After)
@@ -279,6 +280,40 @@ class SlackStandIn:
         }
         return self.push("interactive", payload, accepts_response_payload=False)
 
+    def open_home(self, user: str) -> str:
+        """The user opens the app's Home tab (app_home_opened)."""
+        return self.push_event(
+            {
+                "type": "app_home_opened",
+                "user": user,
+                "channel": "D0HOME",
+                "tab": "home",
+                "ts": self.next_ts(),
+            }
+        )
+
+    def click_home(self, user: str, action_id: str, value: str) -> str:
+        """Click the button `action_id` whose value is `value` in the user's published Home tab."""
+        view = self.home_views[user]
+        button = next(
+            {**element, "block_id": block.get("block_id", "")}
+            for block in view["blocks"]
+            if block.get("type") == "actions"
+            for element in block["elements"]
+            if element.get("action_id") == action_id and element.get("value") == value
+        )
+        payload = {
+            "type": "block_actions",
+            "user": {"id": user, "username": user.lower(), "team_id": TEAM_ID},
+            "api_app_id": APP_ID,
+            "team": {"id": TEAM_ID, "domain": "standin"},
+            "container": {"type": "view", "view_id": view["id"]},
+            "view": view,
+            "trigger_id": "1.2.3",
+            "actions": [{**button, "action_ts": str(time.time())}],
+        }
+        return self.push("interactive", payload, accepts_response_payload=False)
+
     def wait_ack(self, envelope_id: str, timeout: float = 3.0) -> dict[str, Any]:
         return self.wait_for(lambda: self.acks.get(envelope_id), timeout, f"the ack of {envelope_id}")
 
@@ -411,6 +446,14 @@ class SlackStandIn:
                 shared,
             )
         return {"ok": True, "files": shared}
+
+    def _api_views_publish(self, p: dict[str, Any]) -> dict[str, Any]:
+        view = p["view"] if isinstance(p["view"], dict) else json.loads(p["view"])
+        if view.get("type") != "home" or len(view.get("blocks") or []) > 100:
+            return {"ok": False, "error": "invalid_arguments"}
+        published = {**view, "id": f"V{p['user_id']}"}
+        self.home_views[p["user_id"]] = published
+        return {"ok": True, "view": published}
 
     def _api_users_info(self, p: dict[str, Any]) -> dict[str, Any]:
         return {"ok": True, "user": {"id": p["user"], "name": p["user"].lower(), "tz": "UTC"}}

@@ -17,6 +17,7 @@ from bot.conversation import ConversationService
 from bot.runs import RunManager
 from bot.settings import Settings
 from bot.storage import Database, RunStatus
+from tests.english import english_sentences
 from tests.imagegen import make_image_folder
 
 FAKE_TRAINER = str(Path(__file__).with_name("fake_trainer.py"))
@@ -52,7 +53,9 @@ def parts(
     runs.shutdown()
 
 
-def play(parts: tuple[Settings, ConversationService, RunManager], lines: list[str]) -> str:
+def play(
+    parts: tuple[Settings, ConversationService, RunManager], lines: list[str], language: str = "en"
+) -> str:
     settings, conversation, runs = parts
     out = io.StringIO()
     feed = iter(lines)
@@ -63,24 +66,42 @@ def play(parts: tuple[Settings, ConversationService, RunManager], lines: list[st
             raise EOFError  # like input() at the end of stdin
         return line
 
-    status = Console(settings, conversation, runs, read_line=read_line, out=out).run()
+    status = Console(settings, conversation, runs, read_line=read_line, out=out, language=language).run()
     assert status == 0
     return out.getvalue()
 
 
 def test_conversation_then_start_trains_with_a_progress_bar(parts) -> None:  # type: ignore[no-untyped-def]
-    output = play(parts, ["resnet18 classifier, 3 epochs", "pets", "시작", "quit"])
-    assert "Which dataset" in output and "Ready to train" in output and 'Type "start"' in output
-    assert "█" * 20 + " 100%" in output and "epoch 3/3" in output
+    output = play(parts, ["resnet18 classifier, 3 epochs", "pets", "start", "quit"])
+    assert "Which dataset" in output and "Ready to train" in output and "Type `start` to begin" in output
+    assert "Press" not in output and "button" not in output.lower()  # the console has no buttons
+    assert "*" not in output  # the catalogue's markup is rendered as plain text
+    assert "█" * 20 + " 100%" in output and "Epoch 3/3" in output
     assert "Final validation accuracy: 100.0%" in output and "a 100%, b 100%" in output
     [run] = parts[2].recent_runs()
     assert run.status == RunStatus.COMPLETED and run.config["epochs"] == 3
 
 
+def test_the_progress_line_carries_the_slack_messages_figures(parts) -> None:  # type: ignore[no-untyped-def]
+    output = play(parts, ["resnet18 classifier, 3 epochs", "pets", "start", "quit"])
+    drawn = [line for line in output.split("\r") if line.startswith("Run #")]
+    running = next(line for line in drawn if "🏃 Running" in line and "val acc" in line)
+    for figure in ("Epoch ", "loss ", "val acc ", "(best ", " img/s", "elapsed ", "ETA "):
+        assert figure in running, (figure, running)
+
+
+def test_a_korean_session_is_korean_to_the_end(parts) -> None:  # type: ignore[no-untyped-def]
+    output = play(parts, ["resnet18로 고양이 분류 모델, 3 에폭", "pets", "시작", "종료"], language="ko")
+    assert "학습 준비가 끝났어요" in output and "`시작`을 입력하면 시작하고" in output
+    assert "에폭 3/3" in output and "✅ 학습 #1 완료" in output and "최종 검증 정확도: 100.0%" in output
+    assert "파일:" in output
+    assert english_sentences(output) == []
+
+
 @pytest.mark.parametrize("parts", [["--warn", "pretrained weights are not available"]], indirect=True)
 def test_trainer_warnings_are_printed_above_the_progress_bar(parts) -> None:  # type: ignore[no-untyped-def]
     output = play(parts, ["resnet18, 2 epochs", "pets", "start", "quit"])
-    assert re.search(r"\r⚠️  pretrained weights are not available *\n", output)
+    assert re.search(r"\r⚠️ pretrained weights are not available *\n", output)
     assert output.count("pretrained weights are not available") == 1
 
 

@@ -57,7 +57,7 @@ def test_korean_thread_from_request_to_complete_config(service: ConversationServ
     assert third.config.dataset_path == str((data_root / "cat_dataset").resolve())
     assert (third.config.model, third.config.num_classes, third.config.epochs) == ("resnet50", 3, 50)
     assert third.draft["dataset_path"] == "./cat_dataset"
-    for shown in ("resnet50", "50", "32 (기본값)", "0.001 (기본값)", "224px (기본값)", "Start"):
+    for shown in ("resnet50", "50", "32 (기본값)", "0.001 (기본값)", "224px (기본값)"):  # Start: the front ends
         assert shown in third.reply
     assert third.config_key and third.dataset_summary is not None
 
@@ -212,9 +212,8 @@ def test_language_follows_the_latest_message(service: ConversationService) -> No
     assert turn.language == "en" and "Ready to train" in turn.reply
 
 
-def test_echoed_user_text_is_slack_safe(service: ConversationService) -> None:
-    turn = say(service, "train a classifier", "dataset: <!channel>&co")
-    assert "<!channel>" not in turn.reply
+def test_echoed_user_text_is_cut_short(service: ConversationService) -> None:
+    # neutral text: escaping Slack's control characters is bot/slack's job (tests/test_slack_render.py)
     say(service, "x" * 5000)
     assert all(len(line) < 600 for line in say(service, "dataset " + "y" * 5000).reply.splitlines())
 

@@ -23,12 +23,14 @@ METHOD_SCOPES: dict[str, str | None] = {
     "chat_update": "chat:write",
     "chat_postEphemeral": "chat:write",
     "files_upload_v2": "files:write",
+    "views_publish": None,  # the App Home tab
 }
 EVENT_SCOPES = {
     "app_mention": "app_mentions:read",
     "message.channels": "channels:history",
     "message.groups": "groups:history",
     "message.im": "im:history",
+    "app_home_opened": None,  # publish the App Home tab when a user opens it
 }
 
 
@@ -63,6 +65,10 @@ def test_socket_mode_surfaces_match_the_code() -> None:
     assert sorted(settings["event_subscriptions"]["bot_events"]) == sorted(EVENT_SCOPES)
     assert [c["command"] for c in manifest["features"]["slash_commands"]] == ["/train"]
     assert 'command("/train")' in slack_sources()
+    for event in EVENT_SCOPES:  # every subscribed event has a listener (message.* share one)
+        assert f'event("{event.split(".")[0]}"' in slack_sources(), event
+    home = manifest["features"]["app_home"]
+    assert home["home_tab_enabled"] is True and "views_publish(" in slack_sources()
 
 
 def test_scopes_are_exactly_the_ones_the_code_uses() -> None:
@@ -70,7 +76,7 @@ def test_scopes_are_exactly_the_ones_the_code_uses() -> None:
     called = set(re.findall(r"\bclient\.([a-z]+_[A-Za-z0-9_]+)\(", source))
     unknown = called - METHOD_SCOPES.keys()
     assert not unknown, f"add the scopes of {unknown} to METHOD_SCOPES and manifest.yml"
-    used = {METHOD_SCOPES[method] for method in called} - {None} | set(EVENT_SCOPES.values()) | {"commands"}
+    used = ({METHOD_SCOPES[method] for method in called} | set(EVENT_SCOPES.values()) | {"commands"}) - {None}
     if "url_private_download" in source:  # downloading a shared file with the bot token
         used.add("files:read")
     assert sorted(load_manifest()["oauth_config"]["scopes"]["bot"]) == sorted(used)

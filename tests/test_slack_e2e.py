@@ -29,9 +29,10 @@ OWNER, STRANGER = "UOWNER", "USTRANGER"
 ACK_LIMIT_S = 3.0
 
 
-def harness(tmp_path: Path, epoch_seconds: float, **kwargs: object) -> SlackHarness:
+def harness(tmp_path: Path, epoch_seconds: float, *flags: str, **kwargs: object) -> SlackHarness:
+    """The app with a `pets` dataset and the fake trainer (with extra `flags`, e.g. a failure mode)."""
     make_image_folder(tmp_path / "data" / "pets", classes=("cat", "dog"), per_class=4)
-    command = [sys.executable, FAKE_TRAINER, "--epoch-seconds", str(epoch_seconds)]
+    command = [sys.executable, FAKE_TRAINER, "--epoch-seconds", str(epoch_seconds), *flags]
     return SlackHarness.start(tmp_path, command, **kwargs)  # type: ignore[arg-type]
 
 
@@ -42,9 +43,15 @@ def slack(tmp_path: Path) -> Iterator[SlackHarness]:
     h.close()
 
 
-def setup_thread(slack: SlackHarness, epochs: int) -> str:
-    thread = slack.open_thread(OWNER, f"resnet18 classifier, {epochs} epochs")
-    slack.wait_reply(thread, "Which dataset")
+def setup_thread(
+    slack: SlackHarness,
+    epochs: int,
+    request: str = "resnet18 classifier, {epochs} epochs",
+    asks: str = "Which dataset",
+) -> str:
+    """/train `request`, then answer the bot's dataset question (`asks`) with `pets`."""
+    thread = slack.open_thread(OWNER, request.format(epochs=epochs))
+    slack.wait_reply(thread, asks)
     slack.say(thread, OWNER, "pets")
     return thread
 
@@ -119,8 +126,10 @@ def test_happy_path_from_train_to_uploaded_model(slack: SlackHarness) -> None:
     assert gaps[0] >= 1.0 and min(gaps) >= 0.5  # honoured Retry-After; coalesced (about 1 edit/s)
 
     click(slack, progress.ts, STRANGER, "train_download")
-    refusal = slack.standin.wait_for(lambda: slack.standin.ephemerals, what="an ephemeral refusal")[-1]
-    assert refusal["user"] == STRANGER and "Only <@UOWNER>" in refusal["text"]
+    refusal = slack.standin.wait_for(
+        lambda: [e for e in slack.standin.ephemerals if e["user"] == STRANGER], what="an ephemeral refusal"
+    )[-1]
+    assert "Only <@UOWNER>" in refusal["text"]
     click(slack, progress.ts, OWNER, "train_download")
     slack.standin.wait_for(
         lambda: len([u for u in slack.standin.uploads.values() if u["name"] == "model.safetensors"]) == 2,
@@ -286,7 +295,8 @@ def test_surfaces_mentions_dms_commands_scheduling_and_start_permission(tmp_path
         assert run.status == RunStatus.PENDING and run.scheduled_for is not None
 
         # /train status, list, help, stop <id>
-        commands = [("status", f"#{run.id} resnet18"), ("list", f"#{run.id}"), ("help", "/train stop <id>"),
+        commands = [("status", f"#{run.id} resnet18"), ("list", f"#{run.id}"),
+                    ("help", "/train stop &lt;id&gt;"),  # escaped for Slack
                     (f"stop {run.id}", f"Stopping run #{run.id}"), ("stop 999", "999")]  # fmt: skip
         for text, expected in commands:
             before = len(standin.responses)
@@ -331,7 +341,7 @@ def test_python_m_bot_connects_over_socket_mode_to_slack_api_url(tmp_path: Path)
         standin.wait_connected(timeout=30)
         standin.wait_ack(standin.slash_command(CHANNEL, OWNER, "help"), timeout=ACK_LIMIT_S)
         standin.wait_for(lambda: standin.responses, what="the /train help response")
-        assert "/train stop <id>" in standin.responses[0]["text"]
+        assert "/train stop &lt;id&gt;" in standin.responses[0]["text"]  # escaped for Slack
         [connect] = standin.calls_to("apps.connections.open")
         assert connect.token == standin.app_token
 

@@ -264,7 +264,6 @@ def _summary_lines(turn: _Turn, config: TrainingConfig) -> list[str]:
         lines.append(
             "• " + msg.text(lang, "summary_estimate", total=duration_text(lang, found[0]), runs=found[1].runs)
         )
-    lines.append(msg.text(lang, "summary_footer"))
     return lines
 
 

@@ -1,4 +1,5 @@
-"""Reply texts in Korean and English. Plain text with Slack mrkdwn (*bold*, `code`, • bullets)."""
+"""Reply texts in Korean and English, in the catalogue's neutral markup (*bold*, `code`, • bullets): each
+front end renders and escapes them (bot/slack escapes Slack's control characters)."""
 
 from __future__ import annotations
 
@@ -17,12 +18,9 @@ FIELD_LABELS = {
 MAX_ECHO_CHARS = 200
 
 
-def slack_safe(value: str) -> str:
-    """User-supplied text echoed in a reply: Slack's control characters escaped (so "<!channel>" stays
-    text), and long input cut short."""
-    if len(value) > MAX_ECHO_CHARS:
-        value = value[:MAX_ECHO_CHARS] + "…"
-    return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+def clip_echo(value: str) -> str:
+    """User-supplied text echoed in a reply, cut short when long."""
+    return value[:MAX_ECHO_CHARS] + "…" if len(value) > MAX_ECHO_CHARS else value
 
 
 MAX_ANSWER_CHARS = 1500
@@ -36,8 +34,8 @@ def slack_safe_long(value: str) -> str:
 
 
 def text(language: str, key: str, **values: Any) -> str:
-    escaped = {name: slack_safe(v) if isinstance(v, str) else v for name, v in values.items()}
-    return t(language, key, **escaped)
+    clipped = {name: clip_echo(v) if isinstance(v, str) else v for name, v in values.items()}
+    return t(language, key, **clipped)
 
 
 def label(language: str, field: str) -> str:

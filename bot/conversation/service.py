@@ -25,6 +25,8 @@ from bot.conversation.facts import FactsProvider, HostFacts, render_facts
 from bot.conversation.language import detect_language
 from bot.conversation.parsing import ParseContext, Parser
 from bot.conversation.rules import RuleParser
+from bot.conversation.start_intent import StartIntent, start_intent
+from bot.i18n import DEFAULT_LANGUAGE
 from bot.settings import Settings
 from bot.storage import ChatSession, Database, SessionState
 from training.config import TrainingConfig
@@ -55,6 +57,13 @@ class Turn:
     command_args: dict[str, Any] = field(default_factory=dict)
     question_topic: str | None = None
     ready: bool = False  # the draft is complete (a question in a confirming thread keeps it so)
+
+
+@dataclass(frozen=True)
+class StartOrder:
+    config: TrainingConfig
+    config_key: str  # the idempotent start key: the same config of the same session gives the same run
+    at: datetime | None  # None: start now
 
 
 def make_parser(
@@ -109,6 +118,7 @@ class ConversationService:
         facts: FactsProvider | None = None,
     ) -> None:
         self._db = db
+        self._timezone = settings.timezone
         self._parser = make_parser(parser_choice, settings, anthropic_client)
         self._facts = facts or HostFacts(settings, db)
         self._options = EngineOptions(
@@ -231,6 +241,26 @@ class ConversationService:
         with self._db.session() as db:
             return self._find(db, team_id, channel_id, thread_ts)
 
+    def session_language(self, session_id: int | None) -> str:
+        """The language a conversation speaks now (English for none): run messages long after the setup
+        use it too."""
+        if session_id is None:
+            return DEFAULT_LANGUAGE
+        with self._db.session() as db:
+            row = db.get(ChatSession, session_id)
+            return row.language if row is not None else DEFAULT_LANGUAGE
+
+    def user_language(self, user_id: str) -> str:
+        """The language of the user's latest conversation (English for a user who has none)."""
+        with self._db.session() as db:
+            language = db.scalar(
+                select(ChatSession.language)
+                .where(ChatSession.user_id == user_id)
+                .order_by(ChatSession.updated_at.desc(), ChatSession.id.desc())
+                .limit(1)
+            )
+        return language or DEFAULT_LANGUAGE
+
     def has_session(self, team_id: str, channel_id: str, thread_ts: str) -> bool:
         return self.get_session(team_id, channel_id, thread_ts) is not None
 
@@ -239,6 +269,26 @@ class ConversationService:
             row = db.get_one(ChatSession, session_id)
             for name, value in values.items():
                 setattr(row, name, value)
+
+    def start_order(self, session: ChatSession, text: str | None = None) -> StartOrder | None:
+        """What starting this conversation runs: its confirmed config and key, rebuilt from the session
+        (a button only names the session and the key it showed). With `text`, only when that message is
+        a typed start ("start", "시작", "start at 02:00"), with its time. None when there is nothing to
+        start: not confirming, not a start request, or the dataset has gone away."""
+        startable = (
+            (SessionState.CONFIRMING,)
+            if text is not None
+            else (SessionState.CONFIRMING, SessionState.STARTED)
+        )
+        if session.state not in startable:  # a started one again: a double click gets the same run
+            return None
+        intent = start_intent(text, self._timezone) if text is not None else StartIntent(at=None)
+        if intent is None:
+            return None
+        confirmed = self.confirmed_config(session)
+        if confirmed is None:
+            return None
+        return StartOrder(*confirmed, at=intent.at)
 
     def confirmed_config(self, session: ChatSession) -> tuple[TrainingConfig, str] | None:
         """A confirming session's complete config and start key, the same ones its summary's Start button

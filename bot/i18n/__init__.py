@@ -14,11 +14,11 @@ from collections.abc import Mapping
 from types import ModuleType
 from typing import Any
 
-from bot.i18n import conversation
+from bot.i18n import console, conversation, runs, slack
 
 LANGUAGES = ("en", "ko")
 DEFAULT_LANGUAGE = "en"
-AREAS: tuple[ModuleType, ...] = (conversation,)
+AREAS: tuple[ModuleType, ...] = (conversation, runs, slack, console)
 
 
 def _merge(areas: tuple[ModuleType, ...]) -> dict[str, dict[str, str]]:
@@ -40,9 +40,14 @@ def language_or_default(language: str | None) -> str:
     return language if language in LANGUAGES else DEFAULT_LANGUAGE
 
 
+def template(language: str | None, key: str) -> str:
+    """The text `key` in `language` (English when the language is unknown), placeholders unfilled."""
+    return CATALOGUE[language_or_default(language)][key]
+
+
 def t(language: str | None, key: str, **values: Any) -> str:
     """The text `key` in `language` (English when the language is unknown), with `values` filled in."""
-    return CATALOGUE[language_or_default(language)][key].format(**values)
+    return template(language, key).format(**values)
 
 
 def untranslated() -> list[str]:

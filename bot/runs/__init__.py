@@ -1,6 +1,5 @@
 """Training runs: launch, queue, follow, stop, resume, schedule and recover trainer processes."""
 
-from bot.runs.advice import explain_failure
 from bot.runs.errors import InvalidRunState, NotAllowed, RunError, RunNotFound
 from bot.runs.manager import RunManager
 from bot.runs.views import RunUpdate, RunView, StartRequest
@@ -15,6 +14,5 @@ __all__ = [
     "RunUpdate",
     "RunView",
     "StartRequest",
-    "explain_failure",
     "parse_start_time",
 ]

@@ -1,12 +1,16 @@
-"""Errors the run manager raises; `.message` is safe to show to users."""
+"""Errors the run manager raises: a reason `code` and its `values`, which front ends turn into words
+(the catalogue's `error_<code>` texts)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class RunError(Exception):
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+    def __init__(self, code: str, **values: Any) -> None:
+        super().__init__(f"{code} {values}" if values else code)
+        self.code = code
+        self.values = values
 
 
 class RunNotFound(RunError):

@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from bot.runs.advice import explain_failure
+from bot.runs.advice import failure_code
 from bot.runs.errors import InvalidRunState, NotAllowed
 from bot.runs.follower import EventTail, RunFollower
 from bot.runs.gpus import GpuInventory
@@ -35,10 +35,6 @@ from training.events import Event
 log = logging.getLogger(__name__)
 
 RESUMABLE_STATUSES = (RunStatus.STOPPED, RunStatus.INTERRUPTED, RunStatus.FAILED)
-INTERRUPTED_MESSAGE = (
-    "The bot restarted and this run's trainer was no longer running. Resume it to continue from its last "
-    "checkpoint."
-)
 
 
 class RunManager:
@@ -134,7 +130,7 @@ class RunManager:
         if at.tzinfo is None:
             at = at.replace(tzinfo=ZoneInfo(self._settings.timezone))
         if at <= datetime.now(UTC):
-            raise InvalidRunState("That start time has already passed; pick a time in the future.")
+            raise InvalidRunState("time_passed")
         assert self._scheduler is not None, "start() the manager before scheduling runs"
         with self._lock:
             run_id, created = self._store.create(request, RunStatus.PENDING, scheduled_for=at.astimezone(UTC))
@@ -157,7 +153,7 @@ class RunManager:
         with self._lock:
             run = self._managed_view(run_id, user_id)
             if not run.is_scheduled:
-                raise InvalidRunState(f"Run #{run_id} is not scheduled (it is {run.status}).")
+                raise InvalidRunState("not_scheduled", run_id=run_id, status=run.status)
             self._store.set_status(run_id, RunStatus.STOPPED)
         self._unschedule(run_id)
         self._publish_status(run_id)
@@ -168,9 +164,9 @@ class RunManager:
         with self._lock:
             source = self._managed_view(run_id, user_id)
             if source.status not in RESUMABLE_STATUSES:
-                raise InvalidRunState(f"Run #{run_id} is {source.status}; only a stopped run can be resumed.")
+                raise InvalidRunState("not_resumable", run_id=run_id, status=source.status)
             if source.checkpoint_path is None:
-                raise InvalidRunState(f"Run #{run_id} left no checkpoint to resume from.")
+                raise InvalidRunState("no_checkpoint", run_id=run_id)
             already = self._store.active_resume_of(run_id)
             if already is not None:
                 return self.get(already.id)
@@ -196,7 +192,7 @@ class RunManager:
         with self._lock:
             run = self._managed_view(run_id, user_id)
             if run.status.is_terminal:
-                raise InvalidRunState(f"Run #{run_id} has already finished ({run.status}).")
+                raise InvalidRunState("already_finished", run_id=run_id, status=run.status)
             if run.status == RunStatus.RUNNING:
                 self._stop_requested.add(run_id)
                 follower = self._followers.get(run_id)
@@ -267,7 +263,7 @@ class RunManager:
         except OSError as exc:
             log.exception("run %s: could not start the trainer", claim.run_id)
             self._store.record_launch_failed(
-                claim.run_id, f"could not start {self._command}: {exc}", explain_failure("internal", str(exc))
+                claim.run_id, f"could not start {self._command}: {exc}", "internal"
             )
             with self._lock:
                 self._unfollowed.discard(claim.run_id)
@@ -323,7 +319,7 @@ class RunManager:
         if stop_requested:
             finished = self._store.finish_running(run_id, RunStatus.STOPPED)  # killed after the grace period
         elif dead == RunStatus.INTERRUPTED:
-            finished = self._store.finish_running(run_id, dead, error_message=INTERRUPTED_MESSAGE)
+            finished = self._store.finish_running(run_id, dead, error_message="interrupted")
         else:
             tail = stderr_tail(process.out_dir)
             exit_text = "unknown exit code" if returncode is None else f"exit code {returncode}"
@@ -331,7 +327,7 @@ class RunManager:
                 run_id,
                 RunStatus.FAILED,
                 error_detail=f"trainer ended ({exit_text}) without a final event\n{tail}".strip(),
-                error_message=explain_failure(failure_kind(returncode), tail or exit_text),
+                error_message=failure_code(failure_kind(returncode), tail or exit_text),
             )
         if finished:
             log.info("run %s ended without a final event: %s", run_id, dead)
@@ -371,7 +367,7 @@ class RunManager:
     def _managed_view(self, run_id: int, user_id: str) -> RunView:
         run = self.get(run_id)
         if not self.can_manage(run, user_id):
-            raise NotAllowed(f"Only <@{run.requested_by}> or an admin can manage run #{run_id}.")
+            raise NotAllowed("not_allowed", run_id=run_id)
         return run
 
     def _unschedule(self, run_id: int) -> None:

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.runs.advice import explain_failure
+from bot.runs.advice import failure_code
 from bot.storage import RunEpoch, RunStatus, TrainingRun
 from bot.storage.models import utcnow
 from training.events import (
@@ -31,6 +31,7 @@ def record_event(session: Session, row: TrainingRun, event: Event) -> None:
     total = max(row.total_epochs, 1)
     match event:
         case StartEvent():
+            metrics.pop("preparing", None)  # the preparing phase is over
             metrics.update(
                 event.model_dump(include={"device", "gpu_name", "classes", "counts", "num_params"})
             )
@@ -62,7 +63,7 @@ def record_event(session: Session, row: TrainingRun, event: Event) -> None:
             _finish(row, RunStatus.STOPPED)
         case ErrorEvent():
             if _finish(row, RunStatus.FAILED):
-                row.error_message = explain_failure(event.kind, event.message)
+                row.error_message = failure_code(event.kind, event.message)  # a code, worded by front ends
                 row.error_detail = event.detail or event.message
     row.metrics = metrics
 

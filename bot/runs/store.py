@@ -138,6 +138,7 @@ class RunStore:
                 current_epoch=source.current_epoch,
                 status=RunStatus.PENDING,
                 resume_of=source.id,
+                session_id=source.session_id,  # the conversation (and its language) it came from
                 requested_by=user_id,
                 slack_channel=source.slack_channel,
                 slack_thread_ts=source.slack_thread_ts,
@@ -295,7 +296,7 @@ class RunStore:
 def _row(session: Session, run_id: int) -> TrainingRun:
     row = session.get(TrainingRun, run_id)
     if row is None:
-        raise RunNotFound(f"There is no run #{run_id}.")
+        raise RunNotFound("not_found", run_id=run_id)
     return row
 
 

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bot.runs.advice import last_line
 from bot.storage import RunStatus, TrainingRun
 from training.config import TrainingConfig
 from training.contract import CHECKPOINT_LAST_FILE
@@ -32,7 +33,7 @@ class RunView:
     current_epoch: int
     total_epochs: int
     metrics: dict[str, Any]
-    error_message: str | None
+    error_message: str | None  # the failure's reason code (bot/runs/advice.py), not words
     output_dir: str | None
     queue_position: int | None
     requested_by: str | None
@@ -49,6 +50,8 @@ class RunView:
     images_per_sec: float | None = None
     eta_seconds: float | None = None
     best_val_acc: float | None = None
+    session_id: int | None = None  # the conversation it was started from: its language words the messages
+    error_line: str | None = None  # the trainer's own last error line (its words, English)
 
     @property
     def is_scheduled(self) -> bool:
@@ -103,4 +106,6 @@ def view_of(row: TrainingRun, queue_position: int | None = None) -> RunView:
         images_per_sec=metrics.get("images_per_sec"),
         eta_seconds=metrics.get("eta_seconds"),
         best_val_acc=metrics.get("best_val_acc"),
+        session_id=row.session_id,
+        error_line=last_line(row.error_detail) if row.error_detail else None,
     )

@@ -70,7 +70,12 @@ def build(
     db = Database(settings.database_url_or_default)
     db.create_all()
     executor = WorkExecutor()
-    progress = ProgressPublisher(client, executor, min_interval=edit_interval)
+    progress = ProgressPublisher(
+        client,
+        executor,
+        min_interval=edit_interval,
+        language_of=lambda run: conversation.session_language(run.session_id),
+    )
     ctx = SlackContext(
         settings=settings,
         conversation=conversation,

@@ -15,12 +15,14 @@ import logging
 import math
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot.i18n import DEFAULT_LANGUAGE, t
 from bot.runs import RunManager, RunUpdate, RunView
 from bot.slack import render
 from bot.slack.executor import WorkExecutor
@@ -55,8 +57,10 @@ class ProgressPublisher:
         *,
         min_interval: float = EDIT_INTERVAL_S,
         tick_interval: float = 3.0,
+        language_of: Callable[[RunView], str] = lambda _run: DEFAULT_LANGUAGE,
     ) -> None:
         self._client = client
+        self._language_of = language_of  # the run's conversation language, looked up at each message
         self._executor = executor
         self._min_interval = min_interval
         self._tick_interval = max(tick_interval, min_interval)
@@ -143,7 +147,7 @@ class ProgressPublisher:
         return None
 
     def _edit(self, message: _Message, view: RunView) -> None:
-        rendered = render.progress_message(view)
+        rendered = render.progress_message(view, self._language_of(view))
         try:
             self._client.chat_update(channel=message.channel, ts=message.ts, **rendered.as_kwargs())
         except SlackApiError as exc:
@@ -156,38 +160,31 @@ class ProgressPublisher:
 
     def _reply_ending(self, message: _Message, view: RunView) -> None:
         channel, thread_ts = message.channel, message.thread_ts or view.slack_thread_ts or message.ts
+        language = self._language_of(view)
         if view.status == RunStatus.COMPLETED:
-            final, per_class = completion_metrics(view, message.done)
-            text = render.completion_text(view, final, per_class)
+            text = render.completion_text(view, language, message.done)
             self._client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=text)
-            upload_model(self._client, view, channel, thread_ts, with_curves=True)
+            upload_model(self._client, view, channel, thread_ts, language, with_curves=True)
         else:
-            text = render.ending_text(view)
-            self._client.chat_postMessage(
-                channel=channel, thread_ts=thread_ts, text=text, blocks=render.resume_blocks(view, text)
-            )
-
-
-def completion_metrics(view: RunView, done: DoneEvent | None) -> tuple[dict[str, float], dict[str, float]]:
-    """Final metrics and per-class accuracy: from the done event, else from the stored run summary."""
-    if done is not None:
-        return done.final, done.per_class_acc
-    metrics = view.metrics or {}
-    return metrics.get("final", metrics), metrics.get("per_class_acc", {})
+            ending = render.ending_message(view, language)
+            self._client.chat_postMessage(channel=channel, thread_ts=thread_ts, **ending.as_kwargs())
 
 
 def upload_model(
-    client: WebClient, view: RunView, channel: str, thread_ts: str, *, with_curves: bool
+    client: WebClient, view: RunView, channel: str, thread_ts: str, language: str, *, with_curves: bool
 ) -> bool:
     artifacts = view.artifacts or {}
+    model = view.config.get("model", "")
     files = (
-        [(artifacts["model"], f"Run #{view.id} model ({view.config.get('model', '')})")]
+        [(artifacts["model"], t(language, "file_model", id=view.id, model=model))]
         if "model" in artifacts
         else []
     )
     if with_curves and "curves" in artifacts:
-        files.append((artifacts["curves"], f"Run #{view.id} learning curves"))
+        files.append((artifacts["curves"], t(language, "file_curves", id=view.id)))
     if not files:
         return False
-    upload_artifacts(client, channel, thread_ts, files, comment=f"Files of run #{view.id}")
+    upload_artifacts(
+        client, channel, thread_ts, files, comment=render.slack_text(language, "files_comment", id=view.id)
+    )
     return True

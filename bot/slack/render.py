@@ -1,6 +1,8 @@
-"""Block Kit messages (slack_sdk.models.blocks): the config summary, the progress message, run lists.
+"""Block Kit messages (slack_sdk.models.blocks) built from the neutral presentation in bot/present.
 
 Every function returns a `Rendered` (fallback text + blocks); pure, no I/O, so it is unit-tested directly.
+Neutral text becomes mrkdwn by escaping Slack's control characters (&, <, >), so a class, model or file
+name such as "<!channel>" stays text; mentions are added by `slack_text` after escaping.
 """
 
 from __future__ import annotations
@@ -8,20 +10,25 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from slack_sdk.models.blocks import (
     ActionsBlock,
     Block,
     ButtonElement,
+    ConfirmObject,
+    ContextBlock,
+    DividerBlock,
+    HeaderBlock,
     MarkdownTextObject,
     SectionBlock,
 )
 
+from bot.i18n import t, template
+from bot.present import runs as present
 from bot.runs import RunView
 from bot.storage import RunStatus
-from training.config import TrainingConfig
+from training.events import DoneEvent
 
 START, CANCEL, STOP, DOWNLOAD, RESUME = (
     "train_start",
@@ -30,18 +37,31 @@ START, CANCEL, STOP, DOWNLOAD, RESUME = (
     "train_download",
     "train_resume",
 )
-BAR_WIDTH = 20
 SECTION_LIMIT = 3000
+MESSAGE_TEXT_LIMIT = 39_000
+HOME_BLOCK_LIMIT = 100
 
-STATUS_LABELS = {
-    RunStatus.PENDING: "⏰ Scheduled",
-    RunStatus.QUEUED: "⏳ Queued",
-    RunStatus.RUNNING: "🏃 Running",
-    RunStatus.COMPLETED: "✅ Completed",
-    RunStatus.FAILED: "❌ Failed",
-    RunStatus.STOPPED: "⏹️ Stopped",
-    RunStatus.INTERRUPTED: "⚠️ Interrupted",
-}
+
+class Mention(str):
+    """A Slack mention (<@U…>): inserted into texts as is, never escaped."""
+
+
+def mention(user_id: str) -> Mention:
+    return Mention(f"<@{user_id}>")
+
+
+def escape(text: str) -> str:
+    """Neutral text as mrkdwn: Slack's control characters escaped (it shows &lt; as <)."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def slack_text(language: str, key: str, **values: Any) -> str:
+    """A catalogue text as mrkdwn: the text and its values escaped, mentions kept."""
+    escaped = {
+        name: value if isinstance(value, Mention) else escape(value) if isinstance(value, str) else value
+        for name, value in values.items()
+    }
+    return escape(template(language, key)).format(**escaped)
 
 
 @dataclass(frozen=True)
@@ -55,193 +75,174 @@ class Rendered:
 
 @dataclass(frozen=True)
 class StartValue:
-    """What the Start button carries, so a click starts exactly the config the summary showed."""
+    """What the Start button carries: which session and which config it showed. The server rebuilds the
+    config from the session and refuses when its key no longer matches (the one source of truth)."""
 
     session_id: int
     config_key: str
-    config: dict[str, Any]
 
     def encode(self) -> str:
-        return json.dumps(
-            {"s": self.session_id, "k": self.config_key, "c": self.config}, separators=(",", ":")
-        )
+        return json.dumps({"s": self.session_id, "k": self.config_key}, separators=(",", ":"))
 
     @classmethod
     def decode(cls, value: str) -> StartValue:
         data = json.loads(value)
-        return cls(session_id=int(data["s"]), config_key=str(data["k"]), config=dict(data["c"]))
+        return cls(session_id=int(data["s"]), config_key=str(data["k"]))
 
 
-def config_summary(reply: str, config: TrainingConfig, *, session_id: int, config_key: str) -> Rendered:
+def config_summary(
+    reply: str, language: str, *, model: str, epochs: int, session_id: int, config_key: str
+) -> Rendered:
     """The engine's complete-config reply (every value, in the user's language) with Start and Cancel."""
-    value = StartValue(session_id, config_key, config.model_dump(mode="json")).encode()
     blocks: list[Block] = [
-        SectionBlock(block_id="summary", text=MarkdownTextObject(text=_clip(reply))),
+        SectionBlock(block_id="summary", text=MarkdownTextObject(text=_clip(escape(reply)))),
         ActionsBlock(
             block_id="setup",
             elements=[
-                ButtonElement(text="Start", action_id=START, value=value, style="primary"),
-                ButtonElement(text="Cancel", action_id=CANCEL, value=str(session_id)),
+                ButtonElement(
+                    text=t(language, "button_start"),
+                    action_id=START,
+                    value=StartValue(session_id, config_key).encode(),
+                    style="primary",
+                ),
+                ButtonElement(
+                    text=t(language, "button_cancel_setup"),
+                    action_id=CANCEL,
+                    value=str(session_id),
+                    confirm=_confirm(language, "cancel_setup"),
+                ),
             ],
         ),
     ]
-    return Rendered(
-        f"Ready to train {config.model} on {config.dataset_path} for {config.epochs} epochs", blocks
-    )
+    return Rendered(slack_text(language, "summary_fallback", model=model, epochs=epochs), blocks)
 
 
-def progress_bar(fraction: float, width: int = BAR_WIDTH) -> str:
-    fraction = min(max(fraction, 0.0), 1.0)
-    filled = round(fraction * width)
-    return "█" * filled + "░" * (width - filled) + f" {fraction * 100:.0f}%"
-
-
-def progress_message(run: RunView, now: datetime | None = None) -> Rendered:
-    now = now or datetime.now(UTC)
-    config = run.config
-    label = STATUS_LABELS.get(run.status, str(run.status))
-    headline = f"*Run #{run.id}* · {config.get('model', '?')} · {label}"
-    if run.stalled and run.status == RunStatus.RUNNING:
-        headline += " · ⚠️ no news from the trainer for a while"
-    lines = [headline]
-    if run.status == RunStatus.QUEUED and run.queue_position is not None:
-        lines.append(f"Position in queue: *{run.queue_position}*")
-    elif run.status == RunStatus.PENDING and run.scheduled_for is not None:
-        lines.append(f"Starts at *{_clock(run.scheduled_for)}*")
-    else:
-        progress = 1.0 if run.status == RunStatus.COMPLETED else run.progress
-        lines.append(f"`{progress_bar(progress)}`")
-    fields = _metric_fields(run, now)
-    if fields:
-        lines.append("  ·  ".join(fields))
-    lines += [f"⚠️ {warning['message']}" for warning in run_warnings(run)]
-    if run.error_message and run.status in (RunStatus.FAILED, RunStatus.INTERRUPTED):
-        lines.append(run.error_message)
+def progress_message(run: RunView, language: str, now: Any = None) -> Rendered:
+    shown = present.progress(run, language, now)
+    lines = [escape(shown.title) + (f" · {escape(shown.stalled)}" if shown.stalled else "")]
+    if shown.bar is not None:
+        lines.append(f"`{shown.bar}`" + (f" {escape(shown.state)}" if shown.state else ""))
+    elif shown.state:
+        lines.append(escape(shown.state))
+    if shown.figures:
+        lines.append(escape("  ·  ".join(shown.figures)))
+    lines += [escape(warning) for warning in shown.warnings]
+    if shown.reason:
+        lines.append(escape(shown.reason))
     blocks: list[Block] = [
         SectionBlock(block_id="progress", text=MarkdownTextObject(text=_clip("\n".join(lines))))
     ]
-    buttons = _run_buttons(run)
+    buttons = run_buttons(run, language)
     if buttons:
         blocks.append(ActionsBlock(block_id="run_controls", elements=buttons))
-    text = (
-        f"Run #{run.id}: {label}, epoch {run.current_epoch}/{run.total_epochs or config.get('epochs', '?')}"
+    total = run.total_epochs or run.config.get("epochs", "?")
+    fallback = slack_text(
+        language,
+        "progress_fallback",
+        id=run.id,
+        status=present.status_label(language, run.status),
+        done=run.current_epoch,
+        total=total,
     )
-    return Rendered(text, blocks)
+    return Rendered(fallback, blocks)
 
 
-def run_warnings(run: RunView) -> list[dict[str, str]]:
-    """The trainer's warnings for the user (pretrained weights unavailable, corrupt images, imbalance...)."""
-    return list((run.metrics or {}).get("warnings", []))
-
-
-def _metric_fields(run: RunView, now: datetime) -> list[str]:
-    metrics = run.metrics or {}
-    total = run.total_epochs or run.config.get("epochs") or 0
-    fields = [f"Epoch *{run.current_epoch}/{total}*"]
-    loss = metrics.get("train_loss")
-    if run.status == RunStatus.RUNNING:
-        loss = metrics.get("running_loss", loss)  # the current epoch's running mean
-    if loss is not None:
-        fields.append(f"loss *{loss:.4f}*")
-    if metrics.get("val_acc") is not None:
-        best = f" (best {run.best_val_acc:.1%})" if run.best_val_acc is not None else ""
-        fields.append(f"val acc *{metrics['val_acc']:.1%}*{best}")
-    if run.images_per_sec and run.status == RunStatus.RUNNING:
-        fields.append(f"{run.images_per_sec:.0f} img/s")
-    if run.started_at is not None:
-        fields.append(
-            f"elapsed {format_duration(((run.completed_at or now) - _aware(run.started_at)).total_seconds())}"
-        )
-    if run.eta_seconds is not None and run.status == RunStatus.RUNNING:
-        fields.append(f"ETA {format_duration(run.eta_seconds)}")
-    return fields if run.status not in (RunStatus.QUEUED, RunStatus.PENDING) else []
-
-
-def _run_buttons(run: RunView) -> list[ButtonElement]:
+def run_buttons(run: RunView, language: str) -> list[ButtonElement]:
     value = str(run.id)
     if not run.status.is_terminal:
-        label = "Cancel" if run.status == RunStatus.PENDING else "Stop"
-        return [ButtonElement(text=label, action_id=STOP, value=value, style="danger")]
+        scheduled = run.status == RunStatus.PENDING
+        return [
+            ButtonElement(
+                text=t(language, "button_cancel_run" if scheduled else "button_stop"),
+                action_id=STOP,
+                value=value,
+                style="danger",
+                confirm=_confirm(language, "cancel_run" if scheduled else "stop", id=run.id),
+            )
+        ]
     buttons = []
     if run.status == RunStatus.COMPLETED and run.artifacts.get("model"):
-        buttons.append(ButtonElement(text="Download", action_id=DOWNLOAD, value=value, style="primary"))
+        buttons.append(
+            ButtonElement(
+                text=t(language, "button_download"), action_id=DOWNLOAD, value=value, style="primary"
+            )
+        )
     if run.status != RunStatus.COMPLETED and run.checkpoint_path:
-        buttons.append(ButtonElement(text="Resume", action_id=RESUME, value=value, style="primary"))
+        buttons.append(_resume_button(run, language))
     return buttons
 
 
-def completion_text(run: RunView, final: dict[str, float], per_class_acc: dict[str, float]) -> str:
-    lines = [f"✅ Run #{run.id} finished: {run.config.get('model', '?')}, {run.current_epoch} epochs."]
-    if final.get("val_acc") is not None:
-        best = f" (best {run.best_val_acc:.1%})" if run.best_val_acc is not None else ""
-        lines.append(f"• Final validation accuracy: *{final['val_acc']:.1%}*{best}")
-    if final.get("val_loss") is not None:
-        lines.append(f"• Final validation loss: *{final['val_loss']:.4f}*")
-    if final.get("train_loss") is not None:
-        lines.append(f"• Final training loss: *{final['train_loss']:.4f}*")
-    if per_class_acc:
-        lines.append(
-            "• Per-class accuracy: " + ", ".join(f"{name} {acc:.0%}" for name, acc in per_class_acc.items())
-        )
-    return _clip("\n".join(lines), 39_000)
+def _resume_button(run: RunView, language: str) -> ButtonElement:
+    return ButtonElement(
+        text=t(language, "button_resume"), action_id=RESUME, value=str(run.id), style="primary"
+    )
 
 
-def ending_text(run: RunView) -> str:
-    """The thread reply when a run failed, was stopped or was interrupted."""
-    if run.status == RunStatus.STOPPED:
-        head = f"⏹️ Run #{run.id} was stopped after epoch {run.current_epoch}."
-    elif run.status == RunStatus.INTERRUPTED:
-        head = f"⚠️ Run #{run.id} was interrupted (the bot restarted and the trainer was gone)."
-    else:
-        head = f"❌ Run #{run.id} failed."
-    reason = f"\n{run.error_message}" if run.error_message else ""
-    resume = "\nPress *Resume* to continue from the last checkpoint." if run.checkpoint_path else ""
-    return head + reason + resume
+def _confirm(language: str, what: str, **values: Any) -> ConfirmObject:
+    """Block Kit's confirm dialog: the click only goes through after the user confirms."""
+    return ConfirmObject(
+        title=t(language, f"confirm_{what}_title", **values),
+        text=t(language, f"confirm_{what}_text"),
+        confirm=t(language, f"confirm_{what}_yes"),
+        deny=t(language, "confirm_back"),
+        style="danger",
+    )
 
 
-def resume_blocks(run: RunView, text: str) -> list[Block]:
-    blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text=_clip(text)))]
+def completion_text(run: RunView, language: str, done: DoneEvent | None = None) -> str:
+    return _clip(escape("\n".join(present.completion(run, language, done))), MESSAGE_TEXT_LIMIT)
+
+
+def ending_message(run: RunView, language: str) -> Rendered:
+    """The thread reply when a run failed, was stopped or was interrupted, with Resume when it can be."""
+    lines = [escape(line) for line in present.ending(run, language)]
     if run.checkpoint_path:
+        lines.append(slack_text(language, "resume_hint"))
+    text = _clip("\n".join(lines))
+    blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text=text))]
+    if run.checkpoint_path:
+        blocks.append(ActionsBlock(block_id="resume", elements=[_resume_button(run, language)]))
+    return Rendered(text, blocks)
+
+
+def run_list(language: str, title_key: str, runs: Iterable[RunView], empty_key: str) -> str:
+    lines = [f"*{escape(t(language, title_key))}*"]
+    lines += [f"• {_run_line(run, language)}" for run in runs]
+    return "\n".join(lines) if len(lines) > 1 else escape(t(language, empty_key))
+
+
+def _run_line(run: RunView, language: str) -> str:
+    line = escape(present.run_line(run, language))
+    return line + f" · {mention(run.requested_by)}" if run.requested_by else line
+
+
+def home_view(language: str, own: list[RunView], active: list[RunView], updated: str) -> dict[str, Any]:
+    """The App Home tab: the user's runs (newest first, with their buttons) and everyone's queue."""
+    blocks: list[Block] = [
+        HeaderBlock(text=t(language, "home_title")),
+        SectionBlock(text=MarkdownTextObject(text=t(language, "home_yours"))),
+    ]
+    if not own:
+        blocks.append(SectionBlock(text=MarkdownTextObject(text=escape(t(language, "home_yours_empty")))))
+    for run in own:
+        shown = present.progress(run, language)
+        lines = [escape(present.run_line(run, language))]
+        lines += [escape("  ·  ".join(shown.figures))] if shown.figures else []
+        lines += [escape(shown.reason)] if shown.reason else []
         blocks.append(
-            ActionsBlock(
-                block_id="resume",
-                elements=[ButtonElement(text="Resume", action_id=RESUME, value=str(run.id), style="primary")],
-            )
+            SectionBlock(block_id=f"home_run_{run.id}", text=MarkdownTextObject(text=_clip("\n".join(lines))))
         )
-    return blocks
-
-
-def run_list(title: str, runs: Iterable[RunView], empty: str) -> str:
-    lines = [f"*{title}*"]
-    for run in runs:
-        label = STATUS_LABELS.get(run.status, str(run.status))
-        model = run.config.get("model", "?")
-        line = f"• #{run.id} {model} · {label} · epoch {run.current_epoch}/{run.total_epochs}"
-        if run.status == RunStatus.QUEUED and run.queue_position is not None:
-            line += f" · queue position {run.queue_position}"
-        if run.status == RunStatus.PENDING and run.scheduled_for is not None:
-            line += f" · starts {_clock(run.scheduled_for)}"
-        if run.best_val_acc is not None:
-            line += f" · best val acc {run.best_val_acc:.1%}"
-        if run.requested_by:
-            line += f" · <@{run.requested_by}>"
-        lines.append(line)
-    return "\n".join(lines) if len(lines) > 1 else empty
-
-
-def format_duration(seconds: float) -> str:
-    seconds = max(0, round(seconds))
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s"
-
-
-def _clock(moment: datetime) -> str:
-    return _aware(moment).strftime("%Y-%m-%d %H:%M %Z")
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+        buttons = run_buttons(run, language)
+        if buttons:
+            blocks.append(ActionsBlock(block_id=f"home_controls_{run.id}", elements=buttons))
+    blocks += [DividerBlock(), SectionBlock(text=MarkdownTextObject(text=t(language, "home_queue")))]
+    queue = [f"• {_run_line(run, language)}" for run in active]
+    queue_text = "\n".join(queue) if queue else escape(t(language, "home_queue_empty"))
+    blocks.append(SectionBlock(block_id="home_queue", text=MarkdownTextObject(text=_clip(queue_text))))
+    blocks.append(
+        ContextBlock(elements=[MarkdownTextObject(text=slack_text(language, "home_updated", at=updated))])
+    )
+    return {"type": "home", "blocks": [block.to_dict() for block in blocks[:HOME_BLOCK_LIMIT]]}
 
 
 def _clip(text: str, limit: int = SECTION_LIMIT) -> str:

@@ -1,26 +1,43 @@
 """Conversation threads: feed messages to the engine, answer in the thread, start or schedule runs.
 
-Everything here runs on the project's WorkExecutor, never on a Bolt listener thread.
+Everything here runs on the project's WorkExecutor, never on a Bolt listener thread, and the work of one
+thread runs in that thread's lane (`in_thread_order`), one message after the other.
 """
 
 from __future__ import annotations
 
 import logging
 import tempfile
-from datetime import datetime
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from bot.conversation.service import StartOrder
+from bot.i18n import t
+from bot.present import runs as present
 from bot.runs import RunError, RunUpdate, RunView, StartRequest
 from bot.slack import render
 from bot.slack.context import SlackContext, ThreadRef
 from bot.slack.files import download_shared_file
-from bot.slack.start_intent import start_intent
-from bot.storage import SessionState
+from bot.storage import ChatSession
 from bot.uploads import UploadError, extract_dataset_zip
-from training.config import TrainingConfig
 
 log = logging.getLogger(__name__)
+
+
+def in_thread_order(
+    ctx: SlackContext, where: ThreadRef, fn: Callable[..., Any], *args: Any, sent_at: str | None = None
+) -> None:
+    """Run `fn(ctx, where, *args)` after the thread's earlier work (messages, clicks) has finished;
+    `sent_at` is the Slack ts of the message or click, which orders work that arrives together."""
+    ctx.executor.submit_in_order(where, fn, ctx, where, *args, sent_at=_seconds(sent_at))
+
+
+def _seconds(ts: str | None) -> float | None:
+    try:
+        return float(ts) if ts else None
+    except ValueError:
+        return None
 
 
 def post(ctx: SlackContext, where: ThreadRef, text: str, **kwargs: Any) -> str:
@@ -38,67 +55,61 @@ def converse(ctx: SlackContext, where: ThreadRef, user_id: str, text: str) -> No
     """One user message: a typed start ("start", "start at 02:00") in a confirming thread starts the run;
     anything else goes to the engine, whose reply comes with Start/Cancel once the config is complete."""
     session = ctx.conversation.get_session(where.team_id, where.channel, where.thread_ts)
-    if session is not None and session.state == SessionState.CONFIRMING:
-        intent = start_intent(text, ctx.settings.timezone)
-        confirmed = ctx.conversation.confirmed_config(session) if intent else None
-        if intent and confirmed:
-            config, key = confirmed
-            start_run(ctx, where, user_id, config, key, session.id, at=intent.at)
-            return
+    order = ctx.conversation.start_order(session, text) if session is not None else None
+    if session is not None and order is not None:
+        start_run(ctx, where, user_id, session, order)
+        return
     turn = ctx.conversation.handle_message(
         team_id=where.team_id, channel_id=where.channel, thread_ts=where.thread_ts, user_id=user_id, text=text
     )
-    reply = "\n".join([*turn.notices, turn.reply]).strip()  # notices come formatted
+    reply = "\n".join([*turn.notices, turn.reply]).strip()
     if turn.complete and turn.config is not None:
         summary = render.config_summary(
-            reply, turn.config, session_id=turn.session_id, config_key=turn.config_key
+            f"{reply}\n{t(turn.language, 'slack_summary_footer')}",
+            turn.language,
+            model=turn.config.model,
+            epochs=turn.config.epochs,
+            session_id=turn.session_id,
+            config_key=turn.config_key,
         )
         ts = post(ctx, where, **summary.as_kwargs())
         ctx.conversation.set_summary_ts(turn.session_id, ts)
     elif reply:
-        post(ctx, where, reply)
+        post(ctx, where, render.escape(reply))
 
 
 def start_run(
-    ctx: SlackContext,
-    where: ThreadRef,
-    user_id: str,
-    config: TrainingConfig,
-    config_key: str,
-    session_id: int | None,
-    *,
-    at: datetime | None = None,
-) -> RunView | None:
-    """Submit (or schedule) the run and post its progress message. Idempotent on config_key, so a
+    ctx: SlackContext, where: ThreadRef, user_id: str, session: ChatSession, order: StartOrder
+) -> None:
+    """Submit (or schedule) the run and post its progress message. Idempotent on the config key, so a
     double click or a re-sent "start" gives one run and one progress message."""
+    language = session.language
     if not ctx.may_start(user_id, where.channel):
-        refuse(ctx, where, user_id, "Sorry, you are not allowed to start training runs here.")
-        return None
+        refuse(ctx, where, user_id, render.slack_text(language, "not_allowed_start"))
+        return
     request = StartRequest(
-        config=config,
+        config=order.config,
         requested_by=user_id,
-        start_key=config_key,
-        session_id=session_id,
+        start_key=order.config_key,
+        session_id=session.id,
         slack_channel=where.channel,
         slack_thread_ts=where.thread_ts,
     )
     with ctx.start_lock:
         try:
-            run = ctx.runs.schedule(request, at) if at is not None else ctx.runs.submit(request)
+            run = ctx.runs.schedule(request, order.at) if order.at is not None else ctx.runs.submit(request)
         except RunError as error:
-            post(ctx, where, error.message)
-            return None
+            post(ctx, where, render.escape(present.run_error(language, error)))
+            return
         attach_progress_message(ctx, where, run)
-    if session_id is not None:
-        ctx.conversation.mark_started(session_id)
-    return run
+    ctx.conversation.mark_started(session.id)
 
 
 def attach_progress_message(ctx: SlackContext, where: ThreadRef, run: RunView) -> None:
     """Post the run's progress message, once (caller holds ctx.start_lock), and keep it current."""
     if run.slack_ts:
         return  # this start was already handled (a double click, a re-sent "start")
-    rendered = render.progress_message(run)
+    rendered = render.progress_message(run, ctx.run_language(run))
     ts = post(ctx, where, **rendered.as_kwargs())
     ctx.runs.set_progress_message(run.id, where.channel, ts)
     ctx.progress.track(run, where.channel, ts)
@@ -107,7 +118,12 @@ def attach_progress_message(ctx: SlackContext, where: ThreadRef, run: RunView) -
 
 
 def receive_zip(ctx: SlackContext, where: ThreadRef, user_id: str, file: dict[str, Any], text: str) -> None:
-    """A .zip shared in a conversation thread: extract it safely and use it as the dataset."""
+    """A .zip shared in a conversation thread: extract it safely and use it as the dataset. Only users
+    who may start runs here may make the bot download and unpack a file."""
+    language = ctx.thread_language(where)
+    if not ctx.may_start(user_id, where.channel):
+        refuse(ctx, where, user_id, render.slack_text(language, "not_allowed_upload"))
+        return
     token = ctx.settings.slack_bot_token
     name = str(file.get("name") or "dataset.zip")
     try:
@@ -120,15 +136,20 @@ def receive_zip(ctx: SlackContext, where: ThreadRef, user_id: str, file: dict[st
             )
             dataset = extract_dataset_zip(zip_path, ctx.settings, name)
     except UploadError as error:
-        post(ctx, where, f"I could not use `{name}`: {error.message}")
+        post(ctx, where, render.slack_text(language, "upload_refused", name=name, reason=error.message))
         return
     counts = ", ".join(f"{cls} {n}" for cls, n in dataset.summary.counts.items())
-    dropped = f" ({dataset.dropped} other files left out)" if dataset.dropped else ""
-    post(
-        ctx,
-        where,
-        f"Unpacked `{name}` into `{dataset.relative_path}`: {len(dataset.summary.classes)} classes, "
-        f"{dataset.images} images{dropped}. Classes: {counts}.",
+    report = render.slack_text(
+        language,
+        "upload_done",
+        name=name,
+        path=dataset.relative_path,
+        classes=len(dataset.summary.classes),
+        images=dataset.images,
+        counts=counts,
     )
+    if dataset.dropped:
+        report += " " + render.slack_text(language, "upload_dropped", count=dataset.dropped)
+    post(ctx, where, report)
     message = f"dataset: {dataset.relative_path}"
     converse(ctx, where, user_id, f"{text}\n{message}".strip() if text else message)

@@ -89,7 +89,7 @@ class TrainingRun(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(default=None)
     completed_at: Mapped[datetime | None] = mapped_column(default=None)
-    error_message: Mapped[str | None] = mapped_column(Text, default=None)  # plain advice for users
+    error_message: Mapped[str | None] = mapped_column(Text, default=None)  # reason code (runs/advice.py)
     error_detail: Mapped[str | None] = mapped_column(Text, default=None)  # raw error / stderr tail
     output_dir: Mapped[str | None] = mapped_column(String(1024), default=None)
 

@@ -1,4 +1,5 @@
-"""Buttons: Start / Cancel on the setup summary; Stop / Download / Resume on the progress message."""
+"""Buttons: Start / Cancel on the setup summary; Stop / Download / Resume on the progress message and in
+the App Home. Stop and Cancel ask for confirmation in Slack itself (Block Kit `confirm`)."""
 
 from __future__ import annotations
 
@@ -7,17 +8,20 @@ from typing import Any
 
 from slack_bolt import Ack, App
 
-from bot.runs import RunError
+from bot.present import runs as present
+from bot.runs import RunError, RunView
 from bot.slack import render
 from bot.slack.context import SlackContext, ThreadRef
+from bot.slack.home import publish_home
 from bot.slack.progress import upload_model
-from bot.slack.threads import attach_progress_message, post, refuse, start_run
+from bot.slack.threads import attach_progress_message, in_thread_order, post, refuse, start_run
 from bot.storage import RunStatus, SessionState
-from training.config import TrainingConfig
+
+Handler = Callable[[SlackContext, ThreadRef, str, dict[str, Any]], None]
 
 
 def register(app: App, ctx: SlackContext) -> None:
-    handlers: dict[str, Callable[[SlackContext, ThreadRef, str, dict[str, Any]], None]] = {
+    handlers: dict[str, Handler] = {
         render.START: on_start,
         render.CANCEL: on_cancel,
         render.STOP: on_stop,
@@ -28,37 +32,54 @@ def register(app: App, ctx: SlackContext) -> None:
         app.action(action_id)(_acking(ctx, handler))
 
 
-def _acking(
-    ctx: SlackContext, handler: Callable[[SlackContext, ThreadRef, str, dict[str, Any]], None]
-) -> Callable:
+def _acking(ctx: SlackContext, handler: Handler) -> Callable[..., None]:
     def listener(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
         ack()
         container = body.get("container") or {}
+        user = body["user"]["id"]
+        details = {**action, "message_ts": container.get("message_ts")}
+        if container.get("type") == "view":  # a button in the App Home: act on the run's own thread
+            ctx.executor.submit(_from_home, ctx, handler, body.get("team", {}).get("id", ""), user, details)
+            return
         channel = container.get("channel_id") or body["channel"]["id"]
         thread_ts = container.get("thread_ts") or container.get("message_ts", "")
         where = ThreadRef(body.get("team", {}).get("id", ""), channel, thread_ts)
-        ctx.executor.submit(
-            handler, ctx, where, body["user"]["id"], {**action, "message_ts": container.get("message_ts")}
-        )
+        in_thread_order(ctx, where, handler, user, details, sent_at=action.get("action_ts"))
 
     listener.__name__ = f"on_{handler.__name__}"
     return listener
+
+
+def _from_home(ctx: SlackContext, handler: Handler, team_id: str, user: str, action: dict[str, Any]) -> None:
+    try:
+        run = ctx.runs.get(int(action["value"]))
+    except (RunError, ValueError):
+        publish_home(ctx, user)
+        return
+    if run.slack_channel and run.slack_thread_ts:
+        handler(ctx, ThreadRef(team_id, run.slack_channel, run.slack_thread_ts), user, action)
+    publish_home(ctx, user)  # show the run's new state
 
 
 def on_start(ctx: SlackContext, where: ThreadRef, user: str, action: dict[str, Any]) -> None:
     value = render.StartValue.decode(action["value"])
     session = ctx.conversation.get_session(where.team_id, where.channel, where.thread_ts)
     if session is None or session.id != value.session_id:
-        refuse(ctx, where, user, "This setup is no longer available.")
+        refuse(ctx, where, user, render.slack_text(ctx.thread_language(where), "setup_gone"))
         return
     if session.summary_ts not in (None, action["message_ts"]):  # a replaced summary, also after a start
-        refuse(ctx, where, user, "The setup changed since this summary; use Start on the newest summary.")
+        refuse(ctx, where, user, render.slack_text(session.language, "setup_replaced"))
         return
     if session.state == SessionState.CANCELLED:
-        refuse(ctx, where, user, "This setup was cancelled; reply in the thread to set it up again.")
+        refuse(ctx, where, user, render.slack_text(session.language, "setup_was_cancelled"))
         return
-    config = TrainingConfig.model_validate(value.config)
-    start_run(ctx, where, user, config, value.config_key, value.session_id)
+    order = ctx.conversation.start_order(session)
+    if order is None:
+        refuse(ctx, where, user, render.slack_text(session.language, "error_dataset_gone"))
+    elif order.config_key != value.config_key:  # the settings changed since this summary
+        refuse(ctx, where, user, render.slack_text(session.language, "setup_replaced"))
+    else:
+        start_run(ctx, where, user, session, order)
 
 
 def on_cancel(ctx: SlackContext, where: ThreadRef, user: str, action: dict[str, Any]) -> None:
@@ -66,25 +87,27 @@ def on_cancel(ctx: SlackContext, where: ThreadRef, user: str, action: dict[str, 
     if session is None or session.state != SessionState.CONFIRMING:
         return
     if user != session.user_id and user not in ctx.settings.admin_user_ids:
-        refuse(ctx, where, user, f"Only <@{session.user_id}> or an admin can cancel this setup.")
+        text = render.slack_text(session.language, "cancel_only_owner", owner=render.mention(session.user_id))
+        refuse(ctx, where, user, text)
         return
     ctx.conversation.mark_cancelled(session.id)
-    post(ctx, where, f"Setup cancelled by <@{user}>. Reply in this thread to start over.")
+    post(ctx, where, render.slack_text(session.language, "setup_cancelled", user=render.mention(user)))
 
 
-def _managed_run(ctx: SlackContext, where: ThreadRef, user: str, action: dict[str, Any]) -> Any:
+def _managed_run(ctx: SlackContext, where: ThreadRef, user: str, action: dict[str, Any]) -> RunView | None:
     """The button's run, if the user may manage it (owner or admin); else an ephemeral refusal."""
     try:
         run = ctx.runs.get(int(action["value"]))
     except RunError as error:
-        refuse(ctx, where, user, error.message)
+        refuse(ctx, where, user, render.escape(present.run_error(ctx.thread_language(where), error)))
         return None
     if not ctx.runs.can_manage(run, user):
+        owner = render.mention(run.requested_by or "")
         refuse(
             ctx,
             where,
             user,
-            f"Only <@{run.requested_by}> (who started run #{run.id}) or an admin can do that.",
+            render.slack_text(ctx.run_language(run), "manage_only_owner", owner=owner, id=run.id),
         )
         return None
     return run
@@ -100,15 +123,16 @@ def on_stop(ctx: SlackContext, where: ThreadRef, user: str, action: dict[str, An
         else:
             ctx.runs.stop(run.id, user)
     except RunError as error:
-        refuse(ctx, where, user, error.message)
+        refuse(ctx, where, user, render.escape(present.run_error(ctx.run_language(run), error)))
 
 
 def on_download(ctx: SlackContext, where: ThreadRef, user: str, action: dict[str, Any]) -> None:
     run = _managed_run(ctx, where, user, action)
-    if run is not None and not upload_model(
-        ctx.client, run, where.channel, where.thread_ts, with_curves=False
-    ):
-        refuse(ctx, where, user, f"Run #{run.id} has no model file to download.")
+    if run is None:
+        return
+    language = ctx.run_language(run)
+    if not upload_model(ctx.client, run, where.channel, where.thread_ts, language, with_curves=False):
+        refuse(ctx, where, user, render.slack_text(language, "no_model_file", id=run.id))
 
 
 def on_resume(ctx: SlackContext, where: ThreadRef, user: str, action: dict[str, Any]) -> None:
@@ -118,7 +142,7 @@ def on_resume(ctx: SlackContext, where: ThreadRef, user: str, action: dict[str, 
     try:
         resumed = ctx.runs.resume(run.id, user)
     except RunError as error:
-        refuse(ctx, where, user, error.message)
+        refuse(ctx, where, user, render.escape(present.run_error(ctx.run_language(run), error)))
         return
     with ctx.start_lock:
         attach_progress_message(ctx, where, resumed)

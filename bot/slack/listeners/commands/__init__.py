@@ -1,4 +1,7 @@
-"""`/train [request] | status | list | stop <id> | help`."""
+"""`/train [request] | status | list | stop <id> | help` (also `상태`, `목록`, `중지 <번호>`, `도움말`).
+
+The answer is in the language of the command: Korean for Hangul, else the user's latest conversation's.
+"""
 
 from __future__ import annotations
 
@@ -6,18 +9,23 @@ from typing import Any
 
 from slack_bolt import Ack, App, Respond
 
+from bot.conversation.language import detect_language
+from bot.present import runs as present
 from bot.runs import RunError
 from bot.slack import render
 from bot.slack.context import SlackContext, ThreadRef
-from bot.slack.threads import converse
+from bot.slack.threads import converse, in_thread_order
 
-HELP = """*Train Bot* — train an image classifier by chatting in a thread.
-• `/train [request]` starts a setup thread, e.g. `/train resnet18 on cats for 5 epochs`
-  or `/train 고양이 분류 모델 만들어줘`
-• @mention the bot or DM it to start a thread there; reply in the thread to answer its questions
-• attach a .zip of class folders (`cat/1.jpg`, `dog/1.jpg`) in the thread to upload a dataset
-• `/train status` — running and queued runs · `/train list` — recent runs with results
-• `/train stop <id>` — stop a run (its owner or an admin) · `/train help` — this text"""
+WORDS = {
+    "help": "help",
+    "도움말": "help",
+    "status": "status",
+    "상태": "status",
+    "list": "list",
+    "목록": "list",
+    "stop": "stop",
+    "중지": "stop",
+}
 
 
 def register(app: App, ctx: SlackContext) -> None:
@@ -31,34 +39,33 @@ def handle_train(ctx: SlackContext, command: dict[str, Any], respond: Respond) -
     text = (command.get("text") or "").strip()
     word, _, rest = text.partition(" ")
     user, channel = command["user_id"], command["channel_id"]
-    match word.lower():
+    language = detect_language(text, ctx.conversation.user_language(user))
+    match WORDS.get(word.lower()):
         case "help":
-            respond(HELP)
+            respond(render.slack_text(language, "help"))
         case "status":
-            respond(
-                render.run_list(
-                    "Running and queued runs", ctx.runs.active_runs(), "No runs are running or queued."
-                )
-            )
+            respond(render.run_list(language, "status_title", ctx.runs.active_runs(), "status_empty"))
         case "list":
-            respond(render.run_list("Recent runs", ctx.runs.recent_runs(limit=10), "No runs yet."))
+            respond(render.run_list(language, "list_title", ctx.runs.recent_runs(limit=10), "list_empty"))
         case "stop":
-            respond(stop_by_id(ctx, rest.strip().lstrip("#"), user))
+            respond(stop_by_id(ctx, rest.strip().lstrip("#"), user, language))
         case _:
-            open_thread(ctx, command.get("team_id", ""), channel, user, text)
+            open_thread(ctx, command.get("team_id", ""), channel, user, text, language)
 
 
-def stop_by_id(ctx: SlackContext, run_id: str, user: str) -> str:
+def stop_by_id(ctx: SlackContext, run_id: str, user: str, language: str) -> str:
     if not run_id.isdigit():
-        return "Usage: `/train stop <run id>` (see `/train status`)."
+        return render.slack_text(language, "stop_usage")
     try:
         run = ctx.runs.stop(int(run_id), user)
     except RunError as error:
-        return error.message
-    return f"Stopping run #{run.id}…"
+        return render.escape(present.run_error(language, error))
+    return render.slack_text(language, "stopping", id=run.id)
 
 
-def open_thread(ctx: SlackContext, team_id: str, channel: str, user: str, text: str) -> None:
+def open_thread(ctx: SlackContext, team_id: str, channel: str, user: str, text: str, language: str) -> None:
     """Slash commands cannot be used in threads: post a new top-level message and talk in its thread."""
-    root = ctx.client.chat_postMessage(channel=channel, text=f"Training setup started by <@{user}>")
-    converse(ctx, ThreadRef(team_id, channel, root["ts"]), user, text)
+    started = render.slack_text(language, "setup_started", user=render.mention(user))
+    root = ctx.client.chat_postMessage(channel=channel, text=started)
+    where = ThreadRef(team_id, channel, root["ts"])
+    in_thread_order(ctx, where, converse, user, text)

@@ -8,7 +8,7 @@ from typing import Any
 from slack_bolt import App
 
 from bot.slack.context import SlackContext, ThreadRef
-from bot.slack.threads import converse
+from bot.slack.threads import converse, in_thread_order
 
 MENTION = re.compile(r"<@[A-Z0-9]+(?:\|[^>]*)?>")
 
@@ -20,7 +20,7 @@ def register(app: App, ctx: SlackContext) -> None:
             return
         where = ThreadRef(body.get("team_id", ""), event["channel"], event.get("thread_ts") or event["ts"])
         text = MENTION.sub("", event.get("text") or "").strip()
-        ctx.executor.submit(converse, ctx, where, event["user"], text)
+        in_thread_order(ctx, where, converse, event["user"], text, sent_at=event.get("ts"))
 
     # Unhandled events are not acked in Socket Mode (and Slack re-sends them): acknowledge message edits,
     # deletions and other subtypes here, registered last.

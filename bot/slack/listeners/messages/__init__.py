@@ -7,7 +7,7 @@ from typing import Any
 from slack_bolt import App
 
 from bot.slack.context import SlackContext, ThreadRef
-from bot.slack.threads import converse, receive_zip
+from bot.slack.threads import converse, in_thread_order, receive_zip
 
 HANDLED_SUBTYPES = (None, "file_share", "thread_broadcast")
 
@@ -29,7 +29,7 @@ def register(app: App, ctx: SlackContext) -> None:
         if not is_dm and not thread_ts:
             return
         where = ThreadRef(body.get("team_id", ""), event["channel"], thread_ts or event["ts"])
-        ctx.executor.submit(handle_message, ctx, where, event, is_dm)
+        in_thread_order(ctx, where, handle_message, event, is_dm, sent_at=event.get("ts"))
 
 
 def handle_message(ctx: SlackContext, where: ThreadRef, event: dict[str, Any], is_dm: bool) -> None:

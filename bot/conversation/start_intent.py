@@ -1,6 +1,6 @@
 """Typed start requests in a confirming conversation: "start", "시작", "start at 02:00", "새벽 2시에 시작".
 
-Shared by the Slack threads and the console; no Slack imports.
+Decided once, in the conversation (ConversationService.start_order), for every front end.
 """
 
 from __future__ import annotations

@@ -1,0 +1,42 @@
+"""Texts only the terminal console shows (it has no buttons: everything is typed)."""
+
+TEXTS: dict[str, dict[str, str]] = {
+    "en": {
+        "console_intro": "Describe the model to train (e.g. “resnet18 on cats, 5 epochs”). "
+        "Type `help` for the commands, `quit` to leave.",
+        "console_summary_footer": "Type `start` to begin, `start at 02:00` to schedule it, or change a "
+        "value.",
+        "console_scheduled_note": "It starts then if this console is still running.",
+        "console_next": "Describe the next model to train, or type `quit`.",
+        "console_stopping": "Stopping (saving a checkpoint)…",
+        "console_files": "Files: {path}",
+        "console_resume_hint": "Type `resume {id}` to continue from the last checkpoint.",
+        "console_stop_usage": "Usage: `stop <run id>` (see `status`).",
+        "console_resume_usage": "Usage: `resume <run id>` (see `list`).",
+        "console_help": "*Commands*\n"
+        "• describe what to train, e.g. “resnet18 on cats, 5 epochs” or “고양이 분류 모델 만들어줘”\n"
+        "• `start`, `start at 02:00`: start (or schedule) the setup once it is complete\n"
+        "• `status`: running and queued runs · `list`: recent runs with results\n"
+        "• `stop <id>`: stop a run (Ctrl+C stops the run being shown) · `resume <id>`: continue a run\n"
+        "• `help`: this text · `quit`: leave (running trainers keep going)",
+    },
+    "ko": {
+        "console_intro": "학습할 모델을 설명해 주세요 (예: “고양이 3종류 분류하는 resnet18 모델, 5 에폭”). "
+        "`도움말`을 입력하면 명령을, `종료`를 입력하면 끝내요.",
+        "console_summary_footer": "`시작`을 입력하면 시작하고, `새벽 2시에 시작`처럼 예약할 수도 있어요. "
+        "바꿀 값이 있으면 말씀해 주세요.",
+        "console_scheduled_note": "그때 이 콘솔이 실행 중이면 시작해요.",
+        "console_next": "다음에 학습할 모델을 설명하거나 `종료`를 입력하세요.",
+        "console_stopping": "멈추는 중이에요 (체크포인트 저장 중)…",
+        "console_files": "파일: {path}",
+        "console_resume_hint": "`이어서 {id}`를 입력하면 마지막 체크포인트부터 이어서 해요.",
+        "console_stop_usage": "사용법: `중지 <학습 번호>` (`상태`에서 확인하세요).",
+        "console_resume_usage": "사용법: `이어서 <학습 번호>` (`목록`에서 확인하세요).",
+        "console_help": "*명령*\n"
+        "• 학습할 내용을 말해 주세요. 예: “고양이 분류 모델 만들어줘”, “resnet18 on cats, 5 epochs”\n"
+        "• `시작`, `새벽 2시에 시작`: 설정이 끝나면 시작(또는 예약)해요\n"
+        "• `상태`: 실행 중이거나 대기 중인 학습 · `목록`: 최근 학습과 결과\n"
+        "• `중지 <번호>`: 학습 중지 (Ctrl+C는 보고 있는 학습을 멈춰요) · `이어서 <번호>`: 학습 이어서 하기\n"
+        "• `도움말`: 이 안내 · `종료`: 끝내기 (실행 중인 학습은 계속돼요)",
+    },
+}

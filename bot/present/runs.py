@@ -1,0 +1,231 @@
+"""A run in words: its progress (title, bar or queue/schedule line, figures, warnings, reason), the
+completion results, the ending, list lines and the run manager's refusals, in the thread's language.
+
+The trainer's own texts (warning messages, the last error line) are English: they are shown as they
+are only to English threads; other languages get the catalogue's text for their code.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from bot.i18n import t
+from bot.runs import RunError, RunView
+from bot.storage import RunStatus
+from training.events import DoneEvent
+
+BAR_WIDTH = 20
+TRAINER_LANGUAGE = "en"  # the language of the trainer's own messages
+KNOWN_WARNINGS = ("pretrained_unavailable", "corrupt_images", "class_imbalance", "tiny_class")
+KNOWN_FAILURES = ("out_of_memory", "dataset", "config", "killed", "internal", "interrupted")
+
+
+@dataclass(frozen=True)
+class Progress:
+    """What a progress message shows; each front end lays it out its own way."""
+
+    title: str  # "*Run #7* · resnet18 · 🏃 Running"
+    stalled: str | None  # a note when the trainer has been silent for STALL_SECONDS
+    bar: str | None  # "█████░░░ 35%": the run's progress, or the preparing phase's
+    state: str | None  # the queue position, the start time, or the preparing phase in words
+    figures: list[str] = field(default_factory=list)  # epoch, loss, val acc (best), img/s, elapsed, ETA
+    warnings: list[str] = field(default_factory=list)
+    reason: str | None = None  # why it failed or was interrupted
+
+
+def progress_bar(fraction: float, width: int = BAR_WIDTH) -> str:
+    fraction = min(max(fraction, 0.0), 1.0)
+    filled = round(fraction * width)
+    return "█" * filled + "░" * (width - filled) + f" {fraction * 100:.0f}%"
+
+
+def status_label(language: str, status: RunStatus) -> str:
+    return t(language, f"status_{status.value}")
+
+
+def duration(language: str, seconds: float) -> str:
+    seconds = max(0, round(seconds))
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return t(language, "duration_hours", hours=hours, minutes=minutes)
+    return t(language, "duration_minutes", minutes=minutes, seconds=secs)
+
+
+def clock(moment: datetime) -> str:
+    return _aware(moment).strftime("%Y-%m-%d %H:%M %Z")
+
+
+def percent(fraction: float, digits: int = 1) -> str:
+    return f"{fraction:.{digits}%}"
+
+
+def progress(run: RunView, language: str, now: datetime | None = None) -> Progress:
+    title = t(
+        language,
+        "run_title",
+        id=run.id,
+        model=run.config.get("model", "?"),
+        status=status_label(language, run.status),
+    )
+    stalled = t(language, "run_stalled") if run.stalled and run.status == RunStatus.RUNNING else None
+    bar, state = _bar_and_state(run, language)
+    return Progress(
+        title=title,
+        stalled=stalled,
+        bar=bar,
+        state=state,
+        figures=figures(run, language, now),
+        warnings=warnings(run, language),
+        reason=reason(run, language),
+    )
+
+
+def _bar_and_state(run: RunView, language: str) -> tuple[str | None, str | None]:
+    if run.status == RunStatus.QUEUED and run.queue_position is not None:
+        return None, t(language, "queue_position", position=run.queue_position)
+    if run.status == RunStatus.PENDING and run.scheduled_for is not None:
+        return None, t(language, "starts_at", at=clock(run.scheduled_for))
+    phase: dict[str, Any] | None = (run.metrics or {}).get("preparing")
+    if run.status == RunStatus.RUNNING and phase:
+        done, total = int(phase.get("done") or 0), int(phase.get("total") or 0)
+        return (progress_bar(done / total) if total > 0 else None), preparing(phase, language)
+    return progress_bar(1.0 if run.status == RunStatus.COMPLETED else run.progress), None
+
+
+def preparing(phase: dict[str, Any], language: str) -> str | None:
+    """The trainer's `preparing` phase in words: looking for weights, decoding images x/N, the cache."""
+    name, done, total = phase.get("phase"), int(phase.get("done") or 0), int(phase.get("total") or 0)
+    if name == "weights":
+        return t(language, "preparing_weights")
+    if name not in ("decode", "cache"):
+        return None
+    if total <= 0:
+        return t(language, f"preparing_{name}_unknown", done=f"{done:,}")
+    return t(language, f"preparing_{name}", done=f"{done:,}", total=f"{total:,}")
+
+
+def figures(run: RunView, language: str, now: datetime | None = None) -> list[str]:
+    """The numbers of a started run: epoch x/N, loss, val acc (best), img/s, elapsed, ETA."""
+    if run.status in (RunStatus.QUEUED, RunStatus.PENDING):
+        return []
+    now = now or datetime.now(UTC)
+    metrics = run.metrics or {}
+    running = run.status == RunStatus.RUNNING
+    total = run.total_epochs or run.config.get("epochs") or 0
+    shown = [t(language, "fig_epoch", done=run.current_epoch, total=total)]
+    loss = metrics.get("running_loss", metrics.get("train_loss")) if running else metrics.get("train_loss")
+    if loss is not None:
+        shown.append(t(language, "fig_loss", loss=f"{loss:.4f}"))
+    if metrics.get("val_acc") is not None:
+        shown.append(t(language, "fig_val_acc", acc=percent(metrics["val_acc"])) + _best(run, language))
+    if run.images_per_sec and running:
+        shown.append(t(language, "fig_speed", rate=f"{run.images_per_sec:,.0f}"))
+    if run.started_at is not None:
+        elapsed = ((run.completed_at or now) - _aware(run.started_at)).total_seconds()
+        shown.append(t(language, "fig_elapsed", time=duration(language, elapsed)))
+    if run.eta_seconds is not None and running:
+        shown.append(t(language, "fig_eta", time=duration(language, run.eta_seconds)))
+    return shown
+
+
+def _best(run: RunView, language: str) -> str:
+    if run.best_val_acc is None:
+        return ""
+    return " " + t(language, "fig_best", best=percent(run.best_val_acc))
+
+
+def warnings(run: RunView, language: str) -> list[str]:
+    """The trainer's warnings (pretrained weights unavailable, unreadable images, imbalance...)."""
+    shown = []
+    for warning in (run.metrics or {}).get("warnings", []):
+        code, message = str(warning.get("code", "")), str(warning.get("message", ""))
+        if language == TRAINER_LANGUAGE and message:
+            shown.append(f"⚠️ {message}")
+        elif code in KNOWN_WARNINGS:
+            shown.append("⚠️ " + t(language, f"warning_{code}", model=run.config.get("model", "?")))
+        else:
+            shown.append("⚠️ " + t(language, "warning_other", code=code))
+    return shown
+
+
+def reason(run: RunView, language: str) -> str | None:
+    """Plain advice for a failed or interrupted run (English threads also see the trainer's last line)."""
+    if run.status not in (RunStatus.FAILED, RunStatus.INTERRUPTED) or not run.error_message:
+        return None
+    code = run.error_message
+    advice = t(language, f"failure_{code}") if code in KNOWN_FAILURES else t(language, "failure_internal")
+    if language == TRAINER_LANGUAGE and run.error_line:
+        return f"{advice}\n> {run.error_line}"
+    return advice
+
+
+def completion(run: RunView, language: str, done: DoneEvent | None = None) -> list[str]:
+    """The reply when a run completed: final accuracy (and best), losses, test accuracy, per class; from
+    the done event, else from the run's stored summary."""
+    metrics = run.metrics or {}
+    final = done.final if done else metrics.get("final", metrics)
+    per_class = done.per_class_acc if done else metrics.get("per_class_acc", {})
+    test = (done.test if done else metrics.get("test")) or {}
+    model = run.config.get("model", "?")
+    lines = [t(language, "done_head", id=run.id, model=model, epochs=run.current_epoch)]
+    if final.get("val_acc") is not None:
+        lines.append(t(language, "done_val_acc", acc=percent(final["val_acc"])) + _best(run, language))
+    if final.get("val_loss") is not None:
+        lines.append(t(language, "done_val_loss", loss=f"{final['val_loss']:.4f}"))
+    if final.get("train_loss") is not None:
+        lines.append(t(language, "done_train_loss", loss=f"{final['train_loss']:.4f}"))
+    if test.get("acc") is not None:
+        lines.append(t(language, "done_test_acc", acc=percent(test["acc"])))
+    if per_class:
+        classes = ", ".join(f"{name} {percent(acc, 0)}" for name, acc in per_class.items())
+        lines.append(t(language, "done_per_class", classes=classes))
+    return lines
+
+
+def ending(run: RunView, language: str) -> list[str]:
+    """The reply when a run was stopped, interrupted or failed: what happened, and why."""
+    if run.status == RunStatus.STOPPED:
+        head = t(language, "ended_stopped", id=run.id, epoch=run.current_epoch)
+    elif run.status == RunStatus.INTERRUPTED:
+        head = t(language, "ended_interrupted", id=run.id)
+    else:
+        head = t(language, "ended_failed", id=run.id)
+    why = reason(run, language)
+    return [head, why] if why else [head]
+
+
+def run_line(run: RunView, language: str) -> str:
+    """One run in a list: id, model, status, epochs, and its queue place, start time or best accuracy."""
+    parts = [
+        t(
+            language,
+            "run_line",
+            id=run.id,
+            model=run.config.get("model", "?"),
+            status=status_label(language, run.status),
+            done=run.current_epoch,
+            total=run.total_epochs,
+        )
+    ]
+    if run.status == RunStatus.QUEUED and run.queue_position is not None:
+        parts.append(t(language, "run_line_queue", position=run.queue_position))
+    if run.status == RunStatus.PENDING and run.scheduled_for is not None:
+        parts.append(t(language, "run_line_starts", at=clock(run.scheduled_for)))
+    if run.best_val_acc is not None:
+        parts.append(t(language, "run_line_best", acc=percent(run.best_val_acc)))
+    return " · ".join(parts)
+
+
+def run_error(language: str, error: RunError) -> str:
+    """The words for a refusal of the run manager (no such run, not yours, already finished...)."""
+    values = dict(error.values)
+    if isinstance(values.get("status"), RunStatus):
+        values["status"] = status_label(language, values["status"])
+    return t(language, f"error_{error.code}", **values)
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

@@ -1,0 +1,139 @@
+"""Every run state in both languages, as Slack and the console show it: the same figures from one
+presentation layer, and no English sentence for a Korean thread."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, datetime
+
+import pytest
+
+from bot.console import plain, progress_line
+from bot.present import runs as present
+from bot.runs import InvalidRunState, NotAllowed, RunNotFound, RunView
+from bot.slack import render
+from bot.storage import RunStatus
+from tests.english import english_sentences, texts_of_blocks
+from tests.test_slack_render import NOW, view
+
+WARNING = {"code": "pretrained_unavailable", "message": "pretrained weights for resnet18 are not available"}
+DONE_METRICS = {
+    "final": {"val_acc": 0.9, "val_loss": 0.25, "train_loss": 0.2},
+    "per_class_acc": {"cat": 1.0, "dog": 0.8},
+    "best_val_acc": 0.92,
+}
+
+STATES: dict[str, RunView] = {
+    "queued": view(status=RunStatus.QUEUED, queue_position=2, started_at=None, current_epoch=0),
+    "scheduled": view(
+        status=RunStatus.PENDING, scheduled_for=datetime(2026, 1, 2, 2, 0, tzinfo=UTC), started_at=None
+    ),
+    "preparing": view(
+        current_epoch=0, progress=0.0, metrics={"preparing": {"phase": "decode", "done": 1200, "total": 5000}}
+    ),
+    "running": view(metrics={**view().metrics, "warnings": [WARNING]}, stalled=True),
+    "completed": view(
+        status=RunStatus.COMPLETED,
+        current_epoch=10,
+        completed_at=NOW,
+        metrics=DONE_METRICS,
+        artifacts={"model": "/out/7/model.safetensors"},
+    ),
+    "failed": view(status=RunStatus.FAILED, error_message="dataset", error_line="no such file: /data/x"),
+    "stopped": view(status=RunStatus.STOPPED, checkpoint_path="/out/7/checkpoint_last.pt", completed_at=NOW),
+    "interrupted": view(
+        status=RunStatus.INTERRUPTED, error_message="interrupted", checkpoint_path="/out/7/checkpoint_last.pt"
+    ),
+}
+
+# what each state must say, per language (a part of the status label and of its main line)
+EXPECTED = {
+    "queued": {"en": ("Queued", "Position in queue: 2"), "ko": ("대기 중", "대기 순서: 2번째")},
+    "scheduled": {"en": ("Scheduled", "Starts at 2026-01-02 02:00 UTC"), "ko": ("예약됨", "시작 예정")},
+    "preparing": {
+        "en": ("Running", "Decoding images 1,200/5,000"),
+        "ko": ("학습 중", "이미지 디코딩 중 1,200/5,000"),
+    },
+    "running": {
+        "en": ("Running", "val acc 62.5% (best 70.0%)"),
+        "ko": ("학습 중", "검증 정확도 62.5% (최고 70.0%)"),
+    },
+    "completed": {
+        "en": ("Completed", "Final validation accuracy: 90.0%"),
+        "ko": ("완료", "최종 검증 정확도: 90.0%"),
+    },
+    "failed": {"en": ("Failed", "one sub-folder per class"), "ko": ("실패", "클래스마다 하위 폴더가")},
+    "stopped": {"en": ("Stopped", "stopped after epoch 3"), "ko": ("중지됨", "3 에폭 후에 멈췄어요")},
+    "interrupted": {"en": ("Interrupted", "was interrupted"), "ko": ("중단됨", "중단됐어요")},
+}
+
+
+def slack_texts(run: RunView, language: str) -> str:
+    """Everything Slack shows for the run: its progress message and, once it has ended, the reply."""
+    rendered = [render.progress_message(run, language, now=NOW)]
+    if run.status == RunStatus.COMPLETED:
+        texts = [render.completion_text(run, language)]
+    elif run.status.is_terminal:
+        rendered.append(render.ending_message(run, language))
+        texts = []
+    else:
+        texts = []
+    texts += [r.text + "\n" + texts_of_blocks([b.to_dict() for b in r.blocks]) for r in rendered]
+    return plain("\n".join(texts)).replace("&gt;", ">")
+
+
+def console_texts(run: RunView, language: str) -> str:
+    lines = [progress_line(run, language), *map(plain, present.warnings(run, language))]
+    if run.status == RunStatus.COMPLETED:
+        lines += map(plain, present.completion(run, language))
+    elif run.status.is_terminal:
+        lines += map(plain, present.ending(run, language))
+    return "\n".join(lines)
+
+
+@pytest.mark.parametrize("language", ["en", "ko"])
+@pytest.mark.parametrize("state", list(STATES))
+def test_every_state_in_both_languages_on_slack_and_the_console(state: str, language: str) -> None:
+    run = STATES[state]
+    label, line = EXPECTED[state][language]
+    for shown in (slack_texts(run, language), console_texts(run, language)):
+        assert label in shown and line in shown, (state, language, shown)
+        if language == "ko":
+            assert english_sentences(shown) == [], shown
+
+
+@pytest.mark.parametrize("language", ["en", "ko"])
+@pytest.mark.parametrize("state", ["running", "completed", "stopped"])
+def test_the_console_line_carries_the_slack_figures(state: str, language: str) -> None:
+    run = dataclasses.replace(STATES[state], stalled=False)
+    line = progress_line(run, language)
+    for figure in present.figures(run, language):
+        assert plain(figure) in line
+    assert present.figures(run, language)  # not vacuous
+    slack = texts_of_blocks([b.to_dict() for b in render.progress_message(run, language).blocks])
+    assert all(plain(figure) in plain(slack) for figure in present.figures(run, language))
+
+
+def test_a_run_figures_in_detail() -> None:
+    assert present.progress_bar(0) == "░" * 20 + " 0%"
+    assert present.progress_bar(0.5) == "█" * 10 + "░" * 10 + " 50%"
+    assert present.progress_bar(1.7) == "█" * 20 + " 100%"
+    assert present.duration("en", 3725) == "1h02m" and present.duration("ko", 95) == "1분 35초"
+    running = STATES["running"]
+    assert (
+        plain(present.progress(running, "en", NOW).stalled or "") == "⚠️ no news from the trainer for a while"
+    )
+    assert present.warnings(running, "en") == ["⚠️ pretrained weights for resnet18 are not available"]
+    unknown = dataclasses.replace(running, metrics={"warnings": [{"code": "new_thing", "message": "x y z"}]})
+    assert present.warnings(unknown, "ko") == ["⚠️ 학습 프로그램이 경고를 보냈어요 (new_thing)."]
+    weights = dataclasses.replace(running, metrics={"preparing": {"phase": "weights", "done": 0, "total": 0}})
+    assert present.progress(weights, "en").state == "Looking for pretrained weights…"
+    assert present.progress(weights, "en").bar is None
+
+
+def test_run_manager_refusals_are_worded_in_the_language() -> None:
+    assert present.run_error("en", RunNotFound("not_found", run_id=9)) == "There is no run #9."
+    assert present.run_error("ko", RunNotFound("not_found", run_id=9)) == "학습 #9은(는) 없어요."
+    finished = InvalidRunState("already_finished", run_id=3, status=RunStatus.COMPLETED)
+    assert present.run_error("ko", finished) == "학습 #3은(는) 이미 끝났어요 (✅ 완료)."
+    assert "admin" in present.run_error("en", NotAllowed("not_allowed", run_id=3))
