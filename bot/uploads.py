@@ -16,6 +16,7 @@ import zipfile
 import zlib
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 from bot.conversation.datasets import (
     UPLOADS_FOLDER,
@@ -23,6 +24,7 @@ from bot.conversation.datasets import (
     DatasetSummary,
     summarize_dataset,
 )
+from bot.i18n import DEFAULT_LANGUAGE, t
 from bot.settings import Settings
 from training.contract import is_image_path
 
@@ -30,11 +32,20 @@ COPY_CHUNK = 1024 * 1024
 
 
 class UploadError(Exception):
-    """The upload was refused; `.message` says why in words a user can act on."""
+    """The upload was refused: `code` (the catalogue's `upload_<code>`) and its values say why;
+    `words(language)` in words a user can act on, `.message` in English (logs)."""
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+    def __init__(self, code: str, **values: Any) -> None:
+        self.code = code
+        self.values = values
+        super().__init__(self.message)
+
+    def words(self, language: str) -> str:
+        return t(language, f"upload_{self.code}", **self.values)
+
+    @property
+    def message(self) -> str:
+        return self.words(DEFAULT_LANGUAGE)
 
 
 @dataclass(frozen=True)
@@ -52,7 +63,7 @@ def extract_dataset_zip(zip_path: Path, settings: Settings, original_name: str) 
     try:
         archive = zipfile.ZipFile(zip_path)
     except (zipfile.BadZipFile, OSError) as exc:
-        raise UploadError(f"`{original_name}` is not a readable .zip file.") from exc
+        raise UploadError("not_zip", name=original_name) from exc
     with archive:
         members, dropped = _image_members(archive, original_name)
         _check_declared_limits(members, settings, original_name)
@@ -65,10 +76,7 @@ def extract_dataset_zip(zip_path: Path, settings: Settings, original_name: str) 
             except DatasetPathError:
                 classes = []
             if len(classes) < 2:
-                raise UploadError(
-                    f"`{original_name}` needs one folder per class (at least two), each with images, e.g. "
-                    "`cat/1.jpg`, `dog/1.jpg` (optionally inside `train/` and `val/`)."
-                )
+                raise UploadError("no_classes", name=original_name)
             final = uploads / _folder_name(original_name)
             root.rename(final)
         finally:
@@ -90,14 +98,9 @@ def _image_members(
     for info in archive.infolist():
         path = _safe_member_path(info.filename)
         if path is None:
-            raise UploadError(
-                f"`{original_name}` was refused: the member `{info.filename}` points outside the folder it "
-                "would be extracted to. Nothing was extracted."
-            )
+            raise UploadError("outside", name=original_name, member=info.filename)
         if stat.S_ISLNK(info.external_attr >> 16):
-            raise UploadError(
-                f"`{original_name}` was refused: `{info.filename}` is a symbolic link. Nothing was extracted."
-            )
+            raise UploadError("symlink", name=original_name, member=info.filename)
         if info.is_dir():
             continue
         if not is_image_path(path):
@@ -105,7 +108,7 @@ def _image_members(
             continue
         members.append((info, path))
     if not members:
-        raise UploadError(f"`{original_name}` holds no image files (.jpg, .png, ...).")
+        raise UploadError("no_images", name=original_name)
     return members, dropped
 
 
@@ -125,13 +128,15 @@ def _check_declared_limits(
 ) -> None:
     if len(members) > settings.upload_max_files:
         raise UploadError(
-            f"`{original_name}` holds {len(members)} images; the limit is {settings.upload_max_files}."
+            "too_many_files", name=original_name, count=len(members), limit=settings.upload_max_files
         )
     declared = sum(info.file_size for info, _ in members)
     if declared > settings.upload_max_bytes:
         raise UploadError(
-            f"`{original_name}` would unpack to {_size(declared)}; "
-            f"the limit is {_size(settings.upload_max_bytes)}."
+            "too_big",
+            name=original_name,
+            size=size_text(declared),
+            limit=size_text(settings.upload_max_bytes),
         )
 
 
@@ -153,21 +158,15 @@ def _extract(
                     written += len(chunk)
                     if written > settings.upload_max_bytes:
                         raise UploadError(
-                            f"`{original_name}` unpacks to more than {_size(settings.upload_max_bytes)}. "
-                            "Nothing was kept."
+                            "bomb", name=original_name, limit=size_text(settings.upload_max_bytes)
                         )
                     sink.write(chunk)
         except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
             # zipfile stops at the declared size and then fails the CRC check when the data is longer
-            raise UploadError(
-                f"`{original_name}` is damaged: `{info.filename}` does not match its declared size or "
-                "checksum. Nothing was kept."
-            ) from exc
+            raise UploadError("damaged", name=original_name, member=info.filename) from exc
         except OSError as exc:  # e.g. `a.png` both a file and a folder, a name too long, a full disk
-            raise UploadError(
-                f"`{original_name}` could not be unpacked: `{info.filename}`: {exc.strerror or exc}. "
-                "Nothing was kept."
-            ) from exc
+            reason = exc.strerror or str(exc)
+            raise UploadError("unwritable", name=original_name, member=info.filename, reason=reason) from exc
 
 
 def _dataset_root(staging: Path) -> Path:
@@ -186,7 +185,8 @@ def _folder_name(original_name: str) -> str:
     return f"{stem}-{uuid.uuid4().hex[:6]}"
 
 
-def _size(num_bytes: float) -> str:
+def size_text(num_bytes: float) -> str:
+    """A byte count as people read it (bytes, KB, MB, GB)."""
     if num_bytes < 1024:
         return f"{num_bytes:.0f} bytes"
     for unit in ("KB", "MB"):

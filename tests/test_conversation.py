@@ -57,7 +57,13 @@ def test_korean_thread_from_request_to_complete_config(service: ConversationServ
     assert third.config.dataset_path == str((data_root / "cat_dataset").resolve())
     assert (third.config.model, third.config.num_classes, third.config.epochs) == ("resnet50", 3, 50)
     assert third.draft["dataset_path"] == "./cat_dataset"
-    for shown in ("resnet50", "50", "32 (기본값)", "0.001 (기본값)", "224px (기본값)"):  # Start: the front ends
+    for shown in (
+        "resnet50",
+        "50",
+        "32 (기본값)",
+        "0.001 (기본값)",
+        "224px (기본값)",
+    ):  # Start: the front ends
         assert shown in third.reply
     assert third.config_key and third.dataset_summary is not None
 

@@ -237,7 +237,7 @@ def test_zip_uploads_escaping_refused_valid_used(slack: SlackHarness, tmp_path: 
     slack.wait_reply(thread, "Which dataset")
     evil = slack.standin.host_file("evil.zip", zip_bytes({"cat/1.png": b"x", "../../escape.png": b"x"}))
     slack.say(thread, OWNER, "", files=[evil])
-    refused = slack.wait_reply(thread, "I could not use `evil.zip`")
+    refused = slack.wait_reply(thread, "`evil.zip` was refused")
     assert "points outside" in refused.text
     assert not (tmp_path / "escape.png").exists() and not (tmp_path / "data" / "escape.png").exists()
 

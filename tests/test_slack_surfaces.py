@@ -140,3 +140,19 @@ def test_two_messages_sent_together_in_one_thread_both_count(slack: SlackHarness
         "batch 16",
         "learning rate 0.01",
     ]
+
+
+def test_korean_upload_reports_and_refusals(slack: SlackHarness, tmp_path: Path) -> None:
+    thread = slack.open_thread(OWNER, "resnet18로 분류 모델 만들어줘, 2 에폭")
+    slack.wait_reply(thread, "데이터셋")
+    evil = slack.standin.host_file("evil.zip", zip_bytes({"cat/1.png": b"x", "../../escape.png": b"x"}))
+    slack.say(thread, OWNER, "", files=[evil])
+    slack.wait_reply(thread, "`evil.zip`을(를) 거부했어요")
+    images = make_image_folder(tmp_path / "src", classes=("ant", "bee"), per_class=3)
+    upload = zip_bytes(
+        {f"bugs/{p.relative_to(images).as_posix()}": p.read_bytes() for p in images.rglob("*.png")}
+    )
+    slack.say(thread, OWNER, "", files=[slack.standin.host_file("bugs.zip", upload)])
+    slack.wait_reply(thread, "클래스 2개, 이미지 6장")
+    slack.summary(thread)
+    assert english_sentences(everything_said(slack, thread)) == []

@@ -46,7 +46,6 @@ TEXTS: dict[str, dict[str, str]] = {
         "setup_cancelled": "Setup cancelled by {user}. Reply in this thread to start over.",
         "manage_only_owner": "Only {owner} (who started run #{id}) or an admin can do that.",
         "no_model_file": "Run #{id} has no model file to download.",
-        "upload_refused": "I could not use `{name}`: {reason}",
         "upload_done": "Unpacked `{name}` into `{path}`: {classes} classes, {images} images. "
         "Classes: {counts}.",
         "upload_dropped": "{count} other files were left out.",
@@ -103,7 +102,6 @@ TEXTS: dict[str, dict[str, str]] = {
         "setup_cancelled": "{user}님이 설정을 취소했어요. 다시 시작하려면 이 스레드에 답해 주세요.",
         "manage_only_owner": "학습 #{id}을(를) 시작한 {owner}님이나 관리자만 할 수 있어요.",
         "no_model_file": "학습 #{id}에는 내려받을 모델 파일이 없어요.",
-        "upload_refused": "`{name}` 파일을 쓸 수 없어요: {reason}",
         "upload_done": "`{name}`을(를) `{path}`에 풀었어요: 클래스 {classes}개, 이미지 {images}장. "
         "클래스: {counts}.",
         "upload_dropped": "다른 파일 {count}개는 뺐어요.",

@@ -136,7 +136,7 @@ def receive_zip(ctx: SlackContext, where: ThreadRef, user_id: str, file: dict[st
             )
             dataset = extract_dataset_zip(zip_path, ctx.settings, name)
     except UploadError as error:
-        post(ctx, where, render.slack_text(language, "upload_refused", name=name, reason=error.message))
+        post(ctx, where, render.escape(error.words(language)))
         return
     counts = ", ".join(f"{cls} {n}" for cls, n in dataset.summary.counts.items())
     report = render.slack_text(

@@ -1,0 +1,46 @@
+"""Texts about dataset uploads (.zip in a thread): why a zip was refused."""
+
+TEXTS: dict[str, dict[str, str]] = {
+    "en": {
+        "upload_not_zip": "`{name}` is not a readable .zip file.",
+        "upload_no_classes": "`{name}` needs one folder per class (at least two), each with images, e.g. "
+        "`cat/1.jpg`, `dog/1.jpg` (optionally inside `train/` and `val/`).",
+        "upload_outside": "`{name}` was refused: the member `{member}` points outside the folder it would be "
+        "extracted to. Nothing was extracted.",
+        "upload_symlink": "`{name}` was refused: `{member}` is a symbolic link. Nothing was extracted.",
+        "upload_no_images": "`{name}` holds no image files (.jpg, .png, ...).",
+        "upload_too_many_files": "`{name}` holds {count} images; the limit is {limit}.",
+        "upload_too_big": "`{name}` would unpack to {size}; the limit is {limit}.",
+        "upload_bomb": "`{name}` unpacks to more than {limit}. Nothing was kept.",
+        "upload_damaged": "`{name}` is damaged: `{member}` does not match its declared size or checksum. "
+        "Nothing was kept.",
+        "upload_unwritable": "`{name}` could not be unpacked: `{member}`: {reason}. Nothing was kept.",
+        "upload_no_link": "Slack gave no download link for `{name}`.",
+        "upload_over_limit": "`{name}` is larger than the upload limit ({limit}).",
+        "upload_download_failed": "Downloading `{name}` from Slack failed ({reason}); try again.",
+        "upload_not_permitted": "Slack did not let the bot download `{name}` (is the files:read scope "
+        "granted?).",
+    },
+    "ko": {
+        "upload_not_zip": "`{name}`은(는) 읽을 수 있는 .zip 파일이 아니에요.",
+        "upload_no_classes": "`{name}`에는 클래스마다 이미지가 든 폴더가 (두 개 이상) 있어야 해요. 예: "
+        "`cat/1.jpg`, `dog/1.jpg` (`train/`, `val/` 안에 있어도 돼요).",
+        "upload_outside": "`{name}`을(를) 거부했어요: `{member}` 항목이 풀 폴더 바깥을 가리켜요. "
+        "아무것도 풀지 않았어요.",
+        "upload_symlink": "`{name}`을(를) 거부했어요: `{member}`은(는) 심볼릭 링크예요. "
+        "아무것도 풀지 않았어요.",
+        "upload_no_images": "`{name}`에 이미지 파일(.jpg, .png 등)이 없어요.",
+        "upload_too_many_files": "`{name}`에 이미지가 {count}장 있어요. 한도는 {limit}장이에요.",
+        "upload_too_big": "`{name}`을(를) 풀면 {size}가 돼요. 한도는 {limit}예요.",
+        "upload_bomb": "`{name}`을(를) 풀면 {limit}를 넘어요. 아무것도 남기지 않았어요.",
+        "upload_damaged": "`{name}`이(가) 손상됐어요: `{member}`의 크기나 체크섬이 맞지 않아요. "
+        "아무것도 남기지 않았어요.",
+        "upload_unwritable": "`{name}`을(를) 풀 수 없었어요: `{member}`: {reason}. 아무것도 남기지 않았어요.",
+        "upload_no_link": "Slack이 `{name}`의 내려받기 링크를 주지 않았어요.",
+        "upload_over_limit": "`{name}`이(가) 올리기 한도({limit})보다 커요.",
+        "upload_download_failed": "Slack에서 `{name}`을(를) 내려받지 못했어요 ({reason}). "
+        "다시 시도해 주세요.",
+        "upload_not_permitted": "Slack이 봇에게 `{name}` 내려받기를 허락하지 않았어요 (files:read 권한이 "
+        "있나요?).",
+    },
+}
