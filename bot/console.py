@@ -30,12 +30,12 @@ from bot.storage import Database, RunStatus
 
 QUIT_WORDS = frozenset({"quit", "exit", "종료", "q"})
 CONSOLE = "console"
-_MARKUP = re.compile(r"\*([^*\n]+)\*")
+_MARKUP = re.compile(r"\*([^*\n]+)\*|(?<!\w)_([^_\n]+)_(?!\w)")  # *bold*, _italic_
 
 
 def plain(text: str) -> str:
-    """The catalogue's neutral markup as terminal text: *bold* loses its stars, `code` stays as typed."""
-    return _MARKUP.sub(r"\1", text)
+    """Markup as terminal text: *bold* and _italic_ lose their marks, `code` stays as typed."""
+    return _MARKUP.sub(lambda match: match.group(1) or match.group(2), text)
 
 
 def progress_line(run: RunView, language: str) -> str:

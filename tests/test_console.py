@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import logging
 import os
 import re
 import subprocess
@@ -12,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.console import Console
+from bot.console import Console, quiet_logs
 from bot.conversation import ConversationService
 from bot.runs import RunManager
 from bot.settings import Settings
@@ -94,7 +95,7 @@ def test_a_korean_session_is_korean_to_the_end(parts) -> None:  # type: ignore[n
     output = play(parts, ["resnet18로 고양이 분류 모델, 3 에폭", "pets", "시작", "종료"], language="ko")
     assert "학습 준비가 끝났어요" in output and "`시작`을 입력하면 시작하고" in output
     assert "에폭 3/3" in output and "✅ 학습 #1 완료" in output and "최종 검증 정확도: 100.0%" in output
-    assert "파일:" in output
+    assert "파일:" in output and "누르면" not in output  # nothing to press in a terminal
     assert english_sentences(output) == []
 
 
@@ -136,3 +137,20 @@ def test_python_m_bot_without_tokens_explains_the_setup(tmp_path: Path) -> None:
     assert (
         "manifest.yml" in result.stderr and "xoxb-" in result.stderr and "connections:write" in result.stderr
     )
+
+
+def test_logs_on_stderr_are_cut_to_warnings_in_the_console(capsys: pytest.CaptureFixture[str]) -> None:
+    root = logging.getLogger()
+    handler = logging.StreamHandler(sys.stderr)
+    root.addHandler(handler)
+    level = root.level
+    root.setLevel(logging.INFO)
+    try:
+        quiet_logs()
+        logging.getLogger("bot.runs.process").info("launched trainer pid 1: ['python', '-m', 'training']")
+        logging.getLogger("bot.runs").warning("run 1 sent no event for 900s")
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(level)
+    err = capsys.readouterr().err
+    assert "launched trainer" not in err and "no event for 900s" in err
