@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from slack_sdk.models.blocks import (
@@ -117,7 +118,7 @@ def config_summary(
     return Rendered(slack_text(language, "summary_fallback", model=model, epochs=epochs), blocks)
 
 
-def progress_message(run: RunView, language: str, now: Any = None) -> Rendered:
+def progress_message(run: RunView, language: str, now: datetime | None = None) -> Rendered:
     shown = present.progress(run, language, now)
     lines = [escape(shown.title) + (f" · {escape(shown.stalled)}" if shown.stalled else "")]
     if shown.bar is not None:
