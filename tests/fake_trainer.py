@@ -26,6 +26,7 @@ from training.events import (
     DoneEvent,
     EpochEvent,
     ErrorEvent,
+    PreparingEvent,
     ProgressEvent,
     StartEvent,
     StoppedEvent,
@@ -48,6 +49,7 @@ def main() -> int:
     parser.add_argument("--error-kind", default="out_of_memory")
     parser.add_argument("--ignore-sigterm", action="store_true")
     parser.add_argument("--warn", default=None, help="emit a warning event with this message after start")
+    parser.add_argument("--decode", type=int, default=0, help="emit `preparing` decode events for N images")
     args = parser.parse_args()
 
     out = Path(args.out)
@@ -67,6 +69,9 @@ def main() -> int:
         sys.stdout.flush()
 
     done = json.loads(checkpoint.read_text())["epoch"] if args.resume else 0
+    for decoded in range(0, args.decode + 1, max(1, args.decode // 4)) if args.decode else ():
+        emit(PreparingEvent(phase="decode", done=decoded, total=args.decode))
+        time.sleep(0.1)
     emit(
         StartEvent(
             run_id=out.name,

@@ -154,3 +154,10 @@ def test_logs_on_stderr_are_cut_to_warnings_in_the_console(capsys: pytest.Captur
         root.setLevel(level)
     err = capsys.readouterr().err
     assert "launched trainer" not in err and "no event for 900s" in err
+
+
+@pytest.mark.parametrize("parts", [["--decode", "4000"]], indirect=True)
+def test_the_preparing_phase_is_shown_before_the_first_epoch(parts) -> None:  # type: ignore[no-untyped-def]
+    output = play(parts, ["resnet18 classifier, 1 epochs", "pets", "start", "quit"])
+    assert "Decoding images 1,000/4,000" in output and "Decoding images 4,000/4,000" in output
+    assert output.index("Decoding images") < output.index("Epoch 1/1")

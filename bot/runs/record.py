@@ -15,6 +15,7 @@ from training.events import (
     EpochEvent,
     ErrorEvent,
     Event,
+    PreparingEvent,
     ProgressEvent,
     StartEvent,
     StoppedEvent,
@@ -30,6 +31,8 @@ def record_event(session: Session, row: TrainingRun, event: Event) -> None:
     metrics: dict[str, Any] = dict(row.metrics or {})  # a new dict, so SQLAlchemy sees the JSON change
     total = max(row.total_epochs, 1)
     match event:
+        case PreparingEvent():  # before `start`: looking for weights, decoding images, the cache
+            metrics["preparing"] = event.model_dump(include={"phase", "done", "total", "message"})
         case StartEvent():
             metrics.pop("preparing", None)  # the preparing phase is over
             metrics.update(
