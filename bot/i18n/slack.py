@@ -28,7 +28,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "file_model": "Run #{id} model ({model})",
         "file_curves": "Run #{id} learning curves",
         "setup_started": "Training setup started by {user} (the conversation continues in this thread)",
-        "help": "*Train Bot* — train an image classifier by chatting in a thread.\n"
+        "slack_help": "*Train Bot* — train an image classifier by chatting in a thread.\n"
         "• `/train [request]` starts a setup thread, e.g. `/train resnet18 on cats for 5 epochs` "
         "or `/train 고양이 분류 모델 만들어줘`\n"
         "• @mention the bot or DM it to start a thread there; reply in the thread to answer its questions\n"
@@ -84,7 +84,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "file_model": "학습 #{id} 모델 ({model})",
         "file_curves": "학습 #{id} 학습 곡선",
         "setup_started": "{user}님이 학습 설정을 시작했어요 (대화는 이 스레드에서 이어져요)",
-        "help": "*Train Bot* — 스레드에서 대화하며 이미지 분류 모델을 학습해요.\n"
+        "slack_help": "*Train Bot* — 스레드에서 대화하며 이미지 분류 모델을 학습해요.\n"
         "• `/train [요청]`으로 설정 스레드를 시작해요. 예: `/train 고양이 분류 모델 만들어줘`, "
         "`/train resnet18 on cats for 5 epochs`\n"
         "• 봇을 @멘션하거나 DM을 보내면 거기서 스레드를 시작해요. 스레드에 답하면 질문에 답하는 거예요\n"

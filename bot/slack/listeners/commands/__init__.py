@@ -42,7 +42,7 @@ def handle_train(ctx: SlackContext, command: dict[str, Any], respond: Respond) -
     language = detect_language(text, ctx.conversation.user_language(user))
     match WORDS.get(word.lower()):
         case "help":
-            respond(render.slack_text(language, "help"))
+            respond(render.slack_text(language, "slack_help"))
         case "status":
             respond(render.run_list(language, "status_title", ctx.runs.active_runs(), "status_empty"))
         case "list":
