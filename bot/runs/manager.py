@@ -246,8 +246,9 @@ class RunManager:
                 return
             claims = self._store.claim_queued(self._slots(), list(self._followers), self._gpus.pick)
             self._unfollowed.update(claim.run_id for claim in claims)
-        if claims:
-            self._publish_queue_positions()  # the runs behind moved up
+            if claims:
+                # the runs behind moved up; published before another fill can start one of them
+                self._publish_queue_positions()
         for claim in claims:
             self._launch(claim)
             self._publish_status(claim.run_id)
