@@ -118,6 +118,7 @@ class SlackHarness:
         return self.wait_message(
             lambda m: m.thread_ts == thread_ts and contains in (m.text + str(m.blocks)),
             f"a reply with {contains!r}",
+            timeout,
         )
 
     def summary(self, thread_ts: str) -> Message:

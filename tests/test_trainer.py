@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import csv
 import io
 import json
 from pathlib import Path
@@ -16,6 +17,7 @@ from tests.imagegen import make_image_folder, make_split_folder
 from tests.trainer_helpers import after_preparing, read_events, run_trainer
 from training.augment import Normalizer, augment_batch
 from training.cli import main
+from training.config import TrainingConfig
 from training.contract import ExitCode
 from training.data import discover
 from training.device import Precision, resolve_device
@@ -70,23 +72,44 @@ def test_learning_happens_on_an_easy_task(trained) -> None:
 def test_artifacts_are_written_and_the_model_loads_back_into_timm(trained) -> None:
     _, out, events, _ = trained
     done = events[-1]
-    for name in ("model", "config", "metrics", "curves", "confusion_matrix", "checkpoint"):
+    for name in ("model", "config", "metrics", "results", "model_card", "curves", "confusion_matrix"):
         path = Path(done.artifacts[name])
         assert path.is_absolute() and path.is_file() and path.stat().st_size > 0, name
-    config = json.loads((out / "config.json").read_text())
-    assert config["architecture"] == "resnet18" and config["label_names"] == ["circle", "square", "triangle"]
-    assert config["pretrained_cfg"]["input_size"] == [3, 32, 32]
-    model = timm.create_model(
-        "resnet18",
-        pretrained=True,
-        num_classes=3,
-        # num_classes in the overlay too, else timm drops the saved head as a mismatch with ImageNet's
-        pretrained_cfg_overlay={"file": str(out / "model.safetensors"), "num_classes": 3},
-    )
+    # the README's one line: architecture, trained input size, label names and weights all come back
+    model = timm.create_model(f"local-dir:{out}", pretrained=True)
+    assert model.default_cfg["architecture"] == "resnet18" and model.num_classes == 3
+    assert model.pretrained_cfg["label_names"] == ["circle", "square", "triangle"]
+    data_config = timm.data.resolve_data_config({}, model=model)
+    assert data_config["input_size"] == (3, 32, 32) and data_config["crop_mode"] == "center"
     saved = load_file(str(out / "model.safetensors"))
     assert torch.equal(model.state_dict()["fc.weight"], saved["fc.weight"])
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["best_val_acc"] == done.best_val_acc and len(metrics["history"]) == 6
+
+
+def test_results_csv_has_one_row_per_epoch(trained) -> None:
+    _, out, events, _ = trained
+    with (out / "results.csv").open() as handle:
+        rows = list(csv.DictReader(handle))
+    epochs = [e for e in events if e.type == "epoch"]
+    assert [int(r["epoch"]) for r in rows] == [e.epoch for e in epochs]
+    for row, epoch in zip(rows, epochs, strict=True):
+        assert float(row["val_acc"]) == pytest.approx(epoch.val_acc)
+        assert float(row["train_loss"]) == pytest.approx(epoch.train_loss)
+        assert float(row["lr"]) == pytest.approx(epoch.lr)
+        assert float(row["epoch_seconds"]) == pytest.approx(epoch.epoch_seconds) and epoch.epoch_seconds > 0
+        assert row["val_top5"] == ""  # 3 classes: no top-5
+
+
+def test_model_card_describes_data_settings_results_and_loading(trained) -> None:
+    _, out, events, _ = trained
+    card = (out / "README.md").read_text()
+    done = events[-1]
+    assert "| circle | 16 | 4 |" in card and "| **total** | 48 | 12 |" in card  # per class, per split
+    assert "- epochs: `6`" in card and "- model: `resnet18`" in card
+    assert f"{done.best_val_acc:.1%} (epoch {done.best_epoch} of 6)" in card
+    assert f'timm.create_model("local-dir:{out}", pretrained=True)' in card
+    assert f"python -m training.predict {out} IMAGE..." in card
 
 
 def test_auto_split_is_stratified_and_reproducible(tmp_path: Path) -> None:
@@ -134,7 +157,7 @@ def test_same_seed_gives_identical_metrics(tmp_path: Path) -> None:
         code, _ = run_trainer(data, tmp_path / run, "--seed", "7", epochs=2)
         assert code == ExitCode.DONE
         history = json.loads((tmp_path / run / "metrics.json").read_text())["history"]
-        histories.append(history)
+        histories.append([{k: v for k, v in row.items() if k != "epoch_seconds"} for row in history])
     assert histories[0] == histories[1]
 
 
@@ -271,3 +294,34 @@ def test_resume_with_fp16_grad_scaling_from_a_checkpoint_saved_without_it(
     code, events = run_trainer(data, tmp_path / "out", "--resume", epochs=2)
     assert code == ExitCode.DONE, events[-1]
     assert [e.epoch for e in events if e.type == "epoch"][-1] == 2
+
+
+def test_early_stopping_ends_a_plateau_and_keeps_the_best_epoch(tmp_path: Path) -> None:
+    # both classes hold the same picture: every val image gets the same guess, so val acc is 50% each epoch
+    make_image_folder(tmp_path / "one", classes=("a",), per_class=1)
+    picture = (tmp_path / "one" / "a" / "a_000.png").read_bytes()
+    for name in ("a", "b"):
+        (tmp_path / "data" / name).mkdir(parents=True)
+        for n in range(5):
+            (tmp_path / "data" / name / f"{n}.png").write_bytes(picture)
+    config = tmp_path / "run.json"
+    config.write_text(json.dumps({"dataset_path": str(tmp_path / "data"), "early_stopping_patience": 2}))
+    code, events = run_trainer(tmp_path / "data", tmp_path / "out", "--config", str(config), epochs=8)
+    assert code == ExitCode.DONE
+    done = events[-1]
+    assert [e.val_acc for e in events if e.type == "epoch"] == [0.5, 0.5, 0.5]  # epochs 2 and 3: no gain
+    assert done.early_stopped and done.epochs_completed == 3 and done.best_epoch == 1
+    metrics = json.loads((tmp_path / "out" / "metrics.json").read_text())
+    assert metrics["early_stopped_at"] == 3 and metrics["config"]["early_stopping_patience"] == 2
+    assert (
+        "Stopped early after epoch 3: no improvement for 2 epochs."
+        in (tmp_path / "out" / "README.md").read_text()
+    )
+
+
+def test_early_stopping_off_and_the_rule() -> None:
+    from training.loop import plateaued
+
+    assert not plateaued(epoch=50, best_epoch=1, patience=0)
+    assert not plateaued(epoch=5, best_epoch=1, patience=5) and plateaued(epoch=6, best_epoch=1, patience=5)
+    assert TrainingConfig(dataset_path="x").early_stopping_patience == 10  # the default, shown in the summary

@@ -17,6 +17,7 @@ FAST_FLAGS = [
     "16",
     "--workers",
     "1",
+    "--no-onnx",  # tests/test_export.py covers the export
 ]
 
 

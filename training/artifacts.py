@@ -1,7 +1,11 @@
-"""Run outputs: the model in timm's hub layout (model.safetensors + config.json), metrics and plots."""
+"""Run outputs: the model in timm's hub layout (model.safetensors + config.json, written by timm's own
+save_for_hf so `timm.create_model("local-dir:OUT", pretrained=True)` restores it), metrics, the per-epoch
+results.csv, plots and the model card (README.md)."""
 
 from __future__ import annotations
 
+import copy
+import csv
 import json
 from pathlib import Path
 from typing import Any
@@ -12,59 +16,91 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import timm
 import torch
-from safetensors.torch import save_file
+from timm.models import save_for_hf
 
 from training.contract import (
     CONFUSION_MATRIX_FILE,
     CURVES_FILE,
     METRICS_FILE,
+    MODEL_CARD_FILE,
     MODEL_CONFIG_FILE,
     MODEL_FILE,
+    RESULTS_FILE,
+)
+from training.data import RESIZE_INTERPOLATION
+
+RESULTS_COLUMNS = (
+    "epoch",
+    "train_loss",
+    "train_acc",
+    "val_loss",
+    "val_acc",
+    "val_top5",
+    "lr",
+    "epoch_seconds",
 )
 
 
 def save_model(
     out_dir: Path,
     model: torch.nn.Module,
-    architecture: str,
     classes: list[str],
     image_size: int,
     mean: tuple[float, ...],
     std: tuple[float, ...],
     crop_pct: float,
-    interpolation: str,
 ) -> dict[str, Path]:
-    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    save_file(state, str(out_dir / MODEL_FILE))
-    config = {
-        "architecture": architecture,
+    """The weights and a config.json holding the architecture, the class names and the exact validation
+    preprocessing (trained input size, mean, std, crop, interpolation)."""
+    plain = copy.deepcopy(model).to("cpu", memory_format=torch.contiguous_format)  # safetensors: contiguous
+    plain.pretrained_cfg = {
+        **model.pretrained_cfg,
+        "input_size": (3, image_size, image_size),
+        "mean": tuple(mean),
+        "std": tuple(std),
+        "crop_pct": crop_pct,
+        "crop_mode": "center",
+        "interpolation": RESIZE_INTERPOLATION,
         "num_classes": len(classes),
-        "num_features": getattr(model, "num_features", None),
-        "label_names": classes,
-        "pretrained_cfg": {
-            "input_size": [3, image_size, image_size],
-            "interpolation": interpolation,
-            "mean": list(mean),
-            "std": list(std),
-            "crop_pct": crop_pct,
-            "crop_mode": "center",
-            "num_classes": len(classes),
-        },
     }
-    (out_dir / MODEL_CONFIG_FILE).write_text(json.dumps(config, indent=2), encoding="utf-8")
+    save_for_hf(plain, str(out_dir), model_config={"label_names": list(classes)}, safe_serialization=True)
     return {"model": out_dir / MODEL_FILE, "config": out_dir / MODEL_CONFIG_FILE}
 
 
+def read_config(out_dir: Path) -> dict[str, Any]:
+    return json.loads((out_dir / MODEL_CONFIG_FILE).read_text(encoding="utf-8"))
+
+
 def load_model(out_dir: Path) -> tuple[torch.nn.Module, dict[str, Any]]:
-    """The saved model back in timm (eval mode) and its config.json."""
-    config = json.loads((out_dir / MODEL_CONFIG_FILE).read_text(encoding="utf-8"))
-    model = timm.create_model(
-        config["architecture"],
-        pretrained=True,
-        num_classes=config["num_classes"],
-        pretrained_cfg_overlay={"file": str(out_dir / MODEL_FILE), "num_classes": config["num_classes"]},
-    )
+    """The saved model back in timm (eval mode, on the CPU) and its config.json."""
+    config = read_config(out_dir)
+    model = timm.create_model(f"local-dir:{out_dir.resolve()}", pretrained=True)
     return model.eval(), config
+
+
+def preprocessing(config: dict[str, Any]) -> dict[str, Any]:
+    """The validation preprocessing recorded in a saved config.json."""
+    cfg = config["pretrained_cfg"]
+    return {
+        "input_size": list(cfg["input_size"]),
+        "mean": list(cfg["mean"]),
+        "std": list(cfg["std"]),
+        "crop_pct": cfg["crop_pct"],
+        "crop_mode": cfg.get("crop_mode", "center"),
+        "interpolation": cfg["interpolation"],
+    }
+
+
+def save_results_csv(out_dir: Path, history: list[dict[str, float]]) -> Path:
+    """One row per finished epoch, rewritten after each epoch (so it is current while the run goes on)."""
+    path = out_dir / RESULTS_FILE
+    temporary = path.with_suffix(".tmp")
+    with temporary.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=RESULTS_COLUMNS, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(history)
+    temporary.replace(path)
+    return path
 
 
 def save_metrics(out_dir: Path, metrics: dict[str, Any]) -> Path:
@@ -114,4 +150,84 @@ def plot_confusion_matrix(out_dir: Path, matrix: list[list[int]], classes: list[
     figure.tight_layout()
     figure.savefig(path, dpi=100)
     plt.close(figure)
+    return path
+
+
+def write_model_card(
+    out_dir: Path,
+    config: dict[str, Any],
+    class_counts: dict[str, dict[str, int]],
+    metrics: dict[str, Any],
+) -> Path:
+    """README.md in the run folder: data, classes and counts, settings, results, how to load and predict.
+    `class_counts` is split -> class -> images; `metrics` is what metrics.json holds."""
+    classes: list[str] = metrics["classes"]
+    splits = list(class_counts)
+    lines = [
+        f"# {config['model']} image classifier ({len(classes)} classes)",
+        "",
+        "Trained with `python -m training`. Everything below comes from this run.",
+        "",
+        "## Data",
+        "",
+        f"Dataset: `{config['dataset_path']}`.",
+        "",
+        "| class | " + " | ".join(splits) + " |",
+        "|---|" + "---|" * len(splits),
+        *(
+            f"| {name} | " + " | ".join(str(class_counts[s].get(name, 0)) for s in splits) + " |"
+            for name in classes
+        ),
+        "| **total** | " + " | ".join(str(sum(class_counts[s].values())) for s in splits) + " |",
+        "",
+        "## Settings",
+        "",
+        *(f"- {key}: `{value}`" for key, value in config.items() if value is not None),
+        "",
+        "## Results",
+        "",
+        f"- Best validation accuracy: {metrics['best_val_acc']:.1%} (epoch {metrics['best_epoch']} of "
+        f"{len(metrics['history'])}); `{MODEL_FILE}` holds that epoch's weights.",
+    ]
+    if metrics.get("early_stopped_at"):
+        lines.append(
+            f"- Stopped early after epoch {metrics['early_stopped_at']}: no improvement for "
+            f"{config.get('early_stopping_patience')} epochs."
+        )
+    onnx = metrics.get("onnx") or {}
+    if onnx.get("status") == "ok":
+        lines.append(
+            f"- ONNX: `{Path(onnx['file']).name}` (dynamic batch; class names and preprocessing in its "
+            f"metadata). onnxruntime agrees with PyTorch on the top-1 class of {onnx['top1_agreement']:.1%}"
+            f" of {onnx['images']} validation images; largest logit difference "
+            f"{onnx['max_abs_logit_diff']:.2g}."
+        )
+    if metrics.get("test"):
+        lines.append(f"- Held-out test accuracy: {metrics['test']['acc']:.1%}.")
+    per_class = metrics.get("per_class_acc") or {}
+    if per_class:
+        lines.append(
+            "- Per-class validation accuracy: " + ", ".join(f"{k} {v:.0%}" for k, v in per_class.items())
+        )
+    lines += [
+        f"- Per-epoch figures: `{RESULTS_FILE}`; all metrics: `{METRICS_FILE}`; curves: `{CURVES_FILE}`.",
+        "",
+        "## Load and predict",
+        "",
+        "```python",
+        "import timm",
+        "",
+        f'model = timm.create_model("local-dir:{out_dir.resolve()}", pretrained=True).eval()',
+        'labels = model.pretrained_cfg["label_names"]',
+        "```",
+        "",
+        "With the same preprocessing as validation, from the command line:",
+        "",
+        "```",
+        f"python -m training.predict {out_dir.resolve()} IMAGE...",
+        "```",
+        "",
+    ]
+    path = out_dir / MODEL_CARD_FILE
+    path.write_text("\n".join(lines), encoding="utf-8")
     return path

@@ -70,6 +70,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     parser.add_argument("--resume", action="store_true", help=f"continue from OUT/{CHECKPOINT_LAST_FILE}")
     parser.add_argument(
+        "--onnx", action=argparse.BooleanOptionalAction, default=True,
+        help="export OUT/model.onnx after training, verified with onnxruntime (default yes, when installed)",
+    )  # fmt: skip
+    parser.add_argument(
         "--cache-budget-mb",
         type=int,
         help="memory for the decoded-image cache (default: half the available RAM)",
@@ -151,7 +155,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         options = RunOptions(
             out_dir=out, device=args.device, workers=args.workers, seed=args.seed, resume=args.resume,
-            weights=args.weights,
+            weights=args.weights, export_onnx=args.onnx,
             cache_budget_bytes=args.cache_budget_mb * 2**20 if args.cache_budget_mb is not None else None,
         )  # fmt: skip
         with stop_on_signals() as stop:

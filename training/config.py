@@ -24,6 +24,7 @@ BATCH_SIZE_RANGE = (1, 4096)
 IMAGE_SIZE_RANGE = (32, 1024)
 NUM_CLASSES_RANGE = (2, 100_000)
 LEARNING_RATE_MAX = 1.0
+EARLY_STOPPING_RANGE = (0, 1000)
 
 REQUIRED_FIELDS = ("dataset_path",)
 
@@ -90,6 +91,14 @@ class TrainingConfig(BaseModel):
             "start from pretrained weights when available",
         ),
     ] = True
+    early_stopping_patience: Annotated[
+        int,
+        Field(ge=EARLY_STOPPING_RANGE[0], le=EARLY_STOPPING_RANGE[1]),
+        FieldSpec(
+            {"en": "early stopping (epochs without improvement)", "ko": "조기 종료 (개선 없는 에폭 수)"},
+            "stop when val accuracy has not improved for this many epochs; 0 never stops",
+        ),
+    ] = 10
     task: Annotated[Literal["classification"], FieldSpec({"en": "task", "ko": "작업"}, "what to train")] = (
         "classification"
     )

@@ -29,6 +29,9 @@ MODEL_CONFIG_FILE = "config.json"
 METRICS_FILE = "metrics.json"
 CURVES_FILE = "curves.png"
 CONFUSION_MATRIX_FILE = "confusion_matrix.png"
+RESULTS_FILE = "results.csv"  # one row per finished epoch
+MODEL_CARD_FILE = "README.md"  # the model card
+ONNX_FILE = "model.onnx"  # the verified ONNX export (training/export.py)
 
 
 # --- exit codes and failure kinds ---------------------------------------------------------------------

@@ -19,6 +19,7 @@ from training.errors import DatasetError
 
 log = logging.getLogger(__name__)
 
+RESIZE_INTERPOLATION = "bicubic"  # every resize here; recorded with the model
 TRAIN_CACHE_SCALE = 1.14  # train images are cached a little larger than image_size so crops keep detail
 VAL_FRACTION = 0.2
 IMBALANCE_RATIO = 5.0  # warn when the largest class has this many times the images of the smallest
@@ -181,7 +182,7 @@ def _resize_short_side(image: Image.Image, short_side: int) -> Image.Image:
     width, height = image.size
     scale = short_side / min(width, height)
     size = (max(short_side, round(width * scale)), max(short_side, round(height * scale)))
-    return image.resize(size, Image.Resampling.BICUBIC)
+    return image.resize(size, Image.Resampling[RESIZE_INTERPOLATION.upper()])
 
 
 def _center_crop(image: Image.Image, side: int) -> Image.Image:

@@ -17,12 +17,12 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from training import artifacts, checkpoint
+from training import artifacts, checkpoint, export
 from training.augment import Normalizer, augment_batch
 from training.checkpoint import RunState, Trainables
 from training.config import TrainingConfig
-from training.contract import ExitCode
-from training.data import PreparedData, discover, prepare
+from training.contract import RESULTS_FILE, ExitCode
+from training.data import ImageSource, PreparedData, discover, prepare
 from training.device import Precision, choose_precision, configure_backend, describe, resolve_device
 from training.emit import EventWriter, PreparingReporter
 from training.errors import ConfigError, DatasetError
@@ -54,6 +54,7 @@ class RunOptions:
     resume: bool = False
     weights: Path | None = None
     cache_budget_bytes: int | None = None  # default: half the free RAM
+    export_onnx: bool = True  # export and verify model.onnx after training (when onnx is installed)
 
 
 def lr_at(step: int, total_steps: int, warmup_steps: int, peak_lr: float) -> float:
@@ -177,11 +178,16 @@ def train(
         if stats is None:  # stopped mid-epoch
             break
         end_epoch(run, state, stats, run.evaluate("val"))
-        if stop.is_set():
+        if stop.is_set() or plateaued(state.epoch, state.best.epoch, config.early_stopping_patience):
             break
-    if state.epoch < config.epochs:  # only a stop leaves epochs undone
+    if state.epoch < config.epochs and stop.is_set():  # a stop, or early stopping, leaves epochs undone
         return stop_run(run, state)
-    return finish_run(run, state, started)
+    return finish_run(run, state, started, options)
+
+
+def plateaued(epoch: int, best_epoch: int, patience: int) -> bool:
+    """Early stopping: `patience` epochs in a row without a better val accuracy (0 never stops)."""
+    return patience > 0 and epoch - best_epoch >= patience
 
 
 def resume(run: Run) -> RunState:
@@ -288,16 +294,17 @@ def end_epoch(run: Run, state: RunState, stats: EpochStats, result: EvalResult) 
         "val_loss": result.loss,
         "val_acc": result.acc,
         "lr": stats.lr,
+        "epoch_seconds": run.epoch_seconds[-1],
     }
     if result.top5 is not None:
         row["val_top5"] = result.top5
     state.history.append(row)
     state.epoch = epoch
     checkpoint.save_run(run.out / checkpoint.LAST, state, run.trainables)
+    artifacts.save_results_csv(run.out, state.history)
     run.writer.emit(
         EpochEvent(
             epochs=run.config.epochs,
-            epoch_seconds=run.epoch_seconds[-1],
             best_val_acc=state.best.val_acc,
             eta_seconds=float(np.mean(run.epoch_seconds)) * (run.config.epochs - epoch),
             images_per_sec=stats.images / stats.train_seconds,
@@ -313,7 +320,7 @@ def stop_run(run: Run, state: RunState) -> ExitCode:
     return ExitCode.STOPPED
 
 
-def finish_run(run: Run, state: RunState, started: float) -> ExitCode:
+def finish_run(run: Run, state: RunState, started: float, options: RunOptions) -> ExitCode:
     """The best epoch's weights back in the model, the held-out test score, artifacts, then `done`."""
     model, best = run.trainables.model, state.best
     if (run.out / checkpoint.BEST).exists():
@@ -327,16 +334,9 @@ def finish_run(run: Run, state: RunState, started: float) -> ExitCode:
     info = run.info
     config = run.config
     paths = artifacts.save_model(
-        run.out,
-        model,
-        config.model,
-        run.classes,
-        config.image_size,
-        info.mean,
-        info.std,
-        info.crop_pct,
-        info.interpolation,
+        run.out, model, run.classes, config.image_size, info.mean, info.std, info.crop_pct
     )
+    early_stopped = len(state.history) < config.epochs
     final = {k: float(v) for k, v in state.history[-1].items()} if state.history else {}
     metrics = {
         "classes": run.classes,
@@ -347,9 +347,23 @@ def finish_run(run: Run, state: RunState, started: float) -> ExitCode:
         "per_class_acc": best.per_class,
         "confusion_matrix": best.confusion,
         "test": test_metrics,
+        "config": config.model_dump() | {"seed": options.seed},
+        "early_stopped_at": len(state.history) if early_stopped else None,
     }
+    if options.export_onnx:
+        val_images = (images for images, _ in run.data.val.batches(config.batch_size))
+        preprocessing = artifacts.preprocessing(artifacts.read_config(run.out))
+        metrics["onnx"] = export.export_and_verify(run.out, model, run.classes, preprocessing, val_images)
+        if metrics["onnx"]["status"] == "ok":
+            paths["onnx"] = Path(metrics["onnx"]["file"])
+    splits = {"train": run.data.train, "val": run.data.val} | (
+        {"test": run.data.test} if run.data.test else {}
+    )
+    class_counts = {name: _class_counts(source, run.classes) for name, source in splits.items()}
     paths |= {
         "metrics": artifacts.save_metrics(run.out, metrics),
+        "results": run.out / RESULTS_FILE,
+        "model_card": artifacts.write_model_card(run.out, config.model_dump(), class_counts, metrics),
         "curves": artifacts.plot_curves(run.out, state.history),
         "confusion_matrix": artifacts.plot_confusion_matrix(run.out, best.confusion, run.classes),
         "checkpoint": run.out / checkpoint.LAST,
@@ -364,8 +378,15 @@ def finish_run(run: Run, state: RunState, started: float) -> ExitCode:
             per_class_acc=best.per_class,
             confusion_matrix=best.confusion,
             test=test_metrics,
+            onnx=metrics.get("onnx"),
+            early_stopped=early_stopped,
             artifacts={name: str(path) for name, path in paths.items()},
             total_seconds=time.time() - started,
         )
     )
     return ExitCode.DONE
+
+
+def _class_counts(source: ImageSource, classes: list[str]) -> dict[str, int]:
+    counts = torch.bincount(source.labels.cpu(), minlength=len(classes)).tolist()
+    return dict(zip(classes, counts, strict=True))

@@ -28,7 +28,6 @@ class ModelInfo:
     mean: tuple[float, ...]
     std: tuple[float, ...]
     crop_pct: float
-    interpolation: str
     warnings: list[tuple[str, str]] = field(default_factory=list)
 
 
@@ -125,6 +124,5 @@ def build_model(name: str, num_classes: int, pretrained: bool, weights: Path | N
         mean=tuple(cfg.get("mean", (0.485, 0.456, 0.406))),
         std=tuple(cfg.get("std", (0.229, 0.224, 0.225))),
         crop_pct=float(cfg.get("crop_pct", 0.875)),
-        interpolation=str(cfg.get("interpolation", "bicubic")),
         warnings=warnings,
     )

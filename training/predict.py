@@ -25,18 +25,20 @@ class Prediction:
 
 
 class Predictor:
-    def __init__(self, out_dir: Path) -> None:
-        self.model, config = load_model(out_dir)
+    def __init__(self, out_dir: Path, device: str = "cpu") -> None:
+        self.device = torch.device(device)
+        model, config = load_model(out_dir)
+        self.model = model.to(self.device)
         self.classes: list[str] = config["label_names"]
         cfg = config["pretrained_cfg"]
         self.image_size = cfg["input_size"][-1]
         self.crop_pct = cfg["crop_pct"]
-        self.normalize = Normalizer(tuple(cfg["mean"]), tuple(cfg["std"]), torch.device("cpu"))
+        self.normalize = Normalizer(tuple(cfg["mean"]), tuple(cfg["std"]), self.device)
 
     @torch.no_grad()
     def probabilities(self, paths: Sequence[Path]) -> torch.Tensor:
         images = torch.stack([load_eval_image(path, self.image_size, self.crop_pct) for path in paths])
-        return self.model(self.normalize(images)).softmax(dim=1)
+        return self.model(self.normalize(images.to(self.device))).softmax(dim=1).cpu()
 
     def predict(self, paths: Sequence[Path], top_k: int = 3) -> list[Prediction]:
         probabilities = self.probabilities(paths)

@@ -111,6 +111,17 @@ class RunManager:
     def recent_runs(self, limit: int = 10) -> list[RunView]:
         return self._store.recent(limit)
 
+    def thread_runs(self, channel: str, thread_ts: str) -> list[RunView]:
+        """The runs started from one Slack thread, newest first."""
+        return self._store.in_thread(channel, thread_ts)
+
+    def gpus(self) -> tuple[str, ...]:
+        return self._gpus.indices
+
+    def busy_gpus(self) -> set[str]:
+        """The GPUs that training runs are using now (a prediction worker goes elsewhere)."""
+        return self._store.busy_gpus()
+
     def can_manage(self, run: RunView, user_id: str) -> bool:
         return user_id == run.requested_by or user_id in self._settings.admin_user_ids
 

@@ -72,6 +72,20 @@ class RunStore:
     def recent(self, limit: int) -> list[RunView]:
         return self._views(select(TrainingRun).order_by(TrainingRun.id.desc()).limit(limit))
 
+    def in_thread(self, channel: str, thread_ts: str) -> list[RunView]:
+        """The runs started from one Slack thread, newest first."""
+        return self._views(
+            select(TrainingRun)
+            .where(TrainingRun.slack_channel == channel, TrainingRun.slack_thread_ts == thread_ts)
+            .order_by(TrainingRun.id.desc())
+        )
+
+    def busy_gpus(self) -> set[str]:
+        """The GPUs running trainers hold."""
+        with self._db.session() as session:
+            query = select(TrainingRun.gpu).where(TrainingRun.status == RunStatus.RUNNING)
+            return {gpu for gpu in session.scalars(query) if gpu is not None}
+
     def running(self) -> list[Attached]:
         with self._db.session() as session:
             rows = session.scalars(select(TrainingRun).where(TrainingRun.status == RunStatus.RUNNING)).all()

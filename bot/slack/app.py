@@ -17,6 +17,7 @@ from slack_sdk import WebClient
 from slack_sdk.http_retry import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
 
 from bot.conversation import ConversationService
+from bot.predict import PredictService
 from bot.runs import RunManager
 from bot.settings import Settings
 from bot.slack.context import SlackContext
@@ -85,6 +86,7 @@ def build(
         executor=executor,
         progress=progress,
         bot_user_id=client.auth_test()["user_id"],
+        predictions=PredictService(visible_gpus=lambda: list(runs.gpus()), busy_gpus=runs.busy_gpus),
     )
 
     @app.middleware

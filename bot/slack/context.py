@@ -9,6 +9,7 @@ from slack_sdk import WebClient
 
 from bot.conversation import ConversationService
 from bot.i18n import DEFAULT_LANGUAGE
+from bot.predict import PredictService
 from bot.runs import RunManager, RunView
 from bot.settings import Settings
 from bot.slack.executor import WorkExecutor
@@ -36,6 +37,7 @@ class SlackContext:
     progress: ProgressPublisher
     bot_user_id: str
     start_lock: threading.Lock = field(default_factory=threading.Lock)
+    predictions: PredictService | None = None  # prediction workers (bot/predict); no listener uses them yet
 
     def may_start(self, user_id: str, channel_id: str) -> bool:
         """ALLOWED_USER_IDS / ALLOWED_CHANNEL_IDS: who may start runs (and upload datasets), and where."""
@@ -56,3 +58,5 @@ class SlackContext:
     def close(self) -> None:
         self.progress.close()
         self.executor.shutdown(wait=True)
+        if self.predictions is not None:
+            self.predictions.close()

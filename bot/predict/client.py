@@ -1,0 +1,193 @@
+"""Prediction workers (`python -m training.serve`) seen from the bot: start, ask, keep warm, stop.
+
+One worker per device at most: one on the CPU, and one on each GPU that no training run is using at the
+moment (a busy GPU's requests go to the CPU worker). A worker loads each model once and stays up for
+`idle_seconds` after its last request. A CPU worker's address space is capped at `memory_mb`
+(RLIMIT_AS; CUDA needs a large virtual space, so GPU workers are not capped): a model that does not fit
+fails with a clear message instead of pushing the bot's host into swap.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import queue
+import resource
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from bot.predict.files import Accepted, Problem
+
+log = logging.getLogger(__name__)
+
+IDLE_SECONDS = 600.0
+MEMORY_MB = 8192
+START_TIMEOUT_S = 120.0  # importing torch and timm on a cold, busy host
+REQUEST_TIMEOUT_S = 300.0  # the first request also loads the model
+
+
+class PredictError(Exception):
+    """The worker could not answer at all. `code`: no_model | worker_failed | timeout | internal."""
+
+    def __init__(self, code: str, detail: str = "") -> None:
+        super().__init__(f"{code}: {detail}")
+        self.code = code
+        self.detail = detail
+
+
+@dataclass(frozen=True)
+class ImageResult:
+    name: str
+    top: list[tuple[str, float]]  # (class, probability), most likely first
+
+
+class _Worker:
+    def __init__(self, command: Sequence[str], device: str, gpu: str | None, memory_mb: int | None) -> None:
+        env = dict(os.environ, CUDA_VISIBLE_DEVICES=gpu) if gpu is not None else None
+        self.device = device
+        self.process = subprocess.Popen(
+            [*command, "--device", device],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            env=env,
+            start_new_session=True,  # a Ctrl+C in the console reaches the bot, not the worker
+        )
+        if memory_mb is not None and device == "cpu":
+            limit = memory_mb * 1024 * 1024
+            with contextlib.suppress(OSError, ValueError):  # it may already have exited
+                resource.prlimit(self.process.pid, resource.RLIMIT_AS, (limit, limit))
+        self.lock = threading.Lock()
+        self.last_used = time.monotonic()
+        self._lines: queue.Queue[str | None] = queue.Queue()
+        threading.Thread(target=self._read, name=f"predict-{device}", daemon=True).start()
+        self._next_id = 0
+        ready = self._reply(START_TIMEOUT_S)
+        if not ready.get("ready"):
+            raise PredictError("worker_failed", str(ready))
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self._lines.put(line)
+        self._lines.put(None)
+
+    def _reply(self, timeout: float) -> dict[str, Any]:
+        try:
+            line = self._lines.get(timeout=timeout)
+        except queue.Empty:
+            self.stop()
+            raise PredictError("timeout", f"no answer from the worker in {timeout:.0f}s") from None
+        if line is None:
+            self.process.wait(timeout=5)
+            raise PredictError("worker_failed", f"the worker exited ({self.process.returncode})")
+        return json.loads(line)
+
+    def ask(self, request: dict[str, Any]) -> dict[str, Any]:
+        assert self.process.stdin is not None
+        self._next_id += 1
+        request = {"id": self._next_id, **request}
+        try:
+            self.process.stdin.write(json.dumps(request) + "\n")
+            self.process.stdin.flush()
+        except OSError as exc:
+            raise PredictError("worker_failed", str(exc)) from exc
+        reply = self._reply(REQUEST_TIMEOUT_S)
+        self.last_used = time.monotonic()
+        return reply
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def stop(self) -> None:
+        if self.process.stdin is not None:
+            with contextlib.suppress(OSError):
+                self.process.stdin.close()  # the worker's loop ends at EOF
+        try:
+            self.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=5)
+
+
+class PredictService:
+    def __init__(
+        self,
+        *,
+        command: Sequence[str] | None = None,
+        visible_gpus: Callable[[], list[str]] = lambda: [],
+        busy_gpus: Callable[[], set[str]] = set,
+        idle_seconds: float = IDLE_SECONDS,
+        memory_mb: int | None = MEMORY_MB,
+    ) -> None:
+        self._command = list(command or [sys.executable, "-m", "training.serve"])
+        self._visible_gpus = visible_gpus
+        self._busy_gpus = busy_gpus
+        self._idle_seconds = idle_seconds
+        self._memory_mb = memory_mb
+        self._workers: dict[str, _Worker] = {}  # "cpu" or a GPU index
+        self._lock = threading.Lock()
+        self._closed = threading.Event()
+        self._reaper = threading.Thread(target=self._reap, name="predict-reaper", daemon=True)
+        self._reaper.start()
+
+    def predict(self, run_dir: str, images: list[Accepted], top_k: int = 3) -> list[ImageResult | Problem]:
+        """Top-k classes for each image, in order; an image the worker cannot decode is a Problem."""
+        if not images:
+            return []
+        worker = self._worker()
+        with worker.lock:
+            reply = worker.ask({"run_dir": run_dir, "images": [str(i.path) for i in images], "top_k": top_k})
+        if "error" in reply:
+            raise PredictError(reply["error"], reply.get("message", ""))
+        results: list[ImageResult | Problem] = []
+        for image, result in zip(images, reply["results"], strict=True):
+            if "error" in result:
+                results.append(Problem(image.name, "corrupt", result.get("message", "")))
+            else:
+                results.append(ImageResult(image.name, [(name, float(p)) for name, p in result["top"]]))
+        return results
+
+    def devices(self) -> list[str]:
+        """The devices with a live worker (for status and tests)."""
+        with self._lock:
+            return [key for key, worker in self._workers.items() if worker.alive()]
+
+    def close(self) -> None:
+        self._closed.set()
+        with self._lock:
+            workers, self._workers = list(self._workers.values()), {}
+        for worker in workers:
+            worker.stop()
+
+    def _worker(self) -> _Worker:
+        free = [gpu for gpu in self._visible_gpus() if gpu not in self._busy_gpus()]
+        key = free[0] if free else "cpu"
+        with self._lock:
+            worker = self._workers.get(key)
+            if worker is None or not worker.alive():
+                device = "cpu" if key == "cpu" else "cuda"
+                gpu = None if key == "cpu" else key
+                worker = self._workers[key] = _Worker(self._command, device, gpu, self._memory_mb)
+            return worker
+
+    def _reap(self) -> None:
+        while not self._closed.wait(min(30.0, self._idle_seconds / 2)):
+            now = time.monotonic()
+            with self._lock:
+                idle = [
+                    key
+                    for key, worker in self._workers.items()
+                    if not worker.lock.locked() and now - worker.last_used > self._idle_seconds
+                ]
+                stopping = [self._workers.pop(key) for key in idle]
+            for worker in stopping:
+                log.info("stopping the idle prediction worker on %s", worker.device)
+                worker.stop()

@@ -1,0 +1,24 @@
+"""The words of a prediction reply, from the catalogue, in the user's language (neutral markup)."""
+
+from __future__ import annotations
+
+from bot.i18n import t
+from bot.predict.client import ImageResult
+from bot.predict.files import Problem
+
+
+def prediction_text(
+    language: str, run_id: int, model: str, results: list[ImageResult | Problem], problems: list[Problem]
+) -> str:
+    answered = [r for r in results if isinstance(r, ImageResult)]
+    refused = problems + [r for r in results if isinstance(r, Problem)]
+    lines = [t(language, "predict_header", run_id=run_id, model=model)] if answered else []
+    for result in answered:
+        top = ", ".join(
+            t(language, "predict_class", label=label, probability=f"{p:.1%}") for label, p in result.top
+        )
+        lines.append(t(language, "predict_line", name=result.name, top=top))
+    lines += [t(language, f"predict_problem_{p.code}", name=p.name, detail=p.detail) for p in refused]
+    if not answered:
+        lines.append(t(language, "predict_nothing"))
+    return "\n".join(lines)
