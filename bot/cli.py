@@ -6,7 +6,6 @@ Each mode's module is imported only when chosen, so `--help` stays instant.
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 
 PARSER_CHOICES = ("auto", "rules", "claude")
@@ -43,24 +42,41 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    from bot.settings import get_settings
+    from bot.settings import InvalidSettings
+
+    try:
+        return _run(args)
+    except InvalidSettings as exc:  # one line per problem, no traceback
+        for line in exc.lines:
+            print(f"error: {line}", file=sys.stderr)
+        return 2
+
+
+def _run(args: argparse.Namespace) -> int:
+    from bot import startup
+    from bot.settings import configure_logging, get_settings
 
     settings = get_settings()
-    logging.basicConfig(
-        level=settings.log_level.upper(),
-        stream=sys.stderr,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # the watchdog job would log twice a minute
+    configure_logging(settings)
     parser_choice = getattr(args, "parse_parser", None) or args.parser or settings.conversation_parser
     if args.command == "parse":
+        startup.check_folders(settings, create=False)  # parse needs no folders, but DATA_ROOT is no file
         from bot.conversation.cli import run_parse
 
         return run_parse(args.messages, parser_choice, settings)
+    startup.check_folders(settings, create=True)
+    startup.check_database(settings)
     if args.console:
         from bot.console import run_console
 
         return run_console(settings, parser_choice)
+    from slack_sdk.errors import SlackApiError
+
     from bot.slack.app import run_socket_mode
 
-    return run_socket_mode(settings, parser_choice)
+    if settings.has_slack_tokens:
+        startup.check_slack(settings)
+    try:
+        return run_socket_mode(settings, parser_choice)
+    except SlackApiError as exc:  # Socket Mode's apps.connections.open refused the app token
+        raise startup.InvalidSettings([startup.slack_refusal(exc)]) from None
