@@ -118,20 +118,25 @@ def test_grayscale_palette_rgba_cmyk_and_exif_images_become_rgb(tmp_path: Path) 
     assert open_rgb(tmp_path / "rgba.png", 32).getpixel((0, 0)) == (255, 255, 255)  # transparent -> white
 
 
-def test_corrupt_images_are_skipped_with_a_warning(tmp_path: Path) -> None:
+@pytest.mark.parametrize("path", [[], ["--cache-budget-mb", "0"]], ids=["cached", "streamed"])
+def test_corrupt_images_are_skipped_with_a_warning(tmp_path: Path, path: list[str]) -> None:
     data = make_image_folder(tmp_path / "data", per_class=6)
     (data / "circle" / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 truncated")
     png = (data / "square" / "square_000.png").read_bytes()
     (data / "square" / "truncated.png").write_bytes(png[: len(png) // 2])
+    whole = tmp_path / "whole.jpg"
+    Image.effect_noise((64, 64), 60).convert("RGB").save(whole, quality=90)
+    jpeg = whole.read_bytes()  # a valid header, so only decoding every byte finds it short
+    (data / "circle" / "cut_short.jpg").write_bytes(jpeg[: len(jpeg) * 2 // 3])
     Image.new("L", (32, 32), 90).save(data / "triangle" / "gray.png")
     _save_cmyk_jpeg(data / "triangle" / "cmyk.jpg")
-    code, events = run_trainer(data, tmp_path / "out")
+    code, events = run_trainer(data, tmp_path / "out", *path)
     assert code == ExitCode.DONE
     warnings = [e for e in events if e.type == "warning" and e.code == "corrupt_images"]
-    assert len(warnings) == 1 and "skipped 2 unreadable image(s)" in warnings[0].message
-    assert (
-        sum(after_preparing(events)[0].counts.values()) == 18 + 2 + 2 - 2
-    )  # the modes are kept, the broken two are not
+    assert len(warnings) == 1 and "skipped 3 unreadable image(s)" in warnings[0].message
+    assert "cut_short.jpg" in warnings[0].message
+    start = after_preparing(events)[0]
+    assert sum(start.counts.values()) == 18 + 2 + 3 - 3  # the modes are kept, the broken three are not
 
 
 def test_class_imbalance_is_warned_about(tmp_path: Path) -> None:

@@ -244,29 +244,25 @@ class StreamedImages(torch.utils.data.Dataset):
         self,
         samples: Sequence[Sample],
         decode: Callable[[Path], torch.Tensor],
-        side: int,
         workers: int,
         pin: bool,
     ) -> None:
-        self.samples, self.decode, self.side, self.workers, self.pin = (
-            list(samples),
-            decode,
-            side,
-            workers,
-            pin,
-        )
+        self.samples, self.decode, self.workers, self.pin = list(samples), decode, workers, pin
         self.labels = torch.tensor([label for _, label in self.samples])
 
     def __len__(self) -> int:
         return len(self.samples)
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
-        path, label = self.samples[index]
-        try:
-            return self.decode(path), label
-        except Exception as exc:  # a file that passed the header check but fails to decode: use a blank image
-            log.warning("could not decode %s: %s", path, exc)
-            return torch.zeros(3, self.side, self.side, dtype=torch.uint8), label
+        # check_decodable let only files that decode through; one that fails now changed on disk since:
+        # train the next sample in its place rather than a blank image under this one's label
+        for offset in range(len(self.samples)):
+            path, label = self.samples[(index + offset) % len(self.samples)]
+            try:
+                return self.decode(path), label
+            except Exception as exc:
+                log.warning("skipping unreadable image %s: %s", path, exc)
+        raise DatasetError("no image of the dataset can be decoded any more")
 
     def batches(
         self, batch_size: int, order: torch.Tensor | None = None
@@ -322,16 +318,28 @@ def decode_all(
     return CachedImages(images[: len(labels)], torch.tensor(labels, dtype=torch.long)), skipped
 
 
-def check_headers(samples: Sequence[Sample]) -> tuple[list[Sample], list[Path]]:
-    """Cheap readability check for the streaming path: open each header without decoding pixels."""
-    readable, skipped = [], []
-    for path, label in samples:
+def check_decodable(samples: Sequence[Sample], threads: int) -> tuple[list[Sample], list[Path]]:
+    """The streaming path's readability check: decode each file once at the smallest scale PIL offers
+    (a JPEG at 1/8 size), which reads every byte, so a truncated or corrupt file is skipped with the same
+    warning as on the cached path instead of failing mid-epoch. A header check alone passes them."""
+
+    def decodes(path: Path) -> bool:
         try:
             with Image.open(path) as image:
-                image.verify()
-            readable.append((path, label))
-        except Exception:
-            skipped.append(path)
+                image.draft("RGB", (1, 1))
+                image.load()
+            return True
+        except Exception as exc:
+            log.warning("skipping unreadable image %s: %s", path, exc)
+            return False
+
+    readable, skipped = [], []
+    with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
+        for ok, sample in zip(pool.map(decodes, [path for path, _ in samples]), samples, strict=True):
+            if ok:
+                readable.append(sample)
+            else:
+                skipped.append(sample[0])
     return readable, skipped
 
 
@@ -399,8 +407,8 @@ def prepare(
         )
         pin = device.type == "cuda"
         for split, (samples, decode, out_side) in splits.items():
-            readable, bad = check_headers(samples)
-            sources[split], skipped = StreamedImages(readable, decode, out_side, threads, pin), skipped + bad
+            readable, bad = check_decodable(samples, threads)
+            sources[split], skipped = StreamedImages(readable, decode, threads, pin), skipped + bad
     for split in ("train", "val"):
         if len(sources[split]) == 0:
             raise DatasetError(
