@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
 import textwrap
 import threading
 import time
 import traceback
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Literal, get_args, get_origin
@@ -47,9 +48,42 @@ EPILOG = textwrap.fill(
 )
 
 
+SEED_MAX = 2**32 - 1  # numpy's seed range
+WORKERS_MAX = 1024
+CACHE_BUDGET_MAX_MB = 2**30
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
         raise ConfigError(message)
+
+
+def whole_number(low: int, high: int) -> Callable[[str], int]:
+    """An argparse type: a whole number from low to high (argparse names the flag in its error)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{value} is out of range; allowed: {low} to {high}")
+        return value
+
+    return parse
+
+
+def output_folder(out: Path) -> Path:
+    """--out must be a folder this process can create and write; checked before anything is written."""
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"--out {out} is a file; give a folder (created when missing)")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"--out {out} could not be created: {exc.strerror or exc}") from None
+    if not os.access(out, os.W_OK | os.X_OK):
+        raise ConfigError(f"--out {out} is not writable")
+    return out
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -66,8 +100,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--out", type=Path, help="output folder (default runs/<model>-<time>)")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default auto)")
-    parser.add_argument("--workers", type=int, help="decode threads / loader workers (default: all cores)")
-    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument(
+        "--workers",
+        type=whole_number(0, WORKERS_MAX),
+        help="decode threads / loader workers (default: all cores)",
+    )
+    parser.add_argument("--seed", type=whole_number(0, SEED_MAX), default=0, help="random seed (default 0)")
     parser.add_argument("--resume", action="store_true", help=f"continue from OUT/{CHECKPOINT_LAST_FILE}")
     parser.add_argument(
         "--onnx", action=argparse.BooleanOptionalAction, default=True,
@@ -75,7 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     parser.add_argument(
         "--cache-budget-mb",
-        type=int,
+        type=whole_number(0, CACHE_BUDGET_MAX_MB),
         help="memory for the decoded-image cache (default: half the available RAM)",
     )
     return parser
@@ -141,14 +179,27 @@ def _is_out_of_memory(exc: BaseException) -> bool:
     )
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+def _usable_out(argv: Sequence[str] | None) -> Path | None:
+    """--out when it is (or can be made) a folder, so even a flag error reaches events.jsonl; else None
+    and the events go to stdout only (the flag error then says what is wrong with --out)."""
     out_only = argparse.ArgumentParser(add_help=False)
     out_only.add_argument("--out", type=Path)
-    writer = EventWriter(out_only.parse_known_args(argv)[0].out)  # so even a flag error reaches events.jsonl
+    out = out_only.parse_known_args(argv)[0].out
     try:
+        return output_folder(out) if out is not None else None
+    except ConfigError:
+        return None
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    writer = EventWriter(None)
+    try:
+        writer = EventWriter(_usable_out(argv))
         args = build_parser().parse_args(argv)
-        out = args.out or Path("runs") / time.strftime(f"{args.model or 'resnet50'}-%Y%m%d-%H%M%S")
+        out = output_folder(
+            args.out or Path("runs") / time.strftime(f"{args.model or 'resnet50'}-%Y%m%d-%H%M%S")
+        )
         writer = EventWriter(out)
         config = load_config(args)
         from training.loop import RunOptions, train  # torch loads only once the flags are valid

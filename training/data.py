@@ -406,7 +406,7 @@ def prepare(
             budget / 1e6,
         )
         pin = device.type == "cuda"
-        for split, (samples, decode, out_side) in splits.items():
+        for split, (samples, decode, _) in splits.items():
             readable, bad = check_decodable(samples, threads)
             sources[split], skipped = StreamedImages(readable, decode, threads, pin), skipped + bad
     for split in ("train", "val"):
