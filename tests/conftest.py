@@ -1,15 +1,59 @@
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from bot.storage import Database
+from tests.postgres_server import TEMPLATE, PostgresServer, unavailable_reason
+
+DATABASES = ["sqlite", "postgresql"]
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """One real PostgreSQL server for the whole session, with a template database already migrated."""
+    reason = unavailable_reason()
+    if reason is not None:
+        pytest.skip(reason)
+    server = PostgresServer().start()
+    try:
+        server.execute(f'CREATE DATABASE "{TEMPLATE}"')
+        template = Database(server.url(TEMPLATE))
+        template.create_all()
+        template.dispose()  # a template must have no connections when it is copied
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(params=DATABASES)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh database with the schema in place: SQLite in tmp_path, or its own PostgreSQL database."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'bot.db'}"
+        return
+    server: PostgresServer = request.getfixturevalue("postgres")
+    with server.fresh_database(TEMPLATE) as url:
+        yield url
+
+
+@pytest.fixture(params=DATABASES)
+def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A database with no tables at all, for migration tests."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'empty.db'}"
+        return
+    server: PostgresServer = request.getfixturevalue("postgres")
+    with server.fresh_database() as url:
+        yield url
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> Database:
-    """A fresh SQLite database with the schema created."""
-    database = Database(f"sqlite:///{tmp_path / 'bot.db'}")
+def db(database_url: str) -> Iterator[Database]:
+    """A fresh database with the schema created, on SQLite and on a real PostgreSQL."""
+    database = Database(database_url)
     database.create_all()
-    return database
+    yield database
+    database.dispose()

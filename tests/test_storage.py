@@ -6,35 +6,15 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 
-from bot.storage import SCHEMA_VERSION, ChatSession, Database, RunEpoch, RunStatus, TrainingRun
-from bot.storage.db import create_schema
-from bot.storage.models import SchemaMeta
+from bot.storage import ChatSession, Database, RunEpoch, RunStatus, TrainingRun
 
 
-@pytest.fixture
-def db(tmp_path: Path) -> Database:
-    database = Database(f"sqlite:///{tmp_path / 'sub' / 'bot.db'}")
-    database.create_all()
-    return database
-
-
-def test_sqlite_runs_in_wal_mode_with_foreign_keys(db: Database) -> None:
+def test_sqlite_runs_in_wal_mode_with_foreign_keys(tmp_path: Path) -> None:
+    db = Database(f"sqlite:///{tmp_path / 'sub' / 'bot.db'}")  # the folder is created
+    db.create_all()
     with db.engine.connect() as connection:
         assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
         assert connection.execute(text("PRAGMA foreign_keys")).scalar() == 1
-
-
-def test_schema_version_is_recorded_once(db: Database) -> None:
-    assert create_schema(db.engine) == SCHEMA_VERSION
-    with db.session() as session:
-        assert session.scalars(select(SchemaMeta)).all()[0].version == SCHEMA_VERSION
-
-
-def test_newer_schema_is_refused(db: Database) -> None:
-    with db.session() as session:
-        session.get_one(SchemaMeta, 1).version = SCHEMA_VERSION + 1
-    with pytest.raises(RuntimeError, match="newer"):
-        create_schema(db.engine)
 
 
 def test_one_session_per_thread_and_json_columns_round_trip(db: Database) -> None:

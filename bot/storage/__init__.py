@@ -2,7 +2,6 @@
 
 from bot.storage.db import Database, create_schema, make_engine
 from bot.storage.models import (
-    SCHEMA_VERSION,
     ChatSession,
     ProcessedEvent,
     RunEpoch,
@@ -12,7 +11,6 @@ from bot.storage.models import (
 )
 
 __all__ = [
-    "SCHEMA_VERSION",
     "ChatSession",
     "Database",
     "ProcessedEvent",

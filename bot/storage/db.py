@@ -1,19 +1,29 @@
-"""Engine and session factory. SQLite gets WAL and foreign keys; any SQLAlchemy URL works."""
+"""Engine, session factory and schema migrations (Alembic, in bot/storage/migrations). SQLite gets WAL and
+foreign keys; any SQLAlchemy URL works."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, select
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.storage.models import SCHEMA_VERSION, Base, SchemaMeta
+from bot.storage.models import Base
 
-# Migrations from version N to N+1, applied in order on start. Empty while the schema is at version 1.
-MIGRATIONS: dict[int, Callable[[Engine], None]] = {}
+MIGRATIONS = Path(__file__).with_name("migrations")
+BASELINE = "0001"  # the schema of the first release, which create_all made without a version table
+MIGRATION_LOCK = 0x7472_6169  # pg_advisory_xact_lock key: one bot process migrates at a time
+
+
+class SchemaTooNew(RuntimeError):
+    """The database was migrated by a newer version of the bot."""
 
 
 class Database:
@@ -61,20 +71,36 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def create_schema(engine: Engine) -> int:
-    """Create missing tables, then migrate to SCHEMA_VERSION. Returns the version now in force."""
-    Base.metadata.create_all(engine)
-    with Session(engine) as session, session.begin():
-        meta = session.scalar(select(SchemaMeta).where(SchemaMeta.id == 1))
-        if meta is None:
-            session.add(SchemaMeta(id=1, version=SCHEMA_VERSION))
-            return SCHEMA_VERSION
-        version = meta.version
-    if version > SCHEMA_VERSION:
-        raise RuntimeError(f"database schema version {version} is newer than this bot ({SCHEMA_VERSION})")
-    while version < SCHEMA_VERSION:
-        MIGRATIONS[version](engine)
-        version += 1
-        with Session(engine) as session, session.begin():
-            session.get_one(SchemaMeta, 1).version = version
-    return version
+def alembic_config(connection: Connection | None = None) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["connection"] = connection
+    return config
+
+
+def create_schema(engine: Engine) -> str:
+    """Bring the database to the newest migration and return that revision. A new database gets the
+    tables at once (stamped as the newest revision); one from the first release, made before there were
+    migrations, is stamped as the baseline and then upgraded."""
+    with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
+        config = alembic_config(connection)
+        script = ScriptDirectory.from_config(config)
+        current = MigrationContext.configure(connection).get_current_revision()
+        if current is None and not set(Base.metadata.tables) & set(inspect(connection).get_table_names()):
+            Base.metadata.create_all(connection)
+            command.stamp(config, "head")
+        elif current is None:
+            command.stamp(config, BASELINE)
+            command.upgrade(config, "head")
+        elif current not in {rev.revision for rev in script.walk_revisions()}:
+            raise SchemaTooNew(
+                f"the database is at schema revision {current}, made by a newer version of the bot "
+                f"(this one knows up to {script.get_current_head()}); upgrade the bot"
+            )
+        else:
+            command.upgrade(config, "head")
+        head = script.get_current_head()
+        assert head is not None
+        return head

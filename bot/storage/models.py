@@ -1,4 +1,8 @@
-"""Database tables (SQLAlchemy 2 typed ORM). Nothing here is SQLite-only."""
+"""Database tables (SQLAlchemy 2 typed ORM). Nothing here is SQLite-only.
+
+Every change here needs a migration in bot/storage/migrations/versions (tests/test_migrations.py compares
+the migrated schema with these models).
+"""
 
 from __future__ import annotations
 
@@ -8,8 +12,6 @@ from typing import Any, ClassVar
 
 from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
-
-SCHEMA_VERSION = 1
 
 
 def utcnow() -> datetime:
@@ -135,10 +137,3 @@ class ProcessedEvent(Base):
 
     event_id: Mapped[str] = mapped_column(String(128), primary_key=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-
-
-class SchemaMeta(Base):
-    __tablename__ = "schema_meta"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    version: Mapped[int]
