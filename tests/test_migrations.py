@@ -104,6 +104,7 @@ def test_the_previous_releases_database_upgrades_without_losing_rows(
             (3, "pending", "k-3"),
         ]
         assert runs[1].pid == 4242 and runs[1].events_offset == 1234 and runs[1].resume_of == 1
+        assert all(run.stop_requested_at is None for run in runs)  # columns added since start empty
         assert runs[2].scheduled_for is not None and runs[2].scheduled_for.hour == 2
         assert [epoch.metrics["val_acc"] for epoch in runs[0].epochs] == [0.6, 0.7, 0.8, 0.9, 1.0]
         chat = session.scalars(select(ChatSession)).one()

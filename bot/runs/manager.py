@@ -57,7 +57,6 @@ class RunManager:
         self._lock = threading.RLock()
         self._followers: dict[int, RunFollower] = {}
         self._unfollowed: set[int] = set()  # running rows being launched or re-attached: no follower yet
-        self._stop_requested: set[int] = set()
         self._publisher = Publisher()
         self._scheduler: RunScheduler | None = None
         self._closed = False
@@ -205,7 +204,9 @@ class RunManager:
             if run.status.is_terminal:
                 raise InvalidRunState("already_finished", run_id=run_id, status=run.status)
             if run.status == RunStatus.RUNNING:
-                self._stop_requested.add(run_id)
+                self._store.request_stop(
+                    run_id
+                )  # stored: a bot restarted before the trainer stops finishes it
                 follower = self._followers.get(run_id)
             else:
                 self._store.set_status(run_id, RunStatus.STOPPED)
@@ -291,7 +292,7 @@ class RunManager:
             if self._closed:
                 return  # a new manager re-attaches to it
             self._followers[run.run_id] = follower
-            stop_now = run.run_id in self._stop_requested
+            stop_now = self._store.stop_requested(run.run_id)
         follower.start()
         if stop_now:
             process.terminate(self._settings.stop_grace_seconds)
@@ -325,10 +326,7 @@ class RunManager:
         self, run_id: int, process: TrainerProcess, returncode: int | None, dead: RunStatus
     ) -> None:
         """The trainer is gone. Without a final event, the run failed (or was stopped / interrupted)."""
-        with self._lock:
-            stop_requested = run_id in self._stop_requested
-            self._stop_requested.discard(run_id)
-        if stop_requested:
+        if self._store.stop_requested(run_id):
             finished = self._store.finish_running(run_id, RunStatus.STOPPED)  # killed after the grace period
         elif dead == RunStatus.INTERRUPTED:
             finished = self._store.finish_running(run_id, dead, error_message="interrupted")

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -21,6 +21,7 @@ from bot.storage.models import utcnow
 from training.events import Event
 
 ACTIVE_STATUSES = (RunStatus.RUNNING, RunStatus.QUEUED, RunStatus.PENDING)
+CLAIM_LOCK = 0x7472_6963  # pg_advisory_xact_lock key held while queued runs are claimed
 
 
 @dataclass(frozen=True)
@@ -170,7 +171,7 @@ class RunStore:
 
     def set_status(self, run_id: int, status: RunStatus) -> None:
         with self._db.session() as session:
-            row = _row(session, run_id)
+            row = _row(session, run_id, lock=True)
             row.status = status
             if status.is_terminal:
                 row.completed_at = utcnow()
@@ -178,7 +179,7 @@ class RunStore:
     def queue_if_pending(self, run_id: int) -> bool:
         """A pending (scheduled or resuming) run joins the queue; False if it was cancelled or handled."""
         with self._db.session() as session:
-            row = session.get(TrainingRun, run_id)
+            row = session.get(TrainingRun, run_id, with_for_update=True)
             if row is None or row.status != RunStatus.PENDING:
                 return False
             row.status = RunStatus.QUEUED
@@ -195,9 +196,23 @@ class RunStore:
             for row in rows:
                 row.status = RunStatus.QUEUED
 
+    def request_stop(self, run_id: int) -> None:
+        """Remember that a stop was sent to a running run, until its trainer is gone."""
+        with self._db.session() as session:
+            row = _row(session, run_id, lock=True)
+            if row.stop_requested_at is None:
+                row.stop_requested_at = utcnow()
+
+    def stop_requested(self, run_id: int) -> bool:
+        with self._db.session() as session:
+            return (
+                session.scalar(select(TrainingRun.stop_requested_at).where(TrainingRun.id == run_id))
+                is not None
+            )
+
     def set_progress_message(self, run_id: int, channel: str, ts: str) -> None:
         with self._db.session() as session:
-            row = _row(session, run_id)
+            row = _row(session, run_id, lock=True)
             row.slack_channel = channel
             row.slack_ts = ts
 
@@ -209,6 +224,9 @@ class RunStore:
         its final event)."""
         claims: list[Claim] = []
         with self._db.session() as session:
+            if session.bind is not None and session.bind.dialect.name == "postgresql":
+                # two bot processes on one database claim one after the other, so neither overfills
+                session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CLAIM_LOCK})
             in_use = list(
                 session.scalars(
                     select(TrainingRun.gpu).where(
@@ -217,10 +235,19 @@ class RunStore:
                 )
             )
             for run_id in _queue_order(session)[: max(slots - len(in_use), 0)]:
+                # compare and set: a run another process claimed since the read above is left to it
+                taken = session.execute(
+                    update(TrainingRun)
+                    .where(TrainingRun.id == run_id, TrainingRun.status == RunStatus.QUEUED)
+                    .values(status=RunStatus.RUNNING)
+                    .execution_options(synchronize_session=False)
+                )
+                if taken.rowcount != 1:  # type: ignore[attr-defined]
+                    continue
                 row = _row(session, run_id)
+                session.refresh(row)
                 gpu = pick_gpu(in_use)
                 in_use.append(gpu)
-                row.status = RunStatus.RUNNING
                 row.started_at = utcnow()
                 row.gpu = gpu
                 row.pid = None
@@ -233,11 +260,11 @@ class RunStore:
 
     def record_launched(self, run_id: int, pid: int) -> None:
         with self._db.session() as session:
-            _row(session, run_id).pid = pid
+            _row(session, run_id, lock=True).pid = pid
 
     def record_launch_failed(self, run_id: int, detail: str, message: str) -> None:
         with self._db.session() as session:
-            row = _row(session, run_id)
+            row = _row(session, run_id, lock=True)
             row.status = RunStatus.FAILED
             row.completed_at = utcnow()
             row.error_detail = detail
@@ -246,7 +273,7 @@ class RunStore:
     def apply_event(self, run_id: int, event: Event | None, offset: int) -> RunView | None:
         """Store the events.jsonl offset reached and apply `event` (None: a line that was skipped)."""
         with self._db.session() as session:
-            row = _row(session, run_id)
+            row = _row(session, run_id, lock=True)
             row.events_offset = offset
             if event is None:
                 return None
@@ -263,7 +290,7 @@ class RunStore:
     ) -> bool:
         """End a run that is still `running` (its trainer is gone without a final event)."""
         with self._db.session() as session:
-            row = _row(session, run_id)
+            row = _row(session, run_id, lock=True)
             if row.status != RunStatus.RUNNING:
                 return False
             row.status = status
@@ -307,8 +334,10 @@ class RunStore:
         return Attached(row.id, row.pid, Path(row.output_dir or self.out_dir(row.id)), row.events_offset)
 
 
-def _row(session: Session, run_id: int) -> TrainingRun:
-    row = session.get(TrainingRun, run_id)
+def _row(session: Session, run_id: int, *, lock: bool = False) -> TrainingRun:
+    """The run's row; `lock` holds it (SELECT ... FOR UPDATE on PostgreSQL) until the transaction ends, so
+    another bot process on the same database changing the same run waits for this change."""
+    row = session.get(TrainingRun, run_id, with_for_update=lock)
     if row is None:
         raise RunNotFound("not_found", run_id=run_id)
     return row

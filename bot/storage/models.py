@@ -102,6 +102,7 @@ class TrainingRun(Base):
     events_offset: Mapped[int] = mapped_column(default=0)  # bytes of events.jsonl already applied
     last_event_at: Mapped[datetime | None] = mapped_column(default=None)
     stalled: Mapped[bool] = mapped_column(default=False)
+    stop_requested_at: Mapped[datetime | None] = mapped_column(default=None)  # a stop sent, not yet finished
     scheduled_for: Mapped[datetime | None] = mapped_column(default=None)
     resume_of: Mapped[int | None] = mapped_column(ForeignKey("training_runs.id"), default=None)
     slack_channel: Mapped[str | None] = mapped_column(String(32), default=None)

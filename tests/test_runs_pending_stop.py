@@ -1,0 +1,81 @@
+"""A stop that was sent but not finished is stored with the run, so a bot restarted meanwhile finishes it
+and reports the run as stopped, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from pathlib import Path
+
+from sqlalchemy import select
+
+from bot.runs import RunManager
+from bot.storage import Database, RunStatus, TrainingRun
+from tests.runs_support import Recorder, fake_command, make_request, make_settings, managers, wait_until
+
+STUBBORN = ("--ignore-sigterm", "--epoch-seconds", "0.1")  # a trainer slow to honour SIGTERM
+
+
+def _row(db: Database, run_id: int) -> TrainingRun:
+    with db.session() as session:
+        row = session.scalars(select(TrainingRun).where(TrainingRun.id == run_id)).one()
+        session.expunge(row)
+        return row
+
+
+def _stop_then_lose_the_bot(tmp_path: Path, db: Database, created: list[RunManager]) -> int:
+    """Start a run, ask for a stop, and shut the bot down before the trainer is stopped (the grace period
+    is far away, so only a restarted bot can finish the stop)."""
+    settings = make_settings(tmp_path, stop_grace_seconds=600)
+    first = RunManager(db, settings, trainer_command=fake_command(*STUBBORN))
+    created.append(first)
+    first.start()
+    run = first.submit(make_request("stop-me", epochs=500))
+    wait_until(lambda: first.get(run.id).current_epoch >= 1)
+    assert first.stop(run.id, "UADMIN").status == RunStatus.RUNNING
+    first.shutdown()
+    assert _row(db, run.id).stop_requested_at is not None  # stored, not only in the old bot's memory
+    return run.id
+
+
+def test_a_restarted_bot_finishes_a_pending_stop_and_reports_it(tmp_path: Path, db: Database) -> None:
+    with managers(db) as created:
+        run_id = _stop_then_lose_the_bot(tmp_path, db, created)
+        pid = _row(db, run_id).pid
+        assert pid is not None
+
+        settings = make_settings(tmp_path, stop_grace_seconds=0.5)
+        second = RunManager(db, settings, trainer_command=fake_command())
+        created.append(second)
+        updates = Recorder()
+        second.subscribe(updates)
+        second.start()
+        stopped = wait_until(lambda: (view := second.get(run_id)).status == RunStatus.STOPPED and view)
+
+    assert stopped.current_epoch >= 1
+    assert any(update.run.status == RunStatus.STOPPED for update in updates.for_run(run_id))
+    assert second.active_runs() == []
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and os.path.exists(f"/proc/{pid}"):
+        time.sleep(0.05)
+    assert not os.path.exists(f"/proc/{pid}") or "Z" in Path(f"/proc/{pid}/stat").read_text().split()[2]
+
+
+def test_a_stopping_trainer_that_died_while_the_bot_was_down_is_stopped_not_interrupted(
+    tmp_path: Path, db: Database
+) -> None:
+    with managers(db) as created:
+        run_id = _stop_then_lose_the_bot(tmp_path, db, created)
+        pid = _row(db, run_id).pid
+        assert pid is not None
+        os.killpg(pid, signal.SIGKILL)
+        time.sleep(0.2)
+
+        second = RunManager(db, make_settings(tmp_path), trainer_command=fake_command())
+        created.append(second)
+        second.start()
+        run = second.get(run_id)
+
+    assert run.status == RunStatus.STOPPED
+    assert run.error_message is None
