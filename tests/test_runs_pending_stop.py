@@ -1,16 +1,19 @@
-"""A stop that was sent but not finished is stored with the run, so a bot restarted meanwhile finishes it
-and reports the run as stopped, on SQLite and PostgreSQL."""
+"""What must hold when the bot restarts or runs twice on one database (SQLite and PostgreSQL): a stop that
+was sent but not finished is stored with the run, so a restarted bot finishes it and reports the run as
+stopped; two bot processes never start one queued run twice."""
 
 from __future__ import annotations
 
 import os
 import signal
+import threading
 import time
 from pathlib import Path
 
 from sqlalchemy import select
 
 from bot.runs import RunManager
+from bot.runs.store import RunStore
 from bot.storage import Database, RunStatus, TrainingRun
 from tests.runs_support import Recorder, fake_command, make_request, make_settings, managers, wait_until
 
@@ -79,3 +82,32 @@ def test_a_stopping_trainer_that_died_while_the_bot_was_down_is_stopped_not_inte
 
     assert run.status == RunStatus.STOPPED
     assert run.error_message is None
+
+
+def test_two_bot_processes_claiming_at_once_start_each_queued_run_once(
+    tmp_path: Path, database_url: str
+) -> None:
+    """Two stores on their own engines, as two bot processes on one database would be, race to claim."""
+    databases = [Database(database_url) for _ in range(2)]
+    databases[0].create_all()
+    stores = [RunStore(database, tmp_path / "outputs") for database in databases]
+    for index in range(3):
+        stores[0].create(make_request(f"race-{index}"), RunStatus.QUEUED, scheduled_for=None)
+    start = threading.Barrier(2)
+    claimed: list[list[int]] = [[], []]
+
+    def claim(which: int) -> None:
+        start.wait()
+        for _ in range(20):
+            claims = stores[which].claim_queued(slots=3, holding=[], pick_gpu=lambda in_use: None)
+            claimed[which].extend(claim.run_id for claim in claims)
+
+    threads = [threading.Thread(target=claim, args=(which,)) for which in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    for database in databases:
+        database.dispose()
+    every = claimed[0] + claimed[1]
+    assert sorted(every) == sorted(set(every)) and len(every) == 3  # each run once, none left queued
