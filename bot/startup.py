@@ -62,7 +62,7 @@ def _database_problem(url: str, exc: BaseException) -> str:
     reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()
     detail = shown_value(reason[0], 200) if reason else type(exc).__name__
     if isinstance(exc, ImportError):
-        detail += " (PostgreSQL needs the postgres extra: pip install -e '.[postgres]')"
+        detail += " (for PostgreSQL write postgresql+psycopg://… and pip install -e '.[postgres]')"
     return f"DATABASE_URL={shown!r} could not be used: {detail}"
 
 
