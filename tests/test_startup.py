@@ -67,7 +67,7 @@ def python_m_bot(tmp_path: Path, *args: str, stdin: str = "", **settings: str) -
         input=stdin,
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=180,  # a loaded CI machine starts python -m bot slowly
         check=False,
     )
 
@@ -140,7 +140,7 @@ def test_copied_env_example_starts_the_console(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k.lower() not in Settings.model_fields}
     result = subprocess.run(
         [sys.executable, "-m", "bot", "--console"],
-        env=env, cwd=tmp_path, input="quit\n", capture_output=True, text=True, timeout=60, check=False,
+        env=env, cwd=tmp_path, input="quit\n", capture_output=True, text=True, timeout=180, check=False,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "data").is_dir() and (tmp_path / "outputs").is_dir()
