@@ -52,9 +52,11 @@ def save_model(
 ) -> dict[str, Path]:
     """The weights and a config.json holding the architecture, the class names and the exact validation
     preprocessing (trained input size, mean, std, crop, interpolation)."""
-    plain = copy.deepcopy(model).to("cpu", memory_format=torch.contiguous_format)  # safetensors: contiguous
+    # safetensors needs contiguous tensors
+    plain = copy.deepcopy(model).to("cpu", memory_format=torch.contiguous_format)  # type: ignore[call-overload]
+    trained_cfg: dict[str, Any] = model.pretrained_cfg  # type: ignore[assignment]  # set by timm
     plain.pretrained_cfg = {
-        **model.pretrained_cfg,
+        **trained_cfg,
         "input_size": (3, image_size, image_size),
         "mean": tuple(mean),
         "std": tuple(std),

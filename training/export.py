@@ -114,7 +114,8 @@ def export_and_verify(
 
 
 def _cpu_copy(model: torch.nn.Module) -> torch.nn.Module:
-    return copy.deepcopy(model).to("cpu", torch.float32, memory_format=torch.contiguous_format).eval()
+    cpu = copy.deepcopy(model).to("cpu", torch.float32, memory_format=torch.contiguous_format)  # type: ignore[call-overload]
+    return cpu.eval()
 
 
 def export_run(out_dir: Path, workers: int = 1) -> dict[str, Any]:

@@ -338,7 +338,7 @@ def finish_run(run: Run, state: RunState, started: float, options: RunOptions) -
     )
     early_stopped = len(state.history) < config.epochs
     final = {k: float(v) for k, v in state.history[-1].items()} if state.history else {}
-    metrics = {
+    metrics: dict[str, Any] = {
         "classes": run.classes,
         "history": state.history,
         "final": final,
