@@ -74,6 +74,7 @@ def test_numeric_fields_and_their_kinds_come_from_the_types() -> None:
         "batch_size": "int",
         "learning_rate": "float",
         "image_size": "int",
+        "early_stopping_patience": "int",
     }
 
 
