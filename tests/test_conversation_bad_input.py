@@ -116,7 +116,7 @@ def test_numbers_are_never_cut_to_fit(text: str, field: str, raw: Any) -> None:
 
 
 @pytest.mark.parametrize(
-    "text", ["seed 42", "workers 4", "dropout 0.2", "weight decay 0.05", "patience 5", "시드 42로"]
+    "text", ["seed 42", "workers 4", "dropout 0.2", "weight decay 0.05", "momentum 0.9", "시드 42로"]
 )
 @pytest.mark.parametrize("asked", ["epochs", None])
 def test_a_number_for_a_setting_the_parser_does_not_know_is_asked_about(

@@ -85,3 +85,22 @@ def test_cancel(text: str) -> None:
 )
 def test_model_names_are_normalised_to_timm_names(spoken: str, timm: str) -> None:
     assert normalize_model_name(spoken) == timm
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("early stopping 5", {"early_stopping_patience": 5}),
+        ("patience 7, 20 epochs", {"early_stopping_patience": 7, "epochs": 20}),
+        ("stop if no improvement for 3 epochs", {"early_stopping_patience": 3}),
+        (
+            "train 20 epochs, stop after 4 epochs without improvement",
+            {"early_stopping_patience": 4, "epochs": 20},
+        ),
+        ("5 에폭 동안 개선 없으면 멈춰", {"early_stopping_patience": 5}),
+        ("30 에폭 학습하고 5 에폭 동안 개선 없으면 멈춰", {"early_stopping_patience": 5, "epochs": 30}),
+        ("조기 종료 3으로 해줘", {"early_stopping_patience": 3}),
+    ],
+)
+def test_early_stopping_patience_is_not_read_as_epochs(text: str, expected: dict[str, Any]) -> None:
+    assert parse_message(text, NOTHING_ASKED).updates == expected

@@ -136,6 +136,27 @@ _PATTERNS: dict[str, list[re.Pattern[str]]] = {
             _I,
         ),
     ],
+    # before epochs: "5 에폭 동안 개선 없으면 멈춰" and "no improvement for 5 epochs" are the patience
+    "early_stopping_patience": [
+        re.compile(
+            r"(?:early[\s_-]*+stop(?:ping)?|patience|조기\s*+종료|얼리\s*+스탑(?:핑)?)\s*+(?:patience)?"
+            + _JOIN
+            + _NUM,
+            _I,
+        ),
+        re.compile(
+            _FREE_NUM + r"\s*+(?:에폭|에포크|epochs?\b|번|회)\s*+(?:동안|간|연속으로?|내내)?\s*+"
+            r"(?:(?:성능\s*+|정확도\s*+)?(?:개선|향상|나아지지|좋아지지|안\s*+(?:좋아지|오르))"
+            r"|(?:without|with\s+no)\s+improv)",
+            _I,
+        ),
+        re.compile(
+            r"(?:no\s+improvement|(?:does\s*n[o']t|not|stops?)\s+improv\w*+)\s+(?:for|in|after|within)\s+"
+            + _NUM
+            + r"\s*+(?:epochs?\b|rounds)",
+            _I,
+        ),
+    ],
     "epochs": [
         re.compile(_FREE_NUM + r"\s*+(?:에폭|에포크|에퐄|epochs?\b|eps?\b|번|회|바퀴|passes|rounds)", _I),
         re.compile(
