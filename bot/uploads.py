@@ -8,6 +8,7 @@ kept; folders, hidden files and macOS metadata are dropped. The result must be a
 
 from __future__ import annotations
 
+import lzma
 import re
 import shutil
 import stat
@@ -16,7 +17,7 @@ import zipfile
 import zlib
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import IO, Any
 
 from bot.conversation.datasets import (
     UPLOADS_FOLDER,
@@ -29,6 +30,21 @@ from bot.settings import Settings
 from training.contract import is_image_path
 
 COPY_CHUNK = 1024 * 1024
+SUPPORTED_COMPRESSION = frozenset(
+    {zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA}
+)
+# APPNOTE.TXT 4.4.5 names of methods users meet that zipfile cannot read (Deflate64: Windows Explorer's
+# large zips, the others from 7-Zip and WinZip); zipfile.compressor_names is not public API
+UNSUPPORTED_NAMES = {
+    9: "Deflate64",
+    18: "IBM TERSE",
+    93: "Zstandard",
+    95: "XZ",
+    96: "JPEG",
+    97: "WavPack",
+    98: "PPMd",
+}
+SHOWN_NAME_MAX = 80  # a name longer than this is cut in the middle when a reply echoes it
 
 
 class UploadError(Exception):
@@ -48,6 +64,16 @@ class UploadError(Exception):
         return self.words(DEFAULT_LANGUAGE)
 
 
+def shown_name(name: str) -> str:
+    """A file or member name as a reply may echo it: one line, no backticks, cut in the middle when long.
+    Escaping it for a front end (Slack's mrkdwn) stays that front end's job."""
+    name = re.sub(r"[\x00-\x1f\x7f`]+", " ", name).strip() or "?"
+    if len(name) <= SHOWN_NAME_MAX:
+        return name
+    half = (SHOWN_NAME_MAX - 1) // 2
+    return f"{name[:half]}…{name[-half:]}"
+
+
 @dataclass(frozen=True)
 class ExtractedDataset:
     path: Path  # absolute path of the ImageFolder root
@@ -60,23 +86,24 @@ class ExtractedDataset:
 def extract_dataset_zip(zip_path: Path, settings: Settings, original_name: str) -> ExtractedDataset:
     uploads = (settings.data_root / UPLOADS_FOLDER).resolve()
     uploads.mkdir(parents=True, exist_ok=True)
+    name = shown_name(original_name)
     try:
         archive = zipfile.ZipFile(zip_path)
-    except (zipfile.BadZipFile, OSError) as exc:
-        raise UploadError("not_zip", name=original_name) from exc
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
+        raise UploadError("not_zip", name=name) from exc
     with archive:
-        members, dropped = _image_members(archive, original_name)
-        _check_declared_limits(members, settings, original_name)
+        members, dropped = _image_members(archive, name)
+        _check_declared_limits(members, settings, name)
         staging = uploads / f".incoming-{uuid.uuid4().hex}"
         try:
-            _extract(archive, members, staging, settings, original_name)
+            _extract(archive, members, staging, settings, name)
             root = _dataset_root(staging)
             try:
                 classes = summarize_dataset(root).classes
             except DatasetPathError:
                 classes = []
             if len(classes) < 2:
-                raise UploadError("no_classes", name=original_name)
+                raise UploadError("no_classes", name=name)
             final = uploads / _folder_name(original_name)
             root.rename(final)
         finally:
@@ -91,24 +118,32 @@ def extract_dataset_zip(zip_path: Path, settings: Settings, original_name: str) 
 
 
 def _image_members(
-    archive: zipfile.ZipFile, original_name: str
+    archive: zipfile.ZipFile, name: str
 ) -> tuple[list[tuple[zipfile.ZipInfo, PurePosixPath]], int]:
+    """The image members to extract. Anything that makes the zip unusable as a whole (a path out, a link,
+    a password, a compression zipfile cannot read) refuses it before a byte is written."""
     members: list[tuple[zipfile.ZipInfo, PurePosixPath]] = []
     dropped = 0
     for info in archive.infolist():
+        member = shown_name(info.filename)
         path = _safe_member_path(info.filename)
         if path is None:
-            raise UploadError("outside", name=original_name, member=info.filename)
+            raise UploadError("outside", name=name, member=member)
         if stat.S_ISLNK(info.external_attr >> 16):
-            raise UploadError("symlink", name=original_name, member=info.filename)
+            raise UploadError("symlink", name=name, member=member)
         if info.is_dir():
             continue
         if not is_image_path(path):
             dropped += 1
             continue
+        if info.flag_bits & 0x1:
+            raise UploadError("encrypted", name=name, member=member)
+        if info.compress_type not in SUPPORTED_COMPRESSION:
+            method = UNSUPPORTED_NAMES.get(info.compress_type, f"method {info.compress_type}")
+            raise UploadError("compression", name=name, member=member, method=method)
         members.append((info, path))
     if not members:
-        raise UploadError("no_images", name=original_name)
+        raise UploadError("no_images", name=name)
     return members, dropped
 
 
@@ -124,17 +159,15 @@ def _safe_member_path(name: str) -> PurePosixPath | None:
 
 
 def _check_declared_limits(
-    members: list[tuple[zipfile.ZipInfo, PurePosixPath]], settings: Settings, original_name: str
+    members: list[tuple[zipfile.ZipInfo, PurePosixPath]], settings: Settings, name: str
 ) -> None:
     if len(members) > settings.upload_max_files:
-        raise UploadError(
-            "too_many_files", name=original_name, count=len(members), limit=settings.upload_max_files
-        )
+        raise UploadError("too_many_files", name=name, count=len(members), limit=settings.upload_max_files)
     declared = sum(info.file_size for info, _ in members)
     if declared > settings.upload_max_bytes:
         raise UploadError(
             "too_big",
-            name=original_name,
+            name=name,
             size=size_text(declared),
             limit=size_text(settings.upload_max_bytes),
         )
@@ -145,28 +178,47 @@ def _extract(
     members: list[tuple[zipfile.ZipInfo, PurePosixPath]],
     staging: Path,
     settings: Settings,
-    original_name: str,
+    name: str,
 ) -> None:
     """Write the members, counting the bytes really produced: headers can lie (zip bombs)."""
     written = 0
     for info, path in members:
         target = staging.joinpath(*path.parts)
+        member = shown_name(info.filename)
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
-            with archive.open(info) as source, target.open("wb") as sink:
-                while chunk := source.read(COPY_CHUNK):
+            with _open_member(archive, info, name, member) as source, target.open("wb") as sink:
+                while chunk := _read(source, name, member):
                     written += len(chunk)
                     if written > settings.upload_max_bytes:
-                        raise UploadError(
-                            "bomb", name=original_name, limit=size_text(settings.upload_max_bytes)
-                        )
+                        raise UploadError("bomb", name=name, limit=size_text(settings.upload_max_bytes))
                     sink.write(chunk)
-        except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
-            # zipfile stops at the declared size and then fails the CRC check when the data is longer
-            raise UploadError("damaged", name=original_name, member=info.filename) from exc
-        except OSError as exc:  # e.g. `a.png` both a file and a folder, a name too long, a full disk
-            reason = exc.strerror or str(exc)
-            raise UploadError("unwritable", name=original_name, member=info.filename, reason=reason) from exc
+        except OSError as exc:  # writing: `a.png` both a file and a folder, a name too long, a full disk
+            reason = exc.strerror or type(exc).__name__
+            raise UploadError("unwritable", name=name, member=member, reason=reason) from exc
+
+
+# What reading a member can raise on a damaged archive: zipfile's own checks (CRC, sizes), each
+# decompressor's error, a password it was not given, a method it lacks.
+DAMAGED = (zipfile.BadZipFile, zlib.error, lzma.LZMAError, EOFError, OSError, ValueError)
+
+
+def _open_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, name: str, member: str) -> IO[bytes]:
+    try:
+        return archive.open(info)
+    except NotImplementedError as exc:  # a method zipfile names but this Python lacks
+        raise UploadError("compression", name=name, member=member, method=str(exc)) from exc
+    except RuntimeError as exc:  # encrypted without the flag zipfile reads first
+        raise UploadError("encrypted", name=name, member=member) from exc
+    except DAMAGED as exc:
+        raise UploadError("damaged", name=name, member=member) from exc
+
+
+def _read(source: IO[bytes], name: str, member: str) -> bytes:
+    try:
+        return source.read(COPY_CHUNK)
+    except DAMAGED as exc:  # zipfile stops at the declared size and then fails the CRC check when longer
+        raise UploadError("damaged", name=name, member=member) from exc
 
 
 def _dataset_root(staging: Path) -> Path:

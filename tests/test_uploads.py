@@ -6,13 +6,14 @@ import io
 import socket
 import stat
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from bot.settings import Settings
 from bot.slack.files import download_shared_file
-from bot.uploads import UploadError, extract_dataset_zip
+from bot.uploads import SHOWN_NAME_MAX, UploadError, extract_dataset_zip, shown_name
 from tests.imagegen import make_image_folder
 
 
@@ -132,3 +133,94 @@ def test_a_failed_download_is_an_upload_error(tmp_path: Path) -> None:
     file = {"name": "pets.zip", "size": 10, "url_private_download": f"http://127.0.0.1:{port}/pets.zip"}
     with pytest.raises(UploadError, match=r"Downloading `pets\.zip` from Slack failed"):
         download_shared_file(file, "xoxb-test", tmp_path / "upload.zip", max_bytes=1000)
+
+
+# --- bad zips by family: each is refused with its own reason, in both languages, leaving nothing behind ---
+
+
+def patch_headers(data: bytes, *, local: tuple[int, bytes], central: tuple[int, bytes]) -> bytes:
+    """Overwrite a field in every local header (PK\\3\\4) and central directory entry (PK\\1\\2)."""
+    patched = bytearray(data)
+    for signature, (offset, value) in ((b"PK\x03\x04", local), (b"PK\x01\x02", central)):
+        start = 0
+        while (start := patched.find(signature, start)) != -1:
+            patched[start + offset : start + offset + len(value)] = value
+            start += 4
+    return bytes(patched)
+
+
+def pets_zip(tmp_path: Path, compression: int = zipfile.ZIP_DEFLATED) -> bytes:
+    source = make_image_folder(tmp_path / "src", classes=("cat", "dog"), per_class=2)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression) as archive:
+        for path in sorted(source.rglob("*.png")):
+            archive.writestr(path.relative_to(source).as_posix(), path.read_bytes())
+    return buffer.getvalue()
+
+
+def encrypted(data: bytes) -> bytes:  # the "encrypted" flag bit, as a password-protected zip has it
+    return patch_headers(data, local=(6, b"\x01\x00"), central=(8, b"\x01\x00"))
+
+
+def method(number: int) -> Callable[[bytes], bytes]:
+    code = number.to_bytes(2, "little")
+    return lambda data: patch_headers(data, local=(8, code), central=(10, code))
+
+
+def crc_flipped(data: bytes) -> bytes:
+    return patch_headers(data, local=(14, b"\xde\xad\xbe\xef"), central=(16, b"\xde\xad\xbe\xef"))
+
+
+def garbage_stream(data: bytes) -> bytes:  # the first member's compressed bytes overwritten
+    start = data.find(b"PK\x03\x04") + 30 + int.from_bytes(data[26:28], "little")
+    return data[:start] + b"\xff" * 40 + data[start + 40 :]
+
+
+BAD_ZIPS: dict[str, tuple[Callable[[bytes], bytes], str]] = {
+    "password-protected": (encrypted, "encrypted"),
+    "Deflate64": (method(9), "compression"),
+    "IBM TERSE": (method(18), "compression"),
+    "unknown method": (method(99), "compression"),
+    "CRC mismatch": (crc_flipped, "damaged"),
+    "corrupt stream": (garbage_stream, "damaged"),
+    "truncated to half": (lambda data: data[: len(data) // 2], "not_zip"),
+    "central directory cut": (lambda data: data[:-30], "not_zip"),
+    "empty file": (lambda data: b"", "not_zip"),
+    "no end of archive": (lambda data: data[: data.find(b"PK\x01\x02")], "not_zip"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_ZIPS))
+def test_each_kind_of_broken_zip_is_refused_cleanly(tmp_path: Path, settings: Settings, case: str) -> None:
+    damage, code = BAD_ZIPS[case]
+    with pytest.raises(UploadError) as caught:
+        extract_dataset_zip(write(tmp_path, damage(pets_zip(tmp_path))), settings, "pets.zip")
+    assert caught.value.code == code
+    for language in ("en", "ko"):
+        assert "`pets.zip`" in caught.value.words(language)
+    assert list((settings.data_root / "uploads").iterdir()) == []
+
+
+@pytest.mark.parametrize("compression", [zipfile.ZIP_STORED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA])
+def test_other_standard_compressions_are_unpacked(
+    tmp_path: Path, settings: Settings, compression: int
+) -> None:
+    result = extract_dataset_zip(write(tmp_path, pets_zip(tmp_path, compression)), settings, "pets.zip")
+    assert result.summary.counts == {"cat": 2, "dog": 2}
+
+
+@pytest.mark.parametrize(
+    "name", ["x" * 4000 + ".zip", "<!channel> data.zip", "a`b`c.zip", "line\nbreak.zip", "\x00\x1b[31m.zip"]
+)
+def test_echoed_names_are_one_short_line_without_code_breaking_characters(
+    tmp_path: Path, settings: Settings, name: str
+) -> None:
+    member = "cat/" + "m" * 4000 + "/../../evil.png"
+    with pytest.raises(UploadError) as caught:
+        extract_dataset_zip(write(tmp_path, zip_of({member: b"x"})), settings, name)
+    for language in ("en", "ko"):
+        text = caught.value.words(language)
+        assert len(text) < 400 and "\n" not in text and "\x00" not in text and "\x1b" not in text
+        assert text.count("`") == 4  # the name's and the member's code spans stay closed
+    shown = shown_name(name)
+    assert len(shown) <= SHOWN_NAME_MAX and shown.endswith(".zip")  # a cut keeps both ends

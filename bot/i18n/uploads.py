@@ -1,4 +1,5 @@
-"""Texts about dataset uploads (.zip in a thread): why a zip was refused."""
+"""Texts about dataset uploads (.zip in a thread): why a zip was refused. `{name}` and `{member}` come cut
+to one short line (bot.uploads.shown_name); escaping them is the front end's job."""
 
 TEXTS: dict[str, dict[str, str]] = {
     "en": {
@@ -14,6 +15,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "upload_bomb": "`{name}` unpacks to more than {limit}. Nothing was kept.",
         "upload_damaged": "`{name}` is damaged: `{member}` does not match its declared size or checksum. "
         "Nothing was kept.",
+        "upload_encrypted": "`{name}` is password-protected (`{member}`); upload a zip without a password. "
+        "Nothing was extracted.",
+        "upload_compression": "`{name}` uses a compression method the bot cannot unpack ({method}, in "
+        "`{member}`); make the zip again with the standard (Deflate) compression. Nothing was extracted.",
         "upload_unwritable": "`{name}` could not be unpacked: `{member}`: {reason}. Nothing was kept.",
         "upload_no_link": "Slack gave no download link for `{name}`.",
         "upload_over_limit": "`{name}` is larger than the upload limit ({limit}).",
@@ -35,6 +40,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "upload_bomb": "`{name}`을(를) 풀면 {limit}를 넘어요. 아무것도 남기지 않았어요.",
         "upload_damaged": "`{name}`이(가) 손상됐어요: `{member}`의 크기나 체크섬이 맞지 않아요. "
         "아무것도 남기지 않았어요.",
+        "upload_encrypted": "`{name}`에 비밀번호가 걸려 있어요 (`{member}`). "
+        "비밀번호 없는 zip으로 올려 주세요. 아무것도 풀지 않았어요.",
+        "upload_compression": "`{name}`은(는) 풀 수 없는 압축 방식을 써요 "
+        "(`{member}`의 {method}). 표준(Deflate) 압축으로 zip을 다시 만들어 주세요. 아무것도 풀지 않았어요.",
         "upload_unwritable": "`{name}`을(를) 풀 수 없었어요: `{member}`: {reason}. 아무것도 남기지 않았어요.",
         "upload_no_link": "Slack이 `{name}`의 내려받기 링크를 주지 않았어요.",
         "upload_over_limit": "`{name}`이(가) 올리기 한도({limit})보다 커요.",
