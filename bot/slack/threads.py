@@ -20,7 +20,7 @@ from bot.slack import render
 from bot.slack.context import SlackContext, ThreadRef
 from bot.slack.files import download_shared_file
 from bot.storage import ChatSession
-from bot.uploads import UploadError, extract_dataset_zip
+from bot.uploads import UploadError, extract_dataset_zip, shown_name
 
 log = logging.getLogger(__name__)
 
@@ -125,7 +125,7 @@ def receive_zip(ctx: SlackContext, where: ThreadRef, user_id: str, file: dict[st
         refuse(ctx, where, user_id, render.slack_text(language, "not_allowed_upload"))
         return
     token = ctx.settings.slack_bot_token
-    name = str(file.get("name") or "dataset.zip")
+    name = shown_name(str(file.get("name") or "dataset.zip"))  # echoed in replies: one short line
     try:
         with tempfile.TemporaryDirectory(prefix="trainbot-upload-") as folder:
             zip_path = download_shared_file(
