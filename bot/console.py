@@ -104,9 +104,50 @@ class Console:
         self._language = turn.language
         for notice in turn.notices:
             self._say(notice)
+        if turn.intent == "command" and turn.command in CONSOLE_COMMANDS:
+            CONSOLE_COMMANDS[turn.command](self, turn.command_args.get("run_id"))
+            return
         self._say(turn.reply)
         if turn.complete:
             self._say(t(self._language, "console_summary_footer"))
+
+    def _help(self, _run_id: int | None) -> None:
+        self._say(t(self._language, "console_help"))
+
+    def _status(self, _run_id: int | None) -> None:
+        self._say_runs("status_title", self._runs.active_runs(), "status_empty")
+
+    def _list(self, _run_id: int | None) -> None:
+        self._say_runs("list_title", self._runs.recent_runs(limit=10), "list_empty")
+
+    def _say_runs(self, title_key: str, runs: list[RunView], empty_key: str) -> None:
+        lines = [f"• {present.run_line(run, self._language)}" for run in runs]
+        self._say(
+            "\n".join([t(self._language, title_key), *lines]) if lines else t(self._language, empty_key)
+        )
+
+    def _stop(self, run_id: int | None) -> None:
+        if run_id is None:
+            self._say(t(self._language, "console_stop_usage"))
+            return
+        try:
+            run = self._runs.stop(run_id, self._user)
+        except RunError as error:
+            self._say(present.run_error(self._language, error))
+            return
+        self._say(t(self._language, "stopping", id=run.id))
+
+    def _resume(self, run_id: int | None) -> None:
+        """Resume as a new run and follow it here, as a run started from this console is followed."""
+        if run_id is None:
+            self._say(t(self._language, "console_resume_usage"))
+            return
+        try:
+            run = self._runs.resume(run_id, self._user)
+        except RunError as error:
+            self._say(present.run_error(self._language, error))
+            return
+        self._follow(run)
 
     def _start(self, order: StartOrder, session_id: int) -> None:
         request = StartRequest(
@@ -175,6 +216,15 @@ class Console:
     @staticmethod
     def _new_thread() -> str:
         return f"{time.time():.6f}-{uuid.uuid4().hex[:6]}"
+
+
+CONSOLE_COMMANDS: dict[str, Callable[[Console, int | None], None]] = {
+    "help": Console._help,
+    "status": Console._status,
+    "list": Console._list,
+    "stop": Console._stop,
+    "resume": Console._resume,
+}
 
 
 def locale_language() -> str:

@@ -161,3 +161,26 @@ def test_the_preparing_phase_is_shown_before_the_first_epoch(parts) -> None:  # 
     output = play(parts, ["resnet18 classifier, 1 epochs", "pets", "start", "quit"])
     assert "Decoding images 1,000/4,000" in output and "Decoding images 4,000/4,000" in output
     assert output.index("Decoding images") < output.index("Epoch 1/1")
+
+
+def test_commands_act_in_the_console(parts) -> None:  # type: ignore[no-untyped-def]
+    lines = ["help", "status", "stop", "resume", "stop 99", "resnet18 classifier, 2 epochs", "pets"]
+    lines += ["start in 30 minutes", "status", "stop 1", "list", "resume 1", "quit"]
+    output = play(parts, lines)
+    assert "`status`: running and queued runs" in output  # the console's own help, not Slack's
+    assert "No runs are running or queued." in output
+    assert "Usage: `stop <run id>`" in output and "Usage: `resume <run id>`" in output
+    assert "/train" not in output  # nothing points to Slack commands
+    [run] = parts[2].recent_runs()
+    assert run.status == RunStatus.STOPPED  # "stop 1" stopped the scheduled run
+    assert "Stopping run #1" in output and "Recent runs" in output and "#1" in output
+    assert "left no checkpoint to resume from" in output  # "resume 1": nothing to resume from
+    assert "There is no run #99." in output
+
+
+def test_commands_answer_in_korean(parts) -> None:  # type: ignore[no-untyped-def]
+    output = play(parts, ["도움말", "상태", "목록", "중지", "종료"], language="ko")
+    assert "`상태`: 실행 중이거나 대기 중인 학습" in output
+    assert "실행 중이거나 대기 중인 학습이 없어요." in output and "아직 학습이 없어요." in output
+    assert "사용법: `중지 <학습 번호>`" in output
+    assert english_sentences(output) == []
