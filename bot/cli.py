@@ -66,17 +66,23 @@ def _run(args: argparse.Namespace) -> int:
         return run_parse(args.messages, parser_choice, settings)
     startup.check_folders(settings, create=True)
     startup.check_database(settings)
-    if args.console:
-        from bot.console import run_console
+    from bot.runs.launcher import BackendUnavailable
 
-        return run_console(settings, parser_choice)
-    from slack_sdk.errors import SlackApiError
-
-    from bot.slack.app import run_socket_mode
-
-    if settings.has_slack_tokens:
-        startup.check_slack(settings)
     try:
-        return run_socket_mode(settings, parser_choice)
-    except SlackApiError as exc:  # Socket Mode's apps.connections.open refused the app token
-        raise startup.InvalidSettings([startup.slack_refusal(exc)]) from None
+        if args.console:
+            from bot.console import run_console
+
+            return run_console(settings, parser_choice)
+        from slack_sdk.errors import SlackApiError
+
+        from bot.slack.app import run_socket_mode
+
+        if settings.has_slack_tokens:
+            startup.check_slack(settings)
+        try:
+            return run_socket_mode(settings, parser_choice)
+        except SlackApiError as exc:  # Socket Mode's apps.connections.open refused the app token
+            raise startup.InvalidSettings([startup.slack_refusal(exc)]) from None
+    except BackendUnavailable as exc:
+        print(f"Cannot start runs: {exc}", file=sys.stderr)
+        return 2

@@ -104,6 +104,15 @@ class Settings(BaseSettings):
         str, Field(**allowed("an IANA time zone name such as UTC or Asia/Seoul"))
     ] = "UTC"
 
+    # Where trainers run: subprocesses of this host, or Slurm batch jobs (SLURM_CONF etc. are honoured)
+    run_backend: Literal["local", "slurm"] = "local"
+    slurm_partition: str | None = None  # default: the cluster's default partition
+    slurm_account: str | None = None
+    slurm_qos: str | None = None
+    slurm_time_limit: str | None = None  # sbatch --time, e.g. 1-00:00:00
+    slurm_gpus_per_run: Annotated[int, Field(ge=0, le=64)] = 1  # 0 on partitions without GPUs
+    slurm_extra_args: str = ""  # more sbatch options, quoted as in a shell
+
     # Dataset uploads (.zip in a thread)
     upload_max_bytes: Annotated[  # extracted size
         ByteSize,

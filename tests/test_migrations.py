@@ -130,3 +130,30 @@ def test_a_database_from_a_newer_bot_is_refused(database_url: str) -> None:
     with pytest.raises(SchemaTooNew, match=r"ffff_future.*newer version of the bot"):
         db.create_all()
     db.dispose()
+
+
+def test_a_database_from_before_the_backend_job_columns_gets_them_empty(empty_database_url: str) -> None:
+    """0004: a run handed to a scheduler (Slurm) keeps its job id, queue reason and position."""
+    engine = create_engine(empty_database_url)
+    with engine.begin() as connection:
+        command.upgrade(alembic_config(connection), "0003")
+        connection.execute(
+            text(
+                "INSERT INTO training_runs (status, config, progress, current_epoch, total_epochs, metrics, "
+                "created_at, events_offset, stalled) "
+                "VALUES ('running', '{}', 0, 0, 3, '{}', '2026-01-01', 0, false)"
+            )
+        )
+    engine.dispose()
+    db = Database(empty_database_url)
+    db.create_all()
+    assert current_revision(db) == head()
+    with db.session() as session:
+        row = session.scalars(select(TrainingRun)).one()
+        assert (
+            row.status == "running" and (row.job_id, row.backend_reason, row.backend_position) == (None,) * 3
+        )
+        row.job_id, row.backend_reason, row.backend_position = "17", "Priority", 3
+    with db.session() as session:
+        assert session.scalars(select(TrainingRun.job_id)).one() == "17"
+    db.dispose()

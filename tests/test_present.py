@@ -137,3 +137,8 @@ def test_run_manager_refusals_are_worded_in_the_language() -> None:
     finished = InvalidRunState("already_finished", run_id=3, status=RunStatus.COMPLETED)
     assert present.run_error("ko", finished) == "학습 #3은(는) 이미 끝났어요 (✅ 완료)."
     assert "admin" in present.run_error("en", NotAllowed("not_allowed", run_id=3))
+
+
+def test_a_scheduler_reason_without_its_own_text_is_shown_as_the_code() -> None:
+    unknown = present.scheduler_queue_line("ko", 1, "QOSGrpCpuLimit")
+    assert unknown == "Slurm 대기열 1번째: Slurm 대기열에서 기다리는 중 (QOSGrpCpuLimit)"

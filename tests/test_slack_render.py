@@ -193,3 +193,11 @@ def test_app_home_lists_the_users_runs_with_buttons_and_the_queue() -> None:
     assert buttons(home["blocks"]) == {"train_stop": "7", "train_download": "5"}
     empty = json.dumps(render.home_view("ko", [], [], "now"), ensure_ascii=False)
     assert "아직 학습이 없어요" in empty and "실행 중이거나 대기 중인 학습이 없어요" in empty
+
+
+def test_a_run_waiting_in_slurms_queue_shows_slurms_position_and_reason() -> None:
+    queued = view(status=RunStatus.QUEUED, queue_position=2, pending_reason="Resources", job_id="41")
+    text = json.dumps(valid_dicts(render.progress_message(queued, "en", NOW)))
+    assert "Slurm queue position 2: waiting for free resources on the cluster" in text
+    korean = text_of(valid_dicts(render.progress_message(queued, "ko", NOW)))
+    assert "Slurm 대기열 2번째: 클러스터에 자원이 비기를 기다리는 중" in korean

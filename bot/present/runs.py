@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.i18n import t
+from bot.i18n.backends import pending_reason_key
 from bot.runs import RunError, RunView
 from bot.storage import RunStatus
 from training.events import DoneEvent
@@ -83,7 +84,15 @@ def progress(run: RunView, language: str, now: datetime | None = None) -> Progre
     )
 
 
+def scheduler_queue_line(language: str, position: int, reason: str) -> str:
+    """Where a run waits in the cluster scheduler's queue, and the scheduler's reason in plain words."""
+    plain = t(language, pending_reason_key(reason), reason=reason)
+    return t(language, "backend.slurm_queue", position=position, reason=plain)
+
+
 def _bar_and_state(run: RunView, language: str) -> tuple[str | None, str | None]:
+    if run.status == RunStatus.QUEUED and run.pending_reason and run.queue_position is not None:
+        return None, scheduler_queue_line(language, run.queue_position, run.pending_reason)
     if run.status == RunStatus.QUEUED and run.queue_position is not None:
         return None, t(language, "queue_position", position=run.queue_position)
     if run.status == RunStatus.PENDING and run.scheduled_for is not None:

@@ -1,4 +1,4 @@
-"""Follow one trainer: tail OUT/events.jsonl from a byte offset and notice when the process ends.
+"""Follow one trainer: tail OUT/events.jsonl from a byte offset and notice when its job ends.
 
 Tailing the file (not stdout) works the same for a run we just launched and for one re-attached
 after a restart, and the offset stored with each applied event means nothing is applied twice.
@@ -14,13 +14,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
-from bot.runs.process import TrainerProcess
+from bot.runs.launcher import Job, JobState
 from training.events import Event, MalformedEvent, is_terminal, parse_event
 
 log = logging.getLogger(__name__)
 
 ApplyEvent = Callable[[int, Event | None, int], None]  # (run_id, event or None for a bad line, new offset)
 OnExit = Callable[[int, int | None, bool], None]  # (run_id, return code if known, saw a terminal event)
+OnState = Callable[[int, JobState], None]  # (run_id, the live job's new state)
 
 
 class EventTail:
@@ -60,24 +61,28 @@ class EventTail:
 
 
 class RunFollower:
-    """A thread per running trainer: applies its events in order, then reports its exit once."""
+    """A thread per handed-off trainer: applies its events in order, reports changes of its job's state
+    (waiting in a scheduler's queue, started), then reports its exit once."""
 
     def __init__(
         self,
         run_id: int,
         tail: EventTail,
-        process: TrainerProcess,
+        process: Job,
         *,
         apply_event: ApplyEvent,
         on_exit: OnExit,
         poll_interval: float,
         exit_grace_seconds: float,
+        on_state: OnState | None = None,
     ) -> None:
         self.run_id = run_id
         self.tail = tail
         self.process = process
         self._apply_event = apply_event
         self._on_exit = on_exit
+        self._on_state = on_state
+        self._state: JobState | None = None
         self._poll_interval = poll_interval
         self._exit_grace_seconds = exit_grace_seconds
         self._stop = threading.Event()
@@ -122,10 +127,20 @@ class RunFollower:
         if is_terminal(event) and self._terminal_at is None:
             self._terminal_at = time.monotonic()
 
+    def _report_state(self, state: JobState) -> None:
+        assert self._on_state is not None
+        try:
+            self._on_state(self.run_id, state)
+            self._state = state
+        except Exception:
+            log.exception("run %s: recording the job's state failed; retrying", self.run_id)
+
     def _run(self) -> None:
         try:
             while not self._stop.is_set():
-                running = self.process.is_running()
+                state = self.process.state()
+                if state.alive and state != self._state and self._on_state is not None:
+                    self._report_state(state)
                 try:
                     saw_terminal = self.drain()
                 except Exception:
@@ -134,8 +149,8 @@ class RunFollower:
                     log.exception("run %s: applying trainer events failed; retrying", self.run_id)
                     self._stop.wait(self._poll_interval)
                     continue
-                if not running:
-                    self._on_exit(self.run_id, self.process.returncode, saw_terminal)
+                if not state.alive:
+                    self._on_exit(self.run_id, state.returncode, saw_terminal)
                     return
                 if saw_terminal and time.monotonic() - (self._terminal_at or 0) > self._exit_grace_seconds:
                     log.warning("run %s: trainer still alive after its final event; killing it", self.run_id)

@@ -2,9 +2,10 @@
 
 The database is the source of truth: every state change is committed before it is published, so a
 new manager on the same database (after a restart) picks up exactly where the old one stopped.
-Queries live in RunStore, timed work in RunScheduler, the GPU list in GpuInventory. The lock guards
-only the manager's own bookkeeping (followers, launches in flight, stop requests) and the choice of
-which queued runs start; starting a trainer, copying a checkpoint or reading GPUs happen outside it.
+Queries live in RunStore, timed work in RunScheduler, the GPU list in GpuInventory, and where trainers
+run behind a Launcher (local subprocesses or Slurm jobs). The lock guards only the manager's own
+bookkeeping (followers, launches in flight, stop requests) and the choice of which queued runs start;
+starting or signalling a trainer, copying a checkpoint or reading GPUs happen outside it.
 """
 
 from __future__ import annotations
@@ -15,13 +16,16 @@ import sys
 import threading
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from bot.runs.advice import failure_code
+from bot.runs.backends import make_launcher
 from bot.runs.errors import InvalidRunState, NotAllowed
 from bot.runs.follower import EventTail, RunFollower
 from bot.runs.gpus import GpuInventory
-from bot.runs.process import TrainerProcess, is_our_trainer, stderr_tail
+from bot.runs.launcher import EndedJob, Job, JobState, Launcher, LaunchFailed, LaunchSpec, trainer_args
+from bot.runs.process import stderr_tail
 from bot.runs.publisher import Publisher, Subscriber
 from bot.runs.schedule import RunScheduler
 from bot.runs.store import Attached, Claim, RunStore
@@ -47,6 +51,7 @@ class RunManager:
         poll_interval: float = 0.02,
         watchdog_interval: float | None = None,
         gpus: GpuInventory | None = None,
+        launcher: Launcher | None = None,
     ) -> None:
         self._store = RunStore(db, settings.output_root)
         self._settings = settings
@@ -54,6 +59,7 @@ class RunManager:
         self._poll_interval = poll_interval
         self._watchdog_interval = watchdog_interval or min(30.0, settings.stall_seconds / 3)
         self._gpus = gpus or GpuInventory()
+        self._launcher = launcher or make_launcher(settings)
         self._lock = threading.RLock()
         self._followers: dict[int, RunFollower] = {}
         self._unfollowed: set[int] = set()  # running rows being launched or re-attached: no follower yet
@@ -64,9 +70,12 @@ class RunManager:
     # lifecycle
 
     def start(self) -> None:
-        """Recover runs left by a previous bot, then start the scheduler (scheduled runs) and the watchdog."""
+        """Check the backend, recover runs left by a previous bot, then start the scheduler (scheduled
+        runs) and the watchdog. Raises BackendUnavailable when the backend cannot take runs."""
+        self._launcher.check()
         self._store.create_schema()
-        self._gpus.refresh()
+        if not self._launcher.schedules_itself:
+            self._gpus.refresh()
         self._recover()
         scheduler = RunScheduler(
             self._settings.timezone,
@@ -93,6 +102,7 @@ class RunManager:
             scheduler.shutdown(wait=wait)
         for follower in followers:
             follower.stop(wait=wait)
+            follower.process.forget()
         self._publisher.close(wait=wait)
 
     def subscribe(self, callback: Subscriber) -> Callable[[], None]:
@@ -197,20 +207,20 @@ class RunManager:
     # stopping
 
     def stop(self, run_id: int, user_id: str) -> RunView:
-        """A queued or scheduled run is just marked stopped; a running one gets SIGTERM (SIGKILL after the
-        grace period) and becomes `stopped` when the trainer reports it."""
+        """A run in the bot's queue or scheduled is just marked stopped; a handed-off one is asked to stop
+        (SIGTERM, forced after the grace period) and becomes `stopped` when its job ends."""
         with self._lock:
             run = self._managed_view(run_id, user_id)
             if run.status.is_terminal:
                 raise InvalidRunState("already_finished", run_id=run_id, status=run.status)
-            if run.status == RunStatus.RUNNING:
-                self._store.request_stop(
-                    run_id
-                )  # stored: a bot restarted before the trainer stops finishes it
+            handed_off = run.status == RunStatus.RUNNING or run.job_id is not None
+            if handed_off:
+                # stored: a bot restarted before the trainer stops finishes it
+                self._store.request_stop(run_id)
                 follower = self._followers.get(run_id)
             else:
                 self._store.set_status(run_id, RunStatus.STOPPED)
-        if run.status == RunStatus.RUNNING:
+        if handed_off:
             # without a follower the trainer is being started or re-attached: that step stops it
             if follower is not None:
                 follower.process.terminate(self._settings.stop_grace_seconds)
@@ -234,7 +244,7 @@ class RunManager:
                 return
             followed = [run_id for run_id, follower in self._followers.items() if follower.is_alive()]
             busy = set(followed) | self._unfollowed
-            orphans = [run for run in self._store.running() if run.run_id not in busy]
+            orphans = [run for run in self._store.handed_off() if run.run_id not in busy]
             self._unfollowed.update(run.run_id for run in orphans)
         for run in orphans:
             self._attach(run, RunStatus.FAILED)
@@ -248,15 +258,21 @@ class RunManager:
 
     # internals: launching
 
-    def _slots(self) -> int:
+    def _slots(self) -> int | None:
+        """How many runs may be handed off at once; None: all (the backend queues them itself)."""
+        if self._launcher.schedules_itself:
+            return self._settings.max_concurrent_runs
         return self._settings.max_concurrent_runs or max(1, len(self._gpus.indices))
+
+    def _pick_gpu(self, in_use: list[str | None]) -> str | None:
+        return None if self._launcher.schedules_itself else self._gpus.pick(in_use)
 
     def _fill_slots(self) -> None:
         """Start queued runs, oldest first, while fewer than the allowed number are running."""
         with self._lock:
             if self._closed:
                 return
-            claims = self._store.claim_queued(self._slots(), list(self._followers), self._gpus.pick)
+            claims = self._store.claim_queued(self._slots(), list(self._followers), self._pick_gpu)
             self._unfollowed.update(claim.run_id for claim in claims)
             if claims:
                 # the runs behind moved up; published before another fill can start one of them
@@ -269,11 +285,10 @@ class RunManager:
         claim.output_dir.mkdir(parents=True, exist_ok=True)
         config_path = claim.output_dir / RUN_CONFIG_FILE
         config_path.write_text(TrainingConfig.model_validate(claim.config).to_json(), encoding="utf-8")
+        args = trainer_args(self._command, config_path, claim.output_dir, resume=claim.resume)
         try:
-            process = TrainerProcess.launch(
-                self._command, config_path, claim.output_dir, gpu=claim.gpu, resume=claim.resume
-            )
-        except OSError as exc:
+            job = self._launcher.submit(LaunchSpec(claim.run_id, args, claim.output_dir, claim.gpu))
+        except (OSError, LaunchFailed) as exc:
             log.exception("run %s: could not start the trainer", claim.run_id)
             self._store.record_launch_failed(
                 claim.run_id, f"could not start {self._command}: {exc}", "internal"
@@ -281,10 +296,10 @@ class RunManager:
             with self._lock:
                 self._unfollowed.discard(claim.run_id)
             return
-        self._store.record_launched(claim.run_id, process.pid)
-        self._follow(Attached(claim.run_id, process.pid, claim.output_dir, 0), process)
+        self._store.record_launched(claim.run_id, job.pid, job.job_id, job.state())
+        self._follow(Attached(claim.run_id, job.pid, job.job_id, claim.output_dir, 0), job)
 
-    def _follow(self, run: Attached, process: TrainerProcess) -> None:
+    def _follow(self, run: Attached, process: Job) -> None:
         """Start following a trainer, and stop it at once when a stop came in meanwhile."""
         follower = self._new_follower(run, process)
         with self._lock:
@@ -299,16 +314,21 @@ class RunManager:
 
     # internals: following
 
-    def _new_follower(self, run: Attached, process: TrainerProcess) -> RunFollower:
+    def _new_follower(self, run: Attached, process: Job) -> RunFollower:
         return RunFollower(
             run.run_id,
             EventTail(run.output_dir / EVENTS_FILE, run.events_offset),
             process,
             apply_event=self._apply_event,
             on_exit=self._on_exit,
+            on_state=self._on_job_state,
             poll_interval=self._poll_interval,
             exit_grace_seconds=self._settings.stop_grace_seconds,
         )
+
+    def _on_job_state(self, run_id: int, state: JobState) -> None:
+        if self._store.record_job_state(run_id, state):
+            self._publish_status(run_id)
 
     def _apply_event(self, run_id: int, event: Event | None, offset: int) -> None:
         view = self._store.apply_event(run_id, event, offset)
@@ -319,19 +339,18 @@ class RunManager:
         with self._lock:
             follower = self._followers.pop(run_id, None)
         if follower is not None:
-            self._finish_unreported(run_id, follower.process, returncode, RunStatus.FAILED)
+            follower.process.forget()
+            self._finish_unreported(run_id, follower.process.out_dir, returncode, RunStatus.FAILED)
         self._fill_slots()
 
-    def _finish_unreported(
-        self, run_id: int, process: TrainerProcess, returncode: int | None, dead: RunStatus
-    ) -> None:
+    def _finish_unreported(self, run_id: int, out_dir: Path, returncode: int | None, dead: RunStatus) -> None:
         """The trainer is gone. Without a final event, the run failed (or was stopped / interrupted)."""
         if self._store.stop_requested(run_id):
             finished = self._store.finish_running(run_id, RunStatus.STOPPED)  # killed after the grace period
         elif dead == RunStatus.INTERRUPTED:
             finished = self._store.finish_running(run_id, dead, error_message="interrupted")
         else:
-            tail = stderr_tail(process.out_dir)
+            tail = stderr_tail(out_dir)
             exit_text = "unknown exit code" if returncode is None else f"exit code {returncode}"
             finished = self._store.finish_running(
                 run_id,
@@ -347,26 +366,27 @@ class RunManager:
 
     def _recover(self) -> None:
         self._store.queue_unscheduled_pending()
-        running = self._store.running()
+        handed_off = self._store.handed_off()
         with self._lock:
-            self._unfollowed.update(run.run_id for run in running)
-        for run in running:
+            self._unfollowed.update(run.run_id for run in handed_off)
+        for run in handed_off:
             self._attach(run, RunStatus.INTERRUPTED)
 
     def _attach(self, run: Attached, dead: RunStatus) -> None:
         """Follow a trainer this manager did not launch, from the stored offset. If it is gone, apply
         what it wrote and, without a final event, mark the run `dead`."""
-        process = TrainerProcess(run.pid or 0, run.output_dir)
-        if run.pid is not None and is_our_trainer(run.pid, run.output_dir):
+        job = self._launcher.attach(run.pid, run.job_id, run.output_dir)
+        state = job.state() if job is not None else JobState(alive=False)
+        if job is not None and state.alive:
             log.info(
-                "run %s: re-attached to trainer pid %s from offset %s", run.run_id, run.pid, run.events_offset
+                "run %s: re-attached to %s from offset %s", run.run_id, _job_name(job), run.events_offset
             )
-            self._follow(run, process)
+            self._follow(run, job)
             return
-        follower = self._new_follower(run, process)
+        follower = self._new_follower(run, job or EndedJob(run.output_dir))
         try:
             if not follower.drain():
-                self._finish_unreported(run.run_id, process, None, dead)
+                self._finish_unreported(run.run_id, run.output_dir, state.returncode, dead)
         finally:
             follower.tail.close()
             with self._lock:
@@ -391,3 +411,7 @@ class RunManager:
         for run in self.active_runs():
             if run.status == RunStatus.QUEUED:
                 self._publisher.publish(RunUpdate(run))
+
+
+def _job_name(job: Job) -> str:
+    return f"job {job.job_id}" if job.job_id is not None else f"trainer pid {job.pid}"

@@ -1,4 +1,5 @@
-"""Trainer processes: launch in their own process group, check liveness, stop, read the stderr tail.
+"""The local backend: trainer processes on this host, each in its own process group; liveness from
+the Popen or /proc, stop with SIGTERM then SIGKILL, and the stderr tail.
 
 stdout goes to /dev/null, not to a pipe: the trainer also appends every event to OUT/events.jsonl,
 which the follower tails, and a pipe would break (SIGPIPE/EPIPE) when the bot restarts while the
@@ -13,9 +14,9 @@ import os
 import signal
 import subprocess
 import threading
-from collections.abc import Sequence
 from pathlib import Path
 
+from bot.runs.launcher import JobState, LaunchSpec
 from training.contract import STDERR_FILE
 
 log = logging.getLogger(__name__)
@@ -46,6 +47,8 @@ def stderr_tail(out_dir: str | Path, lines: int = 20, max_chars: int = 4000) -> 
 class TrainerProcess:
     """A trainer we launched (with its Popen) or one we re-attached to after a restart (pid only)."""
 
+    job_id: str | None = None
+
     def __init__(self, pid: int, out_dir: Path, popen: subprocess.Popen[bytes] | None = None) -> None:
         self.pid = pid
         self.out_dir = out_dir
@@ -53,32 +56,26 @@ class TrainerProcess:
         self._kill_timer: threading.Timer | None = None
 
     @classmethod
-    def launch(
-        cls,
-        command: Sequence[str],
-        config_path: Path,
-        out_dir: Path,
-        *,
-        gpu: str | None,
-        resume: bool,
-    ) -> TrainerProcess:
-        args = [*command, "--config", str(config_path), "--out", str(out_dir)]
-        if resume:
-            args.append("--resume")
+    def launch(cls, spec: LaunchSpec) -> TrainerProcess:
         env = dict(os.environ)
-        if gpu is not None:
-            env["CUDA_VISIBLE_DEVICES"] = gpu
-        with (out_dir / STDERR_FILE).open("ab") as stderr:
+        if spec.gpu is not None:
+            env["CUDA_VISIBLE_DEVICES"] = spec.gpu
+        with (spec.output_dir / STDERR_FILE).open("ab") as stderr:
             popen = subprocess.Popen(
-                args,
+                spec.args,
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
                 stderr=stderr,
                 env=env,
                 start_new_session=True,  # its own process group: signals reach its workers, not the bot
             )
-        log.info("launched trainer pid %s: %s", popen.pid, args)
-        return cls(popen.pid, out_dir, popen)
+        log.info("launched trainer pid %s: %s", popen.pid, spec.args)
+        return cls(popen.pid, spec.output_dir, popen)
+
+    def state(self) -> JobState:
+        if self.is_running():
+            return JobState(alive=True)
+        return JobState(alive=False, returncode=self.returncode)
 
     @property
     def returncode(self) -> int | None:
@@ -100,6 +97,10 @@ class TrainerProcess:
     def kill(self) -> None:
         self._signal_group(signal.SIGKILL)
 
+    def forget(self) -> None:
+        if self._kill_timer is not None:
+            self._kill_timer.cancel()
+
     def _kill_if_running(self) -> None:
         if self.is_running():
             log.warning("trainer pid %s ignored SIGTERM; sending SIGKILL", self.pid)
@@ -110,3 +111,20 @@ class TrainerProcess:
             return
         with contextlib.suppress(ProcessLookupError):
             os.killpg(self.pid, signum)  # pgid == pid: launched with start_new_session
+
+
+class LocalLauncher:
+    """Trainers as subprocesses of this host; the manager queues them and assigns GPUs."""
+
+    schedules_itself = False
+
+    def check(self) -> None:
+        """A subprocess can always be started."""
+
+    def submit(self, spec: LaunchSpec) -> TrainerProcess:
+        return TrainerProcess.launch(spec)
+
+    def attach(self, pid: int | None, job_id: str | None, out_dir: Path) -> TrainerProcess | None:
+        if pid is None or not is_our_trainer(pid, out_dir):
+            return None
+        return TrainerProcess(pid, out_dir)

@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.runs.errors import RunNotFound
+from bot.runs.launcher import JobState
 from bot.runs.record import record_event
 from bot.runs.views import RunView, StartRequest, as_utc, view_of
 from bot.storage import Database, RunStatus, TrainingRun
@@ -22,6 +23,10 @@ from training.events import Event
 
 ACTIVE_STATUSES = (RunStatus.RUNNING, RunStatus.QUEUED, RunStatus.PENDING)
 CLAIM_LOCK = 0x7472_6963  # pg_advisory_xact_lock key held while queued runs are claimed
+# rows whose trainer was handed to a backend: running, or waiting in the scheduler's own queue
+HANDED_OFF = (TrainingRun.status == RunStatus.RUNNING) | (
+    (TrainingRun.status == RunStatus.QUEUED) & TrainingRun.job_id.is_not(None)
+)
 
 
 @dataclass(frozen=True)
@@ -37,10 +42,11 @@ class Claim:
 
 @dataclass(frozen=True)
 class Attached:
-    """What following a running trainer needs after the follower that watched it is gone."""
+    """What following a handed-off trainer needs after the follower that watched it is gone."""
 
     run_id: int
     pid: int | None
+    job_id: str | None
     output_dir: Path
     events_offset: int
 
@@ -87,9 +93,10 @@ class RunStore:
             query = select(TrainingRun.gpu).where(TrainingRun.status == RunStatus.RUNNING)
             return {gpu for gpu in session.scalars(query) if gpu is not None}
 
-    def running(self) -> list[Attached]:
+    def handed_off(self) -> list[Attached]:
+        """Runs handed to the backend: running, or waiting in the scheduler's own queue."""
         with self._db.session() as session:
-            rows = session.scalars(select(TrainingRun).where(TrainingRun.status == RunStatus.RUNNING)).all()
+            rows = session.scalars(select(TrainingRun).where(HANDED_OFF)).all()
             return [self._attached(row) for row in rows]
 
     def scheduled(self) -> list[tuple[int, datetime]]:
@@ -217,24 +224,21 @@ class RunStore:
             row.slack_ts = ts
 
     def claim_queued(
-        self, slots: int, holding: Collection[int], pick_gpu: Callable[[list[str | None]], str | None]
+        self, slots: int | None, holding: Collection[int], pick_gpu: Callable[[list[str | None]], str | None]
     ) -> list[Claim]:
-        """Move queued runs, oldest first, to `running` while fewer than `slots` hold a slot: running
-        rows and the runs in `holding` (a trainer holds its slot until its process exits, even after
-        its final event)."""
+        """Move queued runs, oldest first, to `running` while fewer than `slots` (None: no limit) hold a
+        slot: handed-off rows and the runs in `holding` (a trainer holds its slot until its process
+        exits, even after its final event)."""
         claims: list[Claim] = []
         with self._db.session() as session:
             if session.bind is not None and session.bind.dialect.name == "postgresql":
                 # two bot processes on one database claim one after the other, so neither overfills
                 session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CLAIM_LOCK})
             in_use = list(
-                session.scalars(
-                    select(TrainingRun.gpu).where(
-                        (TrainingRun.status == RunStatus.RUNNING) | TrainingRun.id.in_(list(holding))
-                    )
-                )
+                session.scalars(select(TrainingRun.gpu).where(HANDED_OFF | TrainingRun.id.in_(list(holding))))
             )
-            for run_id in _queue_order(session)[: max(slots - len(in_use), 0)]:
+            order = _queue_order(session)
+            for run_id in order if slots is None else order[: max(slots - len(in_use), 0)]:
                 # compare and set: a run another process claimed since the read above is left to it
                 taken = session.execute(
                     update(TrainingRun)
@@ -251,6 +255,7 @@ class RunStore:
                 row.started_at = utcnow()
                 row.gpu = gpu
                 row.pid = None
+                row.job_id = None
                 row.events_offset = 0
                 row.stalled = False
                 output_dir = Path(row.output_dir or self.out_dir(run_id))
@@ -258,9 +263,18 @@ class RunStore:
                 claims.append(Claim(run_id, dict(row.config), output_dir, gpu, row.resume_of is not None))
         return claims
 
-    def record_launched(self, run_id: int, pid: int) -> None:
+    def record_launched(self, run_id: int, pid: int | None, job_id: str | None, state: JobState) -> None:
         with self._db.session() as session:
-            _row(session, run_id, lock=True).pid = pid
+            row = _row(session, run_id, lock=True)
+            row.pid = pid
+            row.job_id = job_id
+            _apply_job_state(row, state)
+
+    def record_job_state(self, run_id: int, state: JobState) -> bool:
+        """Keep what the backend says of a live job (waiting with a reason and position, or started);
+        True when that changed what the run shows."""
+        with self._db.session() as session:
+            return _apply_job_state(_row(session, run_id, lock=True), state)
 
     def record_launch_failed(self, run_id: int, detail: str, message: str) -> None:
         with self._db.session() as session:
@@ -277,6 +291,7 @@ class RunStore:
             row.events_offset = offset
             if event is None:
                 return None
+            _apply_job_state(row, JobState(alive=True))  # an event proves the trainer runs
             record_event(session, row, event)
             return view_of(row)
 
@@ -288,10 +303,10 @@ class RunStore:
         error_message: str | None = None,
         error_detail: str | None = None,
     ) -> bool:
-        """End a run that is still `running` (its trainer is gone without a final event)."""
+        """End a handed-off run (its trainer is gone without a final event)."""
         with self._db.session() as session:
             row = _row(session, run_id, lock=True)
-            if row.status != RunStatus.RUNNING:
+            if not _is_handed_off(row):
                 return False
             row.status = status
             row.completed_at = utcnow()
@@ -331,7 +346,9 @@ class RunStore:
             return session.scalar(select(TrainingRun.id).where(TrainingRun.start_key == start_key))
 
     def _attached(self, row: TrainingRun) -> Attached:
-        return Attached(row.id, row.pid, Path(row.output_dir or self.out_dir(row.id)), row.events_offset)
+        return Attached(
+            row.id, row.pid, row.job_id, Path(row.output_dir or self.out_dir(row.id)), row.events_offset
+        )
 
 
 def _row(session: Session, run_id: int, *, lock: bool = False) -> TrainingRun:
@@ -343,11 +360,33 @@ def _row(session: Session, run_id: int, *, lock: bool = False) -> TrainingRun:
     return row
 
 
+def _is_handed_off(row: TrainingRun) -> bool:
+    return row.status == RunStatus.RUNNING or (row.status == RunStatus.QUEUED and row.job_id is not None)
+
+
+def _apply_job_state(row: TrainingRun, state: JobState) -> bool:
+    """A handed-off run is `queued` while the backend holds its job in the backend's queue, else
+    `running`; True when the row changed."""
+    if not _is_handed_off(row) or not state.alive:
+        return False
+    before = (row.status, row.backend_reason, row.backend_position)
+    if state.pending:
+        row.status = RunStatus.QUEUED
+        row.backend_reason, row.backend_position = state.pending_reason, state.queue_position
+    else:
+        if row.status == RunStatus.QUEUED:
+            row.started_at = utcnow()  # started by the backend now, not when it was handed over
+        row.status = RunStatus.RUNNING
+        row.backend_reason = row.backend_position = None
+    return (row.status, row.backend_reason, row.backend_position) != before
+
+
 def _queue_order(session: Session) -> list[int]:
-    """Queued run ids, first in first out: a scheduled run joins the queue at its scheduled time."""
+    """Run ids in the bot's own queue, first in first out: a scheduled run joins the queue at its
+    scheduled time. Runs waiting in a scheduler's queue are not in it."""
     rows = session.execute(
         select(TrainingRun.id, TrainingRun.created_at, TrainingRun.scheduled_for).where(
-            TrainingRun.status == RunStatus.QUEUED
+            TrainingRun.status == RunStatus.QUEUED, TrainingRun.job_id.is_(None)
         )
     ).all()
     rows = sorted(rows, key=lambda row: (as_utc(row.scheduled_for or row.created_at), row.id))

@@ -52,6 +52,10 @@ class RunView:
     best_val_acc: float | None = None
     session_id: int | None = None  # the conversation it was started from: its language words the messages
     error_line: str | None = None  # the trainer's own last error line (its words, English)
+    job_id: str | None = None  # the scheduler's job id (Slurm backend)
+    pending_reason: str | None = (
+        None  # while queued by the scheduler: its reason code (Slurm: Resources, ...)
+    )
 
     @property
     def is_scheduled(self) -> bool:
@@ -80,7 +84,11 @@ def resumable_checkpoint(row: TrainingRun) -> str | None:
 
 
 def view_of(row: TrainingRun, queue_position: int | None = None) -> RunView:
+    """`queue_position` is the run's place in the bot's own queue; a run the scheduler holds in its
+    queue has the scheduler's position instead."""
     metrics = dict(row.metrics or {})
+    if row.job_id is not None:
+        queue_position = row.backend_position
     return RunView(
         id=row.id,
         status=RunStatus(row.status),
@@ -108,4 +116,6 @@ def view_of(row: TrainingRun, queue_position: int | None = None) -> RunView:
         best_val_acc=metrics.get("best_val_acc"),
         session_id=row.session_id,
         error_line=last_line(row.error_detail) if row.error_detail else None,
+        job_id=row.job_id,
+        pending_reason=row.backend_reason if row.status == RunStatus.QUEUED else None,
     )

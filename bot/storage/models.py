@@ -97,7 +97,11 @@ class TrainingRun(Base):
 
     # what running needs
     start_key: Mapped[str | None] = mapped_column(String(128), unique=True, default=None)  # idempotent starts
-    pid: Mapped[int | None] = mapped_column(default=None)
+    pid: Mapped[int | None] = mapped_column(default=None)  # local backend
+    job_id: Mapped[str | None] = mapped_column(String(64), default=None)  # a scheduler's job id (Slurm)
+    # while the scheduler holds the job in its own queue: its reason code and the job's position there
+    backend_reason: Mapped[str | None] = mapped_column(String(64), default=None)
+    backend_position: Mapped[int | None] = mapped_column(default=None)
     gpu: Mapped[str | None] = mapped_column(String(16), default=None)  # CUDA_VISIBLE_DEVICES given to it
     events_offset: Mapped[int] = mapped_column(default=0)  # bytes of events.jsonl already applied
     last_event_at: Mapped[datetime | None] = mapped_column(default=None)
