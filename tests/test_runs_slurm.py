@@ -1,6 +1,7 @@
 """The run manager with RUN_BACKEND=slurm against a real single-node Slurm (tests/slurm_cluster.py):
 a real trainer from sbatch to completion, Slurm's queue reason and position while the node is full,
-stop with a checkpoint, re-attach after a bot restart, a failing job, and the start-up checks."""
+stop with a checkpoint, re-attach after a bot restart, a failing job, the start-up checks, and a
+Slack conversation (the stand-in) whose run waits in Slurm's queue, then trains as a job."""
 
 from __future__ import annotations
 
@@ -20,7 +21,9 @@ from bot.settings import Settings
 from bot.storage import Database, RunEpoch, RunStatus, TrainingRun
 from tests.imagegen import make_image_folder
 from tests.runs_support import Recorder, fake_command, make_request, make_settings, wait_until
+from tests.slack_harness import SlackHarness
 from tests.slurm_cluster import SlurmCluster, free_port, slurm  # noqa: F401  (the session's cluster)
+from tests.test_slack_e2e import OWNER, click, setup_thread
 
 FAKE = fake_command("--epoch-seconds", "0.3")
 
@@ -206,3 +209,38 @@ def test_the_bot_refuses_to_start_when_slurm_is_unreachable(tmp_path: Path, slur
     assert result.returncode == 2
     assert "Cannot start runs: RUN_BACKEND=slurm, but the Slurm controller does not answer" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_slack_conversation_trains_as_a_slurm_job_after_waiting_in_slurms_queue(
+    tmp_path: Path,
+    slurm: SlurmCluster,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("SLURM_CONF", str(slurm.conf))
+    make_image_folder(tmp_path / "data" / "pets", classes=("cat", "dog"), per_class=4)
+    # a job from someone else holds the only CPU, so the run waits in Slurm's queue first
+    blocker = slurm.run("sbatch", "--parsable", "--output=/dev/null", "--wrap", "sleep 60").strip()
+    wait_until(lambda: job_state(slurm, blocker) == "RUNNING", timeout=30)
+    slack = SlackHarness.start(
+        tmp_path,
+        fake_command("--epoch-seconds", "0.2"),
+        run_backend="slurm",
+        slurm_partition=slurm.partition,
+        slurm_gpus_per_run=0,
+    )
+    try:
+        thread = setup_thread(slack, epochs=3)
+        click(slack, slack.summary(thread).ts, OWNER, "train_start")
+        progress = slack.progress_message(thread)
+        slack.standin.wait_for(
+            lambda: "Slurm queue position 1: waiting for free resources" in str(progress.blocks),
+            timeout=30,
+            what="Slurm's reason in the queued message",
+        )
+        slurm.run("scancel", blocker)
+        slack.wait_reply(thread, "Final validation accuracy", timeout=60)
+        run = slack.runs.recent_runs()[0]
+        assert run.status == RunStatus.COMPLETED and run.job_id is not None and run.job_id != blocker
+    finally:
+        slack.close()
+        slurm.cancel_all()
