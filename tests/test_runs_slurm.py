@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from bot.runs import RunManager
 from bot.runs.launcher import BackendUnavailable
-from bot.runs.slurm import SlurmLauncher
+from bot.runs.slurm import SlurmLauncher, gpus_in_gres
 from bot.settings import Settings
 from bot.storage import Database, RunEpoch, RunStatus, TrainingRun
 from tests.imagegen import make_image_folder
@@ -177,6 +177,11 @@ def test_start_up_checks_say_what_is_wrong(tmp_path: Path, slurm: SlurmCluster) 
     with pytest.raises(BackendUnavailable, match=r"SLURM_PARTITION=gpu-big is not a partition.*debug"):
         launcher_for(slurm, partition="gpu-big").check()
 
+    with pytest.raises(
+        BackendUnavailable, match=r"SLURM_GPUS_PER_RUN=2, but the nodes of partition debug have at most 0"
+    ):
+        launcher_for(slurm, gpus_per_run=2).check()
+
     no_tools = SlurmLauncher(environ={**slurm.env(), "PATH": str(tmp_path)})
     with pytest.raises(BackendUnavailable, match="sbatch, squeue, scontrol, scancel is not installed"):
         no_tools.check()
@@ -244,3 +249,13 @@ def test_a_slack_conversation_trains_as_a_slurm_job_after_waiting_in_slurms_queu
     finally:
         slack.close()
         slurm.cancel_all()
+
+
+def test_gpus_are_counted_from_sinfos_generic_resources() -> None:
+    assert [gpus_in_gres(g) for g in ("gpu:4", "gpu:a100:8(S:0-1)", "(null)", "gpu:2,mps:100", "")] == [
+        4,
+        8,
+        0,
+        2,
+        0,
+    ]

@@ -55,6 +55,17 @@ def exit_code(value: str) -> int | None:
         return None
 
 
+def gpus_in_gres(gres: str) -> int:
+    """GPUs in one node's generic resources as sinfo prints them: gpu:4, gpu:a100:8(S:0-1), (null)."""
+    total = 0
+    for entry in gres.split(","):
+        name, _, rest = entry.partition(":")
+        if name == "gpu" and rest:
+            count = rest.split("(")[0].rsplit(":", 1)[-1]
+            total += int(count) if count.isdigit() else 0
+    return total
+
+
 class SlurmLauncher:
     schedules_itself = True
 
@@ -119,6 +130,14 @@ class SlurmLauncher:
                     f"SLURM_PARTITION={self.partition} is not a partition of this cluster "
                     f"(it has: {', '.join(sorted(set(names))) or 'none'})."
                 )
+        if self._gpus_per_run:
+            most = self._most_gpus_per_node()
+            if most < self._gpus_per_run:
+                where = f"partition {self.partition}" if self.partition else "the default partition"
+                raise BackendUnavailable(
+                    f"SLURM_GPUS_PER_RUN={self._gpus_per_run}, but the nodes of {where} have at most {most} "
+                    "GPUs. Lower it (0 for CPU-only partitions) or choose another SLURM_PARTITION."
+                )
 
     def submit(self, spec: LaunchSpec) -> SlurmJob:
         script = spec.output_dir / JOB_SCRIPT_NAME
@@ -182,6 +201,12 @@ class SlurmLauncher:
             "--gpus-per-node": str(self._gpus_per_run) if self._gpus_per_run else None,
         }
         return [f"{flag}={value}" for flag, value in options.items() if value] + self._extra_args
+
+    def _most_gpus_per_node(self) -> int:
+        """The most GPUs one node of the partition has, from its generic resources (gpu:4, gpu:a100:8)."""
+        partition = ["--partition", self.partition] if self.partition else []
+        listing = self._run("sinfo", "-h", "-N", *partition, "-o", "%G", check=False).stdout
+        return max((gpus_in_gres(line) for line in listing.split()), default=0)
 
     def _listed(self, job_id: str) -> tuple[_Listed | None, int | None]:
         with self._lock:
