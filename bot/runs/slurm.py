@@ -55,6 +55,12 @@ def exit_code(value: str) -> int | None:
         return None
 
 
+def _state_of(state: str, code: str) -> JobState:
+    if state in ALIVE_STATES:
+        return JobState(alive=True, pending=state == "PENDING")
+    return JobState(alive=False, returncode=exit_code(code))
+
+
 def gpus_in_gres(gres: str) -> int:
     """GPUs in one node's generic resources as sinfo prints them: gpu:4, gpu:a100:8(S:0-1), (null)."""
     total = 0
@@ -181,7 +187,7 @@ class SlurmLauncher:
                     alive=True, pending=True, pending_reason=listed.reason, queue_position=position
                 )
             return JobState(alive=True)
-        return JobState(alive=False, returncode=self._final_exit_code(job_id))
+        return self._unlisted_state(job_id)
 
     def cancel(self, job_id: str, *, signal: str | None = None) -> None:
         args = ["scancel", *(["--signal", signal, "--full"] if signal else []), job_id]
@@ -236,15 +242,21 @@ class SlurmLauncher:
         self._listing, self._pending_order = listing, pending
         self._listed_at = time.monotonic()
 
-    def _final_exit_code(self, job_id: str) -> int | None:
-        accounted = self._run("sacct", "-n", "-P", "-X", "-j", job_id, "-o", "ExitCode", check=False)
+    def _unlisted_state(self, job_id: str) -> JobState:
+        """A job squeue does not list (or lists as ended): ask accounting, else the controller. When
+        neither can answer, the job is taken to be still alive: a controller hiccup must not end runs."""
+        accounted = self._run("sacct", "-n", "-P", "-X", "-j", job_id, "-o", "State,ExitCode", check=False)
         if accounted.returncode == 0 and accounted.stdout.strip():
-            return exit_code(accounted.stdout.split()[0])
+            state, _, code = accounted.stdout.split()[0].partition("|")
+            return _state_of(state.split()[0], code)
         shown = self._run("scontrol", "show", "job", job_id, "-o", check=False)
-        for field in shown.stdout.split():
-            if field.startswith("ExitCode="):
-                return exit_code(field.removeprefix("ExitCode="))
-        return None
+        fields = dict(field.partition("=")[::2] for field in shown.stdout.split())
+        if shown.returncode == 0 and "JobState" in fields:
+            return _state_of(fields["JobState"], fields.get("ExitCode", ""))
+        if "Invalid job id" in shown.stderr:
+            return JobState(alive=False)  # ended long ago and forgotten: the exit code is lost
+        log.warning("Slurm job %s: no state from squeue or scontrol (%s)", job_id, shown.stderr.strip())
+        return JobState(alive=True)
 
     def _run(self, *args: str, check: bool) -> subprocess.CompletedProcess[str]:
         try:
