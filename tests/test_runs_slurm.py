@@ -167,7 +167,8 @@ def test_a_failing_job_fails_the_run_with_its_exit_code_and_stderr(
     with db.session() as session:
         detail = session.get_one(TrainingRun, run.id).error_detail or ""
     assert "exit code 1" in detail and "RuntimeError: fake trainer crashed" in detail
-    assert "unexpectedly" in (failed.error_message or "")
+    assert failed.error_message == "internal"  # a reason code, worded by the front end
+    assert failed.error_line == "RuntimeError: fake trainer crashed"
     wait_until(lambda: job_state(slurm, failed.job_id) == "FAILED", timeout=30)
 
 
