@@ -13,7 +13,7 @@ from PIL import Image
 from bot.predict import Accepted, ImageResult, Limits, PredictError, PredictService, Problem, gather_images
 from bot.predict.present import prediction_text
 from tests.imagegen import make_image_folder
-from tests.trainer_helpers import run_trainer
+from tests.trainer_helpers import after_preparing, run_trainer
 from training.contract import ExitCode
 from training.data import discover
 from training.predict import Predictor
@@ -47,7 +47,7 @@ def test_answers_equal_the_trainers_own_predict_on_the_val_images(run, service, 
         assert isinstance(answer, ImageResult) and len(answer.top) == 3
         assert [c for c, _ in answer.top] == [c for c, _ in expected.top]
         assert [p for _, p in answer.top] == pytest.approx([p for _, p in expected.top], abs=1e-6)
-    classes = events[0].classes
+    classes = after_preparing(events)[0].classes
     correct = sum(a.top[0][0] == classes[label] for a, (_, label) in zip(answers, val, strict=True))
     assert correct / len(val) == pytest.approx(events[-1].best_val_acc)  # the model's own val accuracy
 

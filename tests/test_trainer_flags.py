@@ -25,6 +25,7 @@ NUMBERS = {  # flag -> values that are out of range, or not the kind of number t
     "--seed": ["-5", "4294967296", "1.5", "x"],
     "--workers": ["-2", "1025", "one"],
     "--cache-budget-mb": ["-1", "lots"],
+    "--early-stopping-patience": ["-1", "1001", "2.5", "five"],
 }
 OTHER = {  # flag sets with paths or choices that cannot be used; {tmp} is the test's folder
     "out is a file": ["--out", "{tmp}/afile"],
@@ -34,6 +35,7 @@ OTHER = {  # flag sets with paths or choices that cannot be used; {tmp} is the t
     "weights missing": ["--weights", "{tmp}/missing.pth"],
     "weights not a model": ["--weights", "{tmp}/afile"],
     "unknown device": ["--device", "gpu"],
+    "unknown task": ["--task", "detection"],
     "device index not a number": ["--device", "cuda:x"],
     "empty model": ["--model", ""],
     "unknown model": ["--model", "resnet_nope"],
@@ -75,7 +77,10 @@ def test_every_trainer_flag_is_in_a_family_here() -> None:
     flags = {option for action in build_parser()._actions for option in action.option_strings}
     covered = set(NUMBERS) | {flag for flags in OTHER.values() for flag in flags if flag.startswith("--")}
     # flags whose every value is valid or checked elsewhere: --data (dataset errors, exit 3), on/off switches
-    assert flags - covered == {"-h", "--help", "--data", "--pretrained", "--no-pretrained", "--resume"}
+    assert flags - covered == {"-h", "--help", "--data", "--pretrained", "--no-pretrained", "--resume"} | {
+        "--onnx",
+        "--no-onnx",
+    }
 
 
 def test_a_bad_flag_from_the_command_line_shows_no_traceback(tmp_path: Path) -> None:
