@@ -62,7 +62,10 @@ def test_queue_respects_the_limit_order_and_gpus(
     recorder = Recorder()
     manager.subscribe(recorder)
 
-    runs = [manager.submit(make_request(f"k{n}", epochs=2)) for n in range(4)]
+    # the second run is longer, so the two slots free up one after the other and run 4 is first in line
+    # for a while (two slots freed at once would start runs 3 and 4 together)
+    epochs = [2, 6, 2, 2]
+    runs = [manager.submit(make_request(f"k{n}", epochs=e)) for n, e in enumerate(epochs)]
 
     assert [run.status for run in runs] == [
         RunStatus.RUNNING,
@@ -85,7 +88,7 @@ def test_queue_respects_the_limit_order_and_gpus(
     gpus = [seen_by_trainer(manager, run.id)["cuda_visible_devices"] for run in runs]
     assert sorted(gpus[:2]) == ["0", "1"]
     assert set(gpus) == {"0", "1"}
-    assert all(epochs_recorded(db, run.id) == [1, 2] for run in runs)
+    assert [epochs_recorded(db, run.id) for run in runs] == [list(range(1, e + 1)) for e in epochs]
     # the position of run 4 moved from 2 to 1 when run 3 started
     positions = [
         u.run.queue_position for u in recorder.for_run(runs[3].id) if u.run.status == RunStatus.QUEUED
