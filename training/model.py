@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import difflib
 import logging
-import os
-import socket
-import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,10 +12,10 @@ import timm
 import torch
 
 from training.errors import ConfigError
+from training.hub import hub_reachable
 
 log = logging.getLogger(__name__)
 
-HUB_HOST = ("huggingface.co", 443)
 HUB_PROBE_SECONDS = 3.0
 
 
@@ -39,28 +36,9 @@ def check_model_name(name: str) -> None:
     raise ConfigError(f"unknown model '{name}'{hint}")
 
 
-def hub_reachable(timeout: float = HUB_PROBE_SECONDS) -> bool:
-    """A TCP connect to the hub in a thread, so a hanging DNS lookup cannot stall the run either."""
-    if os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes"):
-        return False
-    result: list[bool] = []
-
-    def probe() -> None:
-        try:
-            with socket.create_connection(HUB_HOST, timeout=timeout):
-                result.append(True)
-        except OSError:
-            result.append(False)
-
-    thread = threading.Thread(target=probe, daemon=True)
-    thread.start()
-    thread.join(timeout)
-    return bool(result and result[0])
-
-
 def _create_pretrained(name: str, num_classes: int) -> torch.nn.Module:
     """Pretrained weights from the hub, or from the local cache only when the hub is unreachable."""
-    if not hub_reachable():
+    if not hub_reachable(HUB_PROBE_SECONDS):
         import huggingface_hub.constants
 
         huggingface_hub.constants.HF_HUB_OFFLINE = True  # cache hits still work; misses fail at once

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import threading
@@ -27,8 +26,8 @@ from bot.conversation.datasets import list_datasets
 from bot.conversation.model_names import weights_source
 from bot.settings import Settings, visible_gpu_indices
 from bot.storage import Database, RunEpoch, RunStatus, TrainingRun
+from training.hub import hub_reachable
 
-HUB_HOST = ("huggingface.co", 443)
 HUB_PROBE_SECONDS = 2.0
 HUB_PROBE_TTL_S = 300.0  # reachability is probed again after this long
 HISTORY_RUNS = 20  # past runs of a model looked at for its throughput
@@ -105,26 +104,6 @@ def _torch_hub_cached(filename: str) -> bool:
         os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "torch"
     )
     return (Path(torch_home) / "hub" / "checkpoints" / filename).is_file()
-
-
-def hub_reachable(timeout: float = HUB_PROBE_SECONDS) -> bool:
-    """A TCP connect to the hub in a thread (a hanging DNS lookup cannot stall a reply), as the trainer
-    does before it asks for weights; HF_HUB_OFFLINE means offline."""
-    if os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes"):
-        return False
-    result: list[bool] = []
-
-    def probe() -> None:
-        try:
-            with socket.create_connection(HUB_HOST, timeout=timeout):
-                result.append(True)
-        except OSError:
-            result.append(False)
-
-    thread = threading.Thread(target=probe, daemon=True)
-    thread.start()
-    thread.join(timeout)
-    return bool(result and result[0])
 
 
 def find_weights(
@@ -245,7 +224,7 @@ class HostFacts:
         settings: Settings,
         db: Database,
         *,
-        reachable: Callable[[], bool] = hub_reachable,
+        reachable: Callable[[], bool] = lambda: hub_reachable(HUB_PROBE_SECONDS),
         gpus: Callable[[], list[Gpu]] = host_gpus,
         hf_cached: Callable[[str], bool] = _hf_cached,
     ) -> None:
