@@ -42,6 +42,13 @@ BAD_VALUES: dict[str, list[str]] = {
     "upload_max_bytes": ["2 gigs", "0", "-5", "1e3"],
     "upload_max_files": ["many", "0", "1e9", "-1"],
     "log_level": ["LOUD", "verbose", "5"],
+    "run_backend": ["kubernetes", "SLURM!"],
+    "slurm_partition": [],  # any partition name; the start-up check asks the cluster
+    "slurm_account": [],
+    "slurm_qos": [],
+    "slurm_time_limit": [],  # sbatch itself checks the time format
+    "slurm_gpus_per_run": ["-1", "65", "two", "1.5"],
+    "slurm_extra_args": [],
 }
 
 
