@@ -204,11 +204,16 @@ def visible_gpu_indices() -> list[str]:
     visible = os.environ.get("CUDA_VISIBLE_DEVICES")
     if visible is not None:
         return [part.strip() for part in visible.split(",") if part.strip() and part.strip() != "-1"]
+    return [row[0] for row in nvidia_smi_gpus("index") if row[0]]
+
+
+def nvidia_smi_gpus(*fields: str) -> list[list[str]]:
+    """One row of `fields` per GPU from nvidia-smi (no units), or none when it is missing or fails."""
     if not shutil.which("nvidia-smi"):
         return []
     try:
         listing = subprocess.run(
-            ["nvidia-smi", "--query-gpu=index", "--format=csv,noheader"],
+            ["nvidia-smi", f"--query-gpu={','.join(fields)}", "--format=csv,noheader,nounits"],
             capture_output=True,
             text=True,
             timeout=10,
@@ -216,7 +221,7 @@ def visible_gpu_indices() -> list[str]:
         ).stdout
     except (OSError, subprocess.SubprocessError):
         return []
-    return [line.strip() for line in listing.splitlines() if line.strip()]
+    return [[part.strip() for part in line.split(",")] for line in listing.splitlines() if line.strip()]
 
 
 def load_settings(**overrides: Any) -> Settings:

@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import statistics
-import subprocess
 import threading
 import time
 from collections.abc import Callable
@@ -24,7 +22,7 @@ from sqlalchemy import select
 
 from bot.conversation.datasets import list_datasets
 from bot.conversation.model_names import weights_source
-from bot.settings import Settings, visible_gpu_indices
+from bot.settings import Settings, nvidia_smi_gpus, visible_gpu_indices
 from bot.storage import Database, RunEpoch, RunStatus, TrainingRun
 from training.hub import hub_reachable
 
@@ -142,25 +140,11 @@ class _CachedProbe:
 # --- GPUs --------------------------------------------------------------------------------------------------
 @lru_cache(maxsize=1)
 def _nvidia_smi_gpus() -> tuple[Gpu, ...]:
-    if not shutil.which("nvidia-smi"):
-        return ()
-    try:
-        listing = subprocess.run(
-            ["nvidia-smi", "--query-gpu=index,name,memory.total", "--format=csv,noheader,nounits"],
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=True,
-        ).stdout
-    except (OSError, subprocess.SubprocessError):
-        return ()
-    gpus = []
-    for line in listing.splitlines():
-        parts = [part.strip() for part in line.split(",")]
-        if len(parts) >= 3:
-            memory = int(parts[2]) if parts[2].isdigit() else None
-            gpus.append(Gpu(parts[0], parts[1], memory))
-    return tuple(gpus)
+    return tuple(
+        Gpu(row[0], row[1], int(row[2]) if row[2].isdigit() else None)
+        for row in nvidia_smi_gpus("index", "name", "memory.total")
+        if len(row) >= 3
+    )
 
 
 def host_gpus() -> list[Gpu]:
