@@ -105,15 +105,14 @@ def test_a_full_node_shows_slurms_reason_and_position_and_stop_works_queued_or_r
     first, second, third = (manager.submit(make_request(f"q{n}", epochs=60)) for n in range(3))
     wait_until(lambda: manager.get(first.id).current_epoch >= 1, timeout=60)
 
-    # the node has one CPU: the others wait in Slurm's queue, with Slurm's reason and order
-    waiting = wait_until(
-        lambda: (
-            [(v.status, v.queue_position) for v in map(manager.get, (second.id, third.id))]
-            == [(RunStatus.QUEUED, 1), (RunStatus.QUEUED, 2)]
-            and [manager.get(second.id), manager.get(third.id)]
-        ),
-        timeout=30,
-    )
+    # the node has one CPU: the others wait in Slurm's queue, with Slurm's reason (once its
+    # scheduler has looked at them; until then Slurm says "None") and order
+    def waiting_with_reasons() -> list | None:
+        views = [manager.get(second.id), manager.get(third.id)]
+        placed = [(v.status, v.queue_position) for v in views] == [(RunStatus.QUEUED, n) for n in (1, 2)]
+        return views if placed and all(v.pending_reason for v in views) else None
+
+    waiting = wait_until(waiting_with_reasons, timeout=60)
     assert waiting[0].pending_reason == "Resources" and waiting[1].pending_reason in {"Priority", "Resources"}
     assert all(view.job_id for view in waiting)
     assert any(u.run.pending_reason for u in recorder.for_run(second.id))

@@ -183,9 +183,9 @@ class SlurmLauncher:
         listed, position = self._listed(job_id)
         if listed is not None and listed.state in ALIVE_STATES:
             if listed.state == "PENDING":
-                return JobState(
-                    alive=True, pending=True, pending_reason=listed.reason, queue_position=position
-                )
+                # "None" is Slurm's word for a job its scheduler has not looked at yet
+                reason = listed.reason if listed.reason not in {"", "None"} else None
+                return JobState(alive=True, pending=True, pending_reason=reason, queue_position=position)
             return JobState(alive=True)
         return self._unlisted_state(job_id)
 
