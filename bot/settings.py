@@ -79,6 +79,9 @@ class Settings(BaseSettings):
     # Storage and files
     data_root: Annotated[Path, Field(**allowed("a folder (created when missing)"))] = Path("./data")
     output_root: Annotated[Path, Field(**allowed("a folder (created when missing)"))] = Path("./outputs")
+    decoded_cache_dir: Annotated[  # decoded images runs share; default: OUTPUT_ROOT/decoded-cache
+        Path | None, Field(**allowed("a folder (created when missing)"))
+    ] = None
     database_url: Annotated[  # default: sqlite:///<DATA_ROOT>/trainbot.db
         str | None,
         Field(**allowed("an SQLAlchemy URL such as sqlite:///trainbot.db or postgresql+psycopg://…")),

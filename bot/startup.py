@@ -15,14 +15,17 @@ from sqlalchemy.exc import SQLAlchemyError
 from bot.settings import InvalidSettings, Settings, shown_value
 from bot.storage import Database
 
-FOLDER_SETTINGS = ("data_root", "output_root")
+FOLDER_SETTINGS = ("data_root", "output_root", "decoded_cache_dir")
 
 
 def check_folders(settings: Settings, *, create: bool) -> None:
-    """DATA_ROOT and OUTPUT_ROOT must be folders: created when missing (if `create`), refused otherwise."""
+    """DATA_ROOT, OUTPUT_ROOT and a set DECODED_CACHE_DIR must be folders: created when missing (if
+    `create`), refused otherwise."""
     problems = []
     for name in FOLDER_SETTINGS:
-        folder: Path = getattr(settings, name)
+        folder: Path | None = getattr(settings, name)
+        if folder is None:
+            continue
         shown = f"{name.upper()}={str(folder)!r}"
         if folder.exists() and not folder.is_dir():
             problems.append(f"{shown} is a file, not a folder; point it at a folder (created when missing)")

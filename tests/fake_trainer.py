@@ -43,6 +43,7 @@ def main() -> int:
     parser.add_argument("--out", required=True)
     parser.add_argument("--resume", action="store_true")
     parser.add_argument("--device", default="auto")
+    parser.add_argument("--cache-dir")
     parser.add_argument("--mode", choices=["ok", "crash", "error", "hang", "malformed"], default="ok")
     parser.add_argument("--epoch-seconds", type=float, default=0.05)
     parser.add_argument("--crash-after", type=int, default=1)

@@ -375,3 +375,15 @@ def test_a_failed_apply_after_the_trainer_exited_is_retried_before_the_exit_is_r
     wait_until(lambda: exits, timeout=5)
     assert applied == ["failed", "StoppedEvent"]
     assert exits == [True]
+
+
+@pytest.mark.parametrize("custom", [False, True])
+def test_the_decoded_cache_folder_is_passed_to_the_trainer(tmp_path: Path, started, custom: bool) -> None:
+    folder = tmp_path / "shared-cache"
+    settings = make_settings(tmp_path, **({"decoded_cache_dir": folder} if custom else {}))
+    manager = started(settings)
+    run = manager.submit(make_request("cache", epochs=1))
+    wait_until(status_is(manager, run.id, RunStatus.COMPLETED))
+    argv = seen_by_trainer(manager, run.id)["argv"]
+    expected = folder if custom else tmp_path / "outputs" / "decoded-cache"  # default: under OUTPUT_ROOT
+    assert argv[argv.index("--cache-dir") + 1] == str(expected.resolve())

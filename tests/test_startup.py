@@ -30,6 +30,7 @@ BAD_VALUES: dict[str, list[str]] = {
     "conversation_parser": ["gpt", "RULES!"],
     "data_root": [" "],
     "output_root": [" "],
+    "decoded_cache_dir": [],  # any folder; a file is refused at start-up (test below)
     "database_url": ["garbage", "://nothing"],
     "allowed_user_ids": [],  # any list of ids
     "allowed_channel_ids": [],
@@ -186,6 +187,13 @@ def test_output_root_a_file_or_unwritable_is_refused(tmp_path: Path) -> None:
     )
     below_file = str(tmp_path / "afile" / "runs")
     assert_one_error_line(python_m_bot(tmp_path, "--console", OUTPUT_ROOT=below_file), "could not be created")
+
+
+def test_a_file_is_refused_as_decoded_cache_dir(tmp_path: Path) -> None:
+    (tmp_path / "afile").write_text("keep")
+    result = python_m_bot(tmp_path, "--console", DECODED_CACHE_DIR=str(tmp_path / "afile"))
+    assert_one_error_line(result, "DECODED_CACHE_DIR", "is a file")
+    assert (tmp_path / "afile").read_text() == "keep"
 
 
 def test_missing_folders_are_created_at_start(tmp_path: Path) -> None:

@@ -163,7 +163,9 @@ def test_same_seed_gives_identical_metrics(tmp_path: Path) -> None:
 
 def test_streaming_fallback_when_over_the_cache_budget(tmp_path: Path) -> None:
     data = make_image_folder(tmp_path / "data", per_class=6)
-    code, events = run_trainer(data, tmp_path / "out", "--cache-budget-mb", "0", "--workers", "0")
+    flags = ("--cache-budget-mb", "0", "--no-cache-dir", "--workers", "0")  # no disk cache to map instead
+    code, events = run_trainer(data, tmp_path / "out", *flags)
+    assert after_preparing(events)[0].data.images_from == "streaming"
     assert code == ExitCode.DONE and events[-1].type == "done"
 
 

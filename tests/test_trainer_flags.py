@@ -25,6 +25,7 @@ NUMBERS = {  # flag -> values that are out of range, or not the kind of number t
     "--seed": ["-5", "4294967296", "1.5", "x"],
     "--workers": ["-2", "1025", "one"],
     "--cache-budget-mb": ["-1", "lots"],
+    "--cache-max-mb": ["0", "-5", "1e9", "big"],
     "--early-stopping-patience": ["-1", "1001", "2.5", "five"],
 }
 OTHER = {  # flag sets with paths or choices that cannot be used; {tmp} is the test's folder
@@ -35,6 +36,7 @@ OTHER = {  # flag sets with paths or choices that cannot be used; {tmp} is the t
     "weights missing": ["--weights", "{tmp}/missing.pth"],
     "weights not a model": ["--weights", "{tmp}/afile"],
     "unknown device": ["--device", "gpu"],
+    "unknown compile mode": ["--compile", "maybe"],
     "unknown task": ["--task", "detection"],
     "device index not a number": ["--device", "cuda:x"],
     "empty model": ["--model", ""],
@@ -80,6 +82,8 @@ def test_every_trainer_flag_is_in_a_family_here() -> None:
     assert flags - covered == {"-h", "--help", "--data", "--pretrained", "--no-pretrained", "--resume"} | {
         "--onnx",
         "--no-onnx",
+        "--no-cache-dir",
+        "--cache-dir",  # any folder: one that cannot be used falls back to memory (test_decoded_cache)
     }
 
 

@@ -28,6 +28,8 @@ from training.config import (
 )
 from training.contract import (
     CHECKPOINT_LAST_FILE,
+    DECODED_CACHE_FOLDER,
+    DECODED_CACHE_MAX_MB,
     EVENTS_FILE,
     EXIT_CODE_FOR_ERROR,
     EXIT_CODE_MEANING,
@@ -112,9 +114,29 @@ def build_parser() -> argparse.ArgumentParser:
         help="export OUT/model.onnx after training, verified with onnxruntime (default yes, when installed)",
     )  # fmt: skip
     parser.add_argument(
+        "--compile",
+        choices=("auto", "on", "off"),
+        default="auto",
+        help="torch.compile the model; auto: only on a GPU for runs of at least 500k training images",
+    )
+    parser.add_argument(
         "--cache-budget-mb",
         type=whole_number(0, CACHE_BUDGET_MAX_MB),
-        help="memory for the decoded-image cache (default: half the available RAM)",
+        help="memory for decoded images without the disk cache (default: half the available RAM)",
+    )
+    parser.add_argument(
+        "--cache-dir",
+        type=Path,
+        help=f"decoded images kept for later runs on the same data (default: OUT/../{DECODED_CACHE_FOLDER})",
+    )
+    parser.add_argument(
+        "--no-cache-dir", action="store_true", help="keep no decoded images on disk: decode in every run"
+    )
+    parser.add_argument(
+        "--cache-max-mb",
+        type=whole_number(1, CACHE_BUDGET_MAX_MB),
+        default=DECODED_CACHE_MAX_MB,
+        help="size limit of --cache-dir; least recently used entries go first (default %(default)s)",
     )
     return parser
 
@@ -208,6 +230,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             out_dir=out, device=args.device, workers=args.workers, seed=args.seed, resume=args.resume,
             weights=args.weights, export_onnx=args.onnx,
             cache_budget_bytes=args.cache_budget_mb * 2**20 if args.cache_budget_mb is not None else None,
+            cache_dir=None if args.no_cache_dir else (args.cache_dir or out.parent / DECODED_CACHE_FOLDER),
+            cache_max_bytes=args.cache_max_mb * 2**20, compile=args.compile,
         )  # fmt: skip
         with stop_on_signals() as stop:
             return int(train(config, options, writer, stop))

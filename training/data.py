@@ -5,9 +5,11 @@ from __future__ import annotations
 import logging
 import os
 import random
+import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +17,11 @@ import torch
 from PIL import Image, ImageOps
 
 from training.contract import IMAGE_EXTENSIONS, class_folders, image_files, split_layout
+from training.decoded_cache import CacheUnavailable, DecodedCache, Decoder, Variant
+from training.emit import PreparingReporter
 from training.errors import DatasetError
+from training.events import ImagesFrom
+from training.gpu_decode import decode_into_on_device, device_decoding_pays
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +38,7 @@ Sample = tuple[Path, int]
 class DatasetPlan:
     """Which files train, validate and test, with the class names; nothing decoded yet."""
 
+    root: Path
     classes: list[str]
     train: list[Sample]
     val: list[Sample]
@@ -140,7 +147,7 @@ def discover(root: Path, seed: int) -> DatasetPlan:
     if not val:
         raise DatasetError("not enough images to validate: every class needs at least 2 images")
     warnings += _balance_warnings([label for _, label in train], classes)
-    return DatasetPlan(classes=classes, train=train, val=val, test=test, warnings=warnings)
+    return DatasetPlan(root=root, classes=classes, train=train, val=val, test=test, warnings=warnings)
 
 
 def _balance_warnings(labels: list[int], classes: list[str]) -> list[tuple[str, str]]:
@@ -282,16 +289,17 @@ class StreamedImages(torch.utils.data.Dataset):
 ImageSource = CachedImages | StreamedImages
 
 
-def decode_all(
+def decode_into(
     samples: Sequence[Sample],
     decode: Callable[[Path], torch.Tensor],
-    side: int,
+    out: torch.Tensor,
     threads: int,
     progress: Callable[[int], None] | None = None,
-) -> tuple[CachedImages, list[Path]]:
-    """Decode every image once (threads: PIL releases the GIL while decoding) straight into one
-    preallocated tensor, so the cache never takes twice its size; unreadable files are skipped and
-    returned. `progress(1)` is called as each file is done."""
+) -> tuple[list[int], list[Path]]:
+    """Decode every image once with PIL (threads: it releases the GIL while decoding) straight into the
+    rows of `out` (memory or a mapped file). Unreadable files are skipped: the rows hold the readable
+    images in order; their labels and the skipped files are returned.
+    `progress(n)` hears of every n files done."""
 
     def safe_decode(path: Path) -> torch.Tensor | None:
         try:
@@ -300,7 +308,6 @@ def decode_all(
             log.warning("skipping unreadable image %s: %s", path, exc)
             return None
 
-    images = torch.empty(len(samples), 3, side, side, dtype=torch.uint8)
     labels: list[int] = []
     skipped: list[Path] = []
     if progress is not None:
@@ -311,11 +318,11 @@ def decode_all(
             if image is None:
                 skipped.append(path)
             else:
-                images[len(labels)] = image
+                out[len(labels)] = image
                 labels.append(label)
             if progress is not None:
                 progress(1)
-    return CachedImages(images[: len(labels)], torch.tensor(labels, dtype=torch.long)), skipped
+    return labels, skipped
 
 
 def check_decodable(samples: Sequence[Sample], threads: int) -> tuple[list[Sample], list[Path]]:
@@ -364,51 +371,150 @@ class PreparedData:
     val: ImageSource
     test: ImageSource | None
     skipped: list[Path]
-    cached: bool
+    images_from: ImagesFrom  # every split mapped from the disk cache; one written now; in RAM; from disk
+    seconds: float  # spent getting the splits ready
+    cache_note: str | None = None  # why the disk cache was not used, when it was asked for
+
+    @property
+    def cached(self) -> bool:
+        return self.images_from != "streaming"
+
+
+@dataclass(frozen=True)
+class _Split:
+    name: str
+    samples: list[Sample]
+    variant: Variant
+    decode: Callable[[Path], torch.Tensor]  # one file with PIL (also what the streaming path uses)
+    fill: Decoder  # every file into the rows of a tensor: PIL in threads, or decode_jpeg on the device
+
+
+def _splits(
+    plan: DatasetPlan, image_size: int, crop_pct: Callable[[], float], device: torch.device, threads: int
+) -> Iterator[_Split]:
+    """Train first: its preprocessing does not depend on the model, which may still be being built."""
+    side = train_cache_side(image_size)
+    decode_train = partial(load_train_image, image_size=image_size)
+    on_device = device_decoding_pays(plan.train, decode_train, device, side, side, threads)
+    decoder = "decode_jpeg" if on_device else "pil"
+
+    def fill(decode: Callable[[Path], torch.Tensor], short_side: int) -> Decoder:
+        if on_device:
+            return lambda samples, out, progress: decode_into_on_device(
+                samples, decode, out, device, short_side, threads, progress
+            )
+        return lambda samples, out, progress: decode_into(samples, decode, out, threads, progress)
+
+    yield _Split(
+        "train",
+        plan.train,
+        Variant("train", side, image_size, decoder=decoder),
+        decode_train,
+        fill(decode_train, side),
+    )
+    for name, samples in (("val", plan.val), ("test", plan.test)):
+        if samples:
+            pct = crop_pct()
+            decode_eval = partial(load_eval_image, image_size=image_size, crop_pct=pct)
+            variant = Variant("eval", image_size, image_size, pct, decoder)
+            yield _Split(name, samples, variant, decode_eval, fill(decode_eval, int(image_size / pct)))
 
 
 def prepare(
     plan: DatasetPlan,
     image_size: int,
-    crop_pct: float,
+    crop_pct: Callable[[], float],
     device: torch.device,
     threads: int,
     budget_bytes: int | None = None,
-    progress: Callable[[int], None] | None = None,
+    reporter: PreparingReporter | None = None,
+    cache: DecodedCache | None = None,
 ) -> PreparedData:
-    """Decode once into memory when it fits the budget (half the free RAM by default), else stream.
-    `progress(n)` is told of every n images decoded."""
+    """Every split from the persistent decoded cache when there is one (mapped; decoded into it on a miss),
+    else decoded once into memory when it fits the budget (half the available RAM by default), else
+    streamed from disk each epoch. `crop_pct()` (the model's eval crop) is asked for after the train split.
+    `reporter` hears of every image made ready (decode phase) and of cache waits."""
     side = train_cache_side(image_size)
-    eval_count = len(plan.val) + len(plan.test)
-    needed = len(plan.train) * 3 * side * side + eval_count * 3 * image_size * image_size
+    needed = (
+        len(plan.train) * 3 * side * side + (len(plan.val) + len(plan.test)) * 3 * image_size * image_size
+    )
     budget = available_memory_bytes() // 2 if budget_bytes is None else budget_bytes
-    decode_train = lambda path: load_train_image(path, image_size)  # noqa: E731
-    decode_eval = lambda path: load_eval_image(path, image_size, crop_pct)  # noqa: E731
-    splits = {"train": (plan.train, decode_train, side), "val": (plan.val, decode_eval, image_size)}
-    if plan.test:
-        splits["test"] = (plan.test, decode_eval, image_size)
+    in_memory = needed <= budget
+    advance = reporter.counter("decode", plan.total()) if reporter is not None else None
+    waiting = None
+    if reporter is not None:
+        waiting = partial(reporter.report, "cache", message="another run is decoding these images")
     sources: dict[str, ImageSource] = {}
+    origins: set[str] = set()
     skipped: list[Path] = []
-    cached = needed <= budget
-    if cached:
-        log.info("decoding %d images once into memory (%.0f MB)", len(plan.train) + eval_count, needed / 1e6)
-        decoded: dict[str, CachedImages] = {}
-        for split, (samples, decode, out_side) in splits.items():
-            decoded[split], bad = decode_all(samples, decode, out_side, threads, progress)
-            skipped += bad
-        if device.type == "cuda" and needed < 0.25 * torch.cuda.mem_get_info(device)[0]:
-            decoded = {split: source.to(device) for split, source in decoded.items()}
-        sources.update(decoded)
-    else:
-        log.info(
-            "dataset needs %.0f MB, over the %.0f MB cache budget: streaming from disk",
-            needed / 1e6,
-            budget / 1e6,
-        )
-        pin = device.type == "cuda"
-        for split, (samples, decode, _) in splits.items():
-            readable, bad = check_decodable(samples, threads)
-            sources[split], skipped = StreamedImages(readable, decode, threads, pin), skipped + bad
+    note = None
+    seconds = 0.0  # spent on images, not on waiting for the model's crop_pct between splits
+    for split in _splits(plan, image_size, crop_pct, device, threads):
+        split_started = time.perf_counter()
+        source: ImageSource | None = None
+        if cache is not None and note is None:
+            try:
+                found = cache.load_or_build(
+                    plan.root, split.name, split.samples, split.variant, split.fill, advance, waiting
+                )
+            except CacheUnavailable as exc:
+                note = str(exc)
+                log.warning("not using the decoded cache: %s", note)
+            else:
+                if found.hit and advance is not None:
+                    advance(len(split.samples))
+                source, bad = CachedImages(found.images, found.labels), found.skipped
+                origins.add("cache_hit" if found.hit else "cache_built")
+        if source is None and in_memory:
+            log.info("decoding %d %s images once into memory", len(split.samples), split.name)
+            source, bad = _into_memory(split.samples, split.variant.side, split.fill, advance)
+            origins.add("memory")
+        elif source is None:
+            log.info(
+                "dataset needs %.0f MB, over the %.0f MB memory budget: streaming %s from disk",
+                needed / 1e6,
+                budget / 1e6,
+                split.name,
+            )
+            readable, bad = check_decodable(split.samples, threads)
+            source = StreamedImages(readable, split.decode, threads, device.type == "cuda")
+            origins.add("streaming")
+        sources[split.name], skipped = source, skipped + bad
+        seconds += time.perf_counter() - split_started
+    decoded = {name: source for name, source in sources.items() if isinstance(source, CachedImages)}
+    all_decoded = len(decoded) == len(sources)
+    if all_decoded and device.type == "cuda" and needed < 0.25 * torch.cuda.mem_get_info(device)[0]:
+        sources = {name: source.to(device) for name, source in decoded.items()}
+    _check_learnable(plan, sources, skipped)
+    images_from = next(o for o in ("streaming", "memory", "cache_built", "cache_hit") if o in origins)
+    return PreparedData(
+        sources["train"], sources["val"], sources.get("test"), skipped, images_from, seconds, note
+    )
+
+
+def decode_all(
+    samples: Sequence[Sample],
+    decode: Callable[[Path], torch.Tensor],
+    side: int,
+    threads: int,
+    progress: Callable[[int], None] | None = None,
+) -> tuple[CachedImages, list[Path]]:
+    """Every image decoded once with PIL into memory (for use outside a run, e.g. an export's check)."""
+    return _into_memory(
+        samples, side, lambda rows, out, advance: decode_into(rows, decode, out, threads, advance), progress
+    )
+
+
+def _into_memory(
+    samples: Sequence[Sample], side: int, fill: Decoder, progress: Callable[[int], None] | None
+) -> tuple[CachedImages, list[Path]]:
+    """Decoded straight into one preallocated tensor, so the cache never takes twice its size."""
+    images = torch.empty(len(samples), 3, side, side, dtype=torch.uint8)
+    labels, skipped = fill(samples, images, progress)
+    return CachedImages(images[: len(labels)], torch.tensor(labels, dtype=torch.long)), skipped
+
+
+def _check_learnable(plan: DatasetPlan, sources: dict[str, ImageSource], skipped: list[Path]) -> None:
     for split in ("train", "val"):
         if len(sources[split]) == 0:
             raise DatasetError(
@@ -421,4 +527,3 @@ def prepare(
             f"no readable training image left in class(es) {', '.join(unlearnable)} "
             f"({len(skipped)} file(s) could not be decoded)"
         )
-    return PreparedData(sources["train"], sources["val"], sources.get("test"), skipped, cached)

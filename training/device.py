@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
@@ -11,7 +12,12 @@ import torch
 
 from training.errors import ConfigError
 
+log = logging.getLogger(__name__)
+
 CPU_BF16_MIN_IMAGE_SIZE = 64  # measured on an AMX CPU: below this, fp32 channels_last is as fast
+# torch.compile costs 30-60 s up front on a GPU for ~1.2-1.4x per step: it pays past ~0.5 M training images
+# (shared/notes/performance.md §7); on the CPU it measured no faster here, so "auto" never compiles there
+COMPILE_MIN_IMAGES = 500_000
 
 
 @dataclass(frozen=True)
@@ -83,3 +89,12 @@ def describe(device: torch.device) -> tuple[str, str | None]:
     if device.type == "cuda":
         return str(device), torch.cuda.get_device_name(device)
     return "cpu", None
+
+
+def compiled(model: torch.nn.Module, mode: str, device: torch.device, images: int) -> torch.nn.Module:
+    """`model` under torch.compile when asked ("on"), or with "auto" on a GPU for a run that trains on at
+    least COMPILE_MIN_IMAGES images; else `model` itself. The checkpoints keep saving `model`."""
+    if mode == "on" or (mode == "auto" and device.type == "cuda" and images >= COMPILE_MIN_IMAGES):
+        log.info("compiling the model with torch.compile (the first steps wait for it)")
+        return torch.compile(model, dynamic=False)  # type: ignore[return-value]
+    return model

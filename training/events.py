@@ -39,6 +39,21 @@ class PreparingEvent(_Event):
     message: str | None = None
 
 
+ImagesFrom = Literal["cache_hit", "cache_built", "memory", "streaming"]
+
+
+class DataReport(BaseModel):
+    """How the run got its decoded images, for `start` ("cache hit: 5,000 images in 0.1 s")."""
+
+    images_from: (
+        ImagesFrom  # all mapped from the decoded cache; written to it now; decoded into RAM; streamed
+    )
+    images: int
+    seconds: float  # to get every split ready
+    cache_dir: str | None = None  # the decoded cache's folder, when it was asked for
+    note: str | None = None  # why the decoded cache was not used
+
+
 class StartEvent(_Event):
     type: Literal["start"] = "start"
     run_id: str
@@ -50,6 +65,7 @@ class StartEvent(_Event):
     num_params: int
     config: dict[str, Any]
     resumed_from_epoch: int = 0
+    data: DataReport | None = None
 
 
 class ProgressEvent(_Event):

@@ -9,6 +9,7 @@ import random
 import threading
 import time
 import uuid
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,12 +23,21 @@ from training.augment import Normalizer, augment_batch
 from training.checkpoint import RunState, Trainables
 from training.config import TrainingConfig
 from training.contract import RESULTS_FILE, ExitCode
-from training.data import ImageSource, PreparedData, discover, prepare
-from training.device import Precision, choose_precision, configure_backend, describe, resolve_device
+from training.data import DatasetPlan, ImageSource, PreparedData, discover, prepare
+from training.decoded_cache import DEFAULT_MAX_BYTES, DecodedCache
+from training.device import (
+    Precision,
+    choose_precision,
+    compiled,
+    configure_backend,
+    describe,
+    resolve_device,
+)
 from training.emit import EventWriter, PreparingReporter
 from training.errors import ConfigError, DatasetError
 from training.evaluate import EvalResult, evaluate
 from training.events import (
+    DataReport,
     DoneEvent,
     EpochEvent,
     ProgressEvent,
@@ -35,14 +45,14 @@ from training.events import (
     StoppedEvent,
     WarningEvent,
 )
-from training.model import ModelInfo, build_model
+from training.model import ModelInfo, build_model, check_model_request
 
 log = logging.getLogger(__name__)
 
 WEIGHT_DECAY = 0.05
 LABEL_SMOOTHING = 0.1
 WARMUP_FRACTION = 0.05  # of all steps, at most one epoch
-PROGRESS_SECONDS = 0.5  # at most ~2 progress events per second
+PROGRESS_SECONDS = 0.5  # at most ~2 progress events per second, plus each epoch's first and last step
 
 
 @dataclass
@@ -53,8 +63,11 @@ class RunOptions:
     seed: int = 0
     resume: bool = False
     weights: Path | None = None
-    cache_budget_bytes: int | None = None  # default: half the free RAM
+    cache_budget_bytes: int | None = None  # default: half the available RAM
     export_onnx: bool = True  # export and verify model.onnx after training (when onnx is installed)
+    cache_dir: Path | None = None  # the persistent decoded cache; None: decode into memory every run
+    cache_max_bytes: int = DEFAULT_MAX_BYTES
+    compile: str = "auto"  # torch.compile: "on", "off", or "auto" (only where it pays for itself)
 
 
 def lr_at(step: int, total_steps: int, warmup_steps: int, peak_lr: float) -> float:
@@ -102,6 +115,7 @@ class Run:
     data: PreparedData
     info: ModelInfo
     trainables: Trainables
+    network: torch.nn.Module  # the model, or its torch.compile'd wrapper: what the steps call
     normalize: Normalizer
     schedule: Schedule
     writer: EventWriter
@@ -110,9 +124,9 @@ class Run:
     def evaluate(self, split: str) -> EvalResult:
         source = self.data.val if split == "val" else self.data.test
         assert source is not None, f"no {split} split"
-        model, classes = self.trainables.model, len(self.classes)
+        classes = len(self.classes)
         return evaluate(
-            model, source, classes, self.normalize, self.device, self.precision, self.config.batch_size
+            self.network, source, classes, self.normalize, self.device, self.precision, self.config.batch_size
         )
 
 
@@ -143,21 +157,13 @@ def train(
     device = resolve_device(options.device)
     configure_backend(device)
     precision = choose_precision(device, config.image_size)
-    threads = options.workers or len(os.sched_getaffinity(0))
 
     plan = discover(Path(config.dataset_path), options.seed)
     if config.num_classes is not None and config.num_classes != len(plan.classes):
         raise ConfigError(
             f"num_classes is {config.num_classes} but the dataset has {len(plan.classes)} classes"
         )
-    preparing = PreparingReporter(writer)
-    if config.pretrained and options.weights is None:
-        preparing.report("weights", message=config.model)
-    info = build_model(config.model, len(plan.classes), config.pretrained, options.weights)
-    decoded = preparing.counter("decode", plan.total())
-    data = prepare(
-        plan, config.image_size, info.crop_pct, device, threads, options.cache_budget_bytes, decoded
-    )
+    data, info = images_and_model(config, options, plan, device, writer)
 
     model = info.model.to(device, memory_format=torch.channels_last)  # type: ignore[call-overload]
     optimizer = torch.optim.AdamW(
@@ -165,14 +171,26 @@ def train(
     )
     scaler = torch.amp.GradScaler(device.type, enabled=precision.use_scaler)
     trainables = Trainables(model, optimizer, scaler, generator)
+    network = compiled(model, options.compile, device, images=config.epochs * len(data.train))
     normalize = Normalizer(info.mean, info.std, device)
     schedule = Schedule.for_run(len(data.train), config)
     run = Run(
-        config, out, device, precision, plan.classes, data, info, trainables, normalize, schedule, writer
+        config,
+        out,
+        device,
+        precision,
+        plan.classes,
+        data,
+        info,
+        trainables,
+        network,
+        normalize,
+        schedule,
+        writer,
     )
 
     state = resume(run) if options.resume else RunState(classes=plan.classes, config=config.model_dump())
-    announce(run, state, options.seed, plan.warnings + info.warnings)
+    announce(run, state, options, plan.warnings + info.warnings)
     for epoch in range(state.epoch, config.epochs):
         stats = train_one_epoch(run, epoch, stop)
         if stats is None:  # stopped mid-epoch
@@ -188,6 +206,36 @@ def train(
 def plateaued(epoch: int, best_epoch: int, patience: int) -> bool:
     """Early stopping: `patience` epochs in a row without a better val accuracy (0 never stops)."""
     return patience > 0 and epoch - best_epoch >= patience
+
+
+def images_and_model(
+    config: TrainingConfig, options: RunOptions, plan: DatasetPlan, device: torch.device, writer: EventWriter
+) -> tuple[PreparedData, ModelInfo]:
+    """The decoded images and the model, built at once: the model (and its pretrained weights) while
+    the images decode, with `preparing` events throughout."""
+    check_model_request(config.model, options.weights)  # before the long part
+    preparing = PreparingReporter(writer)
+    threads = options.workers or len(os.sched_getaffinity(0))
+    cache = DecodedCache(options.cache_dir, options.cache_max_bytes) if options.cache_dir else None
+    with ThreadPoolExecutor(1) as pool:
+        building = pool.submit(
+            build_model, config.model, len(plan.classes), config.pretrained, options.weights
+        )
+        fetching = preparing if config.pretrained and options.weights is None else None
+        if fetching is not None:
+            fetching.report("weights", message=config.model)
+        crop_pct = lambda: model_when_built(building, fetching).crop_pct  # noqa: E731
+        data = prepare(
+            plan, config.image_size, crop_pct, device, threads, options.cache_budget_bytes, preparing, cache
+        )
+        return data, model_when_built(building, fetching)
+
+
+def model_when_built(building: Future[ModelInfo], fetching: PreparingReporter | None) -> ModelInfo:
+    """The model, once built; `fetching` hears that the run now waits for its pretrained weights."""
+    if fetching is not None and not building.done():
+        fetching.report("weights", message="waiting for the pretrained weights")
+    return building.result()
 
 
 def resume(run: Run) -> RunState:
@@ -206,10 +254,18 @@ def resume(run: Run) -> RunState:
     return state
 
 
-def announce(run: Run, state: RunState, seed: int, warnings: list[tuple[str, str]]) -> None:
+def announce(run: Run, state: RunState, options: RunOptions, warnings: list[tuple[str, str]]) -> None:
     """The `start` event, then the warnings gathered while preparing."""
     device_name, gpu_name = describe(run.device)
     precision = str(run.precision.autocast_dtype or "fp32")
+    data = run.data
+    report = DataReport(
+        images_from=data.images_from,
+        images=len(data.train) + len(data.val) + (len(data.test) if data.test else 0),
+        seconds=round(data.seconds, 3),
+        cache_dir=str(options.cache_dir) if options.cache_dir else None,
+        note=data.cache_note,
+    )
     run.writer.emit(
         StartEvent(
             run_id=uuid.uuid4().hex[:12],
@@ -220,8 +276,9 @@ def announce(run: Run, state: RunState, seed: int, warnings: list[tuple[str, str
             counts={"train": len(run.data.train), "val": len(run.data.val)}
             | ({"test": len(run.data.test)} if run.data.test else {}),
             num_params=sum(p.numel() for p in run.trainables.model.parameters()),
-            config=run.config.model_dump() | {"seed": seed, "precision": precision},
+            config=run.config.model_dump() | {"seed": options.seed, "precision": precision},
             resumed_from_epoch=state.epoch,
+            data=report,
         )
     )
     if skipped := run.data.skipped:
@@ -233,7 +290,7 @@ def announce(run: Run, state: RunState, seed: int, warnings: list[tuple[str, str
 
 def train_one_epoch(run: Run, epoch: int, stop: threading.Event) -> EpochStats | None:
     """One pass over the shuffled training images, with throttled `progress` events; None when stopped."""
-    model, optimizer, scaler = run.trainables.model, run.trainables.optimizer, run.trainables.scaler
+    model, optimizer, scaler = run.network, run.trainables.optimizer, run.trainables.scaler
     schedule, device, generator = run.schedule, run.device, run.trainables.generator
     model.train()
     epoch_start = last_progress = time.perf_counter()
@@ -256,7 +313,7 @@ def train_one_epoch(run: Run, epoch: int, stop: threading.Event) -> EpochStats |
         correct += (logits.argmax(1) == labels).sum()
         seen += len(labels)
         now = time.perf_counter()
-        if now - last_progress >= PROGRESS_SECONDS or step == schedule.steps_per_epoch:
+        if now - last_progress >= PROGRESS_SECONDS or step in (1, schedule.steps_per_epoch):
             last_progress = now
             progress = ProgressEvent(
                 epoch=epoch + 1,
@@ -322,6 +379,10 @@ def stop_run(run: Run, state: RunState) -> ExitCode:
 
 def finish_run(run: Run, state: RunState, started: float, options: RunOptions) -> ExitCode:
     """The best epoch's weights back in the model, the held-out test score, artifacts, then `done`."""
+    from training import (
+        artifacts,
+    )  # matplotlib and the writers load only at the end, not before the first step
+
     model, best = run.trainables.model, state.best
     if (run.out / checkpoint.BEST).exists():
         model.load_state_dict(checkpoint.load(run.out / checkpoint.BEST)["model"])

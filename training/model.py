@@ -28,6 +28,13 @@ class ModelInfo:
     warnings: list[tuple[str, str]] = field(default_factory=list)
 
 
+def check_model_request(name: str, weights: Path | None) -> None:
+    """What can be checked before anything slow: the name, and that a --weights file exists."""
+    check_model_name(name)
+    if weights is not None and not weights.is_file():
+        raise ConfigError(f"weights file {weights} does not exist")
+
+
 def check_model_name(name: str) -> None:
     if timm.is_model(name):
         return
@@ -48,8 +55,6 @@ def _create_pretrained(name: str, num_classes: int) -> torch.nn.Module:
 def load_weights_file(model: torch.nn.Module, path: Path) -> list[str]:
     """Load a local .pth/.safetensors, skipping tensors whose shape differs (e.g. another classifier head).
     Returns the names of the skipped tensors."""
-    if not path.is_file():
-        raise ConfigError(f"weights file {path} does not exist")
     state: Any  # a tensor dict, or whatever torch.load finds in the file
     try:
         if path.suffix == ".safetensors":
@@ -74,7 +79,7 @@ def load_weights_file(model: torch.nn.Module, path: Path) -> list[str]:
 
 
 def build_model(name: str, num_classes: int, pretrained: bool, weights: Path | None) -> ModelInfo:
-    check_model_name(name)
+    check_model_request(name, weights)
     warnings: list[tuple[str, str]] = []
     model = None
     if pretrained and weights is None:

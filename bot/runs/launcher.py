@@ -98,6 +98,10 @@ class Launcher(Protocol):
         """A job started earlier (by this or a previous bot), or None when it no longer exists."""
 
 
-def trainer_args(command: Sequence[str], config_path: Path, out_dir: Path, *, resume: bool) -> list[str]:
+def trainer_args(
+    command: Sequence[str], config_path: Path, out_dir: Path, *, resume: bool, cache_dir: Path | None = None
+) -> list[str]:
     args = [*command, "--config", str(config_path), "--out", str(out_dir)]
+    if cache_dir is not None:
+        args += ["--cache-dir", str(cache_dir)]
     return [*args, "--resume"] if resume else args

@@ -33,7 +33,13 @@ from bot.runs.views import RunUpdate, RunView, StartRequest
 from bot.settings import Settings
 from bot.storage import Database, RunStatus
 from training.config import TrainingConfig
-from training.contract import CHECKPOINT_LAST_FILE, EVENTS_FILE, RUN_CONFIG_FILE, failure_kind
+from training.contract import (
+    CHECKPOINT_LAST_FILE,
+    DECODED_CACHE_FOLDER,
+    EVENTS_FILE,
+    RUN_CONFIG_FILE,
+    failure_kind,
+)
 from training.events import Event
 
 log = logging.getLogger(__name__)
@@ -56,6 +62,9 @@ class RunManager:
         self._store = RunStore(db, settings.output_root)
         self._settings = settings
         self._command = list(trainer_command or [sys.executable, "-m", "training"])
+        self._cache_dir = (
+            settings.decoded_cache_dir or settings.output_root / DECODED_CACHE_FOLDER
+        ).resolve()
         self._poll_interval = poll_interval
         self._watchdog_interval = watchdog_interval or min(30.0, settings.stall_seconds / 3)
         self._gpus = gpus or GpuInventory()
@@ -285,7 +294,9 @@ class RunManager:
         claim.output_dir.mkdir(parents=True, exist_ok=True)
         config_path = claim.output_dir / RUN_CONFIG_FILE
         config_path.write_text(TrainingConfig.model_validate(claim.config).to_json(), encoding="utf-8")
-        args = trainer_args(self._command, config_path, claim.output_dir, resume=claim.resume)
+        args = trainer_args(
+            self._command, config_path, claim.output_dir, resume=claim.resume, cache_dir=self._cache_dir
+        )
         try:
             job = self._launcher.submit(LaunchSpec(claim.run_id, args, claim.output_dir, claim.gpu))
         except (OSError, LaunchFailed) as exc:
