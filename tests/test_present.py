@@ -142,3 +142,33 @@ def test_run_manager_refusals_are_worded_in_the_language() -> None:
 def test_a_scheduler_reason_without_its_own_text_is_shown_as_the_code() -> None:
     unknown = present.scheduler_queue_line("ko", 1, "QOSGrpCpuLimit")
     assert unknown == "Slurm 대기열 1번째: Slurm 대기열에서 기다리는 중 (QOSGrpCpuLimit)"
+
+
+@pytest.mark.parametrize(
+    ("data", "english", "korean"),
+    [
+        (
+            {"images_from": "cache_hit", "images": 5000, "seconds": 0.12},
+            "5,000 images from the decoded cache in 0.1 s",
+            "이미지 5,000장을 디코딩 캐시에서 0.1초 만에 불러옴",
+        ),
+        (
+            {"images_from": "cache_built", "images": 398, "seconds": 21.4},
+            "398 images decoded in 21 s, kept for later runs",
+            "이미지 398장을 21초 동안 디코딩하고",
+        ),
+        (
+            {"images_from": "streaming", "images": 80000, "seconds": 3.0},
+            "read from disk every epoch",
+            "디스크에서 읽음",
+        ),
+    ],
+)
+def test_a_running_run_says_where_its_images_came_from(data: dict, english: str, korean: str) -> None:
+    running = dataclasses.replace(STATES["running"], metrics={**STATES["running"].metrics, "data": data})
+    assert any(english in figure for figure in present.figures(running, "en", NOW))
+    assert any(korean in figure for figure in present.figures(running, "ko", NOW))
+    finished = dataclasses.replace(STATES["completed"], metrics={**DONE_METRICS, "data": data})
+    assert not any("images" in figure for figure in present.figures(finished, "en", NOW))
+    unknown = dataclasses.replace(running, metrics={"data": {"images_from": "somewhere", "images": 3}})
+    assert present.images_ready(unknown.metrics["data"], "en") is None

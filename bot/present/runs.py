@@ -132,12 +132,27 @@ def figures(run: RunView, language: str, now: datetime | None = None) -> list[st
         shown.append(t(language, "fig_val_acc", acc=percent(metrics["val_acc"])) + _best(run, language))
     if run.images_per_sec and running:
         shown.append(t(language, "fig_speed", rate=f"{run.images_per_sec:,.0f}"))
+    if running and (ready := images_ready(metrics.get("data"), language)):
+        shown.append(ready)
     if run.started_at is not None:
         elapsed = ((run.completed_at or now) - _aware(run.started_at)).total_seconds()
         shown.append(t(language, "fig_elapsed", time=duration(language, elapsed)))
     if run.eta_seconds is not None and running:
         shown.append(t(language, "fig_eta", time=duration(language, run.eta_seconds)))
     return shown
+
+
+def images_ready(data: dict[str, Any] | None, language: str) -> str | None:
+    """Where the trainer got its images (the start event's `data`): the decoded cache, decoding, disk."""
+    if not data or data.get("images_from") not in ("cache_hit", "cache_built", "memory", "streaming"):
+        return None
+    seconds = float(data.get("seconds") or 0.0)
+    return t(
+        language,
+        f"fig_images_{data['images_from']}",
+        images=f"{int(data.get('images') or 0):,}",
+        seconds=f"{seconds:.1f}" if seconds < 10 else f"{seconds:.0f}",
+    )
 
 
 def _best(run: RunView, language: str) -> str:

@@ -36,7 +36,7 @@ def record_event(session: Session, row: TrainingRun, event: Event) -> None:
         case StartEvent():
             metrics.pop("preparing", None)  # the preparing phase is over
             metrics.update(
-                event.model_dump(include={"device", "gpu_name", "classes", "counts", "num_params"})
+                event.model_dump(include={"device", "gpu_name", "classes", "counts", "num_params", "data"})
             )
             row.current_epoch = event.resumed_from_epoch
             row.progress = event.resumed_from_epoch / total
