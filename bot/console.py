@@ -14,15 +14,20 @@ import logging
 import os
 import queue
 import re
+import shlex
 import sys
 import time
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 from typing import TextIO
 
 from bot.conversation import ConversationService
-from bot.conversation.service import StartOrder
+from bot.conversation.service import StartOrder, Turn
 from bot.i18n import DEFAULT_LANGUAGE, t
+from bot.predict import PredictService, export
+from bot.predict.answer import continue_refusal, latest_completed, latest_continuable, predict_reply
+from bot.predict.export import export_command
 from bot.present import runs as present
 from bot.runs import RunError, RunManager, RunUpdate, RunView, StartRequest
 from bot.settings import Settings
@@ -72,6 +77,9 @@ class Console:
         self._updates: queue.SimpleQueue[RunUpdate] = queue.SimpleQueue()
         self._line_width = 0  # of the progress line drawn last, to pad over it
         self._warnings_shown = 0
+        self._started: list[int] = []  # runs started or resumed here, oldest first
+        self._predictions: PredictService | None = None  # started at the first `predict`
+        self._export_command = export_command()
 
     def run(self) -> int:
         unsubscribe = self._runs.subscribe(self._updates.put)
@@ -90,6 +98,8 @@ class Console:
             pass
         finally:
             unsubscribe()
+            if self._predictions is not None:
+                self._predictions.close()
         return 0
 
     def _handle(self, text: str) -> None:
@@ -105,19 +115,22 @@ class Console:
         for notice in turn.notices:
             self._say(notice)
         if turn.intent == "command" and turn.command in CONSOLE_COMMANDS:
-            CONSOLE_COMMANDS[turn.command](self, turn.command_args.get("run_id"))
+            CONSOLE_COMMANDS[turn.command](self, turn)
             return
+        self._say_turn(turn)
+
+    def _say_turn(self, turn: Turn) -> None:
         self._say(turn.reply)
         if turn.complete:
             self._say(t(self._language, "console_summary_footer"))
 
-    def _help(self, _run_id: int | None) -> None:
+    def _help(self, _turn: Turn) -> None:
         self._say(t(self._language, "console_help"))
 
-    def _status(self, _run_id: int | None) -> None:
+    def _status(self, _turn: Turn) -> None:
         self._say_runs("status_title", self._runs.active_runs(), "status_empty")
 
-    def _list(self, _run_id: int | None) -> None:
+    def _list(self, _turn: Turn) -> None:
         self._say_runs("list_title", self._runs.recent_runs(limit=10), "list_empty")
 
     def _say_runs(self, title_key: str, runs: list[RunView], empty_key: str) -> None:
@@ -126,7 +139,8 @@ class Console:
             "\n".join([t(self._language, title_key), *lines]) if lines else t(self._language, empty_key)
         )
 
-    def _stop(self, run_id: int | None) -> None:
+    def _stop(self, turn: Turn) -> None:
+        run_id = turn.command_args.get("run_id")
         if run_id is None:
             self._say(t(self._language, "console_stop_usage"))
             return
@@ -137,8 +151,9 @@ class Console:
             return
         self._say(t(self._language, "stopping", id=run.id))
 
-    def _resume(self, run_id: int | None) -> None:
+    def _resume(self, turn: Turn) -> None:
         """Resume as a new run and follow it here, as a run started from this console is followed."""
+        run_id = turn.command_args.get("run_id")
         if run_id is None:
             self._say(t(self._language, "console_resume_usage"))
             return
@@ -149,9 +164,89 @@ class Console:
             return
         self._follow(run)
 
+    def _predict(self, turn: Turn) -> None:
+        """`predict [id] PATH...`: classify image files (or zips of them) with a finished run's model."""
+        try:
+            words = shlex.split(str(turn.command_args.get("text") or ""))[1:]
+        except ValueError:  # an unclosed quote
+            words = []
+        run_id = int(words.pop(0).lstrip("#")) if words and words[0].lstrip("#").isdigit() else None
+        if not words:
+            self._say(t(self._language, "predict_console_usage"))
+            return
+        run = self._model_run(run_id, latest_completed)
+        if run is None:
+            return
+        paths = [(word, Path(word).expanduser()) for word in words]
+        missing = [
+            t(self._language, "predict_missing_file", name=name) for name, path in paths if not path.is_file()
+        ]
+        found = [(path.name, path) for _, path in paths if path.is_file()]
+        if self._predictions is None:
+            self._predictions = PredictService(
+                visible_gpus=lambda: list(self._runs.gpus()), busy_gpus=self._runs.busy_gpus
+            )
+        reply = predict_reply(self._predictions, run, found, self._language) if found else ""
+        self._say("\n".join(line for line in (reply, *missing) if line))
+
+    def _export_onnx(self, turn: Turn) -> None:
+        run = self._model_run(turn.command_args.get("run_id"), latest_completed)
+        if run is None:
+            return
+        if run.status != RunStatus.COMPLETED or not run.output_dir:
+            status = present.status_label(self._language, run.status)
+            self._say(t(self._language, "predict_not_finished", run_id=run.id, status=status))
+            return
+        report = export.verified_report(run)
+        if report is None:
+            self._say(t(self._language, "onnx_working", run_id=run.id))
+            report = export.run_export(Path(run.output_dir), self._export_command)
+        self._say(present.onnx_report(self._language, run.id, report))
+        offered = export.offered_file(run, report)
+        if offered is not None:
+            self._say(t(self._language, "onnx_console_file", path=offered))
+
+    def _continue(self, turn: Turn) -> None:
+        """ "10 more epochs": a new setup continuing the latest finished or stopped run (or the one named)."""
+        run_id = turn.command_args.get("run_id")
+        try:
+            source = self._runs.get(run_id) if run_id is not None else latest_continuable(self._own_runs())
+        except RunError as error:
+            self._say(present.run_error(self._language, error))
+            return
+        refusal = continue_refusal(self._language, source)
+        if refusal is not None or source is None:
+            self._say(refusal or "")
+            return
+        epochs = int(turn.command_args.get("epochs") or 0)
+        self._say_turn(
+            self._conversation.continue_run(turn.session_id, source.id, source.config, epochs, self._language)
+        )
+
+    def _own_runs(self) -> list[RunView]:
+        """The runs started or resumed in this console, newest first."""
+        return [self._runs.get(run_id) for run_id in reversed(self._started)]
+
+    def _model_run(
+        self, run_id: int | None, pick: Callable[[list[RunView]], RunView | None]
+    ) -> RunView | None:
+        """The run named, else the one `pick` chooses among this console's runs; None after saying why."""
+        try:
+            run = self._runs.get(run_id) if run_id is not None else pick(self._own_runs())
+        except RunError as error:
+            self._say(present.run_error(self._language, error))
+            return None
+        if run is None:
+            self._say(t(self._language, "predict_no_run"))
+        return run
+
     def _start(self, order: StartOrder, session_id: int) -> None:
         request = StartRequest(
-            config=order.config, requested_by=self._user, start_key=order.config_key, session_id=session_id
+            config=order.config,
+            requested_by=self._user,
+            start_key=order.config_key,
+            session_id=session_id,
+            continues_run_id=order.continues_run_id,
         )
         try:
             if order.at is not None:
@@ -169,6 +264,7 @@ class Console:
 
     def _follow(self, run: RunView) -> None:
         """Draw the run's progress until it ends; Ctrl+C asks the trainer to stop (once)."""
+        self._started.append(run.id)
         self._line_width = self._warnings_shown = 0
         self._draw(run)
         stopping = False
@@ -218,12 +314,15 @@ class Console:
         return f"{time.time():.6f}-{uuid.uuid4().hex[:6]}"
 
 
-CONSOLE_COMMANDS: dict[str, Callable[[Console, int | None], None]] = {
+CONSOLE_COMMANDS: dict[str, Callable[[Console, Turn], None]] = {
     "help": Console._help,
     "status": Console._status,
     "list": Console._list,
     "stop": Console._stop,
     "resume": Console._resume,
+    "predict": Console._predict,
+    "export_onnx": Console._export_onnx,
+    "continue": Console._continue,
 }
 
 

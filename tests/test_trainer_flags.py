@@ -35,6 +35,8 @@ OTHER = {  # flag sets with paths or choices that cannot be used; {tmp} is the t
     "config missing": ["--config", "{tmp}/missing.json"],
     "weights missing": ["--weights", "{tmp}/missing.pth"],
     "weights not a model": ["--weights", "{tmp}/afile"],
+    "init-from missing": ["--init-from", "{tmp}/missing.pt"],
+    "init-from not a checkpoint": ["--init-from", "{tmp}/afile"],
     "unknown device": ["--device", "gpu"],
     "unknown compile mode": ["--compile", "maybe"],
     "unknown task": ["--task", "detection"],

@@ -15,6 +15,7 @@ import torch
 from training.contract import CHECKPOINT_BEST_FILE, CHECKPOINT_LAST_FILE
 
 LAST = CHECKPOINT_LAST_FILE
+INIT_WEIGHTS_FILE = "init_weights.pt"  # the --init-from run's model weights, copied out of its checkpoint
 BEST = CHECKPOINT_BEST_FILE
 
 
@@ -102,3 +103,19 @@ def restore_trainables(saved: dict[str, Any], trainables: Trainables) -> None:
         trainables.scaler.load_state_dict(saved["scaler"])
     trainables.generator.set_state(saved["generator"])
     restore_rng_states(saved["rng"])
+
+
+def init_weights_file(checkpoint_path: Path, out_dir: Path) -> Path:
+    """The model weights of another run's checkpoint as a plain tensor file in `out_dir`, for a run that
+    starts from them with a fresh optimiser and schedule (`--init-from`; loaded like `--weights`)."""
+    from training.errors import ConfigError
+
+    if not checkpoint_path.is_file():
+        raise ConfigError(f"--init-from {checkpoint_path} does not exist")
+    try:
+        model = load(checkpoint_path)["model"]
+    except Exception as exc:  # not a checkpoint of this trainer: a readable line, not a traceback
+        raise ConfigError(
+            f"--init-from {checkpoint_path} is not a checkpoint of this trainer: {exc}"
+        ) from exc
+    return save(out_dir / INIT_WEIGHTS_FILE, dict(model))

@@ -100,6 +100,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--weights", type=Path, help="local .pth/.safetensors to start from (head may differ)"
     )
+    parser.add_argument(
+        "--init-from", type=Path, metavar="CHECKPOINT",
+        help="start from the model weights of another run's checkpoint (its checkpoint_last.pt), with a "
+        "fresh optimiser and schedule over --epochs (continuing a finished run)",
+    )  # fmt: skip
     parser.add_argument("--out", type=Path, help="output folder (default runs/<model>-<time>)")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default auto)")
     parser.add_argument(
@@ -224,11 +229,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         writer = EventWriter(out)
         config = load_config(args)
-        from training.loop import RunOptions, train  # torch loads only once the flags are valid
+        if args.init_from is not None and args.weights is not None:
+            raise ConfigError("--init-from and --weights both give starting weights; pass one of them")
+        from training import checkpoint  # torch loads only once the flags are valid
+        from training.loop import RunOptions, train
+
+        weights = checkpoint.init_weights_file(args.init_from, out) if args.init_from else args.weights
 
         options = RunOptions(
             out_dir=out, device=args.device, workers=args.workers, seed=args.seed, resume=args.resume,
-            weights=args.weights, export_onnx=args.onnx,
+            weights=weights, export_onnx=args.onnx,
             cache_budget_bytes=args.cache_budget_mb * 2**20 if args.cache_budget_mb is not None else None,
             cache_dir=None if args.no_cache_dir else (args.cache_dir or out.parent / DECODED_CACHE_FOLDER),
             cache_max_bytes=args.cache_max_mb * 2**20, compile=args.compile,

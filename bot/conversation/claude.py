@@ -47,7 +47,10 @@ intent:
   throughput history for a time estimate), say so plainly; never invent numbers.
 - "command": the whole message is one of the commands help, status (running and queued runs),
   list (recent runs), start (optionally with a time: "start at 02:00", "새벽 2시에 시작"),
-  stop or resume (optionally with a run number: "stop 7"). Set command, and run_id when a run number is given.
+  stop or resume (optionally with a run number: "stop 7"), and for a finished run's model: predict
+  (classify images with it: "predict", "예측해줘"), export_onnx (export it to ONNX: "export onnx",
+  "onnx로 내보내줘") and continue (train it N more epochs as a new run: "10 more epochs", "10 에폭 더",
+  "5 에폭 더 학습해줘"; set more_epochs to N). Set command, and run_id when a run number is given.
 - "smalltalk": greetings, thanks, "ok" with no settings.
 - "cancel": the user wants to abandon this setup ("cancel", "취소", "never mind").
 
@@ -79,6 +82,8 @@ Example: <user_message>is 50 epochs too many?</user_message>
 -> {"intent": "question", "updates": {}, "topic": "epochs", "answer": "..."}
 Example: <user_message>stop 7</user_message>
 -> {"intent": "command", "updates": {}, "command": "stop", "run_id": 7}
+Example: <user_message>10 에폭 더 학습해줘</user_message>
+-> {"intent": "command", "updates": {}, "command": "continue", "more_epochs": 10}
 """
 
 _JSON_TYPES = {str: "string", int: "integer", float: "number", bool: "boolean"}
@@ -104,6 +109,7 @@ OUTPUT_SCHEMA: dict[str, Any] = {
         },
         "command": {"type": "string", "enum": list(COMMANDS)},
         "run_id": {"type": "integer"},
+        "more_epochs": {"type": "integer"},
         "topic": {"type": "string", "enum": list(TOPICS)},
         "answer": {"type": "string"},
     },
@@ -202,8 +208,11 @@ def read_answer(message: Any) -> ParseResult:
         if command not in COMMANDS:
             raise ClaudeUnavailable("its answer named no known command")
         args: dict[str, Any] = {"text": ""}
-        if isinstance(answer.get("run_id"), int) and not isinstance(answer.get("run_id"), bool):
-            args["run_id"] = answer["run_id"]
+        for key, arg in (("run_id", "run_id"), ("more_epochs", "epochs")):
+            if isinstance(answer.get(key), int) and not isinstance(answer.get(key), bool):
+                args[arg] = answer[key]
+        if command == "continue" and "epochs" not in args:
+            raise ClaudeUnavailable("its continue command had no number of epochs")
         return ParseResult(intent="command", command=command, command_args=args)
     if intent in ("smalltalk", "cancel"):
         return ParseResult(intent=intent)
@@ -234,8 +243,8 @@ class ClaudeParser:
             reason = f"unexpected error ({type(error).__name__})"
             log.exception("Claude parser failed (model %s)", self._model)
         else:
-            if result.command == "start":
-                result.command_args["text"] = text  # the front end reads the start time from it
+            if result.command in ("start", "predict"):
+                result.command_args["text"] = text  # the front end reads the start time (paths) from it
             return result
         result = self._fallback.parse(text, context)
         language = detect_language(text, context.language)

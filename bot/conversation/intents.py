@@ -43,6 +43,39 @@ _COMMANDS: tuple[tuple[str, re.Pattern[str]], ...] = (
         ),
     ),
 )
+# "10 more epochs", "train 5 more epochs", "another 10 epochs", "continue for 10 epochs", "10 에폭 더",
+# "5 에폭 더 학습해줘", "10번 더 돌려줘", "추가로 10 에폭": a new run continuing a finished one
+_TRAIN_VERB = (
+    r"(?:(?:can|could|would)\s+you\s+(?:please\s+)?|please\s+|let'?s\s+)?(?:(?:train|continue(?:\s+training)?|keep\s+(?:training|going)|run|do|go|fine-?tune)\s+"
+    r"(?:it\s+|the\s+model\s+|this\s+|that\s+)?(?:for\s+)?)?"
+)
+_ON_RUN = r"(?:\s+(?:on|for|of|from)\s+(?:run\s*)?#?(?P<run>\d{1,9}))?"
+_N = r"(?P<epochs>\d{1,4})"
+_EPOCH_WORD = r"(?:에폭|에포크|epochs?|번|회)"
+_CONTINUE: tuple[re.Pattern[str], ...] = (
+    re.compile(_TRAIN_VERB + r"(?:an?\s+)?" + _N + r"\s*(?:more|additional|extra)(?:\s+epochs?)?" + _ON_RUN,
+               _I),
+    re.compile(_TRAIN_VERB + _N + r"\s*epochs?\s+more" + _ON_RUN, _I),
+    re.compile(_TRAIN_VERB + r"another\s+" + _N + r"(?:\s+epochs?)?" + _ON_RUN, _I),
+    re.compile(r"(?:continue|keep\s+training)\s+(?:training\s+)?(?:it\s+|the\s+model\s+)?(?:for\s+)?" + _N
+               + r"\s*(?:more\s+)?epochs?" + _ON_RUN, _I),
+    re.compile(r"(?:(?:이어서|계속|추가로)\s*)?" + _N + r"\s*" + _EPOCH_WORD + r"\s*(?:더|추가(?:로)?)\s*"
+               r"(?:(?:학습|훈련|이어서\s*학습)\s*)?(?:(?:시켜|돌려|해|진행해|진행)\s*)?"
+               r"(?:줘|주세요|줄래요?|봐|보자)?", _I),
+    re.compile(r"추가로\s*" + _N + r"\s*" + _EPOCH_WORD + r"\s*(?:(?:학습|훈련)\s*)?(?:(?:시켜|돌려|해)\s*)?"
+               r"(?:줘|주세요|줄래요?)?", _I),
+)  # fmt: skip
+# "export onnx", "export it to ONNX", "onnx로 내보내줘", "ONNX 파일로 변환해 줘", "onnx export"
+_POLITE = r"(?:(?:can|could|would)\s+you\s+(?:please\s+)?|please\s+|let'?s\s+)?"
+_EXPORT_ONNX = re.compile(
+    _POLITE + r"(?:(?:export|convert|save)\s+(?:it\s+|the\s+model\s+|this\s+|the\s+best\s+model\s+)?"
+    r"(?:to\s+|as\s+|in\s+)?(?:an?\s+)?onnx(?:\s+(?:format|file|model))?|onnx(?:\s+(?:export|file|model|please))?"
+    r"|give\s+me\s+(?:an?\s+|the\s+)?onnx(?:\s+(?:file|model))?|onnx\s*(?:파일|모델|형식|포맷)?\s*(?:로|으로)?\s*(?:내보내|변환|추출|저장|export|만들어)"
+    r"\s*(?:줘|주세요|줄래요?|기|해\s*줘|해\s*주세요)?)" + _ON_RUN,
+    _I,
+)
+# "predict", "classify", "예측", "예측해줘", optionally with a run number and (in the console) paths
+_PREDICT = re.compile(r"(?:predict|classify|예측|분류)(?:\s*해\s*(?:줘|주세요))?(?=\s|$)", _I)
 _SHOW = re.compile(r"^(?:show|give|tell)\s+(?:me\s+)?(?:the\s+|my\s+)?", _I)
 _START_WORD = re.compile(r"\bstart\b|시작", _I)
 
@@ -189,6 +222,7 @@ _IMAGE_COUNT = re.compile(
 class CommandMatch:
     name: str
     run_id: int | None = None
+    epochs: int | None = None  # continue: how many more epochs
 
 
 def strip_lead(text: str) -> str:
@@ -196,12 +230,25 @@ def strip_lead(text: str) -> str:
 
 
 def find_command(text: str) -> CommandMatch | None:
-    """The command a whole message is ("help", "status", "stop 7", "start at 02:00"), else None."""
+    """The command a whole message is ("help", "status", "stop 7", "start at 02:00", "10 more epochs"),
+    else None. "predict" may be followed by anything (a run number, file paths in the console)."""
+    lead = strip_lead(text)[:MAX_SCAN]
+    if _PREDICT.match(lead):
+        return CommandMatch("predict")
     if len(text) > 200:  # a command is a few words
         return None
-    body = _SHOW.sub("", _TAIL.sub("", strip_lead(text), count=1).strip(), count=1)
+    body = _SHOW.sub("", _TAIL.sub("", lead, count=1).strip(), count=1)
     if not body:
         return None
+    asked = body.rstrip("?？ ")  # "can you train 5 more epochs?" asks for it
+    for pattern in _CONTINUE:
+        match = pattern.fullmatch(asked)
+        if match:
+            run = match.groupdict().get("run")
+            return CommandMatch("continue", int(run) if run else None, int(match.group("epochs")))
+    onnx = _EXPORT_ONNX.fullmatch(asked)
+    if onnx:
+        return CommandMatch("export_onnx", int(onnx.group("run")) if onnx.group("run") else None)
     for name, pattern in _COMMANDS:
         match = pattern.fullmatch(body)
         if match:

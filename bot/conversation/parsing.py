@@ -17,10 +17,15 @@ from typing import Any, Literal, Protocol
 Intent = Literal["settings", "question", "command", "smalltalk", "cancel"]
 INTENTS: tuple[str, ...] = ("settings", "question", "command", "smalltalk", "cancel")
 
-# Commands front ends act on. command_args keys: "run_id" (int) for stop/resume when one was given;
-# "text" (the message as typed) for start, whose time ("start at 02:00") the front end reads.
-Command = Literal["help", "status", "list", "start", "stop", "resume"]
-COMMANDS: tuple[str, ...] = ("help", "status", "list", "start", "stop", "resume")
+# Commands front ends act on. command_args keys: "run_id" (int) for stop/resume/continue/export_onnx/
+# predict when one was given; "text" (the message as typed) for start, whose time ("start at 02:00") the
+# front end reads, and for predict (the console reads file paths from it); "epochs" (int) for continue.
+# A finished run's model: predict (classify images), export_onnx (a verified ONNX file), continue (a new
+# run from its last checkpoint for `epochs` more epochs).
+Command = Literal["help", "status", "list", "start", "stop", "resume", "predict", "export_onnx", "continue"]
+COMMANDS: tuple[str, ...] = (
+    "help", "status", "list", "start", "stop", "resume", "predict", "export_onnx", "continue"
+)  # fmt: skip
 
 # What a question is about; the rule answers know each one (bot/conversation/answers.py).
 Topic = Literal[

@@ -368,6 +368,8 @@ def parse_message(text: str, context: ParseContext) -> ParseResult:
         args: dict[str, Any] = {"text": text}
         if command.run_id is not None:
             args["run_id"] = command.run_id
+        if command.epochs is not None:
+            args["epochs"] = command.epochs
         return ParseResult(intent="command", command=command.name, command_args=args)
     if intents.is_smalltalk(text):  # the whole message: "hi", "thanks!", "고마워요" (never a dataset name)
         return ParseResult(intent="smalltalk")

@@ -23,13 +23,13 @@ from bot.conversation.datasets import (
 from bot.conversation.engine import REQUIRED_ORDER, EngineOptions, StepResult, config_from_draft, step
 from bot.conversation.facts import FactsProvider, HostFacts, render_facts
 from bot.conversation.language import detect_language
-from bot.conversation.parsing import ParseContext, Parser
+from bot.conversation.parsing import ParseContext, Parser, ParseResult
 from bot.conversation.rules import RuleParser
 from bot.conversation.start_intent import StartIntent, start_intent
-from bot.i18n import DEFAULT_LANGUAGE
+from bot.i18n import DEFAULT_LANGUAGE, t
 from bot.settings import Settings
 from bot.storage import ChatSession, Database, SessionState
-from training.config import TrainingConfig
+from training.config import FIELD_NAMES, TrainingConfig
 
 MAX_STORED_MESSAGES = 200
 MAX_MESSAGE_CHARS = 2000  # longer messages are refused with a clear reply, never parsed
@@ -64,6 +64,7 @@ class StartOrder:
     config: TrainingConfig
     config_key: str  # the idempotent start key: the same config of the same session gives the same run
     at: datetime | None  # None: start now
+    continues_run_id: int | None = None  # the finished run whose last checkpoint it starts from
 
 
 def make_parser(
@@ -83,9 +84,12 @@ def make_parser(
     return ClaudeParser(client, settings.anthropic_model, rules)
 
 
-def config_key(session_id: int, config: TrainingConfig) -> str:
-    """Stable for the same session and config: the idempotent start key."""
-    return hashlib.sha256(f"{session_id}:{config.model_dump_json()}".encode()).hexdigest()[:40]
+def config_key(session_id: int, config: TrainingConfig, continues_run_id: int | None = None) -> str:
+    """Stable for the same session and config (and continued run): the idempotent start key. Continuing
+    a run with its own epoch count is another run than the one it continues."""
+    continues = f":continues={continues_run_id}" if continues_run_id is not None else ""
+    text = f"{session_id}:{config.model_dump_json()}{continues}"
+    return hashlib.sha256(text.encode()).hexdigest()[:40]
 
 
 def _last_changed_field(history: list[dict[str, Any]]) -> str | None:
@@ -158,24 +162,40 @@ class ConversationService:
         )
         parsed = self._parser.parse(text, context)
         result = step(draft, parsed, language=language, options=self._options, text=text)
-        self._save(session_id, user_id, text, result, language, keep_state=False)
-        return Turn(
-            reply=result.reply,
-            complete=result.complete,
-            config=result.config,
-            draft=dict(result.draft),
-            missing=list(result.missing),
-            language=language,
-            session_id=session_id,
-            notices=list(parsed.notices),
-            config_key=config_key(session_id, result.config) if result.config else "",
-            dataset_summary=result.dataset_summary,
-            intent=parsed.intent,
-            command=parsed.command,
-            command_args=dict(parsed.command_args),
-            question_topic=parsed.question.topic if parsed.question else None,
-            ready=result.ready,
-        )
+        continues = self._save(session_id, user_id, text, result, language, keep_state=False)
+        return _turn(session_id, language, result, parsed, continues)
+
+    def continue_run(
+        self, session_id: int, run_id: int, run_config: dict[str, Any], epochs: int, language: str
+    ) -> Turn:
+        """A draft for a new run continuing run `run_id` (its last checkpoint) for `epochs` more epochs,
+        with that run's settings; the epochs are checked like typed ones. The user's message was already
+        stored by handle_message; this replaces the draft and records the continued run."""
+        draft = {
+            name: value
+            for name, value in run_config.items()
+            if name in FIELD_NAMES and name != "epochs" and value is not None
+        }
+        parsed = ParseResult(updates={"epochs": epochs})
+        result = step(draft, parsed, language=language, options=self._options)
+        result.reply = "\n".join([t(language, "continue_intro", run_id=run_id, epochs=epochs), result.reply])
+        with self._db.session() as db:
+            row = db.get_one(ChatSession, session_id)
+            row.messages = [*row.messages, {"role": "bot", "text": result.reply, "ts": _now()}][
+                -MAX_STORED_MESSAGES:
+            ]
+            row.draft, row.asked_field, row.continues_run_id = result.draft, result.asked_field, run_id
+            row.state = SessionState.CONFIRMING if result.ready else SessionState.COLLECTING
+        return _turn(session_id, language, result, parsed, run_id)
+
+    def open_model_thread(
+        self, team_id: str, channel_id: str, thread_ts: str, user_id: str, run_id: int, language: str
+    ) -> int:
+        """A conversation for a thread opened to use run `run_id`'s model (`/train predict <id>`): images
+        posted there are classified with it, and it counts as that run's thread."""
+        session_id = self._load_or_create(team_id, channel_id, thread_ts, user_id)[0]
+        self._update(session_id, model_run_id=run_id, language=language, state=SessionState.STARTED)
+        return session_id
 
     def _facts_block(self, draft: dict[str, Any]) -> str:
         summary = None
@@ -189,7 +209,8 @@ class ConversationService:
 
     def _save(
         self, session_id: int, user_id: str, text: str, result: StepResult, language: str, *, keep_state: bool
-    ) -> None:
+    ) -> int | None:
+        """Store the turn; returns the run the draft continues, if any."""
         with self._db.session() as db:
             row = db.get_one(ChatSession, session_id)
             row.messages = [
@@ -201,11 +222,12 @@ class ConversationService:
             row.asked_field = result.asked_field
             row.language = language
             if keep_state:
-                return
+                return row.continues_run_id
             if result.cancelled:
-                row.state = SessionState.CANCELLED
+                row.state, row.continues_run_id = SessionState.CANCELLED, None
             else:
                 row.state = SessionState.CONFIRMING if result.ready else SessionState.COLLECTING
+            return row.continues_run_id
 
     def _load_or_create(
         self, team_id: str, channel_id: str, thread_ts: str, user_id: str
@@ -288,7 +310,7 @@ class ConversationService:
         confirmed = self.confirmed_config(session)
         if confirmed is None:
             return None
-        return StartOrder(*confirmed, at=intent.at)
+        return StartOrder(*confirmed, at=intent.at, continues_run_id=session.continues_run_id)
 
     def confirmed_config(self, session: ChatSession) -> tuple[TrainingConfig, str] | None:
         """A confirming session's complete config and start key, the same ones its summary's Start button
@@ -299,7 +321,7 @@ class ConversationService:
             config = config_from_draft(draft, dataset)
         except (DatasetPathError, ValidationError):
             return None
-        return config, config_key(session.id, config)
+        return config, config_key(session.id, config, session.continues_run_id)
 
     def mark_started(self, session_id: int) -> None:
         self._update(session_id, state=SessionState.STARTED)
@@ -309,3 +331,25 @@ class ConversationService:
 
     def set_summary_ts(self, session_id: int, ts: str) -> None:
         self._update(session_id, summary_ts=ts)
+
+
+def _turn(
+    session_id: int, language: str, result: StepResult, parsed: ParseResult, continues: int | None
+) -> Turn:
+    return Turn(
+        reply=result.reply,
+        complete=result.complete,
+        config=result.config,
+        draft=dict(result.draft),
+        missing=list(result.missing),
+        language=language,
+        session_id=session_id,
+        notices=list(parsed.notices),
+        config_key=config_key(session_id, result.config, continues) if result.config else "",
+        dataset_summary=result.dataset_summary,
+        intent=parsed.intent,
+        command=parsed.command,
+        command_args=dict(parsed.command_args),
+        question_topic=parsed.question.topic if parsed.question else None,
+        ready=result.ready,
+    )

@@ -18,6 +18,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "• `start`, `start at 02:00`: start (or schedule) the setup once it is complete\n"
         "• `status`: running and queued runs · `list`: recent runs with results\n"
         "• `stop <id>`: stop a run (Ctrl+C stops the run being shown) · `resume <id>`: continue a run\n"
+        "• `predict PATH...`: classify images (or a .zip of them) with the latest finished run, or "
+        "`predict <id> PATH...`\n"
+        "• `export onnx`: a verified ONNX file of the latest finished run · `10 more epochs`: a new run "
+        "continuing it\n"
         "• `help`: this text · `quit`: leave (running trainers keep going)",
     },
     "ko": {
@@ -37,6 +41,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "• `시작`, `새벽 2시에 시작`: 설정이 끝나면 시작(또는 예약)해요\n"
         "• `상태`: 실행 중이거나 대기 중인 학습 · `목록`: 최근 학습과 결과\n"
         "• `중지 <번호>`: 학습 중지 (Ctrl+C는 보고 있는 학습을 멈춰요) · `이어서 <번호>`: 학습 이어서 하기\n"
+        "• `예측 경로...`: 마지막으로 끝난 학습의 모델로 이미지(또는 그 .zip)를 분류해요. "
+        "`예측 <번호> 경로...`도 돼요\n"
+        "• `onnx로 내보내줘`: 마지막으로 끝난 학습의 검증된 ONNX 파일 · `10 에폭 더`: 그 학습을 이어서 "
+        "새로 학습\n"
         "• `도움말`: 이 안내 · `종료`: 끝내기 (실행 중인 학습은 계속돼요)",
     },
 }

@@ -42,6 +42,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "command_list": "Recent runs and their results: `/train list`.",
         "command_stop": "To stop a run, press *Stop* on its progress message, or use `/train stop <run>`.",
         "command_resume": "To resume a run, press *Resume* on its final message.",
+        "command_predict": "To try a finished run's model, post images (or a .zip of them) in its thread.",
+        "command_export_onnx": "To export a finished run's model to ONNX, press *Export ONNX* on its "
+        "final message, or say `export onnx` in its thread.",
+        "command_continue": "To train a finished or stopped run more, say `10 more epochs` in its thread.",
         "hello": "Hello! I set up and run image-classifier training from this thread.",
         "thanks": "You're welcome!",
         "help": "*What I can do:* set up and run training of an image classifier from this conversation.\n"
@@ -186,6 +190,11 @@ TEXTS: dict[str, dict[str, str]] = {
         "command_list": "최근 학습과 결과: `/train list`.",
         "command_stop": "학습을 멈추려면 진행 메시지의 *Stop*을 누르거나 `/train stop <번호>`를 쓰세요.",
         "command_resume": "학습을 이어 하려면 마지막 메시지의 *Resume*을 누르세요.",
+        "command_predict": "끝난 학습의 모델을 써 보려면 그 스레드에 이미지(또는 이미지 .zip)를 올려 주세요.",
+        "command_export_onnx": "끝난 학습의 모델을 ONNX로 내보내려면 마지막 "
+        "메시지의 *Export ONNX*를 누르거나 "
+        "그 스레드에서 `onnx로 내보내줘`라고 말해 주세요.",
+        "command_continue": "끝난(또는 멈춘) 학습을 더 하려면 그 스레드에서 `10 에폭 더`라고 말해 주세요.",
         "hello": "안녕하세요! 이 스레드에서 이미지 분류 모델 학습을 준비하고 실행해 드려요.",
         "thanks": "천만에요!",
         "help": "*할 수 있는 일:* 이 대화로 이미지 분류 모델 학습을 준비하고 실행해요.\n"

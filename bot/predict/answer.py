@@ -1,4 +1,5 @@
-"""One prediction request from any front end: which run, which files, and the reply text."""
+"""Requests on a finished run's model from any front end: a prediction (which run, which files, and the
+reply text), and whether a run can be continued."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from bot.predict.client import PredictError, PredictService
 from bot.predict.files import Limits, gather_images
 from bot.predict.present import prediction_text
 from bot.runs import RunView
+from bot.runs.views import CONTINUABLE_STATUSES, continuable_checkpoint
 from bot.storage import RunStatus
 from training.contract import MODEL_FILE
 
@@ -24,7 +26,8 @@ def predict_reply(
     """Check `files` (display name, local path), classify the good ones with `run`'s model, and word
     the answer; every refusal is a sentence, never an exception."""
     if run.status != RunStatus.COMPLETED:
-        return t(language, "predict_not_finished", run_id=run.id, status=run.status.value)
+        status = t(language, f"status_{run.status.value}")
+        return t(language, "predict_not_finished", run_id=run.id, status=status)
     if not run.output_dir or not (Path(run.output_dir) / MODEL_FILE).is_file():
         return t(language, "predict_no_model", run_id=run.id)
     with tempfile.TemporaryDirectory(prefix="trainbot-predict-") as scratch:
@@ -40,3 +43,20 @@ def predict_reply(
 
 def latest_completed(runs: list[RunView]) -> RunView | None:
     return next((run for run in runs if run.status == RunStatus.COMPLETED), None)
+
+
+def latest_continuable(runs: list[RunView]) -> RunView | None:
+    """The newest finished or stopped run (`runs` newest first), else the newest run (to say why not)."""
+    return next((run for run in runs if run.status in CONTINUABLE_STATUSES), runs[0] if runs else None)
+
+
+def continue_refusal(language: str, source: RunView | None) -> str | None:
+    """Why `source` cannot be continued (none, still running, failed, no checkpoint), or None."""
+    if source is None:
+        return t(language, "continue_no_run")
+    if source.status not in CONTINUABLE_STATUSES:
+        status = t(language, f"status_{source.status.value}")
+        return t(language, "continue_not_continuable", run_id=source.id, status=status)
+    if continuable_checkpoint(source) is None:
+        return t(language, "continue_no_checkpoint", run_id=source.id)
+    return None

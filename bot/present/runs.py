@@ -70,7 +70,7 @@ def progress(run: RunView, language: str, now: datetime | None = None) -> Progre
         id=run.id,
         model=run.config.get("model", "?"),
         status=status_label(language, run.status),
-    )
+    ) + _continues(run, language, " · ")
     stalled = t(language, "run_stalled") if run.stalled and run.status == RunStatus.RUNNING else None
     bar, state = _bar_and_state(run, language)
     return Progress(
@@ -82,6 +82,13 @@ def progress(run: RunView, language: str, now: datetime | None = None) -> Progre
         warnings=warnings(run, language),
         reason=reason(run, language),
     )
+
+
+def _continues(run: RunView, language: str, separator: str) -> str:
+    """' · ↪️ continues run #3' for a run started from another run's last checkpoint."""
+    if run.continues_run_id is None:
+        return ""
+    return separator + t(language, "continues_line", run_id=run.continues_run_id)
 
 
 def scheduler_queue_line(language: str, position: int, reason: str) -> str:
@@ -195,6 +202,14 @@ def completion(run: RunView, language: str, done: DoneEvent | None = None) -> li
     test = (done.test if done else metrics.get("test")) or {}
     model = run.config.get("model", "?")
     lines = [t(language, "done_head", id=run.id, model=model, epochs=run.current_epoch)]
+    lines[0] += _continues(run, language, " ")
+    early = done.early_stopped if done else bool(metrics.get("early_stopped"))
+    if early:
+        best_epoch = done.best_epoch if done else metrics.get("best_epoch")
+        patience = run.config.get("early_stopping_patience")
+        lines.append(
+            t(language, "done_early_stop", epoch=run.current_epoch, patience=patience, best_epoch=best_epoch)
+        )
     if final.get("val_acc") is not None:
         lines.append(t(language, "done_val_acc", acc=percent(final["val_acc"])) + _best(run, language))
     if final.get("val_loss") is not None:
@@ -206,7 +221,40 @@ def completion(run: RunView, language: str, done: DoneEvent | None = None) -> li
     if per_class:
         classes = ", ".join(f"{name} {percent(acc, 0)}" for name, acc in per_class.items())
         lines.append(t(language, "done_per_class", classes=classes))
-    return lines
+    onnx = onnx_line(language, (done.onnx if done else metrics.get("onnx")) or {})
+    return [*lines, onnx] if onnx else lines
+
+
+def onnx_figures(report: dict[str, Any]) -> dict[str, Any]:
+    """The figures of an ONNX export check (training/export.py's report), as the texts show them."""
+    agreement = report.get("top1_agreement")
+    return {
+        "images": report.get("images", 0),
+        "agreement": percent(agreement, 2) if agreement is not None else "?",
+        "diff": f"{float(report.get('max_abs_logit_diff') or 0.0):.2g}",
+        "minimum": percent(float(report.get("min_agreement") or 0.999), 1),
+    }
+
+
+def onnx_line(language: str, report: dict[str, Any]) -> str | None:
+    """The completion message's line about the ONNX export made at training time, if one was tried."""
+    if report.get("status") == "ok":
+        return t(language, "done_onnx", **onnx_figures(report))
+    if report.get("status") == "refused":
+        return t(language, "done_onnx_refused", **onnx_figures(report))
+    return None
+
+
+def onnx_report(language: str, run_id: int, report: dict[str, Any]) -> str:
+    """The reply to an ONNX export on request: its verified figures, the refusal, or what is missing."""
+    status = report.get("status")
+    if status in ("ok", "refused"):
+        return t(language, f"onnx_{status}", run_id=run_id, **onnx_figures(report))
+    if status == "unavailable":
+        return t(language, "onnx_unavailable")
+    failed = t(language, "onnx_failed", run_id=run_id)
+    detail = str(report.get("message") or "")[:300]
+    return f"{failed}\n> {detail}" if language == TRAINER_LANGUAGE and detail else failed
 
 
 def ending(run: RunView, language: str) -> list[str]:

@@ -99,9 +99,17 @@ class Launcher(Protocol):
 
 
 def trainer_args(
-    command: Sequence[str], config_path: Path, out_dir: Path, *, resume: bool, cache_dir: Path | None = None
+    command: Sequence[str],
+    config_path: Path,
+    out_dir: Path,
+    *,
+    resume: bool,
+    cache_dir: Path | None = None,
+    init_from: Path | None = None,
 ) -> list[str]:
     args = [*command, "--config", str(config_path), "--out", str(out_dir)]
     if cache_dir is not None:
         args += ["--cache-dir", str(cache_dir)]
+    if init_from is not None:
+        args += ["--init-from", str(init_from)]
     return [*args, "--resume"] if resume else args

@@ -295,7 +295,12 @@ class RunManager:
         config_path = claim.output_dir / RUN_CONFIG_FILE
         config_path.write_text(TrainingConfig.model_validate(claim.config).to_json(), encoding="utf-8")
         args = trainer_args(
-            self._command, config_path, claim.output_dir, resume=claim.resume, cache_dir=self._cache_dir
+            self._command,
+            config_path,
+            claim.output_dir,
+            resume=claim.resume,
+            cache_dir=self._cache_dir,
+            init_from=claim.init_from,
         )
         try:
             job = self._launcher.submit(LaunchSpec(claim.run_id, args, claim.output_dir, claim.gpu))

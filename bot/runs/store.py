@@ -19,6 +19,7 @@ from bot.runs.record import record_event
 from bot.runs.views import RunView, StartRequest, as_utc, view_of
 from bot.storage import Database, RunStatus, TrainingRun
 from bot.storage.models import utcnow
+from training.contract import CHECKPOINT_LAST_FILE
 from training.events import Event
 
 ACTIVE_STATUSES = (RunStatus.RUNNING, RunStatus.QUEUED, RunStatus.PENDING)
@@ -38,6 +39,7 @@ class Claim:
     output_dir: Path
     gpu: str | None
     resume: bool
+    init_from: Path | None = None  # the continued run's last checkpoint (--init-from)
 
 
 @dataclass(frozen=True)
@@ -139,6 +141,7 @@ class RunStore:
                     requested_by=request.requested_by,
                     slack_channel=request.slack_channel,
                     slack_thread_ts=request.slack_thread_ts,
+                    continues_run_id=request.continues_run_id,
                 )
                 session.add(row)
                 session.flush()
@@ -260,7 +263,9 @@ class RunStore:
                 row.stalled = False
                 output_dir = Path(row.output_dir or self.out_dir(run_id))
                 row.output_dir = str(output_dir)
-                claims.append(Claim(run_id, dict(row.config), output_dir, gpu, row.resume_of is not None))
+                resume = row.resume_of is not None
+                init_from = None if resume else _continued_checkpoint(session, row.continues_run_id)
+                claims.append(Claim(run_id, dict(row.config), output_dir, gpu, resume, init_from))
         return claims
 
     def record_launched(self, run_id: int, pid: int | None, job_id: str | None, state: JobState) -> None:
@@ -395,3 +400,10 @@ def _queue_order(session: Session) -> list[int]:
 
 def _queue_positions(session: Session) -> dict[int, int]:
     return {run_id: index + 1 for index, run_id in enumerate(_queue_order(session))}
+
+
+def _continued_checkpoint(session: Session, run_id: int | None) -> Path | None:
+    source = session.get(TrainingRun, run_id) if run_id is not None else None
+    if source is None or not source.output_dir:
+        return None
+    return Path(source.output_dir) / CHECKPOINT_LAST_FILE

@@ -13,6 +13,8 @@ from training.config import TrainingConfig
 from training.contract import CHECKPOINT_LAST_FILE
 from training.events import Event
 
+CONTINUABLE_STATUSES = (RunStatus.COMPLETED, RunStatus.STOPPED)
+
 
 @dataclass
 class StartRequest:
@@ -22,6 +24,7 @@ class StartRequest:
     session_id: int | None = None
     slack_channel: str | None = None
     slack_thread_ts: str | None = None
+    continues_run_id: int | None = None  # a finished run whose last checkpoint this run starts from
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,7 @@ class RunView:
     pending_reason: str | None = (
         None  # while queued by the scheduler: its reason code (Slurm: Resources, ...)
     )
+    continues_run_id: int | None = None  # the run whose last checkpoint it started from
 
     @property
     def is_scheduled(self) -> bool:
@@ -73,6 +77,14 @@ def as_utc(moment: datetime | None) -> datetime | None:
     if moment is None or moment.tzinfo is not None:
         return moment
     return moment.replace(tzinfo=UTC)
+
+
+def continuable_checkpoint(run: RunView) -> Path | None:
+    """The last checkpoint a finished or stopped run can be continued from (more epochs, a new run)."""
+    if run.status not in CONTINUABLE_STATUSES or not run.output_dir:
+        return None
+    path = Path(run.output_dir) / CHECKPOINT_LAST_FILE
+    return path if path.is_file() else None
 
 
 def resumable_checkpoint(row: TrainingRun) -> str | None:
@@ -118,4 +130,5 @@ def view_of(row: TrainingRun, queue_position: int | None = None) -> RunView:
         error_line=last_line(row.error_detail) if row.error_detail else None,
         job_id=row.job_id,
         pending_reason=row.backend_reason if row.status == RunStatus.QUEUED else None,
+        continues_run_id=row.continues_run_id,
     )

@@ -10,6 +10,7 @@ from slack_sdk import WebClient
 from bot.conversation import ConversationService
 from bot.i18n import DEFAULT_LANGUAGE
 from bot.predict import PredictService
+from bot.predict.export import export_command
 from bot.runs import RunManager, RunView
 from bot.settings import Settings
 from bot.slack.executor import WorkExecutor
@@ -37,7 +38,8 @@ class SlackContext:
     progress: ProgressPublisher
     bot_user_id: str
     start_lock: threading.Lock = field(default_factory=threading.Lock)
-    predictions: PredictService | None = None  # prediction workers (bot/predict); no listener uses them yet
+    predictions: PredictService | None = None  # prediction workers (bot/predict)
+    export_command: list[str] = field(default_factory=export_command)  # `python -m training.export`
 
     def may_start(self, user_id: str, channel_id: str) -> bool:
         """ALLOWED_USER_IDS / ALLOWED_CHANNEL_IDS: who may start runs (and upload datasets), and where."""

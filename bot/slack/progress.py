@@ -162,8 +162,8 @@ class ProgressPublisher:
         channel, thread_ts = message.channel, message.thread_ts or view.slack_thread_ts or message.ts
         language = self._language_of(view)
         if view.status == RunStatus.COMPLETED:
-            text = render.completion_text(view, language, message.done)
-            self._client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=text)
+            results = render.completion_message(view, language, message.done)
+            self._client.chat_postMessage(channel=channel, thread_ts=thread_ts, **results.as_kwargs())
             upload_model(self._client, view, channel, thread_ts, language, with_curves=True)
         else:
             ending = render.ending_message(view, language)

@@ -31,12 +31,13 @@ from bot.runs import RunView
 from bot.storage import RunStatus
 from training.events import DoneEvent
 
-START, CANCEL, STOP, DOWNLOAD, RESUME = (
+START, CANCEL, STOP, DOWNLOAD, RESUME, EXPORT_ONNX = (
     "train_start",
     "train_cancel",
     "train_stop",
     "train_download",
     "train_resume",
+    "train_export_onnx",
 )
 SECTION_LIMIT = 3000
 MESSAGE_TEXT_LIMIT = 39_000
@@ -192,6 +193,19 @@ def _confirm(language: str, what: str, **values: Any) -> ConfirmObject:
 
 def completion_text(run: RunView, language: str, done: DoneEvent | None = None) -> str:
     return _clip(escape("\n".join(present.completion(run, language, done))), MESSAGE_TEXT_LIMIT)
+
+
+def completion_message(run: RunView, language: str, done: DoneEvent | None = None) -> Rendered:
+    """The results reply, with Export ONNX when the run left a model (a verified file made at training
+    time is uploaded at once; otherwise the export runs then)."""
+    text = completion_text(run, language, done)
+    blocks: list[Block] = [SectionBlock(block_id="results", text=MarkdownTextObject(text=_clip(text)))]
+    if run.artifacts.get("model") or (done is not None and done.artifacts.get("model")):
+        button = ButtonElement(
+            text=t(language, "button_export_onnx"), action_id=EXPORT_ONNX, value=str(run.id)
+        )
+        blocks.append(ActionsBlock(block_id="model_use", elements=[button]))
+    return Rendered(text, blocks)
 
 
 def ending_message(run: RunView, language: str) -> Rendered:

@@ -12,11 +12,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bot.conversation.service import StartOrder
+from bot.conversation.service import StartOrder, Turn
 from bot.i18n import t
 from bot.present import runs as present
 from bot.runs import RunError, RunUpdate, RunView, StartRequest
-from bot.slack import render
+from bot.slack import model_use, render
 from bot.slack.context import SlackContext, ThreadRef
 from bot.slack.files import download_shared_file
 from bot.storage import ChatSession
@@ -62,6 +62,16 @@ def converse(ctx: SlackContext, where: ThreadRef, user_id: str, text: str) -> No
     turn = ctx.conversation.handle_message(
         team_id=where.team_id, channel_id=where.channel, thread_ts=where.thread_ts, user_id=user_id, text=text
     )
+    if turn.intent == "command" and turn.command in model_use.THREAD_COMMANDS:
+        for notice in turn.notices:
+            post(ctx, where, render.escape(notice))
+        model_use.THREAD_COMMANDS[turn.command](ctx, where, user_id, turn)
+        return
+    reply_turn(ctx, where, turn)
+
+
+def reply_turn(ctx: SlackContext, where: ThreadRef, turn: Turn) -> None:
+    """The engine's reply; a complete config comes as the summary with Start/Cancel."""
     reply = "\n".join([*turn.notices, turn.reply]).strip()
     if turn.complete and turn.config is not None:
         summary = render.config_summary(
@@ -94,6 +104,7 @@ def start_run(
         session_id=session.id,
         slack_channel=where.channel,
         slack_thread_ts=where.thread_ts,
+        continues_run_id=order.continues_run_id,
     )
     with ctx.start_lock:
         try:

@@ -69,6 +69,12 @@ class ChatSession(Base):
     language: Mapped[str] = mapped_column(String(8), default="en")
     state: Mapped[str] = mapped_column(String(16), default=SessionState.COLLECTING)
     summary_ts: Mapped[str | None] = mapped_column(String(32), default=None)  # message with Start/Cancel
+    # the finished run whose last checkpoint the draft continues ("10 more epochs"), until another one
+    # (run ids without a foreign key: training_runs already refers to this table)
+    continues_run_id: Mapped[int | None] = mapped_column(Integer, default=None)
+    # the run images posted here are classified with when the thread has no finished run of its own
+    # (a thread opened by `/train predict <id>`)
+    model_run_id: Mapped[int | None] = mapped_column(Integer, default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -109,6 +115,9 @@ class TrainingRun(Base):
     stop_requested_at: Mapped[datetime | None] = mapped_column(default=None)  # a stop sent, not yet finished
     scheduled_for: Mapped[datetime | None] = mapped_column(default=None)
     resume_of: Mapped[int | None] = mapped_column(ForeignKey("training_runs.id"), default=None)
+    # a finished run whose last checkpoint's weights this run starts from, with its own schedule
+    # (no foreign key: adding one would make SQLite rebuild the table the run epochs refer to)
+    continues_run_id: Mapped[int | None] = mapped_column(Integer, default=None)
     slack_channel: Mapped[str | None] = mapped_column(String(32), default=None)
     slack_thread_ts: Mapped[str | None] = mapped_column(String(32), default=None)
     slack_ts: Mapped[str | None] = mapped_column(String(32), default=None)  # the progress message

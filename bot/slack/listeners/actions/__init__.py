@@ -1,5 +1,6 @@
 """Buttons: Start / Cancel on the setup summary; Stop / Download / Resume on the progress message and in
-the App Home. Stop and Cancel ask for confirmation in Slack itself (Block Kit `confirm`)."""
+the App Home; Export ONNX on the results reply. Stop and Cancel ask for confirmation in Slack itself
+(Block Kit `confirm`)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from slack_bolt import Ack, App
 
 from bot.present import runs as present
 from bot.runs import RunError, RunView
-from bot.slack import render
+from bot.slack import model_use, render
 from bot.slack.context import SlackContext, ThreadRef
 from bot.slack.home import publish_home
 from bot.slack.progress import upload_model
@@ -27,6 +28,7 @@ def register(app: App, ctx: SlackContext) -> None:
         render.STOP: on_stop,
         render.DOWNLOAD: on_download,
         render.RESUME: on_resume,
+        render.EXPORT_ONNX: on_export_onnx,
     }
     for action_id, handler in handlers.items():
         app.action(action_id)(_acking(ctx, handler))
@@ -146,3 +148,12 @@ def on_resume(ctx: SlackContext, where: ThreadRef, user: str, action: dict[str, 
         return
     with ctx.start_lock:
         attach_progress_message(ctx, where, resumed)
+
+
+def on_export_onnx(ctx: SlackContext, where: ThreadRef, user: str, action: dict[str, Any]) -> None:
+    try:
+        run = ctx.runs.get(int(action["value"]))
+    except RunError as error:
+        refuse(ctx, where, user, render.escape(present.run_error(ctx.thread_language(where), error)))
+        return
+    model_use.export_onnx(ctx, where, user, run)

@@ -1,4 +1,6 @@
-"""`/train [request] | status | list | stop <id> | help` (also `상태`, `목록`, `중지 <번호>`, `도움말`).
+"""`/train [request] | status | list | stop <id> | predict <id> | help` (also `상태`, `목록`, `중지 <번호>`,
+`예측 <번호>`, `도움말`). A slash command carries no files: `/train predict <id>` opens a thread for that
+run's model, where posted images are classified.
 
 The answer is in the language of the command: Korean for Hangul, else the user's latest conversation's.
 """
@@ -14,6 +16,7 @@ from bot.present import runs as present
 from bot.runs import RunError
 from bot.slack import render
 from bot.slack.context import SlackContext, ThreadRef
+from bot.slack.model_use import open_predict_thread
 from bot.slack.threads import converse, in_thread_order
 
 WORDS = {
@@ -25,6 +28,8 @@ WORDS = {
     "목록": "list",
     "stop": "stop",
     "중지": "stop",
+    "predict": "predict",
+    "예측": "predict",
 }
 
 
@@ -49,6 +54,12 @@ def handle_train(ctx: SlackContext, command: dict[str, Any], respond: Respond) -
             respond(render.run_list(language, "list_title", ctx.runs.recent_runs(limit=10), "list_empty"))
         case "stop":
             respond(stop_by_id(ctx, rest.strip().lstrip("#"), user, language))
+        case "predict":
+            refusal = open_predict_thread(
+                ctx, command.get("team_id", ""), channel, user, rest.strip().lstrip("#"), language
+            )
+            if refusal is not None:
+                respond(refusal)
         case _:
             open_thread(ctx, command.get("team_id", ""), channel, user, text, language)
 

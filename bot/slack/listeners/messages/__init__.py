@@ -1,4 +1,5 @@
-"""Human messages: DMs, and replies in threads that hold a conversation (plus .zip dataset uploads)."""
+"""Human messages: DMs, and replies in threads that hold a conversation (plus .zip dataset uploads, and
+images posted in a finished run's thread, which are classified with its model: bot/slack/model_use.py)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from typing import Any
 
 from slack_bolt import App
 
+from bot.slack import model_use
 from bot.slack.context import SlackContext, ThreadRef
 from bot.slack.threads import converse, in_thread_order, receive_zip
 
@@ -33,11 +35,15 @@ def register(app: App, ctx: SlackContext) -> None:
 
 
 def handle_message(ctx: SlackContext, where: ThreadRef, event: dict[str, Any], is_dm: bool) -> None:
-    if not is_dm and not ctx.conversation.has_session(where.team_id, where.channel, where.thread_ts):
+    session = ctx.conversation.get_session(where.team_id, where.channel, where.thread_ts)
+    if not is_dm and session is None:
         return  # a thread the bot is not part of
     text = (event.get("text") or "").strip()
-    zips = [f for f in event.get("files") or [] if str(f.get("name", "")).lower().endswith(".zip")]
-    if zips:
+    files = list(event.get("files") or [])
+    zips = [f for f in files if model_use.is_zip(f)]
+    if files and model_use.takes_files_for_prediction(ctx, where, session, files):
+        model_use.predict_files(ctx, where, event["user"], files)  # images for a finished run's model
+    elif zips:
         receive_zip(ctx, where, event["user"], zips[0], text)
     elif text:
         converse(ctx, where, event["user"], text)

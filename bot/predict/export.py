@@ -1,0 +1,68 @@
+"""The ONNX export of a finished run on request, for any front end: `python -m training.export OUT` in a
+subprocess (the bot never imports torch), which exports the best model, verifies it with onnxruntime on
+the validation images and prints one JSON report; a file verified at training time is reused."""
+
+from __future__ import annotations
+
+import json
+import logging
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from bot.runs import RunView
+from training.contract import ONNX_FILE
+
+log = logging.getLogger(__name__)
+
+EXPORT_TIMEOUT_S = 1800.0  # decoding the validation images again and running both models on them
+
+
+def export_command() -> list[str]:
+    return [sys.executable, "-m", "training.export"]
+
+
+def verified_report(run: RunView) -> dict[str, Any] | None:
+    """The training-time export's report when its verified file is still there (no export needed)."""
+    report = dict((run.metrics or {}).get("onnx") or {})
+    if report.get("status") == "ok" and run.output_dir and (Path(run.output_dir) / ONNX_FILE).is_file():
+        return report
+    return None
+
+
+def offered_file(run: RunView, report: dict[str, Any]) -> Path | None:
+    """The ONNX file to hand out: only one that passed the check."""
+    path = Path(run.output_dir or "") / ONNX_FILE
+    return path if report.get("status") == "ok" and run.output_dir and path.is_file() else None
+
+
+def run_export(out_dir: Path, command: Sequence[str] | None = None) -> dict[str, Any]:
+    """Export and verify in a subprocess: its JSON report (status ok | refused | unavailable | error)."""
+    try:
+        result = subprocess.run(
+            [*(command or export_command()), str(out_dir)],
+            capture_output=True,
+            text=True,
+            timeout=EXPORT_TIMEOUT_S,
+            check=False,
+            start_new_session=True,
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        log.warning("the ONNX export of %s did not finish: %s", out_dir, exc)
+        return {"status": "error", "message": type(exc).__name__}
+    for line in reversed(result.stdout.splitlines()):
+        try:
+            report = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(report, dict) and "status" in report:
+            return report
+    log.warning(
+        "the ONNX export of %s printed no report (exit %s): %s",
+        out_dir,
+        result.returncode,
+        result.stderr[-2000:],
+    )
+    return {"status": "error", "message": f"exit code {result.returncode}"}
