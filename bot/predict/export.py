@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.runs import RunView
-from training.contract import ONNX_FILE
+from training.contract import METRICS_FILE, ONNX_FILE
 
 log = logging.getLogger(__name__)
 
@@ -25,11 +25,16 @@ def export_command() -> list[str]:
 
 
 def verified_report(run: RunView) -> dict[str, Any] | None:
-    """The training-time export's report when its verified file is still there (no export needed)."""
-    report = dict((run.metrics or {}).get("onnx") or {})
-    if report.get("status") == "ok" and run.output_dir and (Path(run.output_dir) / ONNX_FILE).is_file():
-        return report
-    return None
+    """The report of an earlier export (at training time or on request, as metrics.json keeps it) when
+    its verified file is still there: no export needed."""
+    if not run.output_dir or not (Path(run.output_dir) / ONNX_FILE).is_file():
+        return None
+    try:
+        metrics = json.loads((Path(run.output_dir) / METRICS_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    report = metrics.get("onnx") if isinstance(metrics, dict) else None
+    return dict(report) if isinstance(report, dict) and report.get("status") == "ok" else None
 
 
 def offered_file(run: RunView, report: dict[str, Any]) -> Path | None:

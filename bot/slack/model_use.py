@@ -81,12 +81,10 @@ def predict_files(ctx: SlackContext, where: ThreadRef, user_id: str, files: list
         return
     limits = Limits()
     token = ctx.settings.slack_bot_token.get_secret_value() if ctx.settings.slack_bot_token else ""
-    wanted = [file for file in files if is_image(file) or is_zip(file)]
-    others = [file for file in files if file not in wanted]
     with tempfile.TemporaryDirectory(prefix="trainbot-predict-") as folder:
         local: list[tuple[str, Path]] = []
         refused: list[str] = []
-        for index, file in enumerate(wanted[: limits.max_images]):
+        for index, file in enumerate(files[: limits.max_images]):  # any other file: the checks word it
             name = shown_name(str(file.get("name") or "image"))
             limit = limits.max_zip_bytes if is_zip(file) else limits.max_bytes
             try:
@@ -94,10 +92,8 @@ def predict_files(ctx: SlackContext, where: ThreadRef, user_id: str, files: list
                 local.append((name, download_shared_file(file, token, path, limit)))
             except UploadError as error:
                 refused.append(error.words(language))
-        extra = [shown_name(str(file.get("name") or "")) for file in others]
-        refused += [t(language, "predict_problem_not_image", name=name, detail="") for name in extra]
         reply = predict_reply(ctx.predictions, run, local, language, limits) if local else ""
-    threads.post(ctx, where, render.escape("\n".join([line for line in (reply, *refused) if line])))
+    threads.post(ctx, where, render.escape("\n".join([line for line in (*refused, reply) if line])))
 
 
 def open_predict_thread(
