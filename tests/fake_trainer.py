@@ -3,6 +3,7 @@
 It takes the trainer's CLI (--config, --out, --resume, ...) plus --mode and timing flags, writes
 events to stdout and appends them to OUT/events.jsonl like the real trainer, honours SIGTERM
 (checkpoint, `stopped`, exit 5) and records what it saw (argv, CUDA_VISIBLE_DEVICES) in OUT/seen.json.
+Under torchrun only rank 0 emits; every other rank records OUT/seen-rankN.json and ends.
 
 Modes: ok; crash (stderr traceback, exit 1 after --crash-after epochs, no final event); error (an
 `error` event of --error-kind); hang (no events after `start`); malformed (garbage lines between events).
@@ -56,9 +57,14 @@ def main() -> int:
     out = Path(args.out)
     config = TrainingConfig.from_json(Path(args.config).read_text())
     checkpoint = out / CHECKPOINT_LAST_FILE
-    (out / "seen.json").write_text(
-        json.dumps({"argv": sys.argv, "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES")})
-    )
+    # under torchrun (a run on several GPUs) each rank records what it saw; like the real trainer, only
+    # rank 0 writes events
+    rank = os.environ.get("RANK")
+    seen = {"argv": sys.argv, "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES")}
+    seen |= {"rank": rank, "world_size": os.environ.get("WORLD_SIZE")} if rank is not None else {}
+    (out / ("seen.json" if rank in (None, "0") else f"seen-rank{rank}.json")).write_text(json.dumps(seen))
+    if rank not in (None, "0"):
+        return ExitCode.DONE
     signal.signal(signal.SIGTERM, signal.SIG_IGN if args.ignore_sigterm else _request_stop)
     events = (out / EVENTS_FILE).open("a", encoding="utf-8")
 

@@ -412,3 +412,16 @@ def test_the_sdk_range_pinned_has_output_config() -> None:
     pins = [dep for dep in pyproject["project"]["dependencies"] if dep.startswith("anthropic")]
     assert pins == ["anthropic>=2.13,<3"]
     assert "output_config" in inspect.signature(anthropic.Anthropic(api_key="x").messages.create).parameters
+
+
+def test_claudes_gpu_count_is_checked_against_the_host_like_any_value(
+    tmp_path: Path, data_root: Path, server: fake.FakeAnthropic
+) -> None:
+    service = make_grounded_service(tmp_path, data_root, server)  # one GPU
+    server.script = [fake.updates(dataset_path="cats", epochs=2), fake.updates(gpus=2)]
+    before = say(service, "cats, 2 epochs")
+    turn = say(service, "use 2 GPUs")
+    assert "This host has 1 GPU(s); a run can use at most 1" in turn.reply
+    assert turn.draft == before.draft
+    facts = server.requests[-1].body["messages"][-1]["content"].split("<facts>")[1].split("</facts>")[0]
+    assert json.loads(facts)["gpus_one_run_can_use_at_most"] == 1

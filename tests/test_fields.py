@@ -75,6 +75,7 @@ def test_numeric_fields_and_their_kinds_come_from_the_types() -> None:
         "learning_rate": "float",
         "image_size": "int",
         "early_stopping_patience": "int",
+        "gpus": "int",
     }
 
 

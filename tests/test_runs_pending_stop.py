@@ -99,7 +99,7 @@ def test_two_bot_processes_claiming_at_once_start_each_queued_run_once(
     def claim(which: int) -> None:
         start.wait()
         for _ in range(20):
-            claims = stores[which].claim_queued(slots=3, holding=[], pick_gpu=lambda in_use: None)
+            claims = stores[which].claim_queued(slots=3, holding=[], pick_gpu=lambda in_use, count: None)
             claimed[which].extend(claim.run_id for claim in claims)
 
     threads = [threading.Thread(target=claim, args=(which,)) for which in range(2)]

@@ -27,6 +27,7 @@ NUMBERS = {  # flag -> values that are out of range, or not the kind of number t
     "--cache-budget-mb": ["-1", "lots"],
     "--cache-max-mb": ["0", "-5", "1e9", "big"],
     "--early-stopping-patience": ["-1", "1001", "2.5", "five"],
+    "--gpus": ["0", "-1", "65", "1.5", "two"],
 }
 OTHER = {  # flag sets with paths or choices that cannot be used; {tmp} is the test's folder
     "out is a file": ["--out", "{tmp}/afile"],
@@ -45,6 +46,8 @@ OTHER = {  # flag sets with paths or choices that cannot be used; {tmp} is the t
     "unknown model": ["--model", "resnet_nope"],
     "flag without its value": ["--epochs"],
     "unknown flag": ["--turbo"],
+    "more GPUs than this host has": ["--gpus", "2"],
+    "several GPUs without torchrun": ["--gpus", "2", "--device", "cpu"],
 }
 CASES = [
     pytest.param([flag, value], id=f"{flag} {value}") for flag, values in NUMBERS.items() for value in values
@@ -98,3 +101,12 @@ def test_a_bad_flag_from_the_command_line_shows_no_traceback(tmp_path: Path) -> 
     assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
     event = parse_event(result.stdout.splitlines()[-1])
     assert event.type == "error" and event.kind == "config" and "--seed" in event.message
+
+
+def test_more_gpus_than_the_host_has_are_refused_with_what_it_has(
+    tmp_path: Path, dataset: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(["--data", str(dataset), "--out", str(tmp_path / "out"), *FAST_FLAGS, "--gpus", "2"])
+    error = parse_event(capsys.readouterr().out.splitlines()[-1])
+    assert code == ExitCode.CONFIG and error.type == "error"
+    assert "gpus is 2, but this host has 0 GPU(s)" in error.message and "at most 1" in error.message

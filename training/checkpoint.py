@@ -64,7 +64,7 @@ def restore_rng_states(states: dict[str, Any]) -> None:
 
 
 def save(path: Path, state: dict[str, Any]) -> Path:
-    temporary = path.with_suffix(".tmp")
+    temporary = path.with_suffix(f".{os.getpid()}.tmp")  # the ranks of a multi-GPU run may write one file
     torch.save(state, temporary)
     os.replace(temporary, path)
     return path

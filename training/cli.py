@@ -35,7 +35,8 @@ from training.contract import (
     EXIT_CODE_MEANING,
     ExitCode,
 )
-from training.emit import EventWriter
+from training.distributed import World, check_gpus, cleanup
+from training.emit import EventWriter, SilentWriter
 from training.errors import ConfigError, TrainerError
 from training.events import EVENT_TYPES, ErrorEvent
 
@@ -218,19 +219,26 @@ def _usable_out(argv: Sequence[str] | None) -> Path | None:
         return None
 
 
+def _writer(out: Path | None, world: World) -> EventWriter:
+    """Events go to stdout and OUT/events.jsonl from one process: rank 0 of a multi-GPU run."""
+    return EventWriter(out) if world.is_main else SilentWriter()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     writer = EventWriter(None)
     try:
-        writer = EventWriter(_usable_out(argv))
+        world = World.from_env()
+        writer = _writer(_usable_out(argv), world)
         args = build_parser().parse_args(argv)
         out = output_folder(
             args.out or Path("runs") / time.strftime(f"{args.model or 'resnet50'}-%Y%m%d-%H%M%S")
         )
-        writer = EventWriter(out)
+        writer = _writer(out, world)
         config = load_config(args)
         if args.init_from is not None and args.weights is not None:
             raise ConfigError("--init-from and --weights both give starting weights; pass one of them")
+        check_gpus(config.gpus, args.device, world)
         from training import checkpoint  # torch loads only once the flags are valid
         from training.loop import RunOptions, train
 
@@ -241,10 +249,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             weights=weights, export_onnx=args.onnx,
             cache_budget_bytes=args.cache_budget_mb * 2**20 if args.cache_budget_mb is not None else None,
             cache_dir=None if args.no_cache_dir else (args.cache_dir or out.parent / DECODED_CACHE_FOLDER),
-            cache_max_bytes=args.cache_max_mb * 2**20, compile=args.compile,
+            cache_max_bytes=args.cache_max_mb * 2**20, compile=args.compile, world=world,
         )  # fmt: skip
         with stop_on_signals() as stop:
-            return int(train(config, options, writer, stop))
+            code = train(config, options, writer, stop)
+        cleanup(world)
+        return int(code)
     except TrainerError as exc:
         writer.emit(ErrorEvent(kind=exc.kind, message=exc.message))
         return int(EXIT_CODE_FOR_ERROR[exc.kind])

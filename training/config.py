@@ -25,6 +25,7 @@ IMAGE_SIZE_RANGE = (32, 1024)
 NUM_CLASSES_RANGE = (2, 100_000)
 LEARNING_RATE_MAX = 1.0
 EARLY_STOPPING_RANGE = (0, 1000)
+GPUS_RANGE = (1, 64)
 
 REQUIRED_FIELDS = ("dataset_path",)
 
@@ -99,6 +100,15 @@ class TrainingConfig(BaseModel):
             "stop when val accuracy has not improved for this many epochs; 0 never stops",
         ),
     ] = 10
+    gpus: Annotated[
+        int,
+        Field(ge=GPUS_RANGE[0], le=GPUS_RANGE[1]),
+        FieldSpec(
+            {"en": "GPUs", "ko": "GPU 수"},
+            "GPUs of one node for this run, one process each; more than 1 runs DistributedDataParallel "
+            "and must be started by torchrun (python -m training.launch)",
+        ),
+    ] = 1
     task: Annotated[Literal["classification"], FieldSpec({"en": "task", "ko": "작업"}, "what to train")] = (
         "classification"
     )

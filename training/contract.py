@@ -38,6 +38,21 @@ DECODED_CACHE_FOLDER = "decoded-cache"
 DECODED_CACHE_MAX_MB = 20 * 1024
 
 
+# --- a run on several GPUs ----------------------------------------------------------------------------
+# `python -m training.launch` is torchrun (same arguments) ending with the exit codes below; a run with
+# gpus > 1 is started as `python -m training.launch --standalone --nproc-per-node N -m training ...`
+LAUNCH_MODULE = "training.launch"
+
+
+def launch_command(trainer: list[str], gpus: int) -> list[str]:
+    """The command that starts `trainer` (an interpreter and `-m module` or a script) on `gpus` GPUs: the
+    trainer itself for one, else one process per GPU under torchrun."""
+    if gpus <= 1:
+        return list(trainer)
+    interpreter, *program = trainer
+    return [interpreter, "-m", LAUNCH_MODULE, "--standalone", f"--nproc-per-node={gpus}", *program]
+
+
 # --- exit codes and failure kinds ---------------------------------------------------------------------
 
 

@@ -35,6 +35,16 @@ class EventWriter:
             self.emitted.append(event)
 
 
+class SilentWriter(EventWriter):
+    """The writer of every rank but rank 0 of a multi-GPU run: rank 0 alone tells the bot."""
+
+    def __init__(self) -> None:
+        super().__init__(None)
+
+    def emit(self, event: Event) -> None:
+        pass
+
+
 class PreparingReporter:
     """Throttled `preparing` events: the first of a phase and a phase's last count (done == total) always
     go out; in between at most one per `interval` seconds, so reporting every image costs nothing."""

@@ -7,9 +7,11 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from training import distributed
 from training.augment import Normalizer
 from training.data import ImageSource
 from training.device import Precision
+from training.distributed import SINGLE, World
 
 
 @dataclass
@@ -33,12 +35,16 @@ def evaluate(
     device: torch.device,
     precision: Precision,
     batch_size: int,
+    world: World = SINGLE,
 ) -> EvalResult:
+    """On several GPUs each rank scores its share of the images and the sums are added up: every rank
+    gets the metrics of the whole split, as one process would."""
+    distributed.same_buffers(model, world)  # one model scores the split: rank 0's
     model.eval()
     loss_sum = torch.zeros((), device=device)
     top5_hits = torch.zeros((), device=device)
     confusion = torch.zeros(num_classes * num_classes, dtype=torch.long, device=device)
-    for images, labels in source.batches(batch_size):
+    for images, labels in source.batches(batch_size, distributed.eval_shard(len(source), world)):
         images = normalize(images.to(device, non_blocking=True)).contiguous(memory_format=torch.channels_last)
         labels = labels.to(device, non_blocking=True)
         with precision.autocast(device):
@@ -50,6 +56,7 @@ def evaluate(
         )
         if num_classes > 5:
             top5_hits += (logits.topk(5, dim=1).indices == labels[:, None]).any(1).sum()
+    distributed.all_sum(world, loss_sum, top5_hits, confusion)
     matrix = confusion.view(num_classes, num_classes).cpu()
     total = int(matrix.sum())
     return EvalResult(

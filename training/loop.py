@@ -18,12 +18,12 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from training import artifacts, checkpoint, export
+from training import artifacts, checkpoint, distributed, export
 from training.augment import Normalizer, augment_batch
 from training.checkpoint import RunState, Trainables
 from training.config import TrainingConfig
 from training.contract import RESULTS_FILE, ExitCode
-from training.data import DatasetPlan, ImageSource, PreparedData, discover, prepare
+from training.data import DatasetPlan, ImageSource, PreparedData, available_memory_bytes, discover, prepare
 from training.decoded_cache import DEFAULT_MAX_BYTES, DecodedCache
 from training.device import (
     Precision,
@@ -33,6 +33,7 @@ from training.device import (
     describe,
     resolve_device,
 )
+from training.distributed import SINGLE, World
 from training.emit import EventWriter, PreparingReporter
 from training.errors import ConfigError, DatasetError
 from training.evaluate import EvalResult, evaluate
@@ -68,6 +69,7 @@ class RunOptions:
     cache_dir: Path | None = None  # the persistent decoded cache; None: decode into memory every run
     cache_max_bytes: int = DEFAULT_MAX_BYTES
     compile: str = "auto"  # torch.compile: "on", "off", or "auto" (only where it pays for itself)
+    world: World = SINGLE  # this process's rank in a multi-GPU run (torchrun), or the only process
 
 
 def lr_at(step: int, total_steps: int, warmup_steps: int, peak_lr: float) -> float:
@@ -89,9 +91,11 @@ class Schedule:
     peak_lr: float
 
     @classmethod
-    def for_run(cls, train_images: int, config: TrainingConfig) -> Schedule:
-        images = train_images - (1 if train_images % config.batch_size == 1 else 0)
-        steps = math.ceil(images / config.batch_size)
+    def for_run(cls, train_images: int, config: TrainingConfig, batch_size: int | None = None) -> Schedule:
+        """`train_images` and `batch_size` are this process's: a rank's share on several GPUs."""
+        batch_size = batch_size or config.batch_size
+        images = train_images - (1 if train_images % batch_size == 1 else 0)
+        steps = math.ceil(images / batch_size)
         total = steps * config.epochs
         warmup = min(steps, max(1, round(WARMUP_FRACTION * total)))
         return cls(images, steps, total, warmup, config.learning_rate)
@@ -119,14 +123,28 @@ class Run:
     normalize: Normalizer
     schedule: Schedule
     writer: EventWriter
+    world: World = SINGLE
+    replica: torch.nn.Module | None = None  # the network inside DistributedDataParallel, on several GPUs
     epoch_seconds: list[float] = field(default_factory=list)  # this process's epochs, for the ETA
+
+    @property
+    def batch_size(self) -> int:
+        """This process's images per step: a rank's part of the batch on several GPUs."""
+        return distributed.rank_batch(self.config.batch_size, self.world)
 
     def evaluate(self, split: str) -> EvalResult:
         source = self.data.val if split == "val" else self.data.test
         assert source is not None, f"no {split} split"
         classes = len(self.classes)
         return evaluate(
-            self.network, source, classes, self.normalize, self.device, self.precision, self.config.batch_size
+            self.network,
+            source,
+            classes,
+            self.normalize,
+            self.device,
+            self.precision,
+            self.batch_size,
+            self.world,
         )
 
 
@@ -153,9 +171,11 @@ def train(
     started = time.time()
     out = options.out_dir.resolve()
     out.mkdir(parents=True, exist_ok=True)
-    generator = seed_everything(options.seed)
-    device = resolve_device(options.device)
+    generator = seed_everything(options.seed)  # alike on every rank: they draw the same shuffled order
+    world = options.world
+    device = resolve_device(distributed.device_name(options.device, world))
     configure_backend(device)
+    distributed.init(world, device)
     precision = choose_precision(device, config.image_size)
 
     plan = discover(Path(config.dataset_path), options.seed)
@@ -173,32 +193,26 @@ def train(
     trainables = Trainables(model, optimizer, scaler, generator)
     network = compiled(model, options.compile, device, images=config.epochs * len(data.train))
     normalize = Normalizer(info.mean, info.std, device)
-    schedule = Schedule.for_run(len(data.train), config)
+    rank_batch = distributed.rank_batch(config.batch_size, world)
+    schedule = Schedule.for_run(len(data.train) // world.size, config, rank_batch)
     run = Run(
-        config,
-        out,
-        device,
-        precision,
-        plan.classes,
-        data,
-        info,
-        trainables,
-        network,
-        normalize,
-        schedule,
-        writer,
-    )
+        config, out, device, precision, plan.classes, data, info, trainables, network, normalize, schedule,
+        writer, world, distributed.wrap(network, world, device),
+    )  # fmt: skip
 
     state = resume(run) if options.resume else RunState(classes=plan.classes, config=config.model_dump())
     announce(run, state, options, plan.warnings + info.warnings)
+    stopped = False  # agreed by every rank (distributed.agreed_stop): they all stop, or none does
     for epoch in range(state.epoch, config.epochs):
         stats = train_one_epoch(run, epoch, stop)
         if stats is None:  # stopped mid-epoch
+            stopped = True
             break
         end_epoch(run, state, stats, run.evaluate("val"))
-        if stop.is_set() or plateaued(state.epoch, state.best.epoch, config.early_stopping_patience):
+        stopped = distributed.agreed_stop(stop, world, device)
+        if stopped or plateaued(state.epoch, state.best.epoch, config.early_stopping_patience):
             break
-    if state.epoch < config.epochs and stop.is_set():  # a stop, or early stopping, leaves epochs undone
+    if state.epoch < config.epochs and stopped:  # a stop, or early stopping, leaves epochs undone
         return stop_run(run, state)
     return finish_run(run, state, started, options)
 
@@ -216,6 +230,9 @@ def images_and_model(
     check_model_request(config.model, options.weights)  # before the long part
     preparing = PreparingReporter(writer)
     threads = options.workers or len(os.sched_getaffinity(0))
+    budget = options.cache_budget_bytes
+    if budget is None and options.world.distributed:  # in memory, each rank of this node has a copy
+        budget = available_memory_bytes() // 2 // options.world.size
     cache = DecodedCache(options.cache_dir, options.cache_max_bytes) if options.cache_dir else None
     with ThreadPoolExecutor(1) as pool:
         building = pool.submit(
@@ -225,9 +242,7 @@ def images_and_model(
         if fetching is not None:
             fetching.report("weights", message=config.model)
         crop_pct = lambda: model_when_built(building, fetching).crop_pct  # noqa: E731
-        data = prepare(
-            plan, config.image_size, crop_pct, device, threads, options.cache_budget_bytes, preparing, cache
-        )
+        data = prepare(plan, config.image_size, crop_pct, device, threads, budget, preparing, cache)
         return data, model_when_built(building, fetching)
 
 
@@ -290,13 +305,15 @@ def announce(run: Run, state: RunState, options: RunOptions, warnings: list[tupl
 
 def train_one_epoch(run: Run, epoch: int, stop: threading.Event) -> EpochStats | None:
     """One pass over the shuffled training images, with throttled `progress` events; None when stopped."""
-    model, optimizer, scaler = run.network, run.trainables.optimizer, run.trainables.scaler
+    model = run.replica or run.network
+    optimizer, scaler = run.trainables.optimizer, run.trainables.scaler
     schedule, device, generator = run.schedule, run.device, run.trainables.generator
     model.train()
     epoch_start = last_progress = time.perf_counter()
     loss_sum, correct, seen, lr = torch.zeros((), device=device), torch.zeros((), device=device), 0, 0.0
-    order = torch.randperm(len(run.data.train), generator=generator)[: schedule.images_per_epoch]
-    for step, (images, labels) in enumerate(run.data.train.batches(run.config.batch_size, order), 1):
+    order = torch.randperm(len(run.data.train), generator=generator)
+    order = distributed.shard(order, run.world)[: schedule.images_per_epoch]  # on several GPUs: a share
+    for step, (images, labels) in enumerate(run.data.train.batches(run.batch_size, order), 1):
         lr = schedule.lr(epoch, step)
         for group in optimizer.param_groups:
             group["lr"] = lr
@@ -319,14 +336,15 @@ def train_one_epoch(run: Run, epoch: int, stop: threading.Event) -> EpochStats |
                 epoch=epoch + 1,
                 step=step,
                 steps_per_epoch=schedule.steps_per_epoch,
-                loss=float(loss_sum) / seen,
-                images_per_sec=seen / (now - epoch_start),
+                loss=float(loss_sum) / seen,  # rank 0's share on several GPUs
+                images_per_sec=seen * run.world.size / (now - epoch_start),
             )
             run.writer.emit(progress)
-        if stop.is_set():
+        if distributed.stop_at_step(stop, run.world, device, step, step == schedule.steps_per_epoch):
             return None
     seconds = time.perf_counter() - epoch_start
-    return EpochStats(epoch_start, seconds, seen, float(loss_sum) / seen, float(correct) / seen, lr)
+    summed_loss, hits, total = distributed.sum_values(run.world, device, loss_sum, correct, seen)
+    return EpochStats(epoch_start, seconds, int(total), summed_loss / total, hits / total, lr)
 
 
 def end_epoch(run: Run, state: RunState, stats: EpochStats, result: EvalResult) -> None:
@@ -337,12 +355,13 @@ def end_epoch(run: Run, state: RunState, stats: EpochStats, result: EvalResult) 
         state.best = checkpoint.BestEpoch(
             result.acc, epoch, result.confusion, result.per_class_acc(run.classes)
         )
-        best_weights = {
-            k: v.detach().to("cpu", copy=True) for k, v in run.trainables.model.state_dict().items()
-        }
-        checkpoint.save(
-            run.out / checkpoint.BEST, {"model": best_weights, "epoch": epoch, "classes": run.classes}
-        )
+        if run.world.is_main:
+            best_weights = {
+                k: v.detach().to("cpu", copy=True) for k, v in run.trainables.model.state_dict().items()
+            }
+            checkpoint.save(
+                run.out / checkpoint.BEST, {"model": best_weights, "epoch": epoch, "classes": run.classes}
+            )
     run.epoch_seconds.append(time.perf_counter() - stats.started)
     row: dict[str, Any] = {
         "epoch": epoch,
@@ -357,8 +376,9 @@ def end_epoch(run: Run, state: RunState, stats: EpochStats, result: EvalResult) 
         row["val_top5"] = result.top5
     state.history.append(row)
     state.epoch = epoch
-    checkpoint.save_run(run.out / checkpoint.LAST, state, run.trainables)
-    artifacts.save_results_csv(run.out, state.history)
+    if run.world.is_main:
+        checkpoint.save_run(run.out / checkpoint.LAST, state, run.trainables)
+        artifacts.save_results_csv(run.out, state.history)
     run.writer.emit(
         EpochEvent(
             epochs=run.config.epochs,
@@ -372,7 +392,9 @@ def end_epoch(run: Run, state: RunState, stats: EpochStats, result: EvalResult) 
 
 def stop_run(run: Run, state: RunState) -> ExitCode:
     """The one way a stop ends a run: a resumable checkpoint of where it stands, then `stopped`."""
-    path = checkpoint.save_run(run.out / checkpoint.LAST, state, run.trainables)
+    path = run.out / checkpoint.LAST
+    if run.world.is_main:
+        checkpoint.save_run(path, state, run.trainables)
     run.writer.emit(StoppedEvent(epoch=state.epoch, checkpoint=str(path)))
     return ExitCode.STOPPED
 
@@ -384,6 +406,7 @@ def finish_run(run: Run, state: RunState, started: float, options: RunOptions) -
     )  # matplotlib and the writers load only at the end, not before the first step
 
     model, best = run.trainables.model, state.best
+    distributed.barrier(run.world)  # rank 0 has written the best weights the others load next
     if (run.out / checkpoint.BEST).exists():
         model.load_state_dict(checkpoint.load(run.out / checkpoint.BEST)["model"])
     test_metrics = None
@@ -392,6 +415,8 @@ def finish_run(run: Run, state: RunState, started: float, options: RunOptions) -
         test_metrics = {"loss": test.loss, "acc": test.acc} | (
             {"top5": test.top5} if test.top5 is not None else {}
         )
+    if not run.world.is_main:  # every rank took part in the test score; rank 0 writes the rest
+        return ExitCode.DONE
     info = run.info
     config = run.config
     paths = artifacts.save_model(

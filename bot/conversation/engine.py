@@ -21,7 +21,7 @@ from bot.conversation.datasets import (
     resolve_dataset_path,
     summarize_dataset,
 )
-from bot.conversation.facts import FactsProvider, OfflineFacts
+from bot.conversation.facts import FactsProvider, GpuLimit, OfflineFacts, gpu_limit
 from bot.conversation.model_names import close_matches, is_known_model, normalize_model_name
 from bot.conversation.parsing import ParseResult
 from training.config import (
@@ -237,10 +237,30 @@ def _apply_field(turn: _Turn, name: str, value: Any) -> None:
             )
         )
         return
+    if name == "gpus" and valid > (limit := gpu_limit(turn.options.facts_provider())).most:
+        turn.lines.append(_too_many_gpus(turn, valid, limit))
+        return
     if name == "num_classes" and (actual := _known_class_count(turn)) is not None and actual != valid:
         turn.lines.append(msg.text(turn.language, "classes_disagree", stated=valid, actual=actual))
         return
     _set(turn, name, valid)
+
+
+def _too_many_gpus(turn: _Turn, value: int, limit: GpuLimit) -> str:
+    """More GPUs than one run can have here: this host's, or one node's of the Slurm partition."""
+    lang, kept = turn.language, _kept(turn, "gpus")
+    if limit.on_slurm:
+        partition = (
+            msg.text(lang, "slurm_partition", name=limit.partition)
+            if limit.partition
+            else msg.text(lang, "slurm_default_partition")
+        )
+        return msg.text(
+            lang, "gpus_over_partition", partition=partition, found=limit.found, most=limit.most,
+            value=value, kept=kept,
+        )  # fmt: skip
+    key = "gpus_over_host" if limit.found else "gpus_over_host_none"
+    return msg.text(lang, key, found=limit.found, most=limit.most, value=value, kept=kept)
 
 
 def _summary_lines(turn: _Turn, config: TrainingConfig) -> list[str]:

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Any, Generic, Literal, Protocol, TypeVar
 
 from sqlalchemy import select
 
@@ -38,6 +38,16 @@ class Gpu:
     index: str
     name: str
     memory_mib: int | None = None
+
+
+@dataclass(frozen=True)
+class GpuLimit:
+    """How many GPUs one run may ask for: those of this host, or of one node of the Slurm partition."""
+
+    most: int  # at least 1: without GPUs a run trains on the CPU, in one process
+    found: int  # GPUs found: this host's (local runs), or the most one node has (Slurm)
+    on_slurm: bool = False
+    partition: str | None = None  # the Slurm partition; None: the cluster's default
 
 
 @dataclass(frozen=True)
@@ -81,6 +91,17 @@ class FactsProvider(Protocol):
     def throughput(self, model: str, image_size: int) -> Throughput | None: ...
 
 
+def gpu_limit(facts: FactsProvider) -> GpuLimit:
+    """The GPUs a run may ask for. A provider may know better than its GPU list (HostFacts on Slurm, where
+    runs go to the partition's nodes): it then has a `gpu_limit()` of its own."""
+    own = getattr(facts, "gpu_limit", None)
+    if callable(own):
+        limit: GpuLimit = own()
+        return limit
+    found = len(facts.gpus())
+    return GpuLimit(max(1, found), found)
+
+
 def device_kind(gpus: list[Gpu]) -> str:
     return "cuda" if gpus else "cpu"
 
@@ -121,16 +142,20 @@ def find_weights(
     return Weights(model, "hub" if reachable() else "unavailable", where)
 
 
-class _CachedProbe:
-    """hub_reachable, remembered for HUB_PROBE_TTL_S so a conversation does not wait on every turn."""
+T = TypeVar("T")
 
-    def __init__(self, probe: Callable[[], bool]) -> None:
+
+class _CachedProbe(Generic[T]):
+    """A slow probe (hub_reachable, sinfo), remembered for HUB_PROBE_TTL_S so a conversation does not wait
+    on every turn."""
+
+    def __init__(self, probe: Callable[[], T]) -> None:
         self._probe = probe
-        self._value: bool | None = None
+        self._value: T | None = None
         self._at = 0.0
         self._lock = threading.Lock()
 
-    def __call__(self) -> bool:
+    def __call__(self) -> T:
         with self._lock:
             if self._value is None or time.monotonic() - self._at > HUB_PROBE_TTL_S:
                 self._value, self._at = self._probe(), time.monotonic()
@@ -152,6 +177,15 @@ def host_gpus() -> list[Gpu]:
     visible = visible_gpu_indices()
     named = {gpu.index: gpu for gpu in _nvidia_smi_gpus()}
     return [named.get(index, Gpu(index, "GPU")) for index in visible]
+
+
+def _slurm_node_gpus(settings: Settings) -> Callable[[], int]:
+    def most() -> int:
+        from bot.runs.slurm import SlurmLauncher  # only on Slurm: runs the Slurm client tools
+
+        return SlurmLauncher.from_settings(settings).most_gpus_per_node()
+
+    return most
 
 
 # --- throughput history ------------------------------------------------------------------------------------
@@ -211,12 +245,15 @@ class HostFacts:
         reachable: Callable[[], bool] = lambda: hub_reachable(HUB_PROBE_SECONDS),
         gpus: Callable[[], list[Gpu]] = host_gpus,
         hf_cached: Callable[[str], bool] = _hf_cached,
+        partition_gpus: Callable[[], int] | None = None,
     ) -> None:
         self._settings = settings
         self._db = db
         self._reachable = _CachedProbe(reachable)
         self._gpus = gpus
         self._hf_cached = hf_cached
+        # on Slurm: the most GPUs one node of the partition has (sinfo), asked again after a while
+        self._partition_gpus = _CachedProbe(partition_gpus or _slurm_node_gpus(settings))
 
     def datasets(self) -> list[str]:
         return list_datasets(self._settings.data_root)
@@ -236,6 +273,13 @@ class HostFacts:
 
     def weights(self, model: str) -> Weights:
         return find_weights(model, reachable=self._reachable, hf_cached=self._hf_cached)
+
+    def gpu_limit(self) -> GpuLimit:
+        if self._settings.run_backend != "slurm":
+            found = len(self.gpus())
+            return GpuLimit(max(1, found), found)
+        found = self._partition_gpus()
+        return GpuLimit(max(1, found), found, on_slurm=True, partition=self._settings.slurm_partition)
 
     def throughput(self, model: str, image_size: int) -> Throughput | None:
         return measured_throughput(self._db, model, image_size, device_kind(self.gpus()))
@@ -257,6 +301,7 @@ def render_facts(facts: FactsProvider, draft: dict[str, Any], summary: Any | Non
         "gpus": [{"index": g.index, "name": g.name, "memory_mib": g.memory_mib} for g in gpus]
         or "none (CPU)",
         "queue": {"running": queue.running, "queued": queue.queued, "runs_at_once": queue.slots},
+        "gpus_one_run_can_use_at_most": gpu_limit(facts).most,
         "pretrained_weights": {"model": model, "status": weights.status},
         "throughput": None
         if throughput is None

@@ -47,7 +47,7 @@ _EN_NUMBER = re.compile(
 _KO_TENS = {"열": 10, "스무": 20, "스물": 20, "서른": 30, "마흔": 40, "쉰": 50}
 _KO_ONES = {"한": 1, "두": 2, "세": 3, "네": 4, "다섯": 5, "여섯": 6, "일곱": 7, "여덟": 8, "아홉": 9}
 _SINO = {"일": 1, "이": 2, "삼": 3, "사": 4, "오": 5, "육": 6, "칠": 7, "팔": 8, "구": 9}
-_KO_UNIT_AHEAD = r"(?=\s?(?:종류|가지|종|개|번|회|바퀴|에폭|에포크|클래스|카테고리|epoch))"
+_KO_UNIT_AHEAD = r"(?=\s?(?:종류|가지|종|개|번|회|바퀴|에폭|에포크|클래스|카테고리|epoch|gpu|GPU|장))"
 _KO_NATIVE = re.compile(
     r"(?<![가-힣])(?:(?P<tens>"
     + "|".join(_KO_TENS)
@@ -62,7 +62,8 @@ _KO_SINO = re.compile(
 )
 _EN_UNIT_AHEAD = re.compile(
     r"\s*(?:different\s+|kinds of\s+|types of\s+)?"
-    r"(?:epochs?|classes|class|categories|kinds|types|labels|breeds|species|passes|times|rounds)\b|\s*$",
+    r"(?:epochs?|classes|class|categories|kinds|types|labels|breeds|species|passes|times|rounds|gpus?)\b"
+    r"|\s*$",
     _I,
 )
 
@@ -104,7 +105,17 @@ _REPLACED_NUMBER = re.compile(
 
 # --- field patterns (tried in order; the last match of the first matching pattern wins) ----------------
 _LR_KEY = r"(?:learning[\s_-]*rate|학습\s*률|학습률|러닝\s*레이트|\blr\b)"
+_GPU_WORD = r"(?:gpus?|그래픽\s*+카드|지피유)"
 _PATTERNS: dict[str, list[re.Pattern[str]]] = {
+    # first: "GPU 2개로 10 에폭" is 2 GPUs; "GPU 0번" names a GPU, not a count
+    "gpus": [
+        re.compile(_FREE_NUM + r"\s*+(?:개의?\s*+|장의?\s*+|x\s*+|-)?" + _GPU_WORD + r"(?![a-z])", _I),
+        re.compile(
+            r"(?:num[\s_-]*+gpus|number\s+of\s+gpus|(?<![a-z])" + _GPU_WORD + r")"
+            r"\s*+(?:[:=]|는|은|를|을|수는?|개수는?|to)?\s*+" + _NUM + r"(?!\s*+(?:번|th\b|st\b|nd\b|rd\b))",
+            _I,
+        ),
+    ],
     "learning_rate": [
         re.compile(_LR_KEY + _JOIN + _NUM, _I),
         re.compile(_ALONE + r"([-+\u2212]?\d(?:\.\d++)?e-\d++)(?![\w.])", _I),

@@ -12,6 +12,14 @@ TEXTS: dict[str, dict[str, str]] = {
         "too_many_epochs": "This server allows at most {max} epochs; `{value}` is too many, "
         "so I kept {kept}.",
         "kept_default": "the default ({value})",
+        "gpus_over_host": "This host has {found} GPU(s); a run can use at most {most}, so `{value}` GPUs "
+        "is too many and I kept {kept}.",
+        "gpus_over_host_none": "This host has no GPU: a run trains on the CPU in one process, so I can't use "
+        "`{value}` GPUs; I kept {kept}.",
+        "gpus_over_partition": "The nodes of {partition} have at most {found} GPU(s); a run uses one node, "
+        "so it can use at most {most}: `{value}` GPUs is too many and I kept {kept}.",
+        "slurm_partition": "Slurm partition `{name}`",
+        "slurm_default_partition": "the default Slurm partition",
         "auto_classes": "from the dataset",
         "path_outside": "I can't use `{value}`: datasets must be folders inside DATA_ROOT (e.g. `cats`).",
         "path_not_found": "There is no dataset `{value}` under DATA_ROOT. Available: {names}.",
@@ -158,6 +166,15 @@ TEXTS: dict[str, dict[str, str]] = {
         "too_many_epochs": "이 서버에서는 Epochs를 최대 {max}까지 할 수 있어요. "
         "`{value}`은(는) 너무 많아서 {kept}(으)로 두었어요.",
         "kept_default": "기본값 {value}",
+        "gpus_over_host": "이 서버에는 GPU가 {found}개 있어서 한 학습에 최대 {most}개까지 쓸 수 있어요. "
+        "GPU `{value}`개는 너무 많아서 {kept}(으)로 두었어요.",
+        "gpus_over_host_none": "이 서버에는 GPU가 없어서 학습은 CPU에서 프로세스 하나로 돌아가요. "
+        "GPU `{value}`개는 쓸 수 없어서 {kept}(으)로 두었어요.",
+        "gpus_over_partition": "{partition}의 노드에는 GPU가 최대 {found}개 있어요. "
+        "한 학습은 노드 하나를 쓰니 최대 {most}개까지 쓸 수 있어요: GPU `{value}`개는 너무 많아서 "
+        "{kept}(으)로 두었어요.",
+        "slurm_partition": "Slurm 파티션 `{name}`",
+        "slurm_default_partition": "기본 Slurm 파티션",
         "auto_classes": "데이터셋에서",
         "path_outside": "`{value}`은(는) 쓸 수 없어요: 데이터셋은 DATA_ROOT 안의 폴더여야 해요 (예: `cats`).",
         "path_not_found": "DATA_ROOT에 `{value}` 데이터셋이 없어요. 있는 데이터셋: {names}.",

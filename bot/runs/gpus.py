@@ -6,6 +6,7 @@ Reading them can mean running nvidia-smi, which may take seconds on a busy host.
 from __future__ import annotations
 
 import threading
+from collections import Counter
 from collections.abc import Callable, Sequence
 
 from bot.settings import visible_gpu_indices
@@ -31,8 +32,11 @@ class GpuInventory:
             indices = self._indices
         return self.refresh() if indices is None else indices
 
-    def pick(self, in_use: Sequence[str | None]) -> str | None:
-        """The GPU with the fewest runs on it (None without GPUs)."""
+    def pick(self, in_use: Sequence[str | None], count: int = 1) -> str | None:
+        """The `count` GPUs with the fewest runs on them, as CUDA_VISIBLE_DEVICES ("0,1"); None without
+        GPUs. `in_use` holds what running runs were given (one GPU, or several joined by commas)."""
         if not self.indices:
             return None
-        return min(self.indices, key=list(in_use).count)
+        load = Counter(index for given in in_use if given for index in given.split(","))
+        chosen = set(sorted(self.indices, key=lambda index: load[index])[:count])
+        return ",".join(index for index in self.indices if index in chosen)

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from training.contract import launch_command
+
 
 class BackendUnavailable(Exception):
     """The backend cannot take runs (its tools are missing, its controller is down, ...): a message for
@@ -27,7 +29,8 @@ class LaunchSpec:
     run_id: int
     args: list[str]  # the whole trainer command line
     output_dir: Path
-    gpu: str | None = None  # a slot this host chose (local backend); None lets the backend decide
+    gpu: str | None = None  # the slots this host chose, as CUDA_VISIBLE_DEVICES ("0,1"); None: the backend's
+    gpus: int = 1  # GPUs the run asks for (its TrainingConfig.gpus); more than 1: one node's, under torchrun
 
 
 @dataclass(frozen=True)
@@ -106,8 +109,9 @@ def trainer_args(
     resume: bool,
     cache_dir: Path | None = None,
     init_from: Path | None = None,
+    gpus: int = 1,
 ) -> list[str]:
-    args = [*command, "--config", str(config_path), "--out", str(out_dir)]
+    args = [*launch_command(list(command), gpus), "--config", str(config_path), "--out", str(out_dir)]
     if cache_dir is not None:
         args += ["--cache-dir", str(cache_dir)]
     if init_from is not None:

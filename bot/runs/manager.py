@@ -17,6 +17,7 @@ import threading
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.runs.advice import failure_code
@@ -273,15 +274,23 @@ class RunManager:
             return self._settings.max_concurrent_runs
         return self._settings.max_concurrent_runs or max(1, len(self._gpus.indices))
 
-    def _pick_gpu(self, in_use: list[str | None]) -> str | None:
-        return None if self._launcher.schedules_itself else self._gpus.pick(in_use)
+    def _pick_gpu(self, in_use: list[str | None], count: int) -> str | None:
+        return None if self._launcher.schedules_itself else self._gpus.pick(in_use, count)
+
+    def _weight(self, config: dict[str, Any]) -> int:
+        """The slots a run holds: with one run per GPU (no MAX_CONCURRENT_RUNS), one per GPU it uses."""
+        if self._launcher.schedules_itself or self._settings.max_concurrent_runs:
+            return 1
+        return max(1, min(_gpus_of(config), len(self._gpus.indices)))
 
     def _fill_slots(self) -> None:
         """Start queued runs, oldest first, while fewer than the allowed number are running."""
         with self._lock:
             if self._closed:
                 return
-            claims = self._store.claim_queued(self._slots(), list(self._followers), self._pick_gpu)
+            claims = self._store.claim_queued(
+                self._slots(), list(self._followers), self._pick_gpu, self._weight
+            )
             self._unfollowed.update(claim.run_id for claim in claims)
             if claims:
                 # the runs behind moved up; published before another fill can start one of them
@@ -294,6 +303,7 @@ class RunManager:
         claim.output_dir.mkdir(parents=True, exist_ok=True)
         config_path = claim.output_dir / RUN_CONFIG_FILE
         config_path.write_text(TrainingConfig.model_validate(claim.config).to_json(), encoding="utf-8")
+        gpus = _gpus_of(claim.config)
         args = trainer_args(
             self._command,
             config_path,
@@ -301,9 +311,10 @@ class RunManager:
             resume=claim.resume,
             cache_dir=self._cache_dir,
             init_from=claim.init_from,
+            gpus=gpus,
         )
         try:
-            job = self._launcher.submit(LaunchSpec(claim.run_id, args, claim.output_dir, claim.gpu))
+            job = self._launcher.submit(LaunchSpec(claim.run_id, args, claim.output_dir, claim.gpu, gpus))
         except (OSError, LaunchFailed) as exc:
             log.exception("run %s: could not start the trainer", claim.run_id)
             self._store.record_launch_failed(
@@ -427,6 +438,10 @@ class RunManager:
         for run in self.active_runs():
             if run.status == RunStatus.QUEUED:
                 self._publisher.publish(RunUpdate(run))
+
+
+def _gpus_of(config: dict[str, Any]) -> int:
+    return int(config.get("gpus", 1))
 
 
 def _job_name(job: Job) -> str:

@@ -137,7 +137,7 @@ class SlurmLauncher:
                     f"(it has: {', '.join(sorted(set(names))) or 'none'})."
                 )
         if self._gpus_per_run:
-            most = self._most_gpus_per_node()
+            most = self.most_gpus_per_node()
             if most < self._gpus_per_run:
                 where = f"partition {self.partition}" if self.partition else "the default partition"
                 raise BackendUnavailable(
@@ -159,7 +159,7 @@ class SlurmLauncher:
             f"--error={spec.output_dir / STDERR_FILE}",
             "--open-mode=append",
             f"--chdir={os.getcwd()}",
-            *self._resource_args(),
+            *self._resource_args(spec.gpus),
             str(script),
         ]
         result = self._run(*args, check=False)
@@ -198,17 +198,20 @@ class SlurmLauncher:
 
     # internals
 
-    def _resource_args(self) -> list[str]:
+    def _resource_args(self, run_gpus: int) -> list[str]:
+        """sbatch's options; a run on several GPUs asks for them on one node (torchrun runs in the job),
+        a one-GPU run for SLURM_GPUS_PER_RUN."""
+        gpus = run_gpus if run_gpus > 1 else self._gpus_per_run
         options = {
             "--partition": self.partition,
             "--account": self._account,
             "--qos": self._qos,
             "--time": self._time_limit,
-            "--gpus-per-node": str(self._gpus_per_run) if self._gpus_per_run else None,
+            "--gpus-per-node": str(gpus) if gpus else None,
         }
         return [f"{flag}={value}" for flag, value in options.items() if value] + self._extra_args
 
-    def _most_gpus_per_node(self) -> int:
+    def most_gpus_per_node(self) -> int:
         """The most GPUs one node of the partition has, from its generic resources (gpu:4, gpu:a100:8)."""
         partition = ["--partition", self.partition] if self.partition else []
         listing = self._run("sinfo", "-h", "-N", *partition, "-o", "%G", check=False).stdout

@@ -90,10 +90,10 @@ class RunStore:
         )
 
     def busy_gpus(self) -> set[str]:
-        """The GPUs running trainers hold."""
+        """The GPUs running trainers hold (a run on several holds each of them)."""
         with self._db.session() as session:
             query = select(TrainingRun.gpu).where(TrainingRun.status == RunStatus.RUNNING)
-            return {gpu for gpu in session.scalars(query) if gpu is not None}
+            return {index for given in session.scalars(query) if given for index in given.split(",")}
 
     def handed_off(self) -> list[Attached]:
         """Runs handed to the backend: running, or waiting in the scheduler's own queue."""
@@ -227,21 +227,33 @@ class RunStore:
             row.slack_ts = ts
 
     def claim_queued(
-        self, slots: int | None, holding: Collection[int], pick_gpu: Callable[[list[str | None]], str | None]
+        self,
+        slots: int | None,
+        holding: Collection[int],
+        pick_gpu: Callable[[list[str | None], int], str | None],
+        weight: Callable[[dict[str, Any]], int] = lambda config: 1,
     ) -> list[Claim]:
-        """Move queued runs, oldest first, to `running` while fewer than `slots` (None: no limit) hold a
-        slot: handed-off rows and the runs in `holding` (a trainer holds its slot until its process
-        exits, even after its final event)."""
+        """Move queued runs, oldest first, to `running` while the slots they hold stay within `slots`
+        (None: no limit). A run holds `weight(config)` slots (a run on N GPUs may hold N) from its claim
+        until its process exits, even after its final event: handed-off rows and the runs in `holding`.
+        The oldest run that does not fit waits, and the runs behind it wait with it (none overtakes)."""
         claims: list[Claim] = []
         with self._db.session() as session:
             if session.bind is not None and session.bind.dialect.name == "postgresql":
                 # two bot processes on one database claim one after the other, so neither overfills
                 session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CLAIM_LOCK})
-            in_use = list(
-                session.scalars(select(TrainingRun.gpu).where(HANDED_OFF | TrainingRun.id.in_(list(holding))))
-            )
-            order = _queue_order(session)
-            for run_id in order if slots is None else order[: max(slots - len(in_use), 0)]:
+            held = session.execute(
+                select(TrainingRun.gpu, TrainingRun.config).where(
+                    HANDED_OFF | TrainingRun.id.in_(list(holding))
+                )
+            ).all()
+            in_use: list[str | None] = [gpu for gpu, _ in held]
+            used = sum(weight(config or {}) for _, config in held)
+            for run_id in _queue_order(session):
+                row = _row(session, run_id)
+                needs = weight(row.config or {})
+                if not _fits(used, needs, slots):
+                    break
                 # compare and set: a run another process claimed since the read above is left to it
                 taken = session.execute(
                     update(TrainingRun)
@@ -251,9 +263,9 @@ class RunStore:
                 )
                 if taken.rowcount != 1:  # type: ignore[attr-defined]
                     continue
-                row = _row(session, run_id)
                 session.refresh(row)
-                gpu = pick_gpu(in_use)
+                used += needs
+                gpu = pick_gpu(in_use, int((row.config or {}).get("gpus", 1)))
                 in_use.append(gpu)
                 row.started_at = utcnow()
                 row.gpu = gpu
@@ -384,6 +396,12 @@ def _apply_job_state(row: TrainingRun, state: JobState) -> bool:
         row.status = RunStatus.RUNNING
         row.backend_reason = row.backend_position = None
     return (row.status, row.backend_reason, row.backend_position) != before
+
+
+def _fits(used: int, needs: int, slots: int | None) -> bool:
+    """A run needing `needs` slots can start beside runs holding `used`. One needing more than there are
+    starts alone (its trainer then says what it lacks) rather than wait forever."""
+    return slots is None or used + needs <= slots or (used == 0 and slots > 0)
 
 
 def _queue_order(session: Session) -> list[int]:

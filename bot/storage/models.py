@@ -108,7 +108,9 @@ class TrainingRun(Base):
     # while the scheduler holds the job in its own queue: its reason code and the job's position there
     backend_reason: Mapped[str | None] = mapped_column(String(64), default=None)
     backend_position: Mapped[int | None] = mapped_column(default=None)
-    gpu: Mapped[str | None] = mapped_column(String(16), default=None)  # CUDA_VISIBLE_DEVICES given to it
+    # CUDA_VISIBLE_DEVICES given to it: one GPU, or the GPUs of a multi-GPU run ("0,1,2,3"). SQLite keeps
+    # the first schema's length, which it never enforces (changing it would mean copying the table)
+    gpu: Mapped[str | None] = mapped_column(String(255).with_variant(String(16), "sqlite"), default=None)
     events_offset: Mapped[int] = mapped_column(default=0)  # bytes of events.jsonl already applied
     last_event_at: Mapped[datetime | None] = mapped_column(default=None)
     stalled: Mapped[bool] = mapped_column(default=False)
