@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.conversation import ConversationService, Turn
+from bot.conversation import ConversationService
 from bot.conversation.facts import Gpu, HostFacts
 from bot.conversation.parsing import ParseContext
 from bot.conversation.rules import parse_message
@@ -22,6 +22,7 @@ from bot.settings import Settings
 from bot.storage import Database, RunStatus
 from tests.imagegen import make_image_folder
 from tests.runs_support import fake_command, make_request, make_settings, managers, wait_until
+from tests.test_conversation_facts import say
 
 
 @pytest.mark.parametrize(
@@ -69,14 +70,6 @@ def service_with(db: Database, data_root: Path, gpus: int, **settings: object) -
     found = [Gpu(str(index), "NVIDIA H200", 143771) for index in range(gpus)]
     facts = HostFacts(config, db, reachable=lambda: False, gpus=lambda: found, partition_gpus=lambda: 4)
     return ConversationService(db, config, "rules", facts=facts)
-
-
-def say(service: ConversationService, *texts: str) -> Turn:
-    turn = None
-    for text in texts:
-        turn = service.handle_message(team_id="T", channel_id="C", thread_ts="1.0", user_id="U", text=text)
-    assert turn is not None
-    return turn
 
 
 def test_more_gpus_than_the_host_has_are_refused_and_the_draft_kept(db: Database, data_root: Path) -> None:
