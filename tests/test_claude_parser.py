@@ -285,6 +285,8 @@ def test_the_request_carries_the_facts_the_last_bot_message_and_escaped_user_tex
         ({"intent": "command", "updates": {}, "command": "status"}, "command", "status", None),
         ({"intent": "command", "updates": {}, "command": "stop", "run_id": 7}, "command", "stop", 7),
         ({"intent": "command", "updates": {}, "command": "resume", "run_id": 3}, "command", "resume", 3),
+        ({"intent": "command", "updates": {}, "command": "export_onnx"}, "command", "export_onnx", None),
+        ({"intent": "command", "updates": {}, "command": "predict", "run_id": 2}, "command", "predict", 2),
         ({"intent": "smalltalk", "updates": {}}, "smalltalk", None, None),
         ({"intent": "cancel", "updates": {}}, "cancel", None, None),
     ],
@@ -305,6 +307,23 @@ def test_commands_small_talk_and_cancel_from_claude(
     assert (turn.intent, turn.command, turn.command_args.get("run_id")) == (intent, command, run_id)
     if intent != "cancel":
         assert turn.draft == {"epochs": 5}
+
+
+def test_continue_from_claude_carries_the_number_of_more_epochs(
+    tmp_path: Path, data_root: Path, server: fake.FakeAnthropic
+) -> None:
+    service = make_grounded_service(tmp_path, data_root, server)
+    server.script = [
+        fake.message({"intent": "command", "updates": {}, "command": "continue", "more_epochs": 10})
+    ]
+    turn = say(service, "10 에폭 더 학습해줘")
+    assert (turn.intent, turn.command, turn.command_args["epochs"]) == ("command", "continue", 10)
+    assert turn.draft == {}
+    # a continue without its number is no answer: the rules read the message instead
+    server.script = [fake.message({"intent": "command", "updates": {}, "command": "continue"})]
+    turn = say(service, "train 5 more epochs")
+    assert (turn.command, turn.command_args["epochs"]) == ("continue", 5)
+    assert "built-in parser" in " ".join(turn.notices)
 
 
 def test_a_start_command_from_claude_carries_the_typed_text_for_the_start_time(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import logging
 import os
 import re
@@ -184,3 +185,56 @@ def test_commands_answer_in_korean(parts) -> None:  # type: ignore[no-untyped-de
     assert "실행 중이거나 대기 중인 학습이 없어요." in output and "아직 학습이 없어요." in output
     assert "사용법: `중지 <학습 번호>`" in output
     assert english_sentences(output) == []
+
+
+def test_a_finished_run_predicts_exports_and_continues_in_the_console(tmp_path: Path) -> None:
+    """With the real trainer: `predict PATH...` answers as the trainer's own predict, `export onnx` gives
+    a verified file, `2 more epochs` sets up a run continuing it."""
+    data = make_image_folder(tmp_path / "data" / "pets", per_class=6)
+    settings = Settings(
+        _env_file=None,
+        data_root=tmp_path / "data",
+        output_root=tmp_path / "outputs",
+        database_url=f"sqlite:///{tmp_path / 'bot.db'}",
+        max_concurrent_runs=1,
+    )
+    db = Database(settings.database_url_or_default)
+    db.create_all()
+    trainer = [sys.executable, "-m", "training", "--device", "cpu", "--workers", "1", "--no-onnx"]
+    runs = RunManager(db, settings, trainer_command=trainer)
+    runs.start()
+    images = sorted((data / "circle").iterdir())[:2] + sorted((data / "square").iterdir())[:1]
+    try:
+        output = play(
+            (settings, ConversationService(db, settings, "rules"), runs),
+            [
+                "resnet18 from scratch, 1 epoch, image size 32, batch 16",
+                "pets",
+                "start",
+                "predict " + " ".join(map(str, images)) + " nowhere.png",
+                "predict",
+                "export onnx",
+                "2 more epochs",
+                "quit",
+            ],
+        )
+    finally:
+        runs.shutdown()
+    (run,) = runs.recent_runs()
+    own = subprocess.run(
+        [sys.executable, "-m", "training.predict", str(run.output_dir), *map(str, images)],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=True,
+    ).stdout.splitlines()
+    assert "Predictions of run #1 (resnet18):" in output
+    for path, line in zip(images, own, strict=True):
+        top1 = json.loads(line)["top"][0]["class"]
+        assert re.search(rf"• `{path.name}`: {top1} \d", output), (path.name, top1, output)
+    assert "• `nowhere.png`: no such file; left out." in output
+    assert "Usage: `predict PATH...`" in output
+    assert "ONNX export of run #1 verified" in output and "top-1 agreement with PyTorch 100.00%" in output
+    assert f"The verified ONNX file: {run.output_dir}/model.onnx" in output
+    assert "Continuing run #1: a new run starts from its last checkpoint" in output
+    assert "Type `start` to begin" in output.split("Continuing run #1")[1]  # a setup, not started

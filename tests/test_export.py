@@ -85,7 +85,7 @@ def test_without_onnx_installed_the_report_says_how_to_get_it(exported, monkeypa
     monkeypatch.setattr(export, "onnx_available", lambda: False)
     assert export.main([str(out)]) == 3
     report = json.loads(capsys.readouterr().out)
-    assert report["status"] == "unavailable" and 'pip install "slack-train-bot[onnx]"' in report["message"]
+    assert report["status"] == "unavailable" and 'pip install -e ".[onnx]"' in report["message"]
 
 
 def test_a_folder_without_a_finished_run_is_an_error(tmp_path: Path, capsys) -> None:

@@ -105,6 +105,62 @@ def test_commands(text: str, command: str, run_id: int | None) -> None:
     assert result.updates == {}
 
 
+@pytest.mark.parametrize(
+    ("text", "epochs", "run_id"),
+    [
+        ("10 more epochs", 10, None),
+        ("train 5 more epochs", 5, None),
+        ("can you train 5 more epochs?", 5, None),
+        ("another 3 epochs please", 3, None),
+        ("continue training for 4 more epochs", 4, None),
+        ("train for 10 more epochs on run 4", 10, 4),
+        ("10 epochs more", 10, None),
+        ("10 에폭 더", 10, None),
+        ("5 에폭 더 학습해줘", 5, None),
+        ("10번 더 돌려줘", 10, None),
+        ("추가로 7 에폭 학습해줘", 7, None),
+        ("이어서 3 에폭 더 학습시켜줘", 3, None),
+    ],
+)
+def test_more_epochs_is_the_continue_command(text: str, epochs: int, run_id: int | None) -> None:
+    result = parse_message(text, IN_A_THREAD)
+    assert (result.intent, result.command) == ("command", "continue") and result.updates == {}
+    assert (result.command_args["epochs"], result.command_args.get("run_id")) == (epochs, run_id)
+
+
+@pytest.mark.parametrize(
+    ("text", "run_id"),
+    [
+        ("export onnx", None),
+        ("export it to ONNX", None),
+        ("could you export the model as onnx?", None),
+        ("give me the onnx file", None),
+        ("export onnx for run 3", 3),
+        ("onnx로 내보내줘", None),
+        ("ONNX로 변환해 줘", None),
+        ("onnx 파일로 내보내 주세요", None),
+    ],
+)
+def test_export_onnx_phrases(text: str, run_id: int | None) -> None:
+    result = parse_message(text, IN_A_THREAD)
+    assert (result.intent, result.command, result.command_args.get("run_id")) == (
+        "command",
+        "export_onnx",
+        run_id,
+    )
+
+
+@pytest.mark.parametrize("text", ["predict", "예측해줘", "predict 3 cat.jpg dog.png", "classify"])
+def test_predict_keeps_what_follows_for_the_front_end(text: str) -> None:
+    result = parse_message(text, IN_A_THREAD)
+    assert (result.intent, result.command, result.command_args["text"]) == ("command", "predict", text)
+
+
+@pytest.mark.parametrize("text", ["10 epochs", "epochs 10", "make it 10 epochs", "훈련 10 에폭", "more data"])
+def test_setting_the_epochs_is_no_continue(text: str) -> None:
+    assert parse_message(text, IN_A_THREAD).command != "continue"
+
+
 @pytest.mark.parametrize("text", ["help me train resnet50 on cats", "start training resnet18 on cats"])
 def test_a_command_word_inside_a_request_is_no_command(text: str) -> None:
     assert parse_message(text, IN_A_THREAD).intent == "settings"

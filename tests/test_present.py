@@ -172,3 +172,59 @@ def test_a_running_run_says_where_its_images_came_from(data: dict, english: str,
     assert not any("images" in figure for figure in present.figures(finished, "en", NOW))
     unknown = dataclasses.replace(running, metrics={"data": {"images_from": "somewhere", "images": 3}})
     assert present.images_ready(unknown.metrics["data"], "en") is None
+
+
+ONNX_OK = {
+    "status": "ok",
+    "images": 6,
+    "top1_agreement": 1.0,
+    "max_abs_logit_diff": 2.4e-06,
+    "min_agreement": 0.999,
+}
+
+
+@pytest.mark.parametrize(
+    ("language", "early", "onnx", "continues"),
+    [
+        ("en", "Stopped early at epoch 7: no improvement in validation accuracy for 5 epochs; best epoch 2",
+         "ONNX export verified: top-1 agreement with PyTorch 100.00% on 6 validation images, largest logit "
+         "difference 2.4e-06", "↪️ continues run #3"),
+        ("ko", "7 에폭에서 조기 종료했어요: 5 에폭 동안 검증 정확도가 좋아지지 않았어요. 최고 에폭은 2",
+         "ONNX 내보내기 검증 완료: 검증 이미지 6장에서 PyTorch와 top-1 일치율 100.00%, "
+         "최대 로짓 차이 2.4e-06",
+         "↪️ 학습 #3에서 이어서 학습"),
+    ],
+)  # fmt: skip
+def test_the_completion_says_when_it_stopped_early_the_onnx_check_and_what_it_continues(
+    language: str, early: str, onnx: str, continues: str
+) -> None:
+    run = dataclasses.replace(
+        STATES["completed"],
+        current_epoch=7,
+        config={"model": "resnet18", "epochs": 30, "early_stopping_patience": 5},
+        metrics={**DONE_METRICS, "early_stopped": True, "best_epoch": 2, "onnx": ONNX_OK},
+        continues_run_id=3,
+    )
+    for shown in (slack_texts(run, language), console_texts(run, language)):
+        assert early in shown and onnx in shown and continues in shown, shown
+        if language == "ko":
+            assert english_sentences(shown) == [], shown
+    plain_run = dataclasses.replace(STATES["completed"], metrics=DONE_METRICS)
+    assert "early" not in slack_texts(plain_run, "en") and "ONNX" not in slack_texts(plain_run, "en")
+    refused_report = {**ONNX_OK, "status": "refused", "top1_agreement": 0.98}
+    refused = dataclasses.replace(run, metrics={**run.metrics, "onnx": refused_report})
+    assert "ONNX export refused: top-1 agreement 98.00% is below 99.9%" in slack_texts(refused, "en")
+
+
+def test_onnx_on_request_is_worded_from_the_check() -> None:
+    assert present.onnx_report("en", 4, ONNX_OK) == (
+        "✅ ONNX export of run #4 verified on 6 validation images: top-1 agreement with PyTorch *100.00%*, "
+        "largest logit difference *2.4e-06*."
+    )
+    missing = present.onnx_report(
+        "ko", 4, {"status": "unavailable", "message": "onnx/onnxruntime are not installed"}
+    )
+    assert 'pip install -e ".[onnx]"' in missing and english_sentences(plain(missing)) == []
+    failed = {"status": "error", "message": "FileNotFoundError: /data/pets"}
+    assert present.onnx_report("en", 4, failed).endswith("> FileNotFoundError: /data/pets")
+    assert "FileNotFoundError" not in present.onnx_report("ko", 4, failed)

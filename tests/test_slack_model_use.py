@@ -262,5 +262,5 @@ def test_more_epochs_where_there_is_no_finished_run_is_refused(finished: Finishe
     before = len(slack.bot_messages(thread))
     slack.say(thread, OTHER, "10 에폭 더")
     reply = wait_new_reply(slack, thread, before, "이어서 학습할")
-    assert "끝난(또는 멈춘) 실행이 없어요" in reply.text
+    assert "끝난(또는 멈춘) 학습이 없어요" in reply.text
     assert not any(has_button(m.blocks, "train_start") for m in slack.bot_messages(thread))

@@ -32,6 +32,7 @@ CONFUSION_MATRIX_FILE = "confusion_matrix.png"
 RESULTS_FILE = "results.csv"  # one row per finished epoch
 MODEL_CARD_FILE = "README.md"  # the model card
 ONNX_FILE = "model.onnx"  # the verified ONNX export (training/export.py)
+ONNX_INSTALL = 'pip install -e ".[onnx]"'  # how to get onnx and onnxruntime (the `onnx` extra)
 # the decoded-image cache runs share (training/decoded_cache.py): by default a folder beside the run
 # folders, so runs in OUTPUT_ROOT/<run> share OUTPUT_ROOT/decoded-cache; the bot passes it with --cache-dir
 DECODED_CACHE_FOLDER = "decoded-cache"

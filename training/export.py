@@ -6,7 +6,7 @@ run's validation images beside PyTorch; the top-1 agreement and the largest abso
 into metrics.json (under "onnx") and on stdout as one JSON line. A file whose agreement is below
 MIN_AGREEMENT is deleted rather than offered.
 
-onnx and onnxruntime are an optional extra (`pip install "slack-train-bot[onnx]"`); without them the
+onnx and onnxruntime are an optional extra (`pip install -e ".[onnx]"`, ONNX_INSTALL); without them the
 report says so and nothing is written.
 """
 
@@ -28,13 +28,12 @@ import torch
 
 from training import artifacts
 from training.augment import Normalizer
-from training.contract import METRICS_FILE, MODEL_FILE, ONNX_FILE
+from training.contract import METRICS_FILE, MODEL_FILE, ONNX_FILE, ONNX_INSTALL
 
 log = logging.getLogger(__name__)
 
 MIN_AGREEMENT = 0.999
 OPSET = 17
-INSTALL_HINT = 'pip install "slack-train-bot[onnx]"'
 BATCH = 64
 
 
@@ -53,7 +52,7 @@ def export_and_verify(
     `val_batches` (uint8 NCHW, already resized and cropped as for validation). Returns the report that
     metrics.json keeps: status "ok" (with "file"), "refused", or "unavailable"."""
     if not onnx_available():
-        return {"status": "unavailable", "message": f"onnx/onnxruntime are not installed: {INSTALL_HINT}"}
+        return {"status": "unavailable", "message": f"onnx/onnxruntime are not installed: {ONNX_INSTALL}"}
     import onnx
     import onnxruntime
 

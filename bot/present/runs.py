@@ -15,6 +15,7 @@ from bot.i18n import t
 from bot.i18n.backends import pending_reason_key
 from bot.runs import RunError, RunView
 from bot.storage import RunStatus
+from training.contract import ONNX_INSTALL
 from training.events import DoneEvent
 
 BAR_WIDTH = 20
@@ -251,7 +252,7 @@ def onnx_report(language: str, run_id: int, report: dict[str, Any]) -> str:
     if status in ("ok", "refused"):
         return t(language, f"onnx_{status}", run_id=run_id, **onnx_figures(report))
     if status == "unavailable":
-        return t(language, "onnx_unavailable")
+        return t(language, "onnx_unavailable", install=ONNX_INSTALL)
     failed = t(language, "onnx_failed", run_id=run_id)
     detail = str(report.get("message") or "")[:300]
     return f"{failed}\n> {detail}" if language == TRAINER_LANGUAGE and detail else failed
