@@ -64,3 +64,17 @@ def test_the_saved_layout_keeps_the_keys_older_checkpoints_have(tmp_path: Path) 
         "rng",
     }
     assert saved["best"] == {"val_acc": -1.0, "epoch": 0, "confusion": [], "per_class": {}}
+
+
+def test_init_from_takes_the_model_of_another_runs_checkpoint(tmp_path: Path, monkeypatch) -> None:
+    state = RunState(classes=["a", "b"], config={"model": "resnet18", "epochs": 3}, epoch=3)
+    source = checkpoint.save_run(tmp_path / checkpoint.LAST, state, _trainables(0))
+    out = tmp_path / "next"
+    out.mkdir()
+    weights = checkpoint.init_weights_file(source, out)
+    assert weights == out / checkpoint.INIT_WEIGHTS_FILE
+    loaded = torch.load(weights, weights_only=True)  # what --weights reads: plain tensors, no pickled state
+    saved = checkpoint.load(source)["model"]
+    assert loaded.keys() == saved.keys() and all(torch.equal(loaded[k], saved[k]) for k in saved)
+    monkeypatch.setenv("RANK", "1")  # another rank of a multi-GPU run writes its own copy, not over rank 0's
+    assert checkpoint.init_weights_file(source, out).name == "init_weights.rank1.pt"

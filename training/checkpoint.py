@@ -118,4 +118,8 @@ def init_weights_file(checkpoint_path: Path, out_dir: Path) -> Path:
         raise ConfigError(
             f"--init-from {checkpoint_path} is not a checkpoint of this trainer: {exc}"
         ) from exc
-    return save(out_dir / INIT_WEIGHTS_FILE, dict(model))
+    from training.distributed import World
+
+    world = World.from_env()  # each rank of a multi-GPU run writes its own copy
+    name = INIT_WEIGHTS_FILE if world.is_main else f"init_weights.rank{world.rank}.pt"
+    return save(out_dir / name, dict(model))

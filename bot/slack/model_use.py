@@ -71,7 +71,7 @@ def predict_files(ctx: SlackContext, where: ThreadRef, user_id: str, files: list
     session = ctx.conversation.get_session(where.team_id, where.channel, where.thread_ts)
     language = ctx.thread_language(where)
     if not ctx.may_start(user_id, where.channel):
-        threads.refuse(ctx, where, user_id, render.slack_text(language, "not_allowed_upload"))
+        threads.refuse(ctx, where, user_id, render.slack_text(language, "predict_not_allowed"))
         return
     run = model_run(ctx, where, session)
     if run is None:
@@ -104,7 +104,7 @@ def open_predict_thread(
     if not run_text.isdigit():
         return render.slack_text(language, "predict_usage")
     if not ctx.may_start(user_id, channel):
-        return render.slack_text(language, "not_allowed_upload")
+        return render.slack_text(language, "predict_not_allowed")
     try:
         run = ctx.runs.get(int(run_text))
     except RunError as error:
