@@ -35,7 +35,7 @@ from training.contract import (
     EXIT_CODE_MEANING,
     ExitCode,
 )
-from training.distributed import World, check_gpus, cleanup
+from training.distributed import SINGLE, World, check_gpus, cleanup, lost_a_rank
 from training.emit import EventWriter, SilentWriter
 from training.errors import ConfigError, TrainerError
 from training.events import EVENT_TYPES, ErrorEvent
@@ -226,7 +226,8 @@ def _writer(out: Path | None, world: World) -> EventWriter:
 
 def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    writer = EventWriter(None)
+    writer: EventWriter = EventWriter(None)
+    world = SINGLE
     try:
         world = World.from_env()
         writer = _writer(_usable_out(argv), world)
@@ -261,6 +262,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:
         detail = traceback.format_exc()
         log.error("%s", detail)
+        if world.distributed and lost_a_rank(exc):
+            # another rank failed first: no event here, the launcher ends with how that rank ended
+            return int(ExitCode.INTERNAL)
         if _is_out_of_memory(exc):
             message = "ran out of memory; try a smaller batch size or image size"
             writer.emit(ErrorEvent(kind="out_of_memory", message=message, detail=str(exc)[:2000]))

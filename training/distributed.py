@@ -217,6 +217,16 @@ def stop_at_step(stop: threading.Event, world: World, device: torch.device, step
     return agreed_stop(stop, world, device)
 
 
+def lost_a_rank(exc: BaseException) -> bool:
+    """A collective failed because another rank went away (its connection closed, or NCCL gave up)."""
+    import torch.distributed as dist
+
+    text = str(exc)
+    return isinstance(exc, dist.DistError) or any(
+        sign in text for sign in ("Connection reset by peer", "Connection closed by peer", "NCCL")
+    )
+
+
 def barrier(world: World) -> None:
     if world.distributed:
         import torch.distributed as dist
