@@ -173,3 +173,12 @@ def test_slurm_asks_for_a_multi_gpu_runs_gpus_on_one_node(tmp_path: Path) -> Non
     assert "--gpus-per-node=4" in launcher._resource_args(4)
     assert "--gpus-per-node=1" in launcher._resource_args(1)
     assert not any(arg.startswith("--gpus") for arg in SlurmLauncher(gpus_per_run=0)._resource_args(1))
+
+
+def test_the_gpu_answer_says_how_many_one_run_can_use(db: Database, data_root: Path) -> None:
+    assert (
+        "One run can use up to 4 GPUs together"
+        in say(service_with(db, data_root, gpus=4), "which GPUs are there?").reply
+    )
+    assert "최대 2개까지 함께" in say(service_with(db, data_root, gpus=2), "GPU 뭐 있어?").reply
+    assert "together" not in say(service_with(db, data_root, gpus=1), "which GPUs are there?").reply

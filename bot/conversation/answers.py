@@ -10,7 +10,7 @@ from typing import Any
 
 from bot.conversation import messages as msg
 from bot.conversation.datasets import DatasetSummary
-from bot.conversation.facts import FactsProvider, Throughput, Weights, device_kind
+from bot.conversation.facts import FactsProvider, Throughput, Weights, device_kind, gpu_limit
 from bot.conversation.parsing import Question
 from training.config import field_defaults
 
@@ -202,6 +202,8 @@ def _gpus(ctx: AnswerContext, question: Question) -> list[str]:
         lines = [msg.text(lang, "gpus_some", count=len(gpus), names=names, slots=queue.slots)]
     else:
         lines = [msg.text(lang, "gpus_none", slots=queue.slots)]
+    if (most := gpu_limit(ctx.facts).most) > 1:
+        lines.append(msg.text(lang, "gpus_per_run", most=most))
     lines.append(msg.text(lang, "queue_now", running=queue.running, queued=queue.queued))
     return lines
 

@@ -141,6 +141,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "own GPU; more wait in the queue.",
         "gpus_none": "This host has no GPU: runs train on the CPU, which is much slower (small models and "
         "image sizes help). Up to {slots} run(s) train at once; more wait in the queue.",
+        "gpus_per_run": "One run can use up to {most} GPUs together: say “use 2 GPUs” (one process per GPU, "
+        "started with torchrun).",
         "queue_now": "Now: {running} running, {queued} queued.",
         # datasets
         "datasets_some": "Datasets under DATA_ROOT: {names}.",
@@ -303,6 +305,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "하나씩 쓰고, 나머지는 대기열에서 기다려요.",
         "gpus_none": "이 서버에는 GPU가 없어서 CPU로 학습해요. 훨씬 느리니 작은 모델과 작은 이미지 크기가 "
         "좋아요. 한 번에 최대 {slots}개가 학습하고, 나머지는 대기열에서 기다려요.",
+        "gpus_per_run": "한 학습에 GPU를 최대 {most}개까지 함께 쓸 수 있어요: “GPU 2개로 학습”처럼 "
+        "말해 주세요 (GPU마다 프로세스 하나, torchrun으로 시작).",
         "queue_now": "지금: 실행 중 {running}개, 대기 중 {queued}개.",
         "datasets_some": "DATA_ROOT에 있는 데이터셋: {names}.",
         "datasets_none": "DATA_ROOT에 아직 데이터셋이 없어요. 클래스 폴더를 담은 .zip을 여기 올리거나 "
