@@ -23,6 +23,8 @@ from training.augment import Normalizer
 from training.contract import ExitCode, failure_kind, launch_command
 from training.data import CachedImages, discover, load_eval_image
 from training.device import Precision
+from training.distributed import World, check_gpus
+from training.errors import ConfigError
 from training.evaluate import evaluate
 from training.model import build_model
 
@@ -35,14 +37,20 @@ def dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return make_image_folder(tmp_path_factory.mktemp("ddp") / "data", per_class=10)
 
 
-def start(data: Path, out: Path, *extra: str, epochs: int) -> subprocess.Popen[bytes]:
+def start(
+    data: Path,
+    out: Path,
+    *extra: str,
+    epochs: int,
+    flags: tuple[str, ...] = ("--device", "cpu", "--gpus", "2"),
+) -> subprocess.Popen[bytes]:
     trainer = launch_command([sys.executable, "-m", "training"], RANKS)
     args = [*trainer, "--data", str(data), "--out", str(out), "--epochs", str(epochs), *FAST_FLAGS]
     env = os.environ | {"GLOO_SOCKET_IFNAME": "lo"}  # the ranks talk over loopback only
     out.mkdir(parents=True, exist_ok=True)
     with (out / "stderr.log").open("ab") as stderr:
         return subprocess.Popen(
-            [*args, *MODEL, "--device", "cpu", "--gpus", str(RANKS), *extra],
+            [*args, *MODEL, *flags, *extra],
             stdout=subprocess.DEVNULL,
             stderr=stderr,
             env=env,
@@ -187,8 +195,10 @@ def test_training_metrics_are_close_to_one_process_on_the_same_batch(
 
 
 def test_a_rank_that_dies_ends_the_run_as_failed(dataset: Path, tmp_path: Path) -> None:
+    """Started as plain torchrun would be: no --gpus (the two processes are the run's two) and no
+    --device (without CUDA: gloo on the CPU)."""
     out = tmp_path / "out"
-    process = start(dataset, out, epochs=50)
+    process = start(dataset, out, epochs=50, flags=())
     ranks = wait_for_epoch(process, out)
     os.kill(ranks[1], signal.SIGKILL)  # as the kernel's OOM killer would
     code = finish(process, out)
@@ -197,3 +207,11 @@ def test_a_rank_that_dies_ends_the_run_as_failed(dataset: Path, tmp_path: Path) 
     # no final event: not rank 0's internal error about its lost connection, so the bot reports the kill
     assert not any(event.type in ("done", "stopped", "error") for event in read_events(out))
     assert failure_kind(code) == "killed"
+
+
+def test_gpus_that_disagree_with_torchruns_processes_are_refused() -> None:
+    with pytest.raises(ConfigError, match="torchrun started 2 processes, but gpus is 3; pass --gpus 2"):
+        check_gpus(3, "cpu", World(rank=0, local_rank=0, size=2))
+    with pytest.raises(ConfigError, match="needs one process per GPU; start it with `python -m training"):
+        check_gpus(2, "cpu", World())
+    check_gpus(2, "auto", World(rank=1, local_rank=1, size=2))  # no CUDA here: CPU ranks

@@ -14,7 +14,7 @@ import traceback
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Literal, get_args, get_origin
+from typing import Any, Literal, get_args, get_origin
 
 from pydantic import ValidationError
 
@@ -166,11 +166,12 @@ def _add_config_flags(parser: argparse.ArgumentParser) -> None:
             parser.add_argument(flag, dest=name, type=kind, help=help_text)
 
 
-def load_config(args: argparse.Namespace) -> TrainingConfig:
-    values = {}
+def load_config(args: argparse.Namespace, implied: dict[str, Any] | None = None) -> TrainingConfig:
+    """The config file's values, then the flags over them; `implied` fills what neither sets."""
+    values = dict(implied or {})
     if args.config:
         try:
-            values = load_config_file(args.config)
+            values |= load_config_file(args.config)
         except (OSError, ValueError) as exc:  # unreadable, not JSON, or not a JSON object
             raise ConfigError(f"could not read config file {args.config}: {exc}") from exc
     values |= {name: getattr(args, name) for name in FIELD_SPECS if getattr(args, name) is not None}
@@ -236,7 +237,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             args.out or Path("runs") / time.strftime(f"{args.model or 'resnet50'}-%Y%m%d-%H%M%S")
         )
         writer = _writer(out, world)
-        config = load_config(args)
+        # under torchrun, one process per GPU: its process count is the run's GPUs unless they are given
+        config = load_config(args, {"gpus": world.size} if world.distributed else None)
         if args.init_from is not None and args.weights is not None:
             raise ConfigError("--init-from and --weights both give starting weights; pass one of them")
         check_gpus(config.gpus, args.device, world)

@@ -62,26 +62,31 @@ SINGLE = World()  # one process: no torchrun
 
 
 def check_gpus(gpus: int, device: str, world: World) -> None:
-    """The run's `gpus` against this host and the processes torchrun started; ConfigError when they differ.
-    With `--device cpu` the ranks are CPU processes (gloo), for testing without GPUs."""
+    """The run's `gpus` against this host's GPUs and the processes torchrun started; ConfigError when
+    they disagree. Under torchrun without CUDA (or with `--device cpu`) the ranks are CPU processes
+    (gloo): how DDP is tested on a machine without GPUs."""
     import torch
 
-    if device != "cpu" and gpus > 1 and gpus > (found := torch.cuda.device_count()):
-        most = max(1, found)
-        raise ConfigError(
-            f"gpus is {gpus}, but this host has {found} GPU(s) (CUDA_VISIBLE_DEVICES limits what it sees); "
-            f"a run can use at most {most}"
-        )
-    if world.size == gpus:
-        return
-    if world.size == 1:
+    found = torch.cuda.device_count() if device != "cpu" else 0
+    if world.size == 1 and gpus > 1:
+        if device != "cpu" and gpus > found:
+            raise ConfigError(
+                f"gpus is {gpus}, but this host has {found} GPU(s) (CUDA_VISIBLE_DEVICES limits what it "
+                f"sees); a run can use at most {max(1, found)}"
+            )
         raise ConfigError(
             f"gpus is {gpus}: a run on several GPUs needs one process per GPU; start it with "
             f"`python -m training.launch --standalone --nproc-per-node {gpus} -m training ...`"
         )
-    raise ConfigError(
-        f"torchrun started {world.size} processes, but gpus is {gpus}; pass --gpus {world.size}"
-    )
+    if world.size != gpus:
+        raise ConfigError(
+            f"torchrun started {world.size} processes, but gpus is {gpus}; pass --gpus {world.size}"
+        )
+    if world.distributed and found and world.size > found:
+        raise ConfigError(
+            f"torchrun started {world.size} processes, but this host has {found} GPU(s); a run can use at "
+            f"most {found}"
+        )
 
 
 def device_name(requested: str, world: World) -> str:
