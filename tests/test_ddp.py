@@ -26,6 +26,7 @@ from training.device import Precision
 from training.distributed import World, check_gpus
 from training.errors import ConfigError
 from training.evaluate import evaluate
+from training.launch import exit_code
 from training.model import build_model
 
 RANKS = 2
@@ -215,3 +216,10 @@ def test_gpus_that_disagree_with_torchruns_processes_are_refused() -> None:
     with pytest.raises(ConfigError, match="needs one process per GPU; start it with `python -m training"):
         check_gpus(2, "cpu", World())
     check_gpus(2, "auto", World(rank=1, local_rank=1, size=2))  # no CUDA here: CPU ranks
+
+
+def test_the_launchers_exit_code_is_the_cause_not_the_ranks_torchrun_ended_after_it() -> None:
+    assert exit_code({0: 1, 1: ExitCode.OUT_OF_MEMORY}) == ExitCode.OUT_OF_MEMORY  # 0 lost its peer
+    assert exit_code({0: -signal.SIGTERM, 1: -signal.SIGKILL}) == -signal.SIGKILL
+    assert exit_code({0: ExitCode.STOPPED, 1: ExitCode.STOPPED}) == ExitCode.STOPPED
+    assert exit_code({0: ExitCode.INTERNAL, 1: -signal.SIGTERM}) == ExitCode.INTERNAL
