@@ -70,9 +70,9 @@ def val_images(finished: Finished) -> list[tuple[Path, int]]:
     return discover(finished.data, seed=0).val
 
 
-def post_files(finished: Finished, files: dict[str, bytes], thread: str | None = None) -> str:
+def post_files(finished: Finished, files: dict[str, bytes], thread: str | None = None, text: str = "") -> str:
     hosted = [finished.slack.standin.host_file(name, data) for name, data in files.items()]
-    return finished.slack.say(thread or finished.thread, OWNER, "", files=hosted)
+    return finished.slack.say(thread or finished.thread, OWNER, text, files=hosted)
 
 
 def replies_after(slack: SlackHarness, thread: str, count: int) -> list[Message]:
@@ -157,8 +157,10 @@ def test_train_predict_opens_a_thread_for_that_runs_model(finished: Finished) ->
         lambda m: m.thread_ts is None and f"classify them with run #{run.id}" in m.text, "the predict thread"
     )
     path, _ = val_images(finished)[0]
-    post_files(finished, {path.name: path.read_bytes()}, thread=root.ts)
-    reply = slack.wait_reply(root.ts, f"Predictions of run #{run.id}", timeout=60)
+    post_files(finished, {path.name: path.read_bytes()}, thread=root.ts, text="이 사진 뭐야?")
+    reply = slack.wait_reply(
+        root.ts, f"학습 #{run.id} (resnet18)의 예측 결과", timeout=60
+    )  # the comment's language
     assert PREDICTION.findall(reply.text)[0][0] == path.name
 
 

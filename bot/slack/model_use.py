@@ -20,6 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from bot.conversation.language import detect_language
 from bot.conversation.service import Turn
 from bot.i18n import t
 from bot.predict import Limits, export
@@ -66,10 +67,13 @@ def takes_files_for_prediction(
     return session.state == SessionState.STARTED and model_run(ctx, where, session) is not None
 
 
-def predict_files(ctx: SlackContext, where: ThreadRef, user_id: str, files: list[dict[str, Any]]) -> None:
-    """Download the posted images (or zips), classify them with the thread's run, reply with the top 3."""
+def predict_files(
+    ctx: SlackContext, where: ThreadRef, user_id: str, files: list[dict[str, Any]], text: str = ""
+) -> None:
+    """Download the posted images (or zips), classify them with the thread's run, reply with the top 3 (in
+    the language of the message's comment, if it has one)."""
     session = ctx.conversation.get_session(where.team_id, where.channel, where.thread_ts)
-    language = ctx.thread_language(where)
+    language = detect_language(text, ctx.thread_language(where)) if text else ctx.thread_language(where)
     if not ctx.may_start(user_id, where.channel):
         threads.refuse(ctx, where, user_id, render.slack_text(language, "predict_not_allowed"))
         return

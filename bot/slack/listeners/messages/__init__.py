@@ -42,7 +42,7 @@ def handle_message(ctx: SlackContext, where: ThreadRef, event: dict[str, Any], i
     files = list(event.get("files") or [])
     zips = [f for f in files if model_use.is_zip(f)]
     if files and model_use.takes_files_for_prediction(ctx, where, session, files):
-        model_use.predict_files(ctx, where, event["user"], files)  # images for a finished run's model
+        model_use.predict_files(ctx, where, event["user"], files, text)  # images for a finished run's model
     elif zips:
         receive_zip(ctx, where, event["user"], zips[0], text)
     elif text:
