@@ -35,6 +35,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "• attach a .zip of class folders (`cat/1.jpg`, `dog/1.jpg`) in the thread to upload a dataset\n"
         "• `/train status`: running and queued runs · `/train list`: recent runs with results\n"
         "• `/train stop <id>`: stop a run (its owner or an admin) · `/train help`: this text\n"
+        "• in a finished run's thread: post images (or a .zip of them) to classify them, say `export onnx` "
+        "for a verified ONNX file, `10 more epochs` to continue it; `/train predict <id>` opens a thread "
+        "for a run's model\n"
         "• the bot's *Home* tab lists your runs and the queue",
         "stop_usage": "Usage: `/train stop <run id>` (see `/train status`).",
         "not_allowed_start": "Sorry, you are not allowed to start training runs here.",
@@ -91,6 +94,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "• 스레드에 클래스 폴더를 담은 .zip(`cat/1.jpg`, `dog/1.jpg`)을 올리면 데이터셋이 돼요\n"
         "• `/train 상태`: 실행 중이거나 대기 중인 학습 · `/train 목록`: 최근 학습과 결과\n"
         "• `/train 중지 <번호>`: 학습 중지 (시작한 사람이나 관리자) · `/train 도움말`: 이 안내\n"
+        "• 끝난 학습의 스레드에서: 이미지(또는 그 .zip)를 올리면 분류해 드리고, `onnx로 내보내줘`는 검증된 "
+        "ONNX 파일, `10 에폭 더`는 이어서 학습해요. `/train 예측 <번호>`는 그 학습의 모델용 스레드를 열어요\n"
         "• 봇의 *홈* 탭에서 내 학습과 대기열을 볼 수 있어요",
         "stop_usage": "사용법: `/train 중지 <학습 번호>` (`/train 상태`에서 확인하세요).",
         "not_allowed_start": "죄송해요, 여기서는 학습을 시작할 수 없어요.",
