@@ -67,3 +67,11 @@ def test_sigterm_stops_with_a_checkpoint_and_resume_finishes(tmp_path: Path) -> 
     assert events[0].type == "start" and events[0].resumed_from_epoch == stopped.epoch
     assert [e.epoch for e in events if e.type == "epoch"] == list(range(stopped.epoch + 1, 5))
     assert events[-1].type == "done" and events[-1].epochs_completed == 4
+
+
+def test_plotting_loads_only_when_a_run_ends() -> None:
+    # matplotlib costs about half a second of every run's start; the trainer needs it only for the plots
+    check = "import sys, training.cli, training.loop; print('matplotlib' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "False"

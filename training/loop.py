@@ -401,10 +401,6 @@ def stop_run(run: Run, state: RunState) -> ExitCode:
 
 def finish_run(run: Run, state: RunState, started: float, options: RunOptions) -> ExitCode:
     """The best epoch's weights back in the model, the held-out test score, artifacts, then `done`."""
-    from training import (
-        artifacts,
-    )  # matplotlib and the writers load only at the end, not before the first step
-
     model, best = run.trainables.model, state.best
     distributed.barrier(run.world)  # rank 0 has written the best weights the others load next
     if (run.out / checkpoint.BEST).exists():
