@@ -59,6 +59,17 @@ def load_cases() -> list[dict[str, Any]]:
     return [json.loads(line) for line in CASES.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
+def intent_matches(case: dict[str, Any], turn: Any) -> bool:
+    """The turn has the case's intent, with its question topic, or its command and the run it names."""
+    if turn.intent != case["intent"]:
+        return False
+    if case["intent"] == "question":
+        return bool(turn.question_topic == case["topic"])
+    if case["intent"] == "command":
+        return bool(turn.command == case["command"] and turn.command_args.get("run_id") == case.get("run_id"))
+    return True
+
+
 @pytest.fixture(scope="module")
 def outcomes(tmp_path_factory: pytest.TempPathFactory) -> list[tuple[dict[str, Any], Any, dict[str, Any]]]:
     """(case, last turn, draft before the last message) for every case, played once for all tests."""
@@ -96,15 +107,7 @@ def test_intent_accuracy_is_at_least_95_percent(
 ) -> None:
     right, misses = 0, []
     for case, turn, _before in outcomes:
-        ok = turn.intent == case["intent"]
-        if case["intent"] == "question":
-            ok = ok and turn.question_topic == case["topic"]
-        if case["intent"] == "command":
-            ok = (
-                ok
-                and turn.command == case["command"]
-                and turn.command_args.get("run_id") == case.get("run_id")
-            )
+        ok = intent_matches(case, turn)
         right += ok
         if not ok:
             misses.append(
