@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -9,6 +10,17 @@ from bot.storage import Database
 from tests.postgres_server import TEMPLATE, PostgresServer, unavailable_reason
 
 DATABASES = ["sqlite", "postgresql"]
+
+
+@pytest.fixture(scope="module")
+def module_tmp(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A folder for one module's shared fixtures (trained runs of tens of MB each), removed when the module
+    is done unless one of its tests failed, as pyproject's tmp_path_retention_policy does for tmp_path."""
+    failed_before = request.session.testsfailed
+    root = tmp_path_factory.mktemp(request.module.__name__.rpartition(".")[2])
+    yield root
+    if request.session.testsfailed == failed_before:
+        shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -34,8 +34,8 @@ MODEL = ["--model", "test_resnet"]  # timm's tiny ResNet (370k parameters, Batch
 
 
 @pytest.fixture(scope="module")
-def dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return make_image_folder(tmp_path_factory.mktemp("ddp") / "data", per_class=10)
+def dataset(module_tmp: Path) -> Path:
+    return make_image_folder(module_tmp / "data", per_class=10)
 
 
 def start(
@@ -115,9 +115,9 @@ class StoppedThenResumed:
 
 
 @pytest.fixture(scope="module")
-def stopped_then_resumed(dataset: Path, tmp_path_factory: pytest.TempPathFactory) -> StoppedThenResumed:
+def stopped_then_resumed(dataset: Path, module_tmp: Path) -> StoppedThenResumed:
     """Two ranks stopped after their first epoch, then resumed with --resume for one more epoch."""
-    out = tmp_path_factory.mktemp("ddp-run") / "out"
+    out = module_tmp / "stopped-then-resumed"
     process = start(dataset, out, epochs=50)
     ranks = wait_for_epoch(process, out)
     process.send_signal(signal.SIGTERM)  # to the launcher only: torchrun passes it on to every rank

@@ -21,8 +21,8 @@ from training.data import discover, load_eval_image
 
 
 @pytest.fixture(scope="module")
-def exported(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, list]:
-    root = tmp_path_factory.mktemp("export")
+def exported(module_tmp: Path) -> tuple[Path, Path, list]:
+    root = module_tmp
     data = make_image_folder(root / "data", per_class=10)
     code, events = run_trainer(data, root / "out", "--onnx", "--lr", "0.003", epochs=2)
     assert code == ExitCode.DONE

@@ -20,8 +20,8 @@ from training.predict import Predictor
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, list]:
-    root = tmp_path_factory.mktemp("serve")
+def run(module_tmp: Path) -> tuple[Path, Path, list]:
+    root = module_tmp
     data = make_image_folder(root / "data", per_class=10)
     code, events = run_trainer(data, root / "out", "--lr", "0.003", epochs=3)
     assert code == ExitCode.DONE

@@ -47,8 +47,8 @@ def click(slack: SlackHarness, message: Message, action_id: str, user: str = OWN
 
 
 @pytest.fixture(scope="module")
-def finished(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Finished]:
-    root = tmp_path_factory.mktemp("model-use")
+def finished(module_tmp: Path) -> Iterator[Finished]:
+    root = module_tmp
     data = make_image_folder(root / "data" / "pets", per_class=10)
     slack = SlackHarness.start(root, TRAINER)
     try:

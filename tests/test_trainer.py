@@ -26,9 +26,9 @@ from training.loop import lr_at
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, list, list[str]]:
+def trained(module_tmp: Path) -> tuple[Path, Path, list, list[str]]:
     """One 6-epoch run on an auto-split dataset, shared by the tests that only read its results."""
-    root = tmp_path_factory.mktemp("trained")
+    root = module_tmp
     data = make_image_folder(root / "data", per_class=20)
     stdout = io.StringIO()
     with contextlib.redirect_stdout(stdout):

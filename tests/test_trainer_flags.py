@@ -56,8 +56,8 @@ CASES += [pytest.param(flags, id=name) for name, flags in OTHER.items()]
 
 
 @pytest.fixture(scope="module")
-def dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return make_image_folder(tmp_path_factory.mktemp("flags") / "data", per_class=3)
+def dataset(module_tmp: Path) -> Path:
+    return make_image_folder(module_tmp / "data", per_class=3)
 
 
 @pytest.mark.parametrize("flags", CASES)
