@@ -1,5 +1,6 @@
 """Shared by the trainer benchmarks: run `python -m training` in a subprocess, time its events as they
-arrive, and sample its peak memory (VmHWM: resident incl. mapped file pages; peak RssAnon: its own heap)."""
+arrive, and sample its peak memory (VmHWM: resident incl. mapped file pages; peak RssAnon: its own heap).
+run_warm() does the same through the bot's local backend with a warm spare, as a Start click does."""
 
 from __future__ import annotations
 
@@ -13,6 +14,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench_data import REPO
+
+from bot.runs.launcher import LaunchSpec
+from bot.runs.process import LocalLauncher
+from training.contract import EVENTS_FILE
 
 
 @dataclass
@@ -86,4 +91,55 @@ def run_trainer(flags: list[str], stop_after: str | None = None, timeout: float 
     )
     if code not in (0, 5):
         raise SystemExit(f"trainer failed ({code}): {flags}\n{run.stderr[-3000:]}")
+    return run
+
+
+def _cpu_ticks(pid: int) -> int:
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return int(fields[11]) + int(fields[12])  # utime + stime
+
+
+def _wait_until_idle(pid: int) -> None:
+    """Until the spare has done its imports and waits on stdin, as one does long before a user's Start."""
+    last = -1
+    while (ticks := _cpu_ticks(pid)) != last:
+        last = ticks
+        time.sleep(1.0)
+
+
+def run_warm(flags: list[str], out: Path, stop_after: str, timeout: float = 3600) -> TrainerRun:
+    """The run handed to an idle warm spare by the bot's LocalLauncher, timed from submit() to each event
+    as it reaches OUT/events.jsonl (the bot reads that file, not stdout); SIGTERM after `stop_after`."""
+    launcher = LocalLauncher()
+    trainer = [sys.executable, "-m", "training"]
+    launcher.prepare(trainer)
+    assert launcher.spare is not None
+    _wait_until_idle(launcher.spare.pid)
+    out.mkdir(parents=True)
+    started = time.perf_counter()
+    job = launcher.submit(LaunchSpec(run_id=0, args=[*trainer, *flags, "--out", str(out)], output_dir=out))
+    launcher.close()  # ends only the next spare, which would compete for the CPU
+    peaks: dict[str, float] = {}
+    done = threading.Event()
+    assert job.pid is not None
+    sampler = threading.Thread(target=_memory_sampler, args=(job.pid, peaks, done), daemon=True)
+    sampler.start()
+    events, arrived, seen = [], [], 0
+    deadline = started + timeout
+    while job.is_running() and time.perf_counter() < deadline:
+        lines = (out / EVENTS_FILE).read_text().splitlines() if (out / EVENTS_FILE).exists() else []
+        for line in lines[seen:]:
+            events.append(json.loads(line))
+            arrived.append(time.perf_counter() - started)
+            if events[-1]["type"] == stop_after:
+                job.terminate(grace_seconds=60)
+        seen = len(lines)
+        time.sleep(0.01)
+    wall = time.perf_counter() - started
+    done.set()
+    sampler.join()
+    code = job.returncode if job.returncode is not None else -1
+    run = TrainerRun(code, events, arrived, wall, peaks.get("VmHWM", 0.0), peaks.get("RssAnon", 0.0))
+    if code not in (0, 5):
+        raise SystemExit(f"warm trainer failed ({code}): {flags}\n{(out / 'stderr.log').read_text()[-3000:]}")
     return run

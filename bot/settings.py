@@ -103,6 +103,9 @@ class Settings(BaseSettings):
     stall_seconds: Annotated[  # no event for this long: flagged as stalled
         float, Field(gt=0, le=7 * 86400, **allowed("seconds, more than 0 and at most 604800"))
     ] = 900.0
+    warm_trainer: Annotated[  # local backend: one trainer kept started, its imports done, for the next run
+        bool, Field(**allowed("true or false"))
+    ] = True
     timezone: Annotated[  # for scheduled starts ("at 02:00")
         str, Field(**allowed("an IANA time zone name such as UTC or Asia/Seoul"))
     ] = "UTC"

@@ -162,6 +162,7 @@ def test_copied_env_example_starts_the_console(tmp_path: Path) -> None:
         (["--console"], "CONVERSATION_PARSER", "gpt", "auto, rules or claude"),
         ([], "DATA_ROOT", "", "DATA_ROOT is empty"),
         ([], "MAX_CONCURRENT_RUNS", "-1", "1 to 64"),
+        (["--console"], "WARM_TRAINER", "maybe", "true or false"),
     ],
 )
 def test_every_entry_point_refuses_bad_settings_in_one_line(

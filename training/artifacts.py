@@ -107,7 +107,7 @@ def save_metrics(out_dir: Path, metrics: dict[str, Any]) -> Path:
     return path
 
 
-def _pyplot() -> Any:
+def pyplot() -> Any:
     """matplotlib, loaded when a run ends (it costs about half a second), never before its first step."""
     import matplotlib
 
@@ -119,7 +119,7 @@ def _pyplot() -> Any:
 
 def plot_curves(out_dir: Path, history: list[dict[str, float]]) -> Path:
     epochs = [row["epoch"] for row in history]
-    plt = _pyplot()
+    plt = pyplot()
     figure, (loss_axes, acc_axes) = plt.subplots(1, 2, figsize=(10, 4))
     loss_axes.plot(epochs, [r["train_loss"] for r in history], "o-", label="train")
     loss_axes.plot(epochs, [r["val_loss"] for r in history], "o-", label="val")
@@ -139,7 +139,7 @@ def plot_curves(out_dir: Path, history: list[dict[str, float]]) -> Path:
 
 def plot_confusion_matrix(out_dir: Path, matrix: list[list[int]], classes: list[str]) -> Path:
     size = max(4.0, 0.5 * len(classes) + 2)
-    plt = _pyplot()
+    plt = pyplot()
     figure, axes = plt.subplots(figsize=(size, size))
     image = axes.imshow(matrix, cmap="Blues")
     figure.colorbar(image, ax=axes, fraction=0.046)

@@ -39,6 +39,24 @@ DECODED_CACHE_FOLDER = "decoded-cache"
 DECODED_CACHE_MAX_MB = 20 * 1024
 
 
+# --- a trainer started ahead of time (training/warm.py) ------------------------------------------------
+# `python -m training.warm` imports what every run needs, then reads one WarmRequest line on stdin and
+# becomes `python -m training ARGV`; the bot keeps one ready so that a run skips the imports
+TRAINER_MODULE = "training"
+WARM_MODULE = "training.warm"
+# the bot's note of which process took a run from a warm spare, whose command line names no run folder:
+# "PID START_TIME" (/proc/PID/stat field 22), so a recycled pid is never taken for the trainer
+WARM_PID_FILE = "trainer.pid"
+
+
+def warm_command(trainer: list[str]) -> list[str] | None:
+    """The spare for `trainer` when it is this package's trainer (`PYTHON -m training [FLAGS]`), else None.
+    The spare's request then carries everything after `-m training`."""
+    if len(trainer) >= 3 and trainer[1:3] == ["-m", TRAINER_MODULE]:
+        return [trainer[0], "-m", WARM_MODULE]
+    return None
+
+
 # --- a run on several GPUs ----------------------------------------------------------------------------
 # `python -m training.launch` is torchrun (same arguments) ending with the exit codes below; a run with
 # gpus > 1 is started as `python -m training.launch --standalone --nproc-per-node N -m training ...`

@@ -94,6 +94,13 @@ class Launcher(Protocol):
     def check(self) -> None:
         """Raise BackendUnavailable, with what is wrong, when runs cannot be started."""
 
+    def prepare(self, trainer: Sequence[str]) -> None:
+        """Get ready to start `trainer` fast (WARM_TRAINER): the local backend keeps a spare with the
+        imports done; a backend that cannot do that ignores it."""
+
+    def close(self) -> None:
+        """Let go of what prepare() holds; running jobs are left alone."""
+
     def submit(self, spec: LaunchSpec) -> Job:
         """Start a trainer; OSError or LaunchFailed when it could not be started."""
 

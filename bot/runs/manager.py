@@ -39,6 +39,7 @@ from training.contract import (
     DECODED_CACHE_FOLDER,
     EVENTS_FILE,
     RUN_CONFIG_FILE,
+    TRAINER_MODULE,
     failure_kind,
 )
 from training.events import Event
@@ -62,7 +63,7 @@ class RunManager:
     ) -> None:
         self._store = RunStore(db, settings.output_root)
         self._settings = settings
-        self._command = list(trainer_command or [sys.executable, "-m", "training"])
+        self._command = list(trainer_command or [sys.executable, "-m", TRAINER_MODULE])
         self._cache_dir = (
             settings.decoded_cache_dir or settings.output_root / DECODED_CACHE_FOLDER
         ).resolve()
@@ -97,6 +98,8 @@ class RunManager:
             scheduler.add(run_id, at)
         scheduler.start()
         self._scheduler = scheduler
+        if self._settings.warm_trainer:
+            self._launcher.prepare(self._command)
         self._fill_slots()
 
     def shutdown(self, wait: bool = True) -> None:
@@ -114,6 +117,7 @@ class RunManager:
             follower.stop(wait=wait)
             follower.process.forget()
         self._publisher.close(wait=wait)
+        self._launcher.close()
 
     def subscribe(self, callback: Subscriber) -> Callable[[], None]:
         return self._publisher.subscribe(callback)

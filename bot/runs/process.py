@@ -1,6 +1,10 @@
 """The local backend: trainer processes on this host, each in its own process group; liveness from
 the Popen or /proc, stop with SIGTERM then SIGKILL, and the stderr tail.
 
+With WARM_TRAINER, one spare `python -m training.warm` is kept ready (WarmSpare): it has done the imports
+every run needs, and the next single-GPU run is handed to it instead of starting a cold process. Its
+command line names no run folder, so the run folder gets WARM_PID_FILE for re-attaching after a restart.
+
 stdout goes to /dev/null, not to a pipe: the trainer also appends every event to OUT/events.jsonl,
 which the follower tails, and a pipe would break (SIGPIPE/EPIPE) when the bot restarts while the
 trainer keeps running.
@@ -14,12 +18,18 @@ import os
 import signal
 import subprocess
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 
 from bot.runs.launcher import JobState, LaunchSpec
-from training.contract import STDERR_FILE
+from training.contract import STDERR_FILE, WARM_PID_FILE, warm_command
+from training.warm import WarmRequest
 
 log = logging.getLogger(__name__)
+
+# a spare that took a run is replaced this much later, not at once: its imports would take a core from
+# the run that is just starting
+SPARE_REPLACED_AFTER_S = 20.0
 
 
 def is_our_trainer(pid: int, out_dir: str | Path) -> bool:
@@ -28,8 +38,24 @@ def is_our_trainer(pid: int, out_dir: str | Path) -> bool:
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
     except OSError:
         return False
-    # a zombie has an empty command line: it has exited
-    return str(out_dir).encode() in cmdline.split(b"\0")
+    if not cmdline:  # a zombie has an empty command line: it has exited
+        return False
+    if str(out_dir).encode() in cmdline.split(b"\0"):
+        return True
+    try:  # a warm spare that took this run: the bot noted its pid and start time
+        noted = (Path(out_dir) / WARM_PID_FILE).read_text().split()
+    except OSError:
+        return False
+    return noted == [str(pid), str(start_time(pid))]
+
+
+def start_time(pid: int) -> int | None:
+    """When the process started, in clock ticks since boot (/proc/PID/stat field 22); None when gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return int(stat.rpartition(")")[2].split()[19])  # the fields after the command name start at field 3
 
 
 def stderr_tail(out_dir: str | Path, lines: int = 20, max_chars: int = 4000) -> str:
@@ -113,16 +139,102 @@ class TrainerProcess:
             os.killpg(self.pid, signum)  # pgid == pid: launched with start_new_session
 
 
+class WarmSpare:
+    """One `python -m training.warm`, importing or waiting on stdin for the run it will become."""
+
+    def __init__(self, command: list[str]) -> None:
+        self._popen = subprocess.Popen(
+            command,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,  # until a run: then the run folder's stderr.log
+            start_new_session=True,
+        )
+
+    @property
+    def pid(self) -> int:
+        return self._popen.pid
+
+    def take(self, spec: LaunchSpec, trainer_args: list[str]) -> TrainerProcess | None:
+        """The spare running `spec` with `trainer_args` (the flags after the trainer command), or None when
+        it has died and a cold start is needed."""
+        popen = self._popen
+        if popen.poll() is not None or popen.stdin is None:
+            return None
+        marker = spec.output_dir / WARM_PID_FILE
+        marker.write_text(f"{popen.pid} {start_time(popen.pid)}\n")
+        env = {"CUDA_VISIBLE_DEVICES": spec.gpu} if spec.gpu is not None else {}
+        request = WarmRequest(argv=trainer_args, env=env, stderr=spec.output_dir / STDERR_FILE)
+        try:
+            popen.stdin.write(request.model_dump_json().encode() + b"\n")
+            popen.stdin.close()
+        except OSError:  # it died just now
+            marker.unlink(missing_ok=True)
+            return None
+        log.info("handed run %s to the warm trainer pid %s: %s", spec.run_id, popen.pid, spec.args)
+        return TrainerProcess(popen.pid, spec.output_dir, popen)
+
+    def close(self) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self._popen.pid, signal.SIGKILL)  # it holds nothing yet
+        self._popen.wait()
+
+
 class LocalLauncher:
     """Trainers as subprocesses of this host; the manager queues them and assigns GPUs."""
 
     schedules_itself = False
 
+    def __init__(self, replace_spare_after: float = SPARE_REPLACED_AFTER_S) -> None:
+        self._trainer: list[str] | None = None  # the command a spare stands in for
+        self._spare_command: list[str] = []
+        self._spare: WarmSpare | None = None
+        self._replace_after = replace_spare_after
+        self._replacing: threading.Timer | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def spare(self) -> WarmSpare | None:
+        return self._spare
+
     def check(self) -> None:
         """A subprocess can always be started."""
 
+    def prepare(self, trainer: Sequence[str]) -> None:
+        """Keep a warm spare for `trainer` from now on, when it is this package's trainer."""
+        command = warm_command(list(trainer))
+        if command is None:
+            return
+        with self._lock:
+            self._trainer, self._spare_command = list(trainer), command
+            if self._spare is None:
+                self._spare = WarmSpare(command)
+
+    def close(self) -> None:
+        with self._lock:
+            spare, self._spare, self._trainer = self._spare, None, None
+            if self._replacing is not None:
+                self._replacing.cancel()
+        if spare is not None:
+            spare.close()
+
     def submit(self, spec: LaunchSpec) -> TrainerProcess:
-        return TrainerProcess.launch(spec)
+        with self._lock:
+            trainer, spare = self._trainer, self._spare
+            if spare is None or trainer is None or spec.gpus > 1 or spec.args[: len(trainer)] != trainer:
+                return TrainerProcess.launch(spec)
+            self._spare = None
+            self._replacing = threading.Timer(self._replace_after, self._replace_spare)
+            self._replacing.daemon = True
+            self._replacing.start()
+        # what follows `PYTHON -m training`: the spare's command is as long, `PYTHON -m training.warm`
+        trainer_flags = spec.args[len(self._spare_command) :]
+        return spare.take(spec, trainer_flags) or TrainerProcess.launch(spec)
+
+    def _replace_spare(self) -> None:
+        with self._lock:
+            if self._trainer is not None and self._spare is None:
+                self._spare = WarmSpare(self._spare_command)
 
     def attach(self, pid: int | None, job_id: str | None, out_dir: Path) -> TrainerProcess | None:
         if pid is None or not is_our_trainer(pid, out_dir):

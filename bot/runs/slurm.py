@@ -145,6 +145,12 @@ class SlurmLauncher:
                     "GPUs. Lower it (0 for CPU-only partitions) or choose another SLURM_PARTITION."
                 )
 
+    def prepare(self, trainer: Sequence[str]) -> None:
+        """Jobs start on whichever node Slurm picks: there is no process to keep warm."""
+
+    def close(self) -> None:
+        pass
+
     def submit(self, spec: LaunchSpec) -> SlurmJob:
         script = spec.output_dir / JOB_SCRIPT_NAME
         script.write_text(
