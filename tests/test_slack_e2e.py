@@ -320,6 +320,7 @@ def python_m_bot(standin: SlackStandIn, tmp_path: Path) -> Iterator[subprocess.P
         "OUTPUT_ROOT": str(tmp_path / "outputs"),
         "CONVERSATION_PARSER": "rules",
         "ANTHROPIC_API_KEY": "",
+        "PYTHONFAULTHANDLER": "1",  # SIGABRT on a hang prints every thread's stack
     }
     bot = subprocess.Popen(
         [sys.executable, "-m", "bot"], env=env, cwd=tmp_path, stderr=subprocess.PIPE, text=True
@@ -328,7 +329,13 @@ def python_m_bot(standin: SlackStandIn, tmp_path: Path) -> Iterator[subprocess.P
         yield bot
         standin.wait_connected(timeout=30)
         bot.send_signal(signal.SIGINT)
-        assert bot.wait(timeout=30) == 0
+        try:
+            _, stderr = bot.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            bot.send_signal(signal.SIGABRT)
+            _, stderr = bot.communicate(timeout=30)
+            raise AssertionError(f"python -m bot did not end on Ctrl+C:\n{stderr[-6000:]}") from None
+        assert bot.returncode == 0, stderr[-3000:]
     finally:
         if bot.poll() is None:
             bot.kill()

@@ -39,6 +39,7 @@ BAD_VALUES: dict[str, list[str]] = {
     "max_epochs": ["abc", "0", "5000", "-3", "1e9", "1e400"],
     "stop_grace_seconds": ["0", "-1", "soon", "inf", "nan"],
     "stall_seconds": ["0", "never", "1e400"],
+    "warm_trainer": ["maybe", "2", "on please"],
     "timezone": ["Mars/Olympus", "../../etc/passwd", "KST+9"],
     "upload_max_bytes": ["2 gigs", "0", "-5", "1e3"],
     "upload_max_files": ["many", "0", "1e9", "-1"],
