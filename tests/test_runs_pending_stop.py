@@ -55,9 +55,10 @@ def test_a_restarted_bot_finishes_a_pending_stop_and_reports_it(tmp_path: Path, 
         second.subscribe(updates)
         second.start()
         stopped = wait_until(lambda: (view := second.get(run_id)).status == RunStatus.STOPPED and view)
+        # the update is published just after the row changes: wait for it before shutting down
+        wait_until(lambda: any(u.run.status == RunStatus.STOPPED for u in updates.for_run(run_id)))
 
     assert stopped.current_epoch >= 1
-    assert any(update.run.status == RunStatus.STOPPED for update in updates.for_run(run_id))
     assert second.active_runs() == []
     deadline = time.monotonic() + 5
     while time.monotonic() < deadline and os.path.exists(f"/proc/{pid}"):

@@ -308,6 +308,12 @@ def test_surfaces_mentions_dms_commands_scheduling_and_start_permission(tmp_path
         slack.close()
 
 
+def with_default_ctrl_c() -> None:
+    """In the bot's process before exec: Ctrl+C as in a terminal, even when pytest itself runs in the
+    background of a script (where the shell makes it ignore SIGINT, and children inherit that)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @contextmanager
 def python_m_bot(standin: SlackStandIn, tmp_path: Path) -> Iterator[subprocess.Popen[str]]:
     """`python -m bot` against the stand-in; afterwards Ctrl+C must end it cleanly (exit 0)."""
@@ -323,8 +329,9 @@ def python_m_bot(standin: SlackStandIn, tmp_path: Path) -> Iterator[subprocess.P
         "PYTHONFAULTHANDLER": "1",  # SIGABRT on a hang prints every thread's stack
     }
     bot = subprocess.Popen(
-        [sys.executable, "-m", "bot"], env=env, cwd=tmp_path, stderr=subprocess.PIPE, text=True
-    )
+        [sys.executable, "-m", "bot"], env=env, cwd=tmp_path, stderr=subprocess.PIPE, text=True,
+        preexec_fn=with_default_ctrl_c,
+    )  # fmt: skip
     try:
         yield bot
         standin.wait_connected(timeout=30)

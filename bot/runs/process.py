@@ -178,6 +178,8 @@ class WarmSpare:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(self._popen.pid, signal.SIGKILL)  # it holds nothing yet
         self._popen.wait()
+        if self._popen.stdin is not None:
+            self._popen.stdin.close()
 
 
 class LocalLauncher:
