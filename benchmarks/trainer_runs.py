@@ -107,9 +107,10 @@ def _wait_until_idle(pid: int) -> None:
         time.sleep(1.0)
 
 
-def run_warm(flags: list[str], out: Path, stop_after: str, timeout: float = 3600) -> TrainerRun:
+def run_warm(flags: list[str], out: Path, stop_after: str | None, timeout: float = 3600) -> TrainerRun:
     """The run handed to an idle warm spare by the bot's LocalLauncher, timed from submit() to each event
-    as it reaches OUT/events.jsonl (the bot reads that file, not stdout); SIGTERM after `stop_after`."""
+    as it reaches OUT/events.jsonl (the bot reads that file, not stdout) and to its exit; with
+    `stop_after` (an event type) SIGTERM it as soon as that event arrives."""
     launcher = LocalLauncher()
     trainer = [sys.executable, "-m", "training"]
     launcher.prepare(trainer)
@@ -126,7 +127,9 @@ def run_warm(flags: list[str], out: Path, stop_after: str, timeout: float = 3600
     sampler.start()
     events, arrived, seen = [], [], 0
     deadline = started + timeout
-    while job.is_running() and time.perf_counter() < deadline:
+    running = True
+    while running and time.perf_counter() < deadline:
+        running = job.is_running()  # before reading, so the last read sees every event
         lines = (out / EVENTS_FILE).read_text().splitlines() if (out / EVENTS_FILE).exists() else []
         for line in lines[seen:]:
             events.append(json.loads(line))

@@ -11,8 +11,9 @@ export (default when onnx is installed) would add its own seconds to (a)'s wall.
 timm's train.py is not part of the timm wheel and is never vendored here: fetch it from
 github.com/huggingface/pytorch-image-models (the version matching the installed timm) and pass its path.
 
-Both run as subprocesses, alternating (a, a2, b, a, a2, b, ...) so background load hits all alike; (a) is
-a first run on an empty decoded cache, (a2) a second run of the same job, which maps it. Reported:
+Both run as subprocesses, alternating (a, a2, a3, b, a, ...) so background load hits all alike; (a) is
+a first run on an empty decoded cache, (a2) a second run of the same job, which maps it, and (a3) that
+second run as the bot starts it: handed to an idle warm spare (WARM_TRAINER). Reported:
 - wall: the whole subprocess, start-up, decoding, validation and checkpoints included;
 - steady img/s: training images / training seconds over the epochs after the first (no validation).
   (a) from its `epoch` events; (b) from its per-step log lines (`--log-interval 1`): the step times
@@ -34,6 +35,7 @@ import time
 from pathlib import Path
 
 from bench_data import REPO, ensure_dataset
+from trainer_runs import run_warm
 
 # timm's train.py gets the trainer's own recipe, so the two runs stay the same job
 from training.augment import CROP_SCALE
@@ -48,15 +50,18 @@ def steady_rate(epochs: list[tuple[int, float]]) -> float:
     return sum(n for n, _ in later) / sum(s for _, s in later)
 
 
+def our_flags(args: argparse.Namespace, cache: Path) -> list[str]:
+    return ["--data", str(args.data), "--model", args.model, "--no-pretrained", "--epochs", str(args.epochs),
+            "--batch-size", str(args.batch_size), "--image-size", str(args.image_size),
+            "--lr", str(args.lr), "--device", args.device, "--workers", str(args.workers),
+            "--seed", "0", "--cache-dir", str(cache),
+            "--no-onnx"]  # fmt: skip
+
+
 def run_ours(args: argparse.Namespace, out: Path, cache: Path) -> dict:
     """(a): `python -m training` with the decoded cache in `cache`; per-epoch training time from its epoch
     events."""
-    command = [sys.executable, "-m", "training", "--data", str(args.data), "--out", str(out),
-               "--model", args.model, "--no-pretrained", "--epochs", str(args.epochs),
-               "--batch-size", str(args.batch_size), "--image-size", str(args.image_size),
-               "--lr", str(args.lr), "--device", args.device, "--workers", str(args.workers),
-               "--seed", "0", "--cache-dir", str(cache),
-               "--no-onnx"]  # fmt: skip
+    command = [sys.executable, "-m", "training", *our_flags(args, cache), "--out", str(out)]
     started = time.perf_counter()
     result = subprocess.run(command, cwd=REPO, capture_output=True, text=True, check=False)
     wall = time.perf_counter() - started
@@ -65,6 +70,17 @@ def run_ours(args: argparse.Namespace, out: Path, cache: Path) -> dict:
             f"trainer failed ({result.returncode}):\n{result.stdout[-2000:]}{result.stderr[-3000:]}"
         )
     events = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+    return summary(args, events, wall)
+
+
+def run_ours_warm(args: argparse.Namespace, out: Path, cache: Path) -> dict:
+    """(a3): the same as a Start click in the bot runs it: handed to an idle warm spare, timed from the
+    local backend's submit() to the trainer's exit."""
+    run = run_warm(our_flags(args, cache), out, stop_after=None)
+    return summary(args, run.events, run.wall)
+
+
+def summary(args: argparse.Namespace, events: list[dict], wall: float) -> dict:
     start = next(e for e in events if e["type"] == "start")
     n_train = start["counts"]["train"]
     n_train -= 1 if n_train % args.batch_size == 1 else 0  # as training/loop.py: no batch of one
@@ -169,13 +185,14 @@ def main() -> None:
           f"epochs={args.epochs} device={args.device} workers={args.workers} "
           f"repeats={args.repeats}")  # fmt: skip
 
-    runs: dict[str, list[dict]] = {"ours": [], "ours again": [], "timm": []}
+    runs: dict[str, list[dict]] = {"ours": [], "ours again": [], "ours warm": [], "timm": []}
     with tempfile.TemporaryDirectory() as tmp:
         for repeat in range(args.repeats):
             cache = Path(tmp) / f"cache{repeat}"  # empty for the first run, mapped by the second
             ours = run_ours(args, Path(tmp) / f"ours{repeat}", cache)
             runs["ours"].append(ours)
             runs["ours again"].append(run_ours(args, Path(tmp) / f"again{repeat}", cache))
+            runs["ours warm"].append(run_ours_warm(args, Path(tmp) / f"warm{repeat}", cache))
             timm_out = Path(tmp) / f"timm{repeat}"
             timm_out.mkdir()
             runs["timm"].append(run_timm(args, timm_out, ours["precision"]))
@@ -191,15 +208,17 @@ def main() -> None:
         side: {"wall": min(r["wall"] for r in rs), "steady": max(r["steady"] for r in rs)}
         for side, rs in runs.items()
     }
-    a, a2, b = best["ours"], best["ours again"], best["timm"]
+    a, a2, a3, b = best["ours"], best["ours again"], best["ours warm"], best["timm"]
     precision = runs["ours"][0]["precision"]
     print()
     print(f"{'best of ' + str(args.repeats):<26} {'wall (s)':>9} {'steady img/s':>13}  precision")
     print(f"{'(a) trainer, first run':<26} {a['wall']:9.1f} {a['steady']:13.1f}  {precision}")
     print(f"{'(a2) trainer, second run':<26} {a2['wall']:9.1f} {a2['steady']:13.1f}  {precision}")
+    print(f"{'(a3) second run, bot':<26} {a3['wall']:9.1f} {a3['steady']:13.1f}  {precision}")
     print(f"{'(b) timm train.py':<26} {b['wall']:9.1f} {b['steady']:13.1f}  {runs['timm'][0]['precision']}")
     print(f"{'(a)/(b)':<26} {a['wall'] / b['wall']:9.2f} {a['steady'] / b['steady']:13.2f}")
     print(f"{'(a2)/(b)':<26} {a2['wall'] / b['wall']:9.2f} {a2['steady'] / b['steady']:13.2f}")
+    print(f"{'(a3)/(b)':<26} {a3['wall'] / b['wall']:9.2f} {a3['steady'] / b['steady']:13.2f}")
     print("wall ratio < 1 and img/s ratio > 1 mean the trainer is faster")
 
 

@@ -75,3 +75,18 @@ def test_plotting_loads_only_when_a_run_ends() -> None:
     result = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "False"
+
+
+def test_the_trainer_exits_without_teardown_but_runs_atexit_and_flushes() -> None:
+    """exit_now (python -m training's last step) skips the interpreter's slow teardown, not what a normal
+    exit promises: atexit handlers run, buffered output is written, and the code is the run's."""
+    script = (
+        "import atexit, logging, sys; from training.cli import exit_now\n"
+        "logging.basicConfig(stream=sys.stderr); atexit.register(lambda: print('handler ran'))\n"
+        "print('buffered', end=' '); logging.getLogger('t').warning('logged'); exit_now(3)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.returncode == 3
+    assert result.stdout == "buffered handler ran\n" and "logged" in result.stderr

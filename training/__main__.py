@@ -1,3 +1,3 @@
-from training.cli import main
+from training.cli import exit_now, main
 
-raise SystemExit(main())
+exit_now(main())

@@ -50,4 +50,6 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    from training.cli import exit_now
+
+    exit_now(main())
