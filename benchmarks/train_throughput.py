@@ -59,10 +59,11 @@ def run_trainer(args: argparse.Namespace) -> dict:
     if code != 0:
         raise SystemExit(f"trainer failed: {events[-1]}")
     epochs = [e for e in events if e.type == "epoch"]
+    start = next(e for e in events if e.type == "start")  # `preparing` events come first
     return {
         "images_per_sec": steady([e.images_per_sec for e in epochs]),
         "wall_seconds": wall,
-        "precision": events[0].config["precision"],
+        "precision": start.config["precision"],
     }
 
 
