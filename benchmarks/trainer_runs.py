@@ -16,7 +16,7 @@ from pathlib import Path
 from bench_data import REPO
 
 from bot.runs.launcher import LaunchSpec
-from bot.runs.process import LocalLauncher
+from bot.runs.process import LocalLauncher, proc_stat
 from training.contract import EVENTS_FILE
 
 
@@ -95,8 +95,9 @@ def run_trainer(flags: list[str], stop_after: str | None = None, timeout: float 
 
 
 def _cpu_ticks(pid: int) -> int:
-    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-    return int(fields[11]) + int(fields[12])  # utime + stime
+    fields = proc_stat(pid)
+    assert fields is not None, "the spare died"
+    return int(fields[11]) + int(fields[12])  # utime + stime (fields 14 and 15)
 
 
 def _wait_until_idle(pid: int) -> None:

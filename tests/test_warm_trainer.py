@@ -4,6 +4,7 @@ a bot restart exactly like a cold one. These tests run the real trainer (32 px, 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -15,11 +16,18 @@ import pytest
 
 from bot.runs import RunManager
 from bot.runs.launcher import LaunchSpec
-from bot.runs.process import LocalLauncher, TrainerProcess, is_our_trainer, start_time
+from bot.runs.process import LocalLauncher, TrainerProcess, is_our_trainer, proc_stat, start_time
 from bot.storage import Database, RunStatus, TrainingRun
 from tests.imagegen import make_image_folder
 from tests.runs_support import make_request, make_settings, managers, wait_until
-from training.contract import CHECKPOINT_LAST_FILE, EVENTS_FILE, STDERR_FILE, WARM_PID_FILE, warm_command
+from training.contract import (
+    CHECKPOINT_LAST_FILE,
+    EVENTS_FILE,
+    STDERR_FILE,
+    WARM_PID_FILE,
+    trainer_flags,
+    warm_command,
+)
 
 TRAINER = [sys.executable, "-m", "training", "--device", "cpu", "--workers", "1", "--no-onnx"]
 IMPORTS_S = 120  # a spare's imports, on a loaded 2-core machine
@@ -29,13 +37,12 @@ def spares() -> list[int]:
     """Our child processes running `python -m training.warm`."""
     found = []
     for proc in Path("/proc").iterdir():
-        try:
-            stat = (proc / "stat").read_text()
-            cmdline = (proc / "cmdline").read_bytes().split(b"\0")
-        except (OSError, ValueError):
+        if not proc.name.isdigit() or (fields := proc_stat(int(proc.name))) is None:
             continue
-        if int(stat.rpartition(")")[2].split()[1]) == os.getpid() and b"training.warm" in cmdline:
-            found.append(int(proc.name))
+        with contextlib.suppress(OSError):
+            cmdline = (proc / "cmdline").read_bytes().split(b"\0")
+            if int(fields[1]) == os.getpid() and b"training.warm" in cmdline:  # field 4: the parent
+                found.append(int(proc.name))
     return found
 
 
@@ -70,6 +77,13 @@ def test_warm_command_stands_in_only_for_this_packages_trainer() -> None:
     assert warm_command([python, "tests/fake_trainer.py"]) is None
     assert warm_command([python, "-m", "training.launch", "--standalone"]) is None
     assert warm_command(["trainbot-train"]) is None
+    assert trainer_flags([python, "-m", "training", "--device", "cpu", "--out", "o"]) == [
+        "--device",
+        "cpu",
+        "--out",
+        "o",
+    ]
+    assert trainer_flags([python, "-m", "training.launch", "-m", "training"]) is None
 
 
 def test_a_run_is_handed_to_the_warm_spare_and_a_new_spare_follows(tmp_path: Path, db: Database) -> None:

@@ -49,12 +49,17 @@ WARM_MODULE = "training.warm"
 WARM_PID_FILE = "trainer.pid"
 
 
-def warm_command(trainer: list[str]) -> list[str] | None:
-    """The spare for `trainer` when it is this package's trainer (`PYTHON -m training [FLAGS]`), else None.
-    The spare's request then carries everything after `-m training`."""
-    if len(trainer) >= 3 and trainer[1:3] == ["-m", TRAINER_MODULE]:
-        return [trainer[0], "-m", WARM_MODULE]
+def trainer_flags(command: list[str]) -> list[str] | None:
+    """FLAGS when `command` is this package's trainer, `PYTHON -m training [FLAGS]`, else None."""
+    if len(command) >= 3 and command[1:3] == ["-m", TRAINER_MODULE]:
+        return command[3:]
     return None
+
+
+def warm_command(trainer: list[str]) -> list[str] | None:
+    """The spare for `trainer` when it is this package's trainer, else None; a run's request to the spare
+    carries trainer_flags() of the run's command."""
+    return [trainer[0], "-m", WARM_MODULE] if trainer_flags(trainer) is not None else None
 
 
 # --- a run on several GPUs ----------------------------------------------------------------------------

@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from bot.runs.launcher import JobState, LaunchSpec
-from training.contract import STDERR_FILE, WARM_PID_FILE, warm_command
+from training.contract import STDERR_FILE, WARM_PID_FILE, trainer_flags, warm_command
 from training.warm import WarmRequest
 
 log = logging.getLogger(__name__)
@@ -49,13 +49,19 @@ def is_our_trainer(pid: int, out_dir: str | Path) -> bool:
     return noted == [str(pid), str(start_time(pid))]
 
 
-def start_time(pid: int) -> int | None:
-    """When the process started, in clock ticks since boot (/proc/PID/stat field 22); None when gone."""
+def proc_stat(pid: int) -> list[str] | None:
+    """/proc/PID/stat from field 3 (state) on, so that index i is field i + 3; None when the process is
+    gone. The command name before them is skipped whole: it may hold spaces and parentheses."""
     try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
+        return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
     except OSError:
         return None
-    return int(stat.rpartition(")")[2].split()[19])  # the fields after the command name start at field 3
+
+
+def start_time(pid: int) -> int | None:
+    """When the process started, in clock ticks since boot (field 22); None when gone."""
+    fields = proc_stat(pid)
+    return int(fields[19]) if fields is not None else None
 
 
 def stderr_tail(out_dir: str | Path, lines: int = 20, max_chars: int = 4000) -> str:
@@ -155,16 +161,16 @@ class WarmSpare:
     def pid(self) -> int:
         return self._popen.pid
 
-    def take(self, spec: LaunchSpec, trainer_args: list[str]) -> TrainerProcess | None:
-        """The spare running `spec` with `trainer_args` (the flags after the trainer command), or None when
-        it has died and a cold start is needed."""
+    def take(self, spec: LaunchSpec, flags: list[str]) -> TrainerProcess | None:
+        """The spare running `spec` with `flags` (what follows `PYTHON -m training`), or None when it has
+        died and a cold start is needed."""
         popen = self._popen
         if popen.poll() is not None or popen.stdin is None:
             return None
         marker = spec.output_dir / WARM_PID_FILE
         marker.write_text(f"{popen.pid} {start_time(popen.pid)}\n")
         env = {"CUDA_VISIBLE_DEVICES": spec.gpu} if spec.gpu is not None else {}
-        request = WarmRequest(argv=trainer_args, env=env, stderr=spec.output_dir / STDERR_FILE)
+        request = WarmRequest(argv=flags, env=env, stderr=spec.output_dir / STDERR_FILE)
         try:
             popen.stdin.write(request.model_dump_json().encode() + b"\n")
             popen.stdin.close()
@@ -189,7 +195,7 @@ class LocalLauncher:
 
     def __init__(self, replace_spare_after: float = SPARE_REPLACED_AFTER_S) -> None:
         self._trainer: list[str] | None = None  # the command a spare stands in for
-        self._spare_command: list[str] = []
+        self._spare_command: list[str] = []  # warm_command(self._trainer)
         self._spare: WarmSpare | None = None
         self._replace_after = replace_spare_after
         self._replacing: threading.Timer | None = None
@@ -221,17 +227,17 @@ class LocalLauncher:
             spare.close()
 
     def submit(self, spec: LaunchSpec) -> TrainerProcess:
+        flags = trainer_flags(spec.args)
         with self._lock:
             trainer, spare = self._trainer, self._spare
-            if spare is None or trainer is None or spec.gpus > 1 or spec.args[: len(trainer)] != trainer:
+            takes = trainer is not None and spec.args[: len(trainer)] == trainer and spec.gpus <= 1
+            if spare is None or flags is None or not takes:
                 return TrainerProcess.launch(spec)
             self._spare = None
             self._replacing = threading.Timer(self._replace_after, self._replace_spare)
             self._replacing.daemon = True
             self._replacing.start()
-        # what follows `PYTHON -m training`: the spare's command is as long, `PYTHON -m training.warm`
-        trainer_flags = spec.args[len(self._spare_command) :]
-        return spare.take(spec, trainer_flags) or TrainerProcess.launch(spec)
+        return spare.take(spec, flags) or TrainerProcess.launch(spec)
 
     def _replace_spare(self) -> None:
         with self._lock:

@@ -73,7 +73,7 @@ def predict_files(
     """Download the posted images (or zips), classify them with the thread's run, reply with the top 3 (in
     the language of the message's comment, if it has one)."""
     session = ctx.conversation.get_session(where.team_id, where.channel, where.thread_ts)
-    language = detect_language(text, ctx.thread_language(where)) if text else ctx.thread_language(where)
+    language = detect_language(text, ctx.thread_language(where))
     if not ctx.may_start(user_id, where.channel):
         threads.refuse(ctx, where, user_id, render.slack_text(language, "predict_not_allowed"))
         return
