@@ -132,7 +132,13 @@ def test_a_failed_download_is_an_upload_error(tmp_path: Path) -> None:
         port = closed.getsockname()[1]  # nothing listens there once the socket is closed
     file = {"name": "pets.zip", "size": 10, "url_private_download": f"http://127.0.0.1:{port}/pets.zip"}
     with pytest.raises(UploadError, match=r"Downloading `pets\.zip` from Slack failed"):
-        download_shared_file(file, "xoxb-test", tmp_path / "upload.zip", max_bytes=1000)
+        download_shared_file(
+            file,
+            "xoxb-test",
+            tmp_path / "upload.zip",
+            max_bytes=1000,
+            api_url=f"http://127.0.0.1:{port}/api/",
+        )
 
 
 # --- bad zips by family: each is refused with its own reason, in both languages, leaving nothing behind ---

@@ -21,6 +21,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "`{member}`); make the zip again with the standard (Deflate) compression. Nothing was extracted.",
         "upload_unwritable": "`{name}` could not be unpacked: `{member}`: {reason}. Nothing was kept.",
         "upload_no_link": "Slack gave no download link for `{name}`.",
+        "upload_external": "`{name}` is not stored in Slack (it is a link to another service), so the bot "
+        "does not download it; upload the file itself to the thread.",
         "upload_over_limit": "`{name}` is larger than the upload limit ({limit}).",
         "upload_download_failed": "Downloading `{name}` from Slack failed ({reason}); try again.",
         "upload_not_permitted": "Slack did not let the bot download `{name}` (is the files:read scope "
@@ -46,6 +48,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "(`{member}`의 {method}). 표준(Deflate) 압축으로 zip을 다시 만들어 주세요. 아무것도 풀지 않았어요.",
         "upload_unwritable": "`{name}`을(를) 풀 수 없었어요: `{member}`: {reason}. 아무것도 남기지 않았어요.",
         "upload_no_link": "Slack이 `{name}`의 내려받기 링크를 주지 않았어요.",
+        "upload_external": "`{name}`은(는) Slack에 저장된 파일이 아니라 다른 서비스의 링크라서 봇이 "
+        "내려받지 않아요. 파일 자체를 스레드에 올려 주세요.",
         "upload_over_limit": "`{name}`이(가) 올리기 한도({limit})보다 커요.",
         "upload_download_failed": "Slack에서 `{name}`을(를) 내려받지 못했어요 ({reason}). "
         "다시 시도해 주세요.",

@@ -144,6 +144,7 @@ def receive_zip(ctx: SlackContext, where: ThreadRef, user_id: str, file: dict[st
                 token.get_secret_value() if token else "",
                 Path(folder) / "upload.zip",
                 ctx.settings.upload_max_bytes,
+                ctx.settings.slack_api_url,
             )
             dataset = extract_dataset_zip(zip_path, ctx.settings, name)
     except UploadError as error:
