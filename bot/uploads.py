@@ -1,8 +1,9 @@
 """Safe extraction of an uploaded dataset .zip under DATA_ROOT/uploads.
 
-The whole zip is refused when any member would land outside the target folder or is a symlink, and when
-the image files it holds exceed the file-count or size limits, checked against the sizes the zip declares
-and again against the bytes actually written (a zip bomb can lie in its headers). Only image files are
+The whole zip is refused when it holds more files than UPLOAD_MAX_FILES or declares more than UPLOAD_MAX_BYTES
+unpacked (counted from its end record and directory headers before zipfile opens it: bot/zip_census.py),
+when any member would land outside the target folder or is a symlink, and when the bytes actually written
+pass UPLOAD_MAX_BYTES (a zip bomb can lie in its headers). Only image files are
 kept; folders, hidden files and macOS metadata are dropped. The result must be an ImageFolder layout.
 """
 
@@ -27,6 +28,7 @@ from bot.conversation.datasets import (
 )
 from bot.i18n import DEFAULT_LANGUAGE, t
 from bot.settings import Settings
+from bot.zip_census import NotAZip, count_zip
 from training.contract import is_image_path
 
 COPY_CHUNK = 1024 * 1024
@@ -87,13 +89,13 @@ def extract_dataset_zip(zip_path: Path, settings: Settings, original_name: str) 
     uploads = (settings.data_root / UPLOADS_FOLDER).resolve()
     uploads.mkdir(parents=True, exist_ok=True)
     name = shown_name(original_name)
+    _check_census(zip_path, settings, name)
     try:
         archive = zipfile.ZipFile(zip_path)
     except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
         raise UploadError("not_zip", name=name) from exc
     with archive:
         members, dropped = _image_members(archive, name)
-        _check_declared_limits(members, settings, name)
         staging = uploads / f".incoming-{uuid.uuid4().hex}"
         try:
             _extract(archive, members, staging, settings, name)
@@ -158,17 +160,22 @@ def _safe_member_path(name: str) -> PurePosixPath | None:
     return path
 
 
-def _check_declared_limits(
-    members: list[tuple[zipfile.ZipInfo, PurePosixPath]], settings: Settings, name: str
-) -> None:
-    if len(members) > settings.upload_max_files:
-        raise UploadError("too_many_files", name=name, count=len(members), limit=settings.upload_max_files)
-    declared = sum(info.file_size for info, _ in members)
-    if declared > settings.upload_max_bytes:
+def _check_census(zip_path: Path, settings: Settings, name: str) -> None:
+    """The file count and declared size, from the zip's end record and central directory headers,
+    before zipfile reads the whole directory into memory."""
+    try:
+        census = count_zip(zip_path, settings.upload_max_files)
+    except NotAZip as exc:
+        raise UploadError("not_zip", name=name) from exc
+    if census.over_limit:
+        raise UploadError(
+            "too_many_files", name=name, count=f"{census.files:,}", limit=f"{settings.upload_max_files:,}"
+        )
+    if census.declared_bytes > settings.upload_max_bytes:
         raise UploadError(
             "too_big",
             name=name,
-            size=size_text(declared),
+            size=size_text(census.declared_bytes),
             limit=size_text(settings.upload_max_bytes),
         )
 

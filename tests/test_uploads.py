@@ -83,7 +83,7 @@ def test_symlink_members_are_refused(tmp_path: Path, settings: Settings) -> None
 def test_file_count_and_declared_size_limits(tmp_path: Path) -> None:
     entries = {f"{c}/{i}.png": b"x" * 100 for c in ("cat", "dog") for i in range(5)}
     few_files = Settings(data_root=tmp_path / "a", upload_max_files=9)
-    with pytest.raises(UploadError, match="10 images; the limit is 9"):
+    with pytest.raises(UploadError, match="10 files; the limit is 9"):
         extract_dataset_zip(write(tmp_path, zip_of(entries)), few_files, "many.zip")
     small = Settings(data_root=tmp_path / "b", upload_max_bytes=999)
     with pytest.raises(UploadError, match="would unpack to 1000 bytes"):

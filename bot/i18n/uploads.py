@@ -10,8 +10,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "extracted to. Nothing was extracted.",
         "upload_symlink": "`{name}` was refused: `{member}` is a symbolic link. Nothing was extracted.",
         "upload_no_images": "`{name}` holds no image files (.jpg, .png, ...).",
-        "upload_too_many_files": "`{name}` holds {count} images; the limit is {limit}.",
-        "upload_too_big": "`{name}` would unpack to {size}; the limit is {limit}.",
+        "upload_too_many_files": "`{name}` holds {count} files; the limit is {limit}. Nothing was extracted.",
+        "upload_too_big": "`{name}` would unpack to {size}; the limit is {limit}. Nothing was extracted.",
         "upload_bomb": "`{name}` unpacks to more than {limit}. Nothing was kept.",
         "upload_damaged": "`{name}` is damaged: `{member}` does not match its declared size or checksum. "
         "Nothing was kept.",
@@ -37,8 +37,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "upload_symlink": "`{name}`을(를) 거부했어요: `{member}`은(는) 심볼릭 링크예요. "
         "아무것도 풀지 않았어요.",
         "upload_no_images": "`{name}`에 이미지 파일(.jpg, .png 등)이 없어요.",
-        "upload_too_many_files": "`{name}`에 이미지가 {count}장 있어요. 한도는 {limit}장이에요.",
-        "upload_too_big": "`{name}`을(를) 풀면 {size}가 돼요. 한도는 {limit}예요.",
+        "upload_too_many_files": "`{name}`에 파일이 {count}개 있어요. 한도는 {limit}개예요. "
+        "아무것도 풀지 않았어요.",
+        "upload_too_big": "`{name}`을(를) 풀면 {size}가 돼요. 한도는 {limit}예요. 아무것도 풀지 않았어요.",
         "upload_bomb": "`{name}`을(를) 풀면 {limit}를 넘어요. 아무것도 남기지 않았어요.",
         "upload_damaged": "`{name}`이(가) 손상됐어요: `{member}`의 크기나 체크섬이 맞지 않아요. "
         "아무것도 남기지 않았어요.",
