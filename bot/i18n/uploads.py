@@ -12,6 +12,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "upload_no_images": "`{name}` holds no image files (.jpg, .png, ...).",
         "upload_too_many_files": "`{name}` holds {count} files; the limit is {limit}. Nothing was extracted.",
         "upload_too_big": "`{name}` would unpack to {size}; the limit is {limit}. Nothing was extracted.",
+        "upload_quota": "`{name}` would unpack to {size}, and your uploads already take {used} of your "
+        "{quota} quota. Nothing was extracted; an admin can remove your older uploads under `uploads/`.",
+        "upload_quota_full": "Your uploads already take {used} of your {quota} quota, so `{name}` was not "
+        "unpacked; an admin can remove your older uploads under `uploads/`.",
         "upload_bomb": "`{name}` unpacks to more than {limit}. Nothing was kept.",
         "upload_damaged": "`{name}` is damaged: `{member}` does not match its declared size or checksum. "
         "Nothing was kept.",
@@ -40,6 +44,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "upload_too_many_files": "`{name}`에 파일이 {count}개 있어요. 한도는 {limit}개예요. "
         "아무것도 풀지 않았어요.",
         "upload_too_big": "`{name}`을(를) 풀면 {size}가 돼요. 한도는 {limit}예요. 아무것도 풀지 않았어요.",
+        "upload_quota": "`{name}`을(를) 풀면 {size}가 되는데, 올린 파일이 이미 할당량 {quota} 중 {used}를 "
+        "쓰고 있어요. 아무것도 풀지 않았어요. 관리자가 `uploads/` 아래의 예전 업로드를 지울 수 있어요.",
+        "upload_quota_full": "올린 파일이 이미 할당량 {quota} 중 {used}를 쓰고 있어서 `{name}`을(를) 풀지 "
+        "않았어요. 관리자가 `uploads/` 아래의 예전 업로드를 지울 수 있어요.",
         "upload_bomb": "`{name}`을(를) 풀면 {limit}를 넘어요. 아무것도 남기지 않았어요.",
         "upload_damaged": "`{name}`이(가) 손상됐어요: `{member}`의 크기나 체크섬이 맞지 않아요. "
         "아무것도 남기지 않았어요.",

@@ -146,7 +146,7 @@ def receive_zip(ctx: SlackContext, where: ThreadRef, user_id: str, file: dict[st
                 ctx.settings.upload_max_bytes,
                 ctx.settings.slack_api_url,
             )
-            dataset = extract_dataset_zip(zip_path, ctx.settings, name)
+            dataset = extract_dataset_zip(zip_path, ctx.settings, name, owner=user_id)
     except UploadError as error:
         post(ctx, where, render.escape(error.words(language)))
         return
