@@ -11,9 +11,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from slack_sdk import WebClient
 
 from bot.slack.files import download_shared_file, file_origin
 from bot.uploads import UploadError
+from tests.slack_standin import SlackStandIn
 
 TOKEN = "xoxb-the-bot-token"
 BODY = b"PK\x05\x06" + bytes(18)  # an empty zip: any bytes would do
@@ -80,7 +82,8 @@ def shared(url: str, **fields: Any) -> dict[str, Any]:
 
 
 def download(file: dict[str, Any], slack: Recorder, dest: Path) -> Path:
-    return download_shared_file(file, TOKEN, dest / "upload.zip", 1024, api_url=f"{slack.url}/api/")
+    client = WebClient(token=TOKEN, base_url=f"{slack.url}/api/")  # SLACK_API_URL pointing at "Slack"
+    return download_shared_file(client, file, dest / "upload.zip", 1024)
 
 
 def test_a_file_on_slacks_file_host_is_downloaded_with_the_token(slack: Recorder, tmp_path: Path) -> None:
@@ -137,4 +140,19 @@ def test_with_slacks_api_only_https_files_slack_com_gets_the_token(tmp_path: Pat
         "https://example.com/a.zip",
     ):
         with pytest.raises(UploadError, match="not stored in Slack"):
-            download_shared_file(shared(url), TOKEN, tmp_path / "a.zip", 1024)
+            download_shared_file(WebClient(token=TOKEN), shared(url), tmp_path / "a.zip", 1024)
+
+
+def test_a_file_shared_without_its_link_is_looked_up_with_files_info(tmp_path: Path) -> None:
+    standin = SlackStandIn().start()
+    try:
+        hosted = standin.host_file("pets.zip", BODY)
+        event_file = {"id": hosted["id"], "name": "pets.zip", "file_access": "check_file_info"}
+        client = WebClient(token=standin.bot_token, base_url=standin.base_url)
+        saved = download_shared_file(client, event_file, tmp_path / "upload.zip", 1024)
+        assert saved.read_bytes() == BODY
+        assert [call.params["file"] for call in standin.calls_to("files.info")] == [hosted["id"]]
+        with pytest.raises(UploadError, match="no download link"):
+            download_shared_file(client, {"id": "FGONE", "name": "gone.zip"}, tmp_path / "gone.zip", 1024)
+    finally:
+        standin.stop()

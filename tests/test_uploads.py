@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from slack_sdk import WebClient
 
 from bot.settings import Settings
 from bot.slack.files import download_shared_file
@@ -132,14 +133,9 @@ def test_a_failed_download_is_an_upload_error(tmp_path: Path) -> None:
         closed.bind(("127.0.0.1", 0))
         port = closed.getsockname()[1]  # nothing listens there once the socket is closed
     file = {"name": "pets.zip", "size": 10, "url_private_download": f"http://127.0.0.1:{port}/pets.zip"}
+    client = WebClient(token="xoxb-test", base_url=f"http://127.0.0.1:{port}/api/")
     with pytest.raises(UploadError, match=r"Downloading `pets\.zip` from Slack failed"):
-        download_shared_file(
-            file,
-            "xoxb-test",
-            tmp_path / "upload.zip",
-            max_bytes=1000,
-            api_url=f"http://127.0.0.1:{port}/api/",
-        )
+        download_shared_file(client, file, tmp_path / "upload.zip", max_bytes=1000)
 
 
 # --- bad zips by family: each is refused with its own reason, in both languages, leaving nothing behind ---

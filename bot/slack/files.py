@@ -15,6 +15,7 @@ from typing import IO, Any
 from urllib.parse import urlsplit
 
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 
 from bot.uploads import UploadError, shown_name, size_text
 
@@ -25,7 +26,8 @@ EXTERNAL_MODES = frozenset({"external", "remote"})
 
 
 def file_origin(api_url: str | None) -> str:
-    """scheme://host[:port] of the host that serves Slack files to the bot, for SLACK_API_URL `api_url`."""
+    """scheme://host[:port] of the host that serves Slack files to the bot, for the Web API at `api_url`
+    (SLACK_API_URL, or Slack's own)."""
     if not api_url:
         return SLACK_FILE_ORIGIN
     parts = urlsplit(api_url)
@@ -41,20 +43,21 @@ def on_origin(url: str, origin: str) -> bool:
     return f"{parts.scheme.lower()}://{parts.netloc.lower()}" == origin and not parts.username
 
 
-def download_shared_file(
-    file: dict[str, Any], token: str, dest: Path, max_bytes: int, api_url: str | None = None
-) -> Path:
+def download_shared_file(client: WebClient, file: dict[str, Any], dest: Path, max_bytes: int) -> Path:
     """Save a file a user shared (its `url_private_download`, which needs the bot token and files:read)
-    when Slack stores it: on the file host for SLACK_API_URL `api_url` (see file_origin)."""
+    when Slack stores it: on the file host of the client's API (see file_origin). An event that leaves
+    the link out (`file_access: check_file_info`) is completed with files.info."""
+    file = _with_link(client, file)
     name = shown_name(str(file.get("name") or ""))
     url = str(file.get("url_private_download") or file.get("url_private") or "")
-    origin = file_origin(api_url)
+    origin = file_origin(client.base_url)
     if file.get("is_external") or file.get("mode") in EXTERNAL_MODES or (url and not on_origin(url, origin)):
         raise UploadError("external", name=name)
     if not url:
         raise UploadError("no_link", name=name)
     if int(file.get("size") or 0) > max_bytes:
         raise UploadError("over_limit", name=name, limit=size_text(max_bytes))
+    token = client.token or ""
     request = urllib.request.Request(url)
     request.add_unredirected_header("Authorization", f"Bearer {token}")  # never copied onto a redirect
     opener = urllib.request.build_opener(_TokenOnOrigin(origin, token))
@@ -63,6 +66,16 @@ def download_shared_file(
             return _save(response, dest, name, max_bytes)
     except OSError as exc:  # HTTP errors, timeouts, a dropped connection, a full disk
         raise UploadError("download_failed", name=name, reason=shown_name(str(exc))) from exc
+
+
+def _with_link(client: WebClient, file: dict[str, Any]) -> dict[str, Any]:
+    if file.get("url_private_download") or file.get("url_private") or not file.get("id"):
+        return file
+    try:
+        found = client.files_info(file=str(file["id"])).get("file")
+    except SlackApiError:
+        return file
+    return dict(found) if isinstance(found, dict) else file
 
 
 class _TokenOnOrigin(urllib.request.HTTPRedirectHandler):
