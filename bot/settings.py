@@ -127,6 +127,10 @@ class Settings(BaseSettings):
     upload_max_files: Annotated[
         int, Field(ge=1, le=10**8, **allowed("a whole number from 1 to 100000000"))
     ] = 200_000
+    upload_quota_bytes: Annotated[  # per person, all their kept uploads together; 0: no quota
+        ByteSize,
+        Field(ge=0, le=2**50, **allowed("a size in bytes, optionally with a unit: 20GiB, 500MB; 0 for none")),
+    ] = ByteSize(20 * 1024**3)
 
     log_level: Annotated[str, Field(**allowed(", ".join(LOG_LEVELS)))] = "INFO"
 

@@ -1,8 +1,9 @@
 """Safe extraction of an uploaded dataset .zip under DATA_ROOT/uploads.
 
-The whole zip is refused when any member would land outside the target folder or is a symlink, and when
-the image files it holds exceed the file-count or size limits, checked against the sizes the zip declares
-and again against the bytes actually written (a zip bomb can lie in its headers). Only image files are
+The whole zip is refused when it holds more files than UPLOAD_MAX_FILES or declares more than UPLOAD_MAX_BYTES
+unpacked (counted from its end record and directory headers before zipfile opens it: bot/zip_census.py),
+when any member would land outside the target folder or is a symlink, and when the bytes actually written
+pass UPLOAD_MAX_BYTES (a zip bomb can lie in its headers). Only image files are
 kept; folders, hidden files and macOS metadata are dropped. The result must be an ImageFolder layout.
 """
 
@@ -27,6 +28,8 @@ from bot.conversation.datasets import (
 )
 from bot.i18n import DEFAULT_LANGUAGE, t
 from bot.settings import Settings
+from bot.upload_quota import record_upload, used_by
+from bot.zip_census import NotAZip, count_zip
 from training.contract import is_image_path
 
 COPY_CHUNK = 1024 * 1024
@@ -83,20 +86,24 @@ class ExtractedDataset:
     dropped: int  # members that were not images (or were hidden / metadata) and were left out
 
 
-def extract_dataset_zip(zip_path: Path, settings: Settings, original_name: str) -> ExtractedDataset:
+def extract_dataset_zip(
+    zip_path: Path, settings: Settings, original_name: str, owner: str | None = None
+) -> ExtractedDataset:
+    """Unpack a dataset zip under DATA_ROOT/uploads; one `owner` sent counts against their quota."""
     uploads = (settings.data_root / UPLOADS_FOLDER).resolve()
     uploads.mkdir(parents=True, exist_ok=True)
     name = shown_name(original_name)
+    allowance = _allowance(uploads, settings, owner, name)
+    _check_census(zip_path, settings, name, allowance)
     try:
         archive = zipfile.ZipFile(zip_path)
     except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
         raise UploadError("not_zip", name=name) from exc
     with archive:
         members, dropped = _image_members(archive, name)
-        _check_declared_limits(members, settings, name)
         staging = uploads / f".incoming-{uuid.uuid4().hex}"
         try:
-            _extract(archive, members, staging, settings, name)
+            written = _extract(archive, members, staging, allowance, name)
             root = _dataset_root(staging)
             try:
                 classes = summarize_dataset(root).classes
@@ -106,6 +113,8 @@ def extract_dataset_zip(zip_path: Path, settings: Settings, original_name: str) 
                 raise UploadError("no_classes", name=name)
             final = uploads / _folder_name(original_name)
             root.rename(final)
+            if owner is not None:
+                record_upload(uploads, final.name, owner, written)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
     return ExtractedDataset(
@@ -158,29 +167,63 @@ def _safe_member_path(name: str) -> PurePosixPath | None:
     return path
 
 
-def _check_declared_limits(
-    members: list[tuple[zipfile.ZipInfo, PurePosixPath]], settings: Settings, name: str
-) -> None:
-    if len(members) > settings.upload_max_files:
-        raise UploadError("too_many_files", name=name, count=len(members), limit=settings.upload_max_files)
-    declared = sum(info.file_size for info, _ in members)
-    if declared > settings.upload_max_bytes:
-        raise UploadError(
-            "too_big",
-            name=name,
-            size=size_text(declared),
-            limit=size_text(settings.upload_max_bytes),
+@dataclass(frozen=True)
+class _Allowance:
+    """The bytes this upload may unpack to, and the refusal that goes with passing them."""
+
+    limit: int
+    quota: int | None = None  # set when the person's quota, not UPLOAD_MAX_BYTES, is the tighter limit
+    used: int = 0
+
+    def refusal(self, name: str, size: str) -> UploadError:
+        if self.quota is None:
+            return UploadError("too_big", name=name, size=size, limit=size_text(self.limit))
+        return UploadError(
+            "quota", name=name, size=size, used=size_text(self.used), quota=size_text(self.quota)
         )
+
+    def passed_while_unpacking(self, name: str) -> UploadError:
+        """More bytes came out than the headers declared (a zip bomb) and the limit was passed."""
+        if self.quota is None:
+            return UploadError("bomb", name=name, limit=size_text(self.limit))
+        return self.refusal(name, f"> {size_text(self.limit)}")
+
+
+def _allowance(uploads: Path, settings: Settings, owner: str | None, name: str) -> _Allowance:
+    quota = settings.upload_quota_bytes
+    if owner is None or not quota:
+        return _Allowance(settings.upload_max_bytes)
+    used = used_by(uploads, owner)
+    if quota - used < settings.upload_max_bytes:
+        if used >= quota:
+            raise UploadError("quota_full", name=name, used=size_text(used), quota=size_text(quota))
+        return _Allowance(quota - used, quota, used)
+    return _Allowance(settings.upload_max_bytes)
+
+
+def _check_census(zip_path: Path, settings: Settings, name: str, allowance: _Allowance) -> None:
+    """The file count and declared size, from the zip's end record and central directory headers,
+    before zipfile reads the whole directory into memory."""
+    try:
+        census = count_zip(zip_path, settings.upload_max_files)
+    except NotAZip as exc:
+        raise UploadError("not_zip", name=name) from exc
+    if census.over_limit:
+        raise UploadError(
+            "too_many_files", name=name, count=f"{census.files:,}", limit=f"{settings.upload_max_files:,}"
+        )
+    if census.declared_bytes > allowance.limit:
+        raise allowance.refusal(name, size_text(census.declared_bytes))
 
 
 def _extract(
     archive: zipfile.ZipFile,
     members: list[tuple[zipfile.ZipInfo, PurePosixPath]],
     staging: Path,
-    settings: Settings,
+    allowance: _Allowance,
     name: str,
-) -> None:
-    """Write the members, counting the bytes really produced: headers can lie (zip bombs)."""
+) -> int:
+    """Write the members, counting the bytes really produced (headers can lie: zip bombs); how many."""
     written = 0
     for info, path in members:
         target = staging.joinpath(*path.parts)
@@ -190,12 +233,13 @@ def _extract(
             with _open_member(archive, info, name, member) as source, target.open("wb") as sink:
                 while chunk := _read(source, name, member):
                     written += len(chunk)
-                    if written > settings.upload_max_bytes:
-                        raise UploadError("bomb", name=name, limit=size_text(settings.upload_max_bytes))
+                    if written > allowance.limit:
+                        raise allowance.passed_while_unpacking(name)
                     sink.write(chunk)
         except OSError as exc:  # writing: `a.png` both a file and a folder, a name too long, a full disk
             reason = exc.strerror or type(exc).__name__
             raise UploadError("unwritable", name=name, member=member, reason=reason) from exc
+    return written
 
 
 # What reading a member can raise on a damaged archive: zipfile's own checks (CRC, sizes), each

@@ -148,7 +148,6 @@ def main() -> int:
             best_val_acc=1.0,
             best_epoch=done,
             per_class_acc={"a": 1.0, "b": 1.0},
-            confusion_matrix=[[2, 0], [0, 2]],
             artifacts={"model": str(model), "checkpoint": str(checkpoint)},
         )
     )

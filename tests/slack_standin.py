@@ -61,6 +61,7 @@ class SlackStandIn:
         self.uploads: dict[str, dict[str, Any]] = {}  # file id -> {"name", "bytes", "title", ...}
         self.home_views: dict[str, dict[str, Any]] = {}  # user id -> the App Home view published last
         self.hosted_files: dict[str, bytes] = {}  # path under /files-pri/ -> bytes (user uploads)
+        self.shared_files: dict[str, dict[str, Any]] = {}  # file id -> its file object (files.info)
         self.acks: dict[str, dict[str, Any]] = {}
         self._rate_limits: dict[str, tuple[int, int]] = {}  # method -> (times left, Retry-After)
         self._cond = threading.Condition()
@@ -121,7 +122,7 @@ class SlackStandIn:
         path = f"{TEAM_ID}-{file_id}/{name}"
         self.hosted_files[path] = data
         url = f"{self.http_url}/files-pri/{path}"
-        return {
+        self.shared_files[file_id] = {
             "id": file_id,
             "name": name,
             "size": len(data),
@@ -130,6 +131,7 @@ class SlackStandIn:
             "url_private": url,
             "url_private_download": url + "?download=1",
         }
+        return dict(self.shared_files[file_id])
 
     def calls_to(self, method: str) -> list[ApiCall]:
         with self._cond:
@@ -446,6 +448,10 @@ class SlackStandIn:
                 shared,
             )
         return {"ok": True, "files": shared}
+
+    def _api_files_info(self, p: dict[str, Any]) -> dict[str, Any]:
+        file = self.shared_files.get(p.get("file", ""))
+        return {"ok": True, "file": file} if file else {"ok": False, "error": "file_not_found"}
 
     def _api_views_publish(self, p: dict[str, Any]) -> dict[str, Any]:
         view = p["view"] if isinstance(p["view"], dict) else json.loads(p["view"])

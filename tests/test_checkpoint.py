@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import pickle
 from pathlib import Path
 
+import pytest
 import torch
 
 from training import checkpoint
@@ -64,6 +66,25 @@ def test_the_saved_layout_keeps_the_keys_older_checkpoints_have(tmp_path: Path) 
         "rng",
     }
     assert saved["best"] == {"val_acc": -1.0, "epoch": 0, "confusion": [], "per_class": {}}
+
+
+class Planted:
+    """What a hostile checkpoint in a shared OUTPUT_ROOT would hold: unpickling it runs code."""
+
+    def __reduce__(self) -> tuple:
+        return (Path.touch, (Path(self.marker),))
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = str(marker)
+
+
+def test_a_checkpoint_that_would_run_code_is_refused(tmp_path: Path) -> None:
+    path = checkpoint.save_run(tmp_path / checkpoint.LAST, RunState(classes=["a"], config={}), _trainables(0))
+    hostile = torch.load(path, weights_only=False) | {"planted": Planted(tmp_path / "ran")}
+    torch.save(hostile, path)
+    with pytest.raises(pickle.UnpicklingError, match="Weights only load failed"):
+        checkpoint.load(path)
+    assert not (tmp_path / "ran").exists()
 
 
 def test_init_from_takes_the_model_of_another_runs_checkpoint(tmp_path: Path, monkeypatch) -> None:

@@ -83,7 +83,7 @@ def test_bursts_are_coalesced_and_the_final_state_is_always_shown(publisher, tmp
         artifacts={"model": str(model), "curves": str(curves)},
     )  # fmt: skip
     final = DoneEvent(epochs_completed=5, final={"val_acc": 0.75, "val_loss": 0.5}, best_val_acc=0.8,
-                      best_epoch=4, per_class_acc={"cat": 0.5, "dog": 1.0}, confusion_matrix=[[1, 1], [0, 2]],
+                      best_epoch=4, per_class_acc={"cat": 0.5, "dog": 1.0},
                       artifacts={})  # fmt: skip
     publisher.on_update(RunUpdate(done, final))
     wait_until(lambda: client.named("files_upload_v2"))

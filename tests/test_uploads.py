@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import shutil
 import socket
 import stat
 import zipfile
@@ -10,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from slack_sdk import WebClient
 
 from bot.settings import Settings
 from bot.slack.files import download_shared_file
@@ -83,7 +85,7 @@ def test_symlink_members_are_refused(tmp_path: Path, settings: Settings) -> None
 def test_file_count_and_declared_size_limits(tmp_path: Path) -> None:
     entries = {f"{c}/{i}.png": b"x" * 100 for c in ("cat", "dog") for i in range(5)}
     few_files = Settings(data_root=tmp_path / "a", upload_max_files=9)
-    with pytest.raises(UploadError, match="10 images; the limit is 9"):
+    with pytest.raises(UploadError, match="10 files; the limit is 9"):
         extract_dataset_zip(write(tmp_path, zip_of(entries)), few_files, "many.zip")
     small = Settings(data_root=tmp_path / "b", upload_max_bytes=999)
     with pytest.raises(UploadError, match="would unpack to 1000 bytes"):
@@ -131,8 +133,9 @@ def test_a_failed_download_is_an_upload_error(tmp_path: Path) -> None:
         closed.bind(("127.0.0.1", 0))
         port = closed.getsockname()[1]  # nothing listens there once the socket is closed
     file = {"name": "pets.zip", "size": 10, "url_private_download": f"http://127.0.0.1:{port}/pets.zip"}
+    client = WebClient(token="xoxb-test", base_url=f"http://127.0.0.1:{port}/api/")
     with pytest.raises(UploadError, match=r"Downloading `pets\.zip` from Slack failed"):
-        download_shared_file(file, "xoxb-test", tmp_path / "upload.zip", max_bytes=1000)
+        download_shared_file(client, file, tmp_path / "upload.zip", max_bytes=1000)
 
 
 # --- bad zips by family: each is refused with its own reason, in both languages, leaving nothing behind ---
@@ -224,3 +227,34 @@ def test_echoed_names_are_one_short_line_without_code_breaking_characters(
         assert text.count("`") == 4  # the name's and the member's code spans stay closed
     shown = shown_name(name)
     assert len(shown) <= SHOWN_NAME_MAX and shown.endswith(".zip")  # a cut keeps both ends
+
+
+# --- the per-person quota (UPLOAD_QUOTA_BYTES): every kept upload counts until it is removed ---
+
+
+def test_each_persons_kept_uploads_count_against_their_quota(tmp_path: Path) -> None:
+    settings = Settings(data_root=tmp_path / "data", upload_quota_bytes=1500)
+    entries = {f"{c}/{i}.png": b"x" * 100 for c in ("cat", "dog") for i in range(5)}  # 1000 bytes
+    first = extract_dataset_zip(write(tmp_path, zip_of(entries)), settings, "pets.zip", owner="U1")
+    with pytest.raises(UploadError) as refused:
+        extract_dataset_zip(write(tmp_path, zip_of(entries)), settings, "more.zip", owner="U1")
+    assert refused.value.message == (
+        "`more.zip` would unpack to 1000 bytes, and your uploads already take 1000 bytes of your 1.5 KB "
+        "quota. Nothing was extracted; an admin can remove your older uploads under `uploads/`."
+    )
+    assert "할당량 1.5 KB 중 1000 bytes" in refused.value.words("ko")
+    assert {p.name for p in (settings.data_root / "uploads").iterdir()} == {first.path.name, ".owners"}
+    extract_dataset_zip(write(tmp_path, zip_of(entries)), settings, "theirs.zip", owner="U2")  # U2's own
+    shutil.rmtree(first.path)  # an admin removed it: it no longer counts
+    extract_dataset_zip(write(tmp_path, zip_of(entries)), settings, "again.zip", owner="U1")
+    small = {"cat/1.png": b"x" * 250, "dog/1.png": b"x" * 250}
+    extract_dataset_zip(write(tmp_path, zip_of(small)), settings, "small.zip", owner="U1")  # all 1500 bytes
+    with pytest.raises(UploadError, match=r"already take 1\.5 KB of your 1\.5 KB quota, so `tiny\.zip`"):
+        extract_dataset_zip(write(tmp_path, zip_of(small)), settings, "tiny.zip", owner="U1")
+
+
+def test_no_quota_when_it_is_0(tmp_path: Path) -> None:
+    settings = Settings(data_root=tmp_path / "data", upload_quota_bytes=0, upload_max_bytes=999)
+    entries = {f"{c}/{i}.png": b"x" * 100 for c in ("cat", "dog") for i in range(5)}
+    with pytest.raises(UploadError, match="would unpack to 1000 bytes; the limit is 999 bytes"):
+        extract_dataset_zip(write(tmp_path, zip_of(entries)), settings, "big.zip", owner="U1")

@@ -1,20 +1,26 @@
 """Run outputs: the model in timm's hub layout (model.safetensors + config.json, written by timm's own
 save_for_hf so `timm.create_model("local-dir:OUT", pretrained=True)` restores it), metrics, the per-epoch
-results.csv, plots and the model card (README.md)."""
+results.csv, the confusion matrix (a file: it grows with the square of the class count), plots and the
+model card (README.md). A plot that fails is left out with a line on stderr: it never fails a run."""
 
 from __future__ import annotations
 
 import copy
 import csv
 import json
+import sys
+import traceback
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import timm
 import torch
 from timm.models import save_for_hf
 
 from training.contract import (
+    CONFUSION_DATA_FILE,
     CONFUSION_MATRIX_FILE,
     CURVES_FILE,
     METRICS_FILE,
@@ -35,6 +41,9 @@ RESULTS_COLUMNS = (
     "lr",
     "epoch_seconds",
 )
+MATRIX_PLOT_MAX_CLASSES = 50  # a readable matrix; past it, the most frequent confusions are plotted
+MATRIX_NUMBERS_MAX_CLASSES = 30  # counts written in the cells
+TOP_CONFUSIONS = 20
 
 
 def save_model(
@@ -117,6 +126,53 @@ def pyplot() -> Any:
     return matplotlib.pyplot
 
 
+def save_confusion_matrix(out_dir: Path, matrix: list[list[int]], classes: list[str]) -> Path:
+    """The best epoch's confusion matrix (rows: true class, columns: predicted) with its class names."""
+    path = out_dir / CONFUSION_DATA_FILE
+    path.write_text(json.dumps({"classes": classes, "matrix": matrix}), encoding="utf-8")
+    return path
+
+
+def load_confusion_matrix(out_dir: Path) -> tuple[list[str], list[list[int]]]:
+    saved = json.loads((out_dir / CONFUSION_DATA_FILE).read_text(encoding="utf-8"))
+    return saved["classes"], saved["matrix"]
+
+
+def top_confusions(
+    matrix: list[list[int]], classes: list[str], count: int = TOP_CONFUSIONS
+) -> list[tuple[str, str, int]]:
+    """The most frequent mistakes as (true class, predicted class, images), most first."""
+    errors = np.array(matrix, dtype=np.int64).reshape(len(classes), len(classes))
+    np.fill_diagonal(errors, 0)
+    flat = errors.ravel()
+    order = np.argsort(flat, kind="stable")[::-1][:count]
+    rows, cols = np.unravel_index(order, errors.shape)
+    return [
+        (classes[r], classes[c], int(flat[i])) for r, c, i in zip(rows, cols, order, strict=True) if flat[i]
+    ]
+
+
+def plots(
+    out_dir: Path, history: list[dict[str, float]], matrix: list[list[int]], classes: list[str]
+) -> dict[str, Path]:
+    """The curves and the confusion plot, each left out when plotting it fails (a finished run stays
+    finished): artifact name -> path."""
+    made = {
+        "curves": _plotted(lambda: plot_curves(out_dir, history)),
+        "confusion_matrix": _plotted(lambda: plot_confusions(out_dir, matrix, classes)),
+    }
+    return {name: path for name, path in made.items() if path is not None}
+
+
+def _plotted(plot: Callable[[], Path]) -> Path | None:
+    try:
+        return plot()
+    except Exception:  # matplotlib's limits (canvas size, memory), a full disk: the run is done anyway
+        print("a plot was left out:\n" + traceback.format_exc(), file=sys.stderr, flush=True)
+        pyplot().close("all")
+        return None
+
+
 def plot_curves(out_dir: Path, history: list[dict[str, float]]) -> Path:
     epochs = [row["epoch"] for row in history]
     plt = pyplot()
@@ -130,11 +186,15 @@ def plot_curves(out_dir: Path, history: list[dict[str, float]]) -> Path:
     for axes in (loss_axes, acc_axes):
         axes.legend()
         axes.grid(alpha=0.3)
-    path = out_dir / CURVES_FILE
-    figure.tight_layout()
-    figure.savefig(path, dpi=100)
-    plt.close(figure)
-    return path
+    return _save_figure(plt, figure, out_dir / CURVES_FILE)
+
+
+def plot_confusions(out_dir: Path, matrix: list[list[int]], classes: list[str]) -> Path:
+    """The matrix up to MATRIX_PLOT_MAX_CLASSES classes, else a bar chart of the most frequent
+    confusions (the whole matrix is in CONFUSION_DATA_FILE)."""
+    if len(classes) <= MATRIX_PLOT_MAX_CLASSES:
+        return plot_confusion_matrix(out_dir, matrix, classes)
+    return plot_top_confusions(out_dir, top_confusions(matrix, classes), len(classes))
 
 
 def plot_confusion_matrix(out_dir: Path, matrix: list[list[int]], classes: list[str]) -> Path:
@@ -152,11 +212,30 @@ def plot_confusion_matrix(out_dir: Path, matrix: list[list[int]], classes: list[
     )
     axes.set_xticklabels(classes, rotation=45, ha="right")
     axes.set_yticklabels(classes)
-    if len(classes) <= 30:
+    if len(classes) <= MATRIX_NUMBERS_MAX_CLASSES:
         for row, values in enumerate(matrix):
             for col, value in enumerate(values):
                 axes.text(col, row, str(value), ha="center", va="center", fontsize=8)
-    path = out_dir / CONFUSION_MATRIX_FILE
+    return _save_figure(plt, figure, out_dir / CONFUSION_MATRIX_FILE)
+
+
+def plot_top_confusions(out_dir: Path, confusions: list[tuple[str, str, int]], class_count: int) -> Path:
+    plt = pyplot()
+    figure, axes = plt.subplots(figsize=(8, 1.5 + 0.3 * max(1, len(confusions))))
+    labels = [f"{true} → {predicted}" for true, predicted, _ in confusions]
+    axes.barh(range(len(confusions)), [images for _, _, images in confusions], color="tab:blue")
+    axes.set_yticks(range(len(confusions)), labels, fontsize=8)
+    axes.invert_yaxis()
+    axes.set(
+        xlabel="validation images",
+        title=f"Most frequent confusions, true → predicted ({class_count} classes; val, best epoch)",
+    )
+    if not confusions:
+        axes.text(0.5, 0.5, "no confusions", ha="center", va="center", transform=axes.transAxes)
+    return _save_figure(plt, figure, out_dir / CONFUSION_MATRIX_FILE)
+
+
+def _save_figure(plt: Any, figure: Any, path: Path) -> Path:
     figure.tight_layout()
     figure.savefig(path, dpi=100)
     plt.close(figure)

@@ -17,6 +17,9 @@ from training.contract import CHECKPOINT_BEST_FILE, CHECKPOINT_LAST_FILE
 LAST = CHECKPOINT_LAST_FILE
 INIT_WEIGHTS_FILE = "init_weights.pt"  # the --init-from run's model weights, copied out of its checkpoint
 BEST = CHECKPOINT_BEST_FILE
+# what a checkpoint holds beyond tensors and plain types: numpy's RNG state, an array of uint32 (numpy
+# pickles arrays with the function its own __reduce__ names: numpy._core.multiarray._reconstruct)
+SAFE_GLOBALS: list[Any] = [np.zeros(0).__reduce__()[0], np.ndarray, np.dtype, type(np.dtype(np.uint32))]
 
 
 @dataclass
@@ -71,8 +74,10 @@ def save(path: Path, state: dict[str, Any]) -> Path:
 
 
 def load(path: Path) -> dict[str, Any]:
-    # our own file, holding RNG states and numpy objects, so the full unpickler is needed
-    return torch.load(path, map_location="cpu", weights_only=False)
+    """A checkpoint read with torch's weights-only unpickler: tensors, plain types and the numpy types of
+    the RNG state, nothing that runs code (OUTPUT_ROOT may be writable by others on a cluster)."""
+    with torch.serialization.safe_globals(SAFE_GLOBALS):
+        return torch.load(path, map_location="cpu", weights_only=True)
 
 
 def save_run(path: Path, state: RunState, trainables: Trainables) -> Path:

@@ -106,13 +106,14 @@ class DoneEvent(_Event):
     best_val_acc: float
     best_epoch: int
     per_class_acc: dict[str, float]
-    confusion_matrix: list[list[int]]  # rows: true class, columns: predicted class
     test: dict[str, float] | None = None  # metrics on a held-out test/ split, when there is one
     # the ONNX export check (training/export.py): status ok|refused|unavailable, top1_agreement,
     # max_abs_logit_diff, images; None when no export was asked for
     onnx: dict[str, Any] | None = None
     early_stopped: bool = False  # ended before `epochs` by early stopping (epochs_completed says when)
-    artifacts: dict[str, str]  # name -> absolute path (model, config, metrics, curves, confusion_matrix, ...)
+    # name -> absolute path (model, config, metrics, curves, confusion_matrix (the plot, when it could be
+    # drawn), confusion_matrix_data (the matrix: never in an event, it grows with classes squared), ...)
+    artifacts: dict[str, str]
     total_seconds: float = 0.0
 
 

@@ -13,6 +13,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "decode safely; left out.",
         "predict_problem_too_many": "• `{name}`: only {detail} images are classified per message; left out.",
         "predict_problem_bad_zip": "• `{name}`: not a readable .zip file.",
+        "predict_problem_zip_too_many": "• `{name}`: holds more than {detail} files; nothing in it was read.",
+        "predict_more": "• … and {count} more",
         "predict_nothing": "There was no image I could classify. Send JPEG, PNG "
         "or WebP images, or a .zip of them.",
         "predict_no_model": "Run #{run_id} has no trained model to predict with.",
@@ -72,6 +74,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "많아({detail}) 안전하게 열 수 없어 제외했어요.",
         "predict_problem_too_many": "• `{name}`: 한 번에 {detail}장까지만 분류해서 제외했어요.",
         "predict_problem_bad_zip": "• `{name}`: 읽을 수 있는 .zip 파일이 아니에요.",
+        "predict_problem_zip_too_many": "• `{name}`: 파일이 {detail}개를 넘어서 아무것도 읽지 않았어요.",
+        "predict_more": "• … 외 {count}개 더",
         "predict_nothing": "분류할 수 있는 이미지가 없었어요. "
         "JPEG, PNG, WebP 이미지나 그 .zip 파일을 보내 주세요.",
         "predict_no_model": "학습 #{run_id}에는 예측에 쓸 학습된 모델이 없어요.",

@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import os
 import queue
 import resource
 import subprocess
@@ -23,6 +22,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from bot.child_env import child_environment
 from bot.predict.files import Accepted, Problem
 
 log = logging.getLogger(__name__)
@@ -50,7 +50,7 @@ class ImageResult:
 
 class _Worker:
     def __init__(self, command: Sequence[str], device: str, gpu: str | None, memory_mb: int | None) -> None:
-        env = dict(os.environ, CUDA_VISIBLE_DEVICES=gpu) if gpu is not None else None
+        env = child_environment({"CUDA_VISIBLE_DEVICES": gpu} if gpu is not None else None)
         self.device = device
         self.process = subprocess.Popen(
             [*command, "--device", device],

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from bot.child_env import child_environment
 from bot.runs import RunView
 from training.contract import METRICS_FILE, ONNX_FILE
 
@@ -52,6 +53,7 @@ def run_export(out_dir: Path, command: Sequence[str] | None = None) -> dict[str,
             text=True,
             timeout=EXPORT_TIMEOUT_S,
             check=False,
+            env=child_environment(),
             start_new_session=True,
         )
     except (OSError, subprocess.TimeoutExpired) as exc:

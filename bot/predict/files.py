@@ -13,6 +13,8 @@ from pathlib import Path, PurePosixPath
 
 from PIL import Image
 
+from bot.zip_census import NotAZip, count_zip
+
 FORMATS = {"JPEG": "JPEG", "PNG": "PNG", "WEBP": "WebP"}
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp"})
 ZIP_SUFFIX = ".zip"
@@ -23,13 +25,14 @@ class Limits:
     max_images: int = 20  # per request, zip members included
     max_bytes: int = 20 * 1024 * 1024  # per image
     max_pixels: int = 40_000_000  # width x height from the header; more is treated as a decompression bomb
-    max_zip_bytes: int = 200 * 1024 * 1024
+    max_zip_bytes: int = 200 * 1024 * 1024  # downloaded, and declared unpacked
+    max_zip_files: int = 1000  # members of one zip; more and it is refused before it is opened
 
 
 @dataclass(frozen=True)
 class Problem:
     name: str  # as the user named it (file name, or zip member)
-    code: str  # not_image | corrupt | too_large | too_many_pixels | too_many | bad_zip
+    code: str  # not_image | corrupt | too_large | too_many_pixels | too_many | bad_zip | zip_too_many
     detail: str = ""
 
 
@@ -92,7 +95,16 @@ def check_image(name: str, path: Path, limits: Limits) -> Problem | None:
 
 def _unpack_zip(name: str, path: Path, folder: Path, limits: Limits) -> tuple[list[Accepted], list[Problem]]:
     """Image members written as numbered files (member paths are never used on disk); other members are
-    reported as not images, hidden files and folders skipped."""
+    reported as not images, hidden files and folders skipped. The members are counted and their declared
+    sizes summed from the zip's directory headers before zipfile reads them all (bot/zip_census.py)."""
+    try:
+        census = count_zip(path, limits.max_zip_files)
+    except NotAZip:
+        return [], [Problem(name, "bad_zip")]
+    if census.over_limit:
+        return [], [Problem(name, "zip_too_many", f"{limits.max_zip_files:,}")]
+    if census.declared_bytes > limits.max_zip_bytes:
+        return [], [Problem(name, "too_large", _size(limits.max_zip_bytes))]
     try:
         archive = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError):
@@ -102,8 +114,6 @@ def _unpack_zip(name: str, path: Path, folder: Path, limits: Limits) -> tuple[li
     folder.mkdir(parents=True, exist_ok=True)
     with archive:
         infos = [i for i in archive.infolist() if not i.is_dir() and _visible(i.filename)]
-        if sum(i.file_size for i in infos) > limits.max_zip_bytes:
-            return [], [Problem(name, "too_large", _size(limits.max_zip_bytes))]
         for info in infos:
             shown = f"{name}/{info.filename}"
             suffix = PurePosixPath(info.filename).suffix.lower()

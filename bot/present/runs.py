@@ -19,6 +19,7 @@ from training.contract import ONNX_INSTALL
 from training.events import DoneEvent
 
 BAR_WIDTH = 20
+PER_CLASS_SHOWN = 12  # more classes: only the lowest accuracies are listed in the completion reply
 TRAINER_LANGUAGE = "en"  # the language of the trainer's own messages
 KNOWN_WARNINGS = ("pretrained_unavailable", "corrupt_images", "class_imbalance", "tiny_class")
 KNOWN_FAILURES = ("out_of_memory", "dataset", "config", "killed", "internal", "interrupted")
@@ -220,10 +221,19 @@ def completion(run: RunView, language: str, done: DoneEvent | None = None) -> li
     if test.get("acc") is not None:
         lines.append(t(language, "done_test_acc", acc=percent(test["acc"])))
     if per_class:
-        classes = ", ".join(f"{name} {percent(acc, 0)}" for name, acc in per_class.items())
-        lines.append(t(language, "done_per_class", classes=classes))
+        lines.append(per_class_line(language, per_class))
     onnx = onnx_line(language, (done.onnx if done else metrics.get("onnx")) or {})
     return [*lines, onnx] if onnx else lines
+
+
+def per_class_line(language: str, per_class: dict[str, float]) -> str:
+    """Every class's accuracy, or past PER_CLASS_SHOWN classes only the lowest ones (one short line)."""
+    if len(per_class) <= PER_CLASS_SHOWN:
+        classes = ", ".join(f"{name} {percent(acc, 0)}" for name, acc in per_class.items())
+        return t(language, "done_per_class", classes=classes)
+    lowest = sorted(per_class.items(), key=lambda item: item[1])[:PER_CLASS_SHOWN]
+    classes = ", ".join(f"{name} {percent(acc, 0)}" for name, acc in lowest)
+    return t(language, "done_per_class_lowest", shown=len(lowest), count=len(per_class), classes=classes)
 
 
 def onnx_figures(report: dict[str, Any]) -> dict[str, Any]:

@@ -21,6 +21,7 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
+from bot.child_env import child_environment
 from bot.runs.launcher import JobState, LaunchSpec
 from training.contract import STDERR_FILE, WARM_PID_FILE, trainer_flags, warm_command
 from training.warm import WarmRequest
@@ -89,9 +90,7 @@ class TrainerProcess:
 
     @classmethod
     def launch(cls, spec: LaunchSpec) -> TrainerProcess:
-        env = dict(os.environ)
-        if spec.gpu is not None:
-            env["CUDA_VISIBLE_DEVICES"] = spec.gpu
+        env = child_environment({"CUDA_VISIBLE_DEVICES": spec.gpu} if spec.gpu is not None else None)
         with (spec.output_dir / STDERR_FILE).open("ab") as stderr:
             popen = subprocess.Popen(
                 spec.args,
@@ -154,6 +153,7 @@ class WarmSpare:
             stdin=subprocess.PIPE,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,  # until a run: then the run folder's stderr.log
+            env=child_environment(),
             start_new_session=True,
         )
 

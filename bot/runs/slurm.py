@@ -20,6 +20,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from bot.child_env import child_environment
 from bot.runs.launcher import BackendUnavailable, JobState, LaunchFailed, LaunchSpec
 from bot.settings import Settings
 from training.contract import STDERR_FILE
@@ -33,7 +34,6 @@ ALIVE_STATES = frozenset(
     {"PENDING", "CONFIGURING", "RUNNING", "COMPLETING", "SUSPENDED", "REQUEUED", "RESIZING", "STOPPED"}
 )
 # what a Slurm job must not carry into the controller's job records
-SECRET_PREFIXES = ("SLACK_", "ANTHROPIC_", "DATABASE_URL")
 TIMEOUT_S = 30.0
 
 
@@ -278,8 +278,7 @@ class SlurmLauncher:
     def _env(self) -> dict[str, str]:
         """This process's environment (or the one given) without the bot's secrets: sbatch copies it
         into the job, and the controller stores it with the job."""
-        environ = self._environ if self._environ is not None else os.environ
-        return {name: value for name, value in environ.items() if not name.startswith(SECRET_PREFIXES)}
+        return child_environment(environ=self._environ)
 
 
 class SlurmJob:

@@ -21,7 +21,7 @@ from bot.predict import PredictService
 from bot.runs import RunManager
 from bot.settings import Settings
 from bot.slack.context import SlackContext
-from bot.slack.dedupe import claim_event
+from bot.slack.dedupe import EventLedger
 from bot.slack.executor import WorkExecutor
 from bot.slack.listeners import register_all
 from bot.slack.progress import EDIT_INTERVAL_S, ProgressPublisher
@@ -89,10 +89,12 @@ def build(
         predictions=PredictService(visible_gpus=lambda: list(runs.gpus()), busy_gpus=runs.busy_gpus),
     )
 
+    events = EventLedger(db)
+
     @app.middleware
     def handle_each_event_once(body: dict[str, Any], next: Any) -> BoltResponse | None:
         event_id = body.get("event_id")
-        if event_id and not claim_event(db, event_id):
+        if event_id and not events.claim(event_id):
             log.info("event %s was already handled (retry %s)", event_id, body.get("retry_attempt"))
             return BoltResponse(status=200, body="")  # ack the re-delivery, do nothing
         next()

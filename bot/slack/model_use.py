@@ -84,7 +84,6 @@ def predict_files(
     if ctx.predictions is None:
         return
     limits = Limits()
-    token = ctx.settings.slack_bot_token.get_secret_value() if ctx.settings.slack_bot_token else ""
     with tempfile.TemporaryDirectory(prefix="trainbot-predict-") as folder:
         local: list[tuple[str, Path]] = []
         refused: list[str] = []
@@ -93,7 +92,7 @@ def predict_files(
             limit = limits.max_zip_bytes if is_zip(file) else limits.max_bytes
             try:
                 path = Path(folder) / f"{index:03d}{Path(name).suffix.lower()}"
-                local.append((name, download_shared_file(file, token, path, limit)))
+                local.append((name, download_shared_file(ctx.client, file, path, limit)))
             except UploadError as error:
                 refused.append(error.words(language))
         reply = predict_reply(ctx.predictions, run, local, language, limits) if local else ""

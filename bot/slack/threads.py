@@ -135,17 +135,13 @@ def receive_zip(ctx: SlackContext, where: ThreadRef, user_id: str, file: dict[st
     if not ctx.may_start(user_id, where.channel):
         refuse(ctx, where, user_id, render.slack_text(language, "not_allowed_upload"))
         return
-    token = ctx.settings.slack_bot_token
     name = shown_name(str(file.get("name") or "dataset.zip"))  # echoed in replies: one short line
     try:
         with tempfile.TemporaryDirectory(prefix="trainbot-upload-") as folder:
             zip_path = download_shared_file(
-                file,
-                token.get_secret_value() if token else "",
-                Path(folder) / "upload.zip",
-                ctx.settings.upload_max_bytes,
+                ctx.client, file, Path(folder) / "upload.zip", ctx.settings.upload_max_bytes
             )
-            dataset = extract_dataset_zip(zip_path, ctx.settings, name)
+            dataset = extract_dataset_zip(zip_path, ctx.settings, name, owner=user_id)
     except UploadError as error:
         post(ctx, where, render.escape(error.words(language)))
         return
