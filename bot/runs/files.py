@@ -9,9 +9,9 @@ from pathlib import Path
 
 def copy_atomically(source: Path, target: Path) -> None:
     """Copy `source` to `target` through a temporary file in the target's folder, flushed to disk before
-    it takes the target's name: a crash mid-copy leaves no partial `target` (only the temporary file,
-    which the next copy overwrites)."""
-    temporary = target.with_name(f".{target.name}.partial")
+    it takes the target's name: a crash mid-copy leaves no partial `target`, only the temporary file
+    (named for this process, so two bot processes copying at once never write the same one)."""
+    temporary = target.with_name(f".{target.name}.{os.getpid()}.partial")
     with source.open("rb") as reader, temporary.open("wb") as writer:
         shutil.copyfileobj(reader, writer, 1 << 20)
         writer.flush()

@@ -258,7 +258,8 @@ class RunManager:
 
     def check_runs(self) -> None:
         """Re-attach running runs that lost their follower (the process may be gone: then the run fails
-        with its stderr tail) and flag runs that sent no event for settings.stall_seconds."""
+        with its stderr tail), flag runs that sent no event for settings.stall_seconds, and start queued
+        runs into free slots."""
         with self._lock:
             if self._closed:
                 return
@@ -330,7 +331,12 @@ class RunManager:
             job.kill()
             self._launch_failed(claim.run_id, "recording the started trainer", exc)
             return False
-        self._follow(Attached(claim.run_id, job.pid, job.job_id, claim.output_dir, 0), job)
+        try:
+            self._follow(Attached(claim.run_id, job.pid, job.job_id, claim.output_dir, 0), job)
+        except Exception:  # recorded and running: the watchdog's next pass re-attaches to it
+            log.exception("run %s: following the started trainer failed", claim.run_id)
+            with self._lock:
+                self._unfollowed.discard(claim.run_id)
         self._publish_launched(claim.run_id)
         return True
 
