@@ -23,6 +23,7 @@ from bot.storage import Database, RunEpoch, RunStatus, TrainingRun
 from tests.runs_support import Recorder, fake_command, make_request, make_settings, managers, wait_until
 from tests.slurm_cluster import SlurmCluster, slurm  # noqa: F401  (the session's cluster)
 from tests.test_runs_slurm import launcher_for
+from tests.test_slack_e2e import OWNER, click, harness, setup_thread
 from training.config import TrainingConfig
 from training.contract import CHECKPOINT_LAST_FILE
 
@@ -249,3 +250,19 @@ def test_resumes_checkpoint_copy_is_whole_or_absent(
         done = wait_until(lambda: (run := second.get(resumed.id)).status == RunStatus.COMPLETED and run)
     assert done.current_epoch == 3 and _epochs(db, resumed.id) == [3]  # resumed after epoch 2
     assert [p.name for p in target.parent.iterdir() if p.name.endswith(".partial")] == []
+
+
+def test_a_failed_launch_is_explained_in_the_thread_in_its_language(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _fault("disk_full", monkeypatch)
+    slack = harness(tmp_path, epoch_seconds=0.05)
+    try:
+        thread = setup_thread(slack, epochs=2, request="resnet18로 분류 모델 {epochs} 에폭", asks="데이터")
+        click(slack, slack.summary(thread).ts, OWNER, "train_start")
+        ending = slack.wait_reply(thread, "실패했어요")
+        assert "디스크가 가득 찼거나" in ending.text
+        (run,) = slack.runs.recent_runs()
+        assert run.status == RunStatus.FAILED and run.error_message == "storage"
+    finally:
+        slack.close()
