@@ -152,6 +152,8 @@ class RunManager:
     def lend_gpu(self, take_back: TakeBack) -> str | None:
         """A GPU for a prediction worker: one no training run holds. A run that needs it later takes it
         back first (`take_back(gpu)` returns once the worker has stopped); None when there is none."""
+        if not self._gpus.indices:  # read (maybe nvidia-smi, slow) outside the lock
+            return None
         with self._lock:  # a claim cannot give a run this GPU between the read and the loan
             return self._gpus.lend(self.busy_gpus(), take_back)
 
