@@ -183,9 +183,7 @@ class Console:
         ]
         found = [(path.name, path) for _, path in paths if path.is_file()]
         if self._predictions is None:
-            self._predictions = PredictService(
-                visible_gpus=lambda: list(self._runs.gpus()), busy_gpus=self._runs.busy_gpus
-            )
+            self._predictions = PredictService(gpus=self._runs)
         reply = predict_reply(self._predictions, run, found, self._language) if found else ""
         self._say("\n".join(line for line in (reply, *missing) if line))
 

@@ -28,11 +28,12 @@ from bot.conversation.rules import RuleParser
 from bot.conversation.start_intent import StartIntent, start_intent
 from bot.i18n import DEFAULT_LANGUAGE, t
 from bot.settings import Settings
-from bot.storage import ChatSession, Database, SessionState
+from bot.storage import ChatSession, Database, SessionChanged, SessionState, session_for_change
 from training.config import FIELD_NAMES, TrainingConfig
 
 MAX_STORED_MESSAGES = 200
 MAX_MESSAGE_CHARS = 2000  # longer messages are refused with a clear reply, never parsed
+TURN_ATTEMPTS = 5  # a turn another bot process overtook (bot/storage/sessions.py) is handled again
 
 
 @dataclass
@@ -139,7 +140,15 @@ class ConversationService:
     def handle_message(
         self, *, team_id: str, channel_id: str, thread_ts: str, user_id: str, text: str
     ) -> Turn:
-        session_id, draft, asked, language, history = self._load_or_create(
+        for _attempt in range(TURN_ATTEMPTS - 1):
+            try:
+                return self._handle_once(team_id, channel_id, thread_ts, user_id, text)
+            except SessionChanged:
+                continue  # another bot process saved a message of this thread: apply this one on top
+        return self._handle_once(team_id, channel_id, thread_ts, user_id, text)
+
+    def _handle_once(self, team_id: str, channel_id: str, thread_ts: str, user_id: str, text: str) -> Turn:
+        session_id, draft, asked, language, history, version = self._load_or_create(
             team_id, channel_id, thread_ts, user_id
         )
         if len(text) > MAX_MESSAGE_CHARS:
@@ -149,7 +158,9 @@ class ConversationService:
             result = StepResult(
                 draft=draft, asked_field=asked, reply=reply, missing=missing, ready=not missing
             )
-            self._save(session_id, user_id, text[:MAX_MESSAGE_CHARS], result, language, keep_state=True)
+            self._save(
+                session_id, version, user_id, text[:MAX_MESSAGE_CHARS], result, language, keep_state=True
+            )
             return Turn(reply, False, None, dict(draft), missing, language, session_id, ready=not missing)
         language = detect_language(text, language)
         context = ParseContext(
@@ -162,7 +173,7 @@ class ConversationService:
         )
         parsed = self._parser.parse(text, context)
         result = step(draft, parsed, language=language, options=self._options, text=text)
-        continues = self._save(session_id, user_id, text, result, language, keep_state=False)
+        continues = self._save(session_id, version, user_id, text, result, language, keep_state=False)
         return _turn(session_id, language, result, parsed, continues)
 
     def continue_run(
@@ -180,7 +191,7 @@ class ConversationService:
         result = step(draft, parsed, language=language, options=self._options)
         result.reply = "\n".join([t(language, "continue_intro", run_id=run_id, epochs=epochs), result.reply])
         with self._db.session() as db:
-            row = db.get_one(ChatSession, session_id)
+            row = session_for_change(db, session_id)
             row.messages = [*row.messages, {"role": "bot", "text": result.reply, "ts": _now()}][
                 -MAX_STORED_MESSAGES:
             ]
@@ -208,11 +219,20 @@ class ConversationService:
         return render_facts(self._facts, draft, summary)
 
     def _save(
-        self, session_id: int, user_id: str, text: str, result: StepResult, language: str, *, keep_state: bool
+        self,
+        session_id: int,
+        version: int,
+        user_id: str,
+        text: str,
+        result: StepResult,
+        language: str,
+        *,
+        keep_state: bool,
     ) -> int | None:
-        """Store the turn; returns the run the draft continues, if any."""
+        """Store the turn read at `version` (SessionChanged when another process saved one since);
+        returns the run the draft continues, if any."""
         with self._db.session() as db:
-            row = db.get_one(ChatSession, session_id)
+            row = session_for_change(db, session_id, version)
             row.messages = [
                 *row.messages,
                 {"role": "user", "user": user_id, "text": text, "ts": _now(), "fields": result.changed},
@@ -231,7 +251,7 @@ class ConversationService:
 
     def _load_or_create(
         self, team_id: str, channel_id: str, thread_ts: str, user_id: str
-    ) -> tuple[int, dict[str, Any], str | None, str, list[dict[str, Any]]]:
+    ) -> tuple[int, dict[str, Any], str | None, str, list[dict[str, Any]], int]:
         for _attempt in range(2):
             try:
                 with self._db.session() as db:
@@ -244,7 +264,10 @@ class ConversationService:
                         db.flush()
                     if row.state == SessionState.CANCELLED:  # a message after "cancel" starts afresh
                         row.draft, row.asked_field, row.state = {}, None, SessionState.COLLECTING
-                    return row.id, dict(row.draft), row.asked_field, row.language, list(row.messages)
+                    return (
+                        *(row.id, dict(row.draft), row.asked_field, row.language, list(row.messages)),
+                        row.version,
+                    )
             except IntegrityError:  # another message of the same new thread created the row first
                 continue
         raise RuntimeError("could not create the chat session")

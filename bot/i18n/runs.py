@@ -64,6 +64,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "failure_internal": "The trainer failed unexpectedly. The error detail is kept in the run record; "
         "try again, and tell an admin if it keeps happening.",
         "failure_interrupted": "The bot restarted and this run's trainer was no longer running.",
+        "failure_storage": "The bot could not write this run's folder (the disk may be full or not "
+        "writable), so the trainer was not started. Tell an admin; once there is room, start it again.",
+        "failure_launch": "The trainer could not be started. The error detail is kept in the run record; "
+        "start it again, and tell an admin if it keeps happening.",
         "warning_pretrained_unavailable": "Pretrained weights for {model} are not available here; training "
         "starts from random initialisation, which needs more epochs and data.",
         "warning_corrupt_images": "Some images could not be read and were skipped.",
@@ -145,6 +149,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "failure_internal": "학습 프로그램이 예기치 않게 실패했어요. 자세한 오류는 실행 기록에 남아 있어요. "
         "다시 시도해 보고, 계속되면 관리자에게 알려 주세요.",
         "failure_interrupted": "봇이 다시 시작됐을 때 이 학습의 프로그램이 더 이상 실행 중이 아니었어요.",
+        "failure_storage": "이 학습의 폴더를 쓸 수 없어서(디스크가 가득 찼거나 쓰기가 막혀 있을 수 있어요) "
+        "학습 프로그램을 시작하지 않았어요. 관리자에게 알려 주시고, 공간이 생기면 다시 시작해 주세요.",
+        "failure_launch": "학습 프로그램을 시작하지 못했어요. 자세한 오류는 실행 기록에 남아 있어요. 다시 "
+        "시작해 보고, 계속되면 관리자에게 알려 주세요.",
         "warning_pretrained_unavailable": "여기서는 {model}의 사전학습 가중치를 받을 수 없어서 무작위 "
         "초기값에서 학습해요. 에폭과 데이터가 더 많이 필요해요.",
         "warning_corrupt_images": "읽을 수 없는 이미지가 있어서 건너뛰었어요.",

@@ -1,10 +1,11 @@
 """Prediction workers (`python -m training.serve`) seen from the bot: start, ask, keep warm, stop.
 
-One worker per device at most: one on the CPU, and one on each GPU that no training run is using at the
-moment (a busy GPU's requests go to the CPU worker). A worker loads each model once and stays up for
-`idle_seconds` after its last request. A CPU worker's address space is capped at `memory_mb`
-(RLIMIT_AS; CUDA needs a large virtual space, so GPU workers are not capped): a model that does not fit
-fails with a clear message instead of pushing the bot's host into swap.
+One worker per device at most: one on the CPU, and one on a GPU the run manager lends (one no training
+run holds; requests go to the CPU worker when there is none). A training run that needs the lent GPU
+takes it back: its worker stops, and later requests go elsewhere. A worker loads each model once and
+stays up for `idle_seconds` after its last request. A CPU worker's address space is capped at
+`memory_mb` (RLIMIT_AS; CUDA needs a large virtual space, so GPU workers are not capped): a model that
+does not fit fails with a clear message instead of pushing the bot's host into swap.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from bot.child_env import child_environment
 from bot.predict.files import Accepted, Problem
@@ -40,6 +41,14 @@ class PredictError(Exception):
         super().__init__(f"{code}: {detail}")
         self.code = code
         self.detail = detail
+
+
+class GpuLender(Protocol):
+    """Where prediction workers get a GPU: the run manager (bot/runs/gpus.py)."""
+
+    def lend_gpu(self, take_back: Callable[[str], None]) -> str | None: ...
+
+    def give_back_gpu(self, gpu: str) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -122,14 +131,12 @@ class PredictService:
         self,
         *,
         command: Sequence[str] | None = None,
-        visible_gpus: Callable[[], list[str]] = lambda: [],
-        busy_gpus: Callable[[], set[str]] = set,
+        gpus: GpuLender | None = None,
         idle_seconds: float = IDLE_SECONDS,
         memory_mb: int | None = MEMORY_MB,
     ) -> None:
         self._command = list(command or [sys.executable, "-m", "training.serve"])
-        self._visible_gpus = visible_gpus
-        self._busy_gpus = busy_gpus
+        self._gpus = gpus
         self._idle_seconds = idle_seconds
         self._memory_mb = memory_mb
         self._workers: dict[str, _Worker] = {}  # "cpu" or a GPU index
@@ -163,20 +170,47 @@ class PredictService:
     def close(self) -> None:
         self._closed.set()
         with self._lock:
-            workers, self._workers = list(self._workers.values()), {}
-        for worker in workers:
-            worker.stop()
+            workers, self._workers = dict(self._workers), {}
+        for key, worker in workers.items():
+            self._retire(key, worker)
 
     def _worker(self) -> _Worker:
-        free = [gpu for gpu in self._visible_gpus() if gpu not in self._busy_gpus()]
-        key = free[0] if free else "cpu"
+        """The live GPU worker, else one on a GPU lent now, else the CPU worker."""
         with self._lock:
-            worker = self._workers.get(key)
-            if worker is None or not worker.alive():
-                device = "cpu" if key == "cpu" else "cuda"
-                gpu = None if key == "cpu" else key
-                worker = self._workers[key] = _Worker(self._command, device, gpu, self._memory_mb)
+            for key, worker in list(self._workers.items()):
+                if key != "cpu" and worker.alive():
+                    return worker
+                if key != "cpu":  # it died: its GPU goes back
+                    self._retire(key, self._workers.pop(key))
+            gpu = self._gpus.lend_gpu(self._take_back) if self._gpus is not None else None
+            key = gpu or "cpu"
+            existing = self._workers.get(key)
+            if existing is not None and existing.alive():
+                return existing
+            try:
+                worker = _Worker(self._command, "cuda" if gpu else "cpu", gpu, self._memory_mb)
+            except BaseException:
+                if gpu is not None and self._gpus is not None:
+                    self._gpus.give_back_gpu(gpu)
+                raise
+            self._workers[key] = worker
             return worker
+
+    def _take_back(self, gpu: str) -> None:
+        """A training run needs `gpu`: its worker stops (after the request it is answering) before this
+        returns; later requests go to another device."""
+        with self._lock:
+            worker = self._workers.pop(gpu, None)
+        if worker is not None:
+            log.info("a training run needs GPU %s: stopping its prediction worker", gpu)
+            with worker.lock:  # the request it is answering, if any, gets its answer
+                worker.stop()
+
+    def _retire(self, key: str, worker: _Worker) -> None:
+        """Stop a worker that left the table; a GPU worker's GPU goes back to the run manager."""
+        worker.stop()
+        if key != "cpu" and self._gpus is not None:
+            self._gpus.give_back_gpu(key)
 
     def _reap(self) -> None:
         while not self._closed.wait(min(30.0, self._idle_seconds / 2)):
@@ -187,7 +221,7 @@ class PredictService:
                     for key, worker in self._workers.items()
                     if not worker.lock.locked() and now - worker.last_used > self._idle_seconds
                 ]
-                stopping = [self._workers.pop(key) for key in idle]
-            for worker in stopping:
-                log.info("stopping the idle prediction worker on %s", worker.device)
-                worker.stop()
+                stopping = [(key, self._workers.pop(key)) for key in idle]
+            for key, worker in stopping:
+                log.info("stopping the idle prediction worker on %s", key)
+                self._retire(key, worker)

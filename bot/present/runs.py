@@ -14,6 +14,7 @@ from typing import Any
 from bot.i18n import t
 from bot.i18n.backends import pending_reason_key
 from bot.runs import RunError, RunView
+from bot.runs.advice import FAILURE_CODES
 from bot.storage import RunStatus
 from training.contract import ONNX_INSTALL
 from training.events import DoneEvent
@@ -22,7 +23,6 @@ BAR_WIDTH = 20
 PER_CLASS_SHOWN = 12  # more classes: only the lowest accuracies are listed in the completion reply
 TRAINER_LANGUAGE = "en"  # the language of the trainer's own messages
 KNOWN_WARNINGS = ("pretrained_unavailable", "corrupt_images", "class_imbalance", "tiny_class")
-KNOWN_FAILURES = ("out_of_memory", "dataset", "config", "killed", "internal", "interrupted")
 
 
 @dataclass(frozen=True)
@@ -189,7 +189,7 @@ def reason(run: RunView, language: str) -> str | None:
     if run.status not in (RunStatus.FAILED, RunStatus.INTERRUPTED) or not run.error_message:
         return None
     code = run.error_message
-    advice = t(language, f"failure_{code}") if code in KNOWN_FAILURES else t(language, "failure_internal")
+    advice = t(language, f"failure_{code}") if code in FAILURE_CODES else t(language, "failure_internal")
     if language == TRAINER_LANGUAGE and run.error_line:
         return f"{advice}\n> {run.error_line}"
     return advice

@@ -104,8 +104,10 @@ class Launcher(Protocol):
     def submit(self, spec: LaunchSpec) -> Job:
         """Start a trainer; OSError or LaunchFailed when it could not be started."""
 
-    def attach(self, pid: int | None, job_id: str | None, out_dir: Path) -> Job | None:
-        """A job started earlier (by this or a previous bot), or None when it no longer exists."""
+    def attach(self, run_id: int, pid: int | None, job_id: str | None, out_dir: Path) -> Job | None:
+        """A job started earlier (by this or a previous bot), or None when it no longer exists. Without a
+        pid or job id (the bot stopped between starting it and recording them), the job of that run is
+        looked for, from what the backend and the run folder say."""
 
 
 def trainer_args(

@@ -11,7 +11,6 @@ starting or signalling a trainer, copying a checkpoint or reading GPUs happen ou
 from __future__ import annotations
 
 import logging
-import shutil
 import sys
 import threading
 from collections.abc import Callable, Sequence
@@ -20,12 +19,15 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.runs.advice import failure_code
+from pydantic import ValidationError
+
+from bot.runs.advice import failure_code, launch_failure_code, launch_failure_detail
 from bot.runs.backends import make_launcher
 from bot.runs.errors import InvalidRunState, NotAllowed
+from bot.runs.files import copy_atomically
 from bot.runs.follower import EventTail, RunFollower
-from bot.runs.gpus import GpuInventory
-from bot.runs.launcher import EndedJob, Job, JobState, Launcher, LaunchFailed, LaunchSpec, trainer_args
+from bot.runs.gpus import GpuInventory, TakeBack
+from bot.runs.launcher import EndedJob, Job, JobState, Launcher, LaunchSpec, trainer_args
 from bot.runs.process import stderr_tail
 from bot.runs.publisher import Publisher, Subscriber
 from bot.runs.schedule import RunScheduler
@@ -142,8 +144,21 @@ class RunManager:
         return self._gpus.indices
 
     def busy_gpus(self) -> set[str]:
-        """The GPUs that training runs are using now (a prediction worker goes elsewhere)."""
-        return self._store.busy_gpus()
+        """The GPUs that training runs are using now (until their trainer has exited)."""
+        with self._lock:
+            holding = set(self._followers) | self._unfollowed
+        return self._store.busy_gpus(holding)
+
+    def lend_gpu(self, take_back: TakeBack) -> str | None:
+        """A GPU for a prediction worker: one no training run holds. A run that needs it later takes it
+        back first (`take_back(gpu)` returns once the worker has stopped); None when there is none."""
+        if not self._gpus.indices:  # read (maybe nvidia-smi, slow) outside the lock
+            return None
+        with self._lock:  # a claim cannot give a run this GPU between the read and the loan
+            return self._gpus.lend(self.busy_gpus(), take_back)
+
+    def give_back_gpu(self, gpu: str) -> None:
+        self._gpus.give_back(gpu)
 
     def can_manage(self, run: RunView, user_id: str) -> bool:
         return user_id == run.requested_by or user_id in self._settings.admin_user_ids
@@ -205,14 +220,7 @@ class RunManager:
             if already is not None:
                 return self.get(already.id)
             new_id = self._store.create_resume(source, user_id)  # pending: not started before the copy
-        out_dir = self._store.out_dir(new_id)
-        try:
-            out_dir.mkdir(parents=True, exist_ok=True)
-            # a copy, not a link: the new trainer rewrites checkpoint_last.pt in place
-            shutil.copy2(source.checkpoint_path, out_dir / CHECKPOINT_LAST_FILE)
-        except OSError:
-            self._store.delete(new_id)
-            raise
+        self._place_checkpoint(new_id, Path(source.checkpoint_path))
         self._store.queue_if_pending(new_id)
         self._publish_status(new_id)
         self._fill_slots()
@@ -252,7 +260,8 @@ class RunManager:
 
     def check_runs(self) -> None:
         """Re-attach running runs that lost their follower (the process may be gone: then the run fails
-        with its stderr tail) and flag runs that sent no event for settings.stall_seconds."""
+        with its stderr tail), flag runs that sent no event for settings.stall_seconds, and start queued
+        runs into free slots."""
         with self._lock:
             if self._closed:
                 return
@@ -267,8 +276,7 @@ class RunManager:
                 "run %s sent no event for %ss; flagged as stalled", run_id, self._settings.stall_seconds
             )
             self._publish_status(run_id)
-        if orphans:
-            self._fill_slots()
+        self._fill_slots()  # every pass: a run whose launch was cut short has freed its slot
 
     # internals: launching
 
@@ -288,26 +296,58 @@ class RunManager:
         return max(1, min(_gpus_of(config), len(self._gpus.indices)))
 
     def _fill_slots(self) -> None:
-        """Start queued runs, oldest first, while fewer than the allowed number are running."""
-        with self._lock:
-            if self._closed:
+        """Start queued runs, oldest first, while fewer than the allowed number are running. A run whose
+        launch failed has failed and freed its slot: the runs behind it are claimed again."""
+        while True:
+            with self._lock:
+                if self._closed:
+                    return
+                claims = self._store.claim_queued(
+                    self._slots(), list(self._followers), self._pick_gpu, self._weight
+                )
+                self._unfollowed.update(claim.run_id for claim in claims)
+                if claims:
+                    # the runs behind moved up; published before another fill can start one of them
+                    self._publish_queue_positions()
+            launched = [self._launch(claim) for claim in claims]
+            if all(launched):
                 return
-            claims = self._store.claim_queued(
-                self._slots(), list(self._followers), self._pick_gpu, self._weight
-            )
-            self._unfollowed.update(claim.run_id for claim in claims)
-            if claims:
-                # the runs behind moved up; published before another fill can start one of them
-                self._publish_queue_positions()
-        for claim in claims:
-            self._launch(claim)
-            self._publish_status(claim.run_id)
 
-    def _launch(self, claim: Claim) -> None:
+    def _launch(self, claim: Claim) -> bool:
+        """Start the claimed run's trainer and follow it. False when that failed at any step: the run is
+        then failed with the reason, and no trainer of it is left running."""
+        try:
+            spec = self._launch_spec(claim)
+        except (OSError, ValidationError) as exc:  # the run folder cannot be written; settings refused
+            self._launch_failed(claim.run_id, "preparing the run folder", exc, writing_folder=True)
+            return False
+        try:
+            self._gpus.take_back(claim.gpu)  # from a prediction worker: a GPU is never shared
+            job = self._launcher.submit(spec)
+        except Exception as exc:  # the process or the job could not be started
+            self._launch_failed(claim.run_id, "starting the trainer", exc)
+            return False
+        try:
+            self._store.record_launched(claim.run_id, job.pid, job.job_id, job.state())
+        except Exception as exc:  # the database: nothing may train that the run's row does not show
+            job.kill()
+            self._launch_failed(claim.run_id, "recording the started trainer", exc)
+            return False
+        try:
+            self._follow(Attached(claim.run_id, job.pid, job.job_id, claim.output_dir, 0), job)
+        except Exception:  # recorded and running: the watchdog's next pass re-attaches to it
+            log.exception("run %s: following the started trainer failed", claim.run_id)
+            with self._lock:
+                self._unfollowed.discard(claim.run_id)
+        self._publish_launched(claim.run_id)
+        return True
+
+    def _launch_spec(self, claim: Claim) -> LaunchSpec:
+        """The run folder with the run's config in it, and the trainer's command line."""
+        config = TrainingConfig.model_validate(claim.config)
         claim.output_dir.mkdir(parents=True, exist_ok=True)
         config_path = claim.output_dir / RUN_CONFIG_FILE
-        config_path.write_text(TrainingConfig.model_validate(claim.config).to_json(), encoding="utf-8")
-        gpus = _gpus_of(claim.config)
+        config_path.write_text(config.to_json(), encoding="utf-8")
         args = trainer_args(
             self._command,
             config_path,
@@ -315,20 +355,32 @@ class RunManager:
             resume=claim.resume,
             cache_dir=self._cache_dir,
             init_from=claim.init_from,
-            gpus=gpus,
+            gpus=config.gpus,
         )
+        return LaunchSpec(claim.run_id, args, claim.output_dir, claim.gpu, config.gpus)
+
+    def _launch_failed(self, run_id: int, step: str, exc: Exception, *, writing_folder: bool = False) -> None:
+        """End a claimed run whose launch failed at `step`: failed, with the reason code the person reads
+        and the error as the detail. When even that cannot be stored (the database is down), the row stays
+        running with no trainer and no follower: the watchdog fails it on a later pass."""
+        log.error("run %s: launch failed while %s", run_id, step, exc_info=exc)
         try:
-            job = self._launcher.submit(LaunchSpec(claim.run_id, args, claim.output_dir, claim.gpu, gpus))
-        except (OSError, LaunchFailed) as exc:
-            log.exception("run %s: could not start the trainer", claim.run_id)
-            self._store.record_launch_failed(
-                claim.run_id, f"could not start {self._command}: {exc}", "internal"
-            )
+            code = launch_failure_code(exc, writing_folder=writing_folder)
+            self._store.record_launch_failed(run_id, launch_failure_detail(step, exc), code)
+        except Exception:
+            log.exception("run %s: recording the failed launch failed too; the watchdog ends it", run_id)
+        finally:
             with self._lock:
-                self._unfollowed.discard(claim.run_id)
-            return
-        self._store.record_launched(claim.run_id, job.pid, job.job_id, job.state())
-        self._follow(Attached(claim.run_id, job.pid, job.job_id, claim.output_dir, 0), job)
+                self._unfollowed.discard(run_id)
+        self._publish_launched(run_id)
+
+    def _publish_launched(self, run_id: int) -> None:
+        """Publish a run that just started or failed to; the next fill goes on if the database cannot
+        say what it is now."""
+        try:
+            self._publish_status(run_id)
+        except Exception:
+            log.exception("run %s: could not publish its start", run_id)
 
     def _follow(self, run: Attached, process: Job) -> None:
         """Start following a trainer, and stop it at once when a stop came in meanwhile."""
@@ -395,7 +447,23 @@ class RunManager:
 
     # internals: recovery
 
+    def _place_checkpoint(self, run_id: int, checkpoint: Path) -> None:
+        """Copy the checkpoint a resumed run continues from into its folder (a copy, not a link: the new
+        trainer rewrites it in place); the run is deleted when that fails."""
+        target = self._store.out_dir(run_id) / CHECKPOINT_LAST_FILE
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            copy_atomically(checkpoint, target)
+        except OSError:
+            self._store.delete(run_id)
+            raise
+
     def _recover(self) -> None:
+        for run_id, checkpoint in self._store.pending_resumes():  # the bot stopped during the copy
+            try:
+                self._place_checkpoint(run_id, checkpoint)
+            except OSError:
+                log.exception("run %s: the checkpoint it resumes from cannot be copied; dropped", run_id)
         self._store.queue_unscheduled_pending()
         handed_off = self._store.handed_off()
         with self._lock:
@@ -406,12 +474,15 @@ class RunManager:
     def _attach(self, run: Attached, dead: RunStatus) -> None:
         """Follow a trainer this manager did not launch, from the stored offset. If it is gone, apply
         what it wrote and, without a final event, mark the run `dead`."""
-        job = self._launcher.attach(run.pid, run.job_id, run.output_dir)
+        job = self._launcher.attach(run.run_id, run.pid, run.job_id, run.output_dir)
         state = job.state() if job is not None else JobState(alive=False)
         if job is not None and state.alive:
             log.info(
                 "run %s: re-attached to %s from offset %s", run.run_id, _job_name(job), run.events_offset
             )
+            if (job.pid, job.job_id) != (run.pid, run.job_id):  # started, but never recorded
+                self._store.record_launched(run.run_id, job.pid, job.job_id, state)
+                run = Attached(run.run_id, job.pid, job.job_id, run.output_dir, run.events_offset)
             self._follow(run, job)
             return
         follower = self._new_follower(run, job or EndedJob(run.output_dir))

@@ -50,6 +50,28 @@ def is_our_trainer(pid: int, out_dir: str | Path) -> bool:
     return noted == [str(pid), str(start_time(pid))]
 
 
+def started_trainer(out_dir: Path) -> int | None:
+    """The live trainer of `out_dir` when its pid was never recorded: the warm spare that WARM_PID_FILE
+    notes, else the process group leader whose command line names the folder (a cold start; under
+    torchrun its ranks name it too, but only torchrun leads the group)."""
+    try:
+        noted = int((out_dir / WARM_PID_FILE).read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        noted = None
+    if noted is not None and is_our_trainer(noted, out_dir):
+        return noted
+    pids = (int(entry.name) for entry in Path("/proc").iterdir() if entry.name.isdigit())
+    return next((pid for pid in pids if _leads_group_naming(pid, out_dir)), None)
+
+
+def _leads_group_naming(pid: int, out_dir: Path) -> bool:
+    try:
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        return str(out_dir).encode() in argv and os.getpgid(pid) == pid
+    except OSError:  # gone meanwhile
+        return False
+
+
 def proc_stat(pid: int) -> list[str] | None:
     """/proc/PID/stat from field 3 (state) on, so that index i is field i + 3; None when the process is
     gone. The command name before them is skipped whole: it may hold spaces and parentheses."""
@@ -244,7 +266,11 @@ class LocalLauncher:
             if self._trainer is not None and self._spare is None:
                 self._spare = WarmSpare(self._spare_command)
 
-    def attach(self, pid: int | None, job_id: str | None, out_dir: Path) -> TrainerProcess | None:
+    def attach(
+        self, run_id: int, pid: int | None, job_id: str | None, out_dir: Path
+    ) -> TrainerProcess | None:
+        if pid is None:
+            pid = started_trainer(out_dir)
         if pid is None or not is_our_trainer(pid, out_dir):
             return None
         return TrainerProcess(pid, out_dir)

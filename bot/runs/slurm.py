@@ -44,6 +44,11 @@ class _Listed:
     partition: str
 
 
+def job_name(run_id: int) -> str:
+    """The Slurm job name of a run: how a job whose id the bot did not record is found again."""
+    return f"trainbot-run-{run_id}"
+
+
 def exit_code(value: str) -> int | None:
     """Slurm's `code:signal` as a Popen-style return code (negative for a signal)."""
     code, _, signal_number = value.partition(":")
@@ -159,7 +164,7 @@ class SlurmLauncher:
         args = [
             "sbatch",
             "--parsable",
-            f"--job-name=trainbot-run-{spec.run_id}",
+            f"--job-name={job_name(spec.run_id)}",
             "--nodes=1",
             "--output=/dev/null",  # events go to OUT/events.jsonl; stdout carries the same lines
             f"--error={spec.output_dir / STDERR_FILE}",
@@ -176,7 +181,9 @@ class SlurmLauncher:
         self._listed_at = float("-inf")  # the next state() lists it
         return SlurmJob(job_id, spec.output_dir, self)
 
-    def attach(self, pid: int | None, job_id: str | None, out_dir: Path) -> SlurmJob | None:
+    def attach(self, run_id: int, pid: int | None, job_id: str | None, out_dir: Path) -> SlurmJob | None:
+        if job_id is None:
+            job_id = self._submitted(run_id, out_dir)
         if job_id is None:
             return None
         job = SlurmJob(job_id, out_dir, self)
@@ -203,6 +210,20 @@ class SlurmLauncher:
         self._listed_at = float("-inf")
 
     # internals
+
+    def _submitted(self, run_id: int, out_dir: Path) -> str | None:
+        """The newest job of run `run_id` that squeue still knows (by its name and its script in
+        `out_dir`), for a bot that stopped between sbatch and recording the job id."""
+        listed = self._run(
+            "squeue", "-h", "-t", "all", f"--name={job_name(run_id)}", "-o", "%i|%o", check=False
+        )
+        script = str(out_dir / JOB_SCRIPT_NAME)
+        found = [
+            job_id
+            for job_id, _, command in (line.strip().partition("|") for line in listed.stdout.splitlines())
+            if command == script
+        ]
+        return max(found, key=int, default=None)
 
     def _resource_args(self, run_gpus: int) -> list[str]:
         """sbatch's options; a run on several GPUs asks for them on one node (torchrun runs in the job),

@@ -89,10 +89,13 @@ class RunStore:
             .order_by(TrainingRun.id.desc())
         )
 
-    def busy_gpus(self) -> set[str]:
-        """The GPUs running trainers hold (a run on several holds each of them)."""
+    def busy_gpus(self, holding: Collection[int] = ()) -> set[str]:
+        """The GPUs running trainers hold (a run on several holds each of them), and those of the runs in
+        `holding` (their trainer has not exited yet, even after its final event)."""
         with self._db.session() as session:
-            query = select(TrainingRun.gpu).where(TrainingRun.status == RunStatus.RUNNING)
+            query = select(TrainingRun.gpu).where(
+                (TrainingRun.status == RunStatus.RUNNING) | TrainingRun.id.in_(list(holding))
+            )
             return {index for given in session.scalars(query) if given for index in given.split(",")}
 
     def handed_off(self) -> list[Attached]:
@@ -194,6 +197,24 @@ class RunStore:
                 return False
             row.status = RunStatus.QUEUED
             return True
+
+    def pending_resumes(self) -> list[tuple[int, Path]]:
+        """Resumed runs not yet queued (their checkpoint was being copied when the bot stopped), with the
+        checkpoint each continues from."""
+        with self._db.session() as session:
+            rows = session.scalars(
+                select(TrainingRun).where(
+                    TrainingRun.status == RunStatus.PENDING,
+                    TrainingRun.scheduled_for.is_(None),
+                    TrainingRun.resume_of.is_not(None),
+                )
+            ).all()
+            sources = {row.id: session.get(TrainingRun, row.resume_of) for row in rows}
+            return [
+                (run_id, Path(source.output_dir or self.out_dir(source.id)) / CHECKPOINT_LAST_FILE)
+                for run_id, source in sources.items()
+                if source is not None
+            ]
 
     def queue_unscheduled_pending(self) -> None:
         """Pending runs without a start time were being created when the bot stopped: queue them."""

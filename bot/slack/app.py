@@ -86,7 +86,7 @@ def build(
         executor=executor,
         progress=progress,
         bot_user_id=client.auth_test()["user_id"],
-        predictions=PredictService(visible_gpus=lambda: list(runs.gpus()), busy_gpus=runs.busy_gpus),
+        predictions=PredictService(gpus=runs),
     )
 
     events = EventLedger(db)

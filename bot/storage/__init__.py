@@ -9,6 +9,7 @@ from bot.storage.models import (
     SessionState,
     TrainingRun,
 )
+from bot.storage.sessions import SessionChanged, session_for_change
 
 __all__ = [
     "ChatSession",
@@ -16,8 +17,10 @@ __all__ = [
     "ProcessedEvent",
     "RunEpoch",
     "RunStatus",
+    "SessionChanged",
     "SessionState",
     "TrainingRun",
     "create_schema",
     "make_engine",
+    "session_for_change",
 ]

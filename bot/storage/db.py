@@ -46,7 +46,9 @@ class Database:
 
 
 def make_engine(url: str) -> Engine:
-    kwargs: dict[str, Any] = {}
+    # a pooled connection the server dropped (a restart, an idle timeout, pg_terminate_backend) is
+    # replaced when it is checked out, instead of failing the query it was taken for
+    kwargs: dict[str, Any] = {"pool_pre_ping": True}
     if url.startswith("sqlite"):
         _ensure_sqlite_folder(url)
         # threads share the engine (listeners, run followers, scheduler); wait on locks instead of failing

@@ -75,6 +75,9 @@ class ChatSession(Base):
     # the run images posted here are classified with when the thread has no finished run of its own
     # (a thread opened by `/train predict <id>`)
     model_run_id: Mapped[int | None] = mapped_column(Integer, default=None)
+    # moves on with every saved message (bot/storage/sessions.py): a turn read at one version is saved
+    # only if no other bot process saved the conversation since
+    version: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
