@@ -51,7 +51,9 @@ def play(
             before = dict(turn.draft)
             if case.get("thread"):
                 add_thread_run(db, turn.session_id, THREAD_RUNS[case["thread"]])
-        turn = service.handle_message(team_id=team, channel_id="C", thread_ts=case["id"], user_id="U", text=text)
+        turn = service.handle_message(
+            team_id=team, channel_id="C", thread_ts=case["id"], user_id="U", text=text
+        )
     assert turn is not None
     return turn, before
 
@@ -69,5 +71,7 @@ def field_score(
             if name in expected and name in turn.draft and same(expected[name], turn.draft[name]):
                 right += 1
             else:
-                errors.append(f"{case['id']}: {name} expected {expected.get(name)!r}, got {turn.draft.get(name)!r}")
+                errors.append(
+                    f"{case['id']}: {name} expected {expected.get(name)!r}, got {turn.draft.get(name)!r}"
+                )
     return right, total, errors
