@@ -57,7 +57,7 @@ _EN_UNITS = {
 _EN_TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80,
             "ninety": 90}  # fmt: skip
 _EN_NUMBER = re.compile(
-    r"\b(?:(?P<tens>" + "|".join(_EN_TENS) + r")(?:[\s-](?P<ones>" + "|".join(list(_EN_UNITS)[:9]) + r"))?"
+    r"(?<![/._\-])\b(?:(?P<tens>" + "|".join(_EN_TENS) + r")(?:[\s-](?P<ones>" + "|".join(list(_EN_UNITS)[:9]) + r"))?"
     r"|(?P<unit>" + "|".join(_EN_UNITS) + r")|(?P<hundred>(?:a |one )?hundred))\b",
     _I,
 )
