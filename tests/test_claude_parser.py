@@ -16,7 +16,7 @@ from bot.conversation.facts import Gpu, QueueState, Throughput, Weights
 from bot.conversation.parsing import ParseContext
 from bot.conversation.rules import RuleParser
 from bot.settings import Settings
-from bot.storage import Database, RunStatus
+from bot.storage import Database, RunStatus, TrainingRun
 from tests import fake_anthropic as fake
 from tests.conversation_sets import add_thread_run
 from tests.imagegen import make_image_folder
@@ -350,6 +350,38 @@ def test_continue_from_claude_carries_the_number_of_more_epochs(
     server.script = [fake.message({"intent": "command", "updates": {}, "command": "continue"})]
     turn = say(service, "train 5 more epochs")
     assert (turn.command, turn.command_args["epochs"]) == ("continue", 5)
+
+
+def test_the_thread_state_comes_from_the_runs_of_the_thread(
+    tmp_path: Path, data_root: Path, server: fake.FakeAnthropic
+) -> None:
+    """Runs started from the conversation, runs the run manager lists for its Slack thread, and the run a
+    thread was opened for (`/train predict <id>`) are what the thread holds."""
+    db = Database(f"sqlite:///{tmp_path / 'bot.db'}")
+    db.create_all()
+    service = make_grounded_service(tmp_path, data_root, server, db=db)
+
+    def facts_after(thread: str, text: str) -> dict[str, bool]:
+        server.script = [fake.updates()]
+        service.handle_message(team_id="T", channel_id="C", thread_ts=thread, user_id="U", text=text)
+        return thread_facts(server)
+
+    nothing = {"draft_complete": False, "active_run": False, "finished_run": False,
+               "finished_or_stopped_run": False}  # fmt: skip
+    assert facts_after("1", "hi") == nothing
+    first = service.get_session("T", "C", "1")
+    assert first is not None
+    add_thread_run(db, first.id, RunStatus.RUNNING)
+    assert facts_after("1", "hi") == {**nothing, "active_run": True}
+    with db.session() as session:
+        session.add(TrainingRun(status=RunStatus.STOPPED, slack_channel="C", slack_thread_ts="2"))
+        opened = TrainingRun(status=RunStatus.COMPLETED)
+        session.add(opened)
+        session.flush()
+        opened_id = opened.id
+    assert facts_after("2", "hi") == {**nothing, "finished_or_stopped_run": True}
+    service.open_model_thread("T", "C", "3", "U", opened_id, "en")
+    assert facts_after("3", "hi") == {**nothing, "finished_run": True, "finished_or_stopped_run": True}
 
 
 def test_a_command_claude_sees_where_it_cannot_act_is_settings_when_it_reads_as_settings(

@@ -4,18 +4,13 @@ command only where the command can act (a finished run to predict with, a runnin
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from bot.conversation.intents import COMMAND_WORDS
+from bot.conversation.intents import COMMAND_WORDS, CommandMatch, command_stands
 from bot.conversation.parsing import ParseContext, ThreadState
 from bot.conversation.rules import parse_message
-from bot.conversation.service import ConversationService
-from bot.settings import Settings
-from bot.storage import Database, RunStatus
-from tests.conversation_sets import add_thread_run
 
 SETUP = ThreadState()
 RUNNING = ThreadState(ready=True, active_run=True)
@@ -163,21 +158,30 @@ def test_questions_that_mention_numbers_change_nothing(text: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("text", "command", "settings"),
+    ("command", "settings", "thread", "stands"),
     [
-        ("another 3 epochs", "continue", {"epochs": 3}),
-        ("추가로 7 에폭 학습해줘", "continue", {"epochs": 7}),
-        ("predict ./photos/cat.jpg", "predict", {"dataset_path": "./photos/cat.jpg"}),
+        (CommandMatch("predict"), set(), SETUP, True),  # only the command: the front end says why not
+        (CommandMatch("continue", epochs=3), {"epochs"}, SETUP, True),  # its own argument
+        (CommandMatch("predict"), {"dataset_path"}, SETUP, True),  # "predict ./photos/cat.jpg"
+        # a command word that a setting shares (a later task word, "detect"): the thread decides
+        (CommandMatch("predict"), {"task"}, SETUP, False),
+        (CommandMatch("predict"), {"task"}, FINISHED, True),
+        (CommandMatch("predict", run_id=3), {"task"}, SETUP, True),  # it names its run
+        (CommandMatch("stop"), {"epochs"}, FINISHED, False),
+        (CommandMatch("stop"), {"epochs"}, RUNNING, True),
+        (CommandMatch("continue", epochs=3), {"epochs", "batch_size"}, RUNNING, False),
+        (CommandMatch("continue", epochs=3), {"epochs", "batch_size"}, FINISHED, True),
+        (CommandMatch("export_onnx"), {"model"}, SETUP, False),
+        (CommandMatch("start"), {"epochs"}, SETUP, False),
+        (CommandMatch("start"), {"epochs"}, RUNNING, True),  # a complete draft
+        (CommandMatch("start", whole=False), {"epochs"}, RUNNING, False),  # a time inside settings
+        (CommandMatch("help"), {"epochs"}, SETUP, True),
     ],
 )
-def test_the_thread_decides_a_message_that_reads_both_ways(
-    text: str, command: str, settings: dict[str, Any]
+def test_a_command_that_also_reads_as_settings_stands_only_where_it_can_act(
+    command: CommandMatch, settings: set[str], thread: ThreadState, stands: bool
 ) -> None:
-    """The command where it can act; in a setup thread (nothing to act on), the settings it reads as."""
-    acting = parse_message(text, context(FINISHED))
-    assert (acting.intent, acting.command, acting.updates) == ("command", command, {})
-    setting = parse_message(text, context(SETUP))
-    assert (setting.intent, setting.command, setting.updates) == ("settings", None, settings)
+    assert command_stands(command, settings, thread) is stands
 
 
 @pytest.mark.parametrize(
@@ -193,6 +197,9 @@ def test_the_thread_decides_a_message_that_reads_both_ways(
         ("stop 7", "stop", 7),
         ("predict 3 cat.jpg", "predict", 3),
         ("another 3 epochs on run 4", "continue", 4),
+        ("another 3 epochs", "continue", None),
+        ("추가로 7 에폭 학습해줘", "continue", None),
+        ("predict ./photos/cat.jpg", "predict", None),
     ],
 )
 def test_a_message_that_is_only_the_command_stays_it_anywhere(
@@ -206,41 +213,3 @@ def test_a_message_that_is_only_the_command_stays_it_anywhere(
             command,
             run_id,
         )
-
-
-def test_the_service_reads_the_thread_state_from_its_runs(tmp_path: Path) -> None:
-    """The same message is settings in a setup thread, the continue command once a run there finished,
-    and a run named by `/train predict <id>` counts as the thread's finished run."""
-    db = Database("sqlite://")
-    db.create_all()
-    service = ConversationService(
-        db, Settings(data_root=tmp_path, _env_file=None), "rules", dataset_must_exist=False
-    )
-
-    def say(thread: str, text: str) -> Any:
-        return service.handle_message(team_id="T", channel_id="C", thread_ts=thread, user_id="U", text=text)
-
-    first = say("1", "resnet18 on ./cats, 5 epochs")
-    assert say("1", "another 3 epochs").draft["epochs"] == 3
-    add_thread_run(db, first.session_id, RunStatus.RUNNING)
-    assert say("1", "another 4 epochs").draft["epochs"] == 4  # nothing finished yet
-    add_thread_run(db, first.session_id, RunStatus.COMPLETED)
-    turn = say("1", "another 6 epochs")
-    assert (turn.intent, turn.command, turn.command_args["epochs"], turn.draft["epochs"]) == (
-        "command",
-        "continue",
-        6,
-        4,
-    )
-    opened = say("2", "resnet50")
-    with db.session() as session:
-        from bot.storage import TrainingRun
-
-        run = TrainingRun(status=RunStatus.COMPLETED, config={})
-        session.add(run)
-        session.flush()
-        run_id = run.id
-    service.open_model_thread("T", "C", "2", "U", run_id, "en")
-    assert opened.draft == {"model": "resnet50"}
-    turn = say("2", "predict ./photos/cat.jpg")
-    assert (turn.intent, turn.command) == ("command", "predict")

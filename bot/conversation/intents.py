@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from bot.conversation.parsing import ThreadState, acts_here
 from bot.runs.when import parse_start_time
 
 _I = re.I
@@ -277,6 +278,25 @@ def find_command(text: str) -> CommandMatch | None:
     if _START_WORD.search(body) and parse_start_time(body, datetime.now(UTC), "UTC") is not None:
         return CommandMatch("start", whole=False)
     return None
+
+
+# The settings a command's own arguments read as ("10 에폭 더" names epochs, "predict ./a/cat.jpg" a path):
+# they are the command's, never a reason to read the message as settings.
+ARGUMENT_FIELDS: dict[str, frozenset[str]] = {
+    "continue": frozenset({"epochs"}),
+    "predict": frozenset({"dataset_path"}),
+}
+
+
+def command_stands(command: CommandMatch, settings: set[str], thread: ThreadState) -> bool:
+    """Whether a message that matched `command` is that command, given the settings the message also reads
+    as. Reading as nothing else, it is the command anywhere (where it cannot act, the front end says why).
+    Reading as other settings too, it is the command only where it can act; a start time found inside a
+    longer message never is."""
+    other = settings - ARGUMENT_FIELDS.get(command.name, frozenset()) if command.whole else settings
+    if not other:
+        return True
+    return command.whole and acts_here(command.name, command.run_id, thread)
 
 
 def is_cancel(text: str) -> bool:

@@ -12,7 +12,7 @@ from typing import Any
 
 from bot.conversation import intents
 from bot.conversation.model_names import find_model
-from bot.conversation.parsing import ParseContext, ParseResult, Question, acts_here
+from bot.conversation.parsing import ParseContext, ParseResult, Question
 from training.config import NUMERIC_FIELDS
 
 _I = re.I
@@ -57,7 +57,11 @@ _EN_UNITS = {
 _EN_TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80,
             "ninety": 90}  # fmt: skip
 _EN_NUMBER = re.compile(
-    r"(?<![/._\-])\b(?:(?P<tens>" + "|".join(_EN_TENS) + r")(?:[\s-](?P<ones>" + "|".join(list(_EN_UNITS)[:9]) + r"))?"
+    r"(?<![/._\-])\b(?:(?P<tens>"
+    + "|".join(_EN_TENS)
+    + r")(?:[\s-](?P<ones>"
+    + "|".join(list(_EN_UNITS)[:9])
+    + r"))?"
     r"|(?P<unit>" + "|".join(_EN_UNITS) + r")|(?P<hundred>(?:a |one )?hundred))\b",
     _I,
 )
@@ -424,7 +428,9 @@ def parse_message(text: str, context: ParseContext) -> ParseResult:
     updates, unattached, guessed = _find_fields(text, context)
     stated = bool(updates) and not (guessed and len(updates) == 1)  # "GPU 있어?" names no dataset
     command = intents.find_command(text)
-    if command is not None and _is_the_command(command, stated, context):
+    if command is not None and intents.command_stands(
+        command, set(updates) if stated else set(), context.thread
+    ):
         args: dict[str, Any] = {"text": text}
         if command.run_id is not None:
             args["run_id"] = command.run_id
@@ -437,15 +443,6 @@ def parse_message(text: str, context: ParseContext) -> ParseResult:
         named = {name: value for name, value in updates.items() if not (guessed and name == "dataset_path")}
         return ParseResult(intent="question", question=_question(text, named))
     return ParseResult(updates=updates, unattached=unattached)
-
-
-def _is_the_command(command: intents.CommandMatch, carries_settings: bool, context: ParseContext) -> bool:
-    """A message that is a command and reads as settings too ("10 more epochs") is the command only where
-    the command can act; one that only names the command is it anywhere (the front end says why it
-    cannot act). A start time found inside a longer message is the start only when nothing else is."""
-    if not carries_settings:
-        return True
-    return command.whole and acts_here(command.name, command.run_id, context.thread)
 
 
 def _question(text: str, updates: dict[str, Any]) -> Question:

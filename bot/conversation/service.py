@@ -108,14 +108,15 @@ def _last_bot_message(history: list[dict[str, Any]]) -> str:
 
 
 def _thread_state(db: Any, row: ChatSession, draft: dict[str, Any]) -> ThreadState:
-    """What the conversation's thread holds: the runs started from it (resumed ones too), and the run a
-    thread opened for a model (`/train predict <id>`) was opened for."""
-    query = select(TrainingRun.status).where(TrainingRun.session_id == row.id)
+    """What the conversation's thread holds: the runs started from it (resumed ones too; in Slack, those
+    the run manager lists for the thread), and the run a thread opened for a model (`/train predict <id>`)
+    was opened for."""
+    in_thread = (TrainingRun.session_id == row.id) | (
+        (TrainingRun.slack_channel == row.channel_id) & (TrainingRun.slack_thread_ts == row.thread_ts)
+    )
     if row.model_run_id is not None:
-        query = select(TrainingRun.status).where(
-            (TrainingRun.session_id == row.id) | (TrainingRun.id == row.model_run_id)
-        )
-    statuses = {RunStatus(status) for status in db.scalars(query)}
+        in_thread |= TrainingRun.id == row.model_run_id
+    statuses = {RunStatus(status) for status in db.scalars(select(TrainingRun.status).where(in_thread))}
     return ThreadState(
         ready=all(name in draft for name in REQUIRED_ORDER),
         active_run=any(not status.is_terminal for status in statuses),
