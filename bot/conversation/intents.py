@@ -15,7 +15,6 @@ from bot.runs.when import parse_start_time
 
 _I = re.I
 MAX_SCAN = 2000  # characters of a message looked at (the service refuses longer messages)
-MAX_COMMAND_CHARS = 1000  # longer is never a command ("predict" with a few dozen file names fits)
 
 # a Slack mention, "/train", "hey bot," in front of a command
 _LEAD = re.compile(r"^\s*(?:<@[A-Z0-9]+>\s*|/train\s+|(?:hey|hi)\s+(?:bot|trainbot)\s*,?\s*)*", _I)
@@ -254,7 +253,7 @@ def strip_lead(text: str) -> str:
 def find_command(text: str) -> CommandMatch | None:
     """The command a whole message is ("help", "status", "stop 7", "predict 3 cat.jpg", "10 more epochs",
     "start at 02:00"), else None. Whether it can act in the thread is the caller's to decide."""
-    if len(text) > MAX_COMMAND_CHARS:  # a command is a few words (and a few file names)
+    if len(text) > MAX_SCAN:  # the console's `predict` may list many files; nothing longer is parsed
         return None
     lead = strip_lead(text)
     body = _SHOW.sub("", _TAIL.sub("", lead, count=1).strip(), count=1)
