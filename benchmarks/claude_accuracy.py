@@ -2,8 +2,9 @@
 
     ANTHROPIC_API_KEY=... .venv/bin/python benchmarks/claude_accuracy.py [--limit N] [--model ID]
 
-Plays every case of tests/data/conversation_cases.jsonl (fields) and tests/data/conversation_intents.jsonl
-(intents, question topics, commands) through ConversationService with the Claude parser, then with the
+Plays every case of tests/data/conversation_cases.jsonl and the held-out conversation_heldout_*.jsonl
+(fields) and tests/data/conversation_intents.jsonl (intents, question topics, commands), each with the
+thread's state its case gives, through ConversationService with the Claude parser, then with the
 rules, and prints both side by side. A turn Claude could not answer (it fell back to the rules) is
 counted and reported. Without ANTHROPIC_API_KEY it says so and exits 2: nothing here is measured offline.
 """
@@ -11,7 +12,6 @@ counted and reported. Without ANTHROPIC_API_KEY it says so and exits 2: nothing 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import tempfile
@@ -21,25 +21,15 @@ from typing import Any
 from bot.conversation import ConversationService
 from bot.settings import Settings
 from bot.storage import Database
-from tests.test_intent_accuracy import intent_matches, load_cases
-from tests.test_rule_parser_accuracy import same
+from tests.conversation_sets import load, play, same
+from tests.test_intent_accuracy import intent_matches
 
-DATA = Path(__file__).resolve().parent.parent / "tests" / "data"
-
-
-def load(name: str) -> list[dict[str, Any]]:
-    return [
-        json.loads(line) for line in (DATA / name).read_text(encoding="utf-8").splitlines() if line.strip()
-    ]
-
-
-def play(service: ConversationService, case: dict[str, Any]) -> Any:
-    turn = None
-    for text in case["messages"]:
-        turn = service.handle_message(
-            team_id="B", channel_id="B", thread_ts=case["id"], user_id="U", text=text
-        )
-    return turn
+# the tuned set, then the held-out ones (written before and after the intent fix of issue 19)
+FIELD_SETS = (
+    "conversation_cases.jsonl",
+    "conversation_heldout_before.jsonl",
+    "conversation_heldout_after.jsonl",
+)
 
 
 def score(choice: str, settings: Settings, limit: int | None) -> dict[str, Any]:
@@ -47,17 +37,17 @@ def score(choice: str, settings: Settings, limit: int | None) -> dict[str, Any]:
     db.create_all()
     service = ConversationService(db, settings, choice, dataset_must_exist=False)
     fields_right = fields_total = intents_right = fallbacks = 0
-    field_cases = load("conversation_cases.jsonl")[:limit]
-    intent_cases = load_cases()[:limit]
+    field_cases = [case for name in FIELD_SETS for case in load(name)[:limit]]
+    intent_cases = load("conversation_intents.jsonl")[:limit]
     for case in field_cases:
-        turn = play(service, case)
+        turn, _before = play(service, db, case, team="B")
         fallbacks += bool(turn.notices)
         expected = case["expected"]
         for name in set(expected) | set(turn.draft):
             fields_total += 1
             fields_right += name in expected and name in turn.draft and same(expected[name], turn.draft[name])
     for case in intent_cases:
-        turn = play(service, case)
+        turn, _before = play(service, db, case, team="B")
         fallbacks += bool(turn.notices)
         intents_right += intent_matches(case, turn) and all(
             same(v, turn.draft.get(k)) for k, v in case["expected"].items()

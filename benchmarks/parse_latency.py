@@ -59,6 +59,9 @@ def adversarial_messages(length: int) -> dict[str, str]:
         "models": fill("resnet"),
         "datasets": fill("cats dataset "),
         "mixed": fill("resnet50 -1e9 ./a 배치 ? "),
+        "command files": fill("a.jpg ", "predict 3 "),
+        "command dots": fill("a.", "predict "),
+        "count words": fill("tell apart seven ", "a 5-way "),
     }
 
 

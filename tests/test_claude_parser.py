@@ -16,8 +16,9 @@ from bot.conversation.facts import Gpu, QueueState, Throughput, Weights
 from bot.conversation.parsing import ParseContext
 from bot.conversation.rules import RuleParser
 from bot.settings import Settings
-from bot.storage import Database
+from bot.storage import Database, RunStatus, TrainingRun
 from tests import fake_anthropic as fake
+from tests.conversation_sets import add_thread_run
 from tests.imagegen import make_image_folder
 
 
@@ -218,10 +219,15 @@ class StaticFacts:
 
 
 def make_grounded_service(
-    tmp_path: Path, data_root: Path, server: fake.FakeAnthropic, model: str = "claude-haiku-5-5"
+    tmp_path: Path,
+    data_root: Path,
+    server: fake.FakeAnthropic,
+    model: str = "claude-haiku-5-5",
+    db: Database | None = None,
 ) -> ConversationService:
-    db = Database(f"sqlite:///{tmp_path / 'bot.db'}")
-    db.create_all()
+    if db is None:
+        db = Database(f"sqlite:///{tmp_path / 'bot.db'}")
+        db.create_all()
     settings = Settings(
         data_root=data_root,
         anthropic_api_key="sk-test-key",
@@ -309,21 +315,89 @@ def test_commands_small_talk_and_cancel_from_claude(
         assert turn.draft == {"epochs": 5}
 
 
+def thread_facts(server: fake.FakeAnthropic) -> dict[str, bool]:
+    """The thread state the last request's facts block showed Claude."""
+    content = server.requests[-1].body["messages"][0]["content"]
+    facts = json.loads(content.split("<facts>", 1)[1].split("</facts>", 1)[0].replace("&amp;", "&"))
+    thread: dict[str, bool] = facts["thread"]
+    return thread
+
+
 def test_continue_from_claude_carries_the_number_of_more_epochs(
     tmp_path: Path, data_root: Path, server: fake.FakeAnthropic
 ) -> None:
-    service = make_grounded_service(tmp_path, data_root, server)
+    """In the thread of a finished run (a row of the database the service reads), as Claude is told."""
+    db = Database(f"sqlite:///{tmp_path / 'bot.db'}")
+    db.create_all()
+    service = make_grounded_service(tmp_path, data_root, server, db=db)
+    server.script = [fake.updates(model="resnet18", epochs=2)]
+    first = say(service, "resnet18, 2 epochs")
+    assert thread_facts(server)["finished_run"] is False
+    add_thread_run(db, first.session_id, RunStatus.COMPLETED)
     server.script = [
         fake.message({"intent": "command", "updates": {}, "command": "continue", "more_epochs": 10})
     ]
     turn = say(service, "10 에폭 더 학습해줘")
+    assert thread_facts(server) == {
+        "draft_complete": False,
+        "active_run": False,
+        "finished_run": True,
+        "finished_or_stopped_run": True,
+    }
     assert (turn.intent, turn.command, turn.command_args["epochs"]) == ("command", "continue", 10)
-    assert turn.draft == {}
+    assert turn.draft == {"model": "resnet18", "epochs": 2}
     # a continue without its number is no answer: the rules read the message instead
     server.script = [fake.message({"intent": "command", "updates": {}, "command": "continue"})]
     turn = say(service, "train 5 more epochs")
     assert (turn.command, turn.command_args["epochs"]) == ("continue", 5)
-    assert "built-in parser" in " ".join(turn.notices)
+
+
+def test_the_thread_state_comes_from_the_runs_of_the_thread(
+    tmp_path: Path, data_root: Path, server: fake.FakeAnthropic
+) -> None:
+    """Runs started from the conversation, runs the run manager lists for its Slack thread, and the run a
+    thread was opened for (`/train predict <id>`) are what the thread holds."""
+    db = Database(f"sqlite:///{tmp_path / 'bot.db'}")
+    db.create_all()
+    service = make_grounded_service(tmp_path, data_root, server, db=db)
+
+    def facts_after(thread: str, text: str) -> dict[str, bool]:
+        server.script = [fake.updates()]
+        service.handle_message(team_id="T", channel_id="C", thread_ts=thread, user_id="U", text=text)
+        return thread_facts(server)
+
+    nothing = {"draft_complete": False, "active_run": False, "finished_run": False,
+               "finished_or_stopped_run": False}  # fmt: skip
+    assert facts_after("1", "hi") == nothing
+    first = service.get_session("T", "C", "1")
+    assert first is not None
+    add_thread_run(db, first.id, RunStatus.RUNNING)
+    assert facts_after("1", "hi") == {**nothing, "active_run": True}
+    with db.session() as session:
+        session.add(TrainingRun(status=RunStatus.STOPPED, slack_channel="C", slack_thread_ts="2"))
+        opened = TrainingRun(status=RunStatus.COMPLETED)
+        session.add(opened)
+        session.flush()
+        opened_id = opened.id
+    assert facts_after("2", "hi") == {**nothing, "finished_or_stopped_run": True}
+    service.open_model_thread("T", "C", "3", "U", opened_id, "en")
+    assert facts_after("3", "hi") == {**nothing, "finished_run": True, "finished_or_stopped_run": True}
+
+
+def test_a_command_claude_sees_where_it_cannot_act_is_settings_when_it_reads_as_settings(
+    tmp_path: Path, data_root: Path, server: fake.FakeAnthropic
+) -> None:
+    """A fresh setup thread has no model to predict with: a request that opens with "predict" keeps its
+    settings even when Claude calls it the command; a bare command word stays the command."""
+    service = make_grounded_service(tmp_path, data_root, server)
+    server.script = [fake.message({"intent": "command", "updates": {}, "command": "predict"})]
+    turn = say(service, "predict the bird species: 9 classes, resnet50, data in cats, 12 epochs")
+    assert thread_facts(server)["finished_run"] is False
+    assert turn.intent == "settings" and turn.command is None and not turn.notices
+    assert turn.draft == {"num_classes": 3, "model": "resnet50", "dataset_path": "cats", "epochs": 12}
+    server.script = [fake.message({"intent": "command", "updates": {}, "command": "export_onnx"})]
+    turn = say(service, "export onnx")
+    assert (turn.intent, turn.command) == ("command", "export_onnx")
 
 
 def test_a_start_command_from_claude_carries_the_typed_text_for_the_start_time(

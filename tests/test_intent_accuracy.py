@@ -7,9 +7,7 @@ every question gets an answer that speaks to it, and at least 95% of intents are
 
 from __future__ import annotations
 
-import json
 import re
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,9 +16,9 @@ from bot.conversation.facts import Gpu, QueueState, Throughput, Weights
 from bot.conversation.service import ConversationService
 from bot.settings import Settings
 from bot.storage import Database
-from tests.test_rule_parser_accuracy import same
+from tests.conversation_sets import load, play, same
 
-CASES = Path(__file__).parent / "data" / "conversation_intents.jsonl"
+CASES = "conversation_intents.jsonl"
 
 # what an answer to each topic must speak of (either language)
 ANSWER_MARKS = {
@@ -55,10 +53,6 @@ class LabFacts:
         return None
 
 
-def load_cases() -> list[dict[str, Any]]:
-    return [json.loads(line) for line in CASES.read_text(encoding="utf-8").splitlines() if line.strip()]
-
-
 def intent_matches(case: dict[str, Any], turn: Any) -> bool:
     """The turn has the case's intent, with its question topic, or its command and the run it names."""
     if turn.intent != case["intent"]:
@@ -72,29 +66,19 @@ def intent_matches(case: dict[str, Any], turn: Any) -> bool:
 
 @pytest.fixture(scope="module")
 def outcomes(tmp_path_factory: pytest.TempPathFactory) -> list[tuple[dict[str, Any], Any, dict[str, Any]]]:
-    """(case, last turn, draft before the last message) for every case, played once for all tests."""
+    """(case, last turn, draft before the last message) for every case, played once for all tests; a case's
+    "thread" (a finished, stopped or running run) is in the database before its last message."""
     db = Database("sqlite://")
     db.create_all()
     root = tmp_path_factory.mktemp("data")
     service = ConversationService(
         db, Settings(data_root=root, _env_file=None), "rules", dataset_must_exist=False, facts=LabFacts()
     )
-    played = []
-    for case in load_cases():
-        before: dict[str, Any] = {}
-        turn = None
-        for text in case["messages"]:
-            if turn is not None:
-                before = dict(turn.draft)
-            turn = service.handle_message(
-                team_id="T", channel_id="C", thread_ts=case["id"], user_id="U", text=text
-            )
-        played.append((case, turn, before))
-    return played
+    return [(case, *play(service, db, case)) for case in load(CASES)]
 
 
 def test_the_set_is_big_and_varied() -> None:
-    cases = load_cases()
+    cases = load(CASES)
     assert len(cases) >= 80 and len({case["id"] for case in cases}) == len(cases)
     kinds = {case["intent"] for case in cases}
     assert kinds == {"question", "settings", "command", "smalltalk"}

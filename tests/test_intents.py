@@ -5,10 +5,15 @@ from __future__ import annotations
 
 import pytest
 
-from bot.conversation.parsing import ParseContext
+from bot.conversation.parsing import ParseContext, ThreadState
 from bot.conversation.rules import parse_message
 
 IN_A_THREAD = ParseContext(asked_field=None, last_field="epochs", draft={"epochs": 2})
+# the thread of a finished run: its model can predict, be exported and be trained more
+FINISHED = ThreadState(finished_run=True, continuable_run=True)
+IN_A_FINISHED_THREAD = ParseContext(
+    asked_field=None, last_field="epochs", draft={"epochs": 2}, thread=FINISHED
+)
 ASKED_EPOCHS = ParseContext(asked_field="epochs", last_field=None)
 
 
@@ -123,7 +128,7 @@ def test_commands(text: str, command: str, run_id: int | None) -> None:
     ],
 )
 def test_more_epochs_is_the_continue_command(text: str, epochs: int, run_id: int | None) -> None:
-    result = parse_message(text, IN_A_THREAD)
+    result = parse_message(text, IN_A_FINISHED_THREAD)
     assert (result.intent, result.command) == ("command", "continue") and result.updates == {}
     assert (result.command_args["epochs"], result.command_args.get("run_id")) == (epochs, run_id)
 
@@ -142,7 +147,7 @@ def test_more_epochs_is_the_continue_command(text: str, epochs: int, run_id: int
     ],
 )
 def test_export_onnx_phrases(text: str, run_id: int | None) -> None:
-    result = parse_message(text, IN_A_THREAD)
+    result = parse_message(text, IN_A_FINISHED_THREAD)
     assert (result.intent, result.command, result.command_args.get("run_id")) == (
         "command",
         "export_onnx",
@@ -152,7 +157,7 @@ def test_export_onnx_phrases(text: str, run_id: int | None) -> None:
 
 @pytest.mark.parametrize("text", ["predict", "예측해줘", "predict 3 cat.jpg dog.png", "classify"])
 def test_predict_keeps_what_follows_for_the_front_end(text: str) -> None:
-    result = parse_message(text, IN_A_THREAD)
+    result = parse_message(text, IN_A_FINISHED_THREAD)
     assert (result.intent, result.command, result.command_args["text"]) == ("command", "predict", text)
 
 

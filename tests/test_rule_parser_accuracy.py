@@ -1,53 +1,31 @@
-"""The rule parser on the labelled conversation set: at least 95% of fields right (spurious fields count)."""
+"""The rule parser on the labelled conversation sets: at least 95% of fields right (spurious fields count).
+
+conversation_cases.jsonl is the set the parser is tuned on. The held-out sets were written without looking
+at the parser's output: conversation_heldout_before.jsonl before the fix for intent from the message and
+the thread (issue 19; the parser then kept 81.6% of its fields), conversation_heldout_after.jsonl after it
+and never tuned on.
+"""
 
 from __future__ import annotations
 
-import json
-import math
 from pathlib import Path
-from typing import Any
+
+import pytest
 
 from bot.conversation.service import ConversationService
 from bot.settings import Settings
 from bot.storage import Database
+from tests.conversation_sets import field_score, load
 
-CASES = Path(__file__).parent / "data" / "conversation_cases.jsonl"
-
-
-def load_cases() -> list[dict[str, Any]]:
-    return [json.loads(line) for line in CASES.read_text(encoding="utf-8").splitlines() if line.strip()]
-
-
-def same(expected: Any, actual: Any) -> bool:
-    if isinstance(expected, float) or isinstance(actual, float):
-        return isinstance(actual, int | float) and math.isclose(expected, actual, rel_tol=1e-9)
-    return type(expected) is type(actual) and expected == actual
-
-
-def score(tmp_path: Path) -> tuple[int, int, list[str]]:
-    db = Database("sqlite://")
-    db.create_all()
-    service = ConversationService(db, Settings(data_root=tmp_path), "rules", dataset_must_exist=False)
-    right, total, errors = 0, 0, []
-    for case in load_cases():
-        for text in case["messages"]:
-            turn = service.handle_message(
-                team_id="T", channel_id="C", thread_ts=case["id"], user_id="U", text=text
-            )
-        expected = case["expected"]
-        for name in sorted(set(expected) | set(turn.draft)):
-            total += 1
-            if name in expected and name in turn.draft and same(expected[name], turn.draft[name]):
-                right += 1
-            else:
-                errors.append(
-                    f"{case['id']}: {name} expected {expected.get(name)!r}, got {turn.draft.get(name)!r}"
-                )
-    return right, total, errors
+SETS = {
+    "conversation_cases.jsonl": 0.95,
+    "conversation_heldout_before.jsonl": 0.95,
+    "conversation_heldout_after.jsonl": 0.90,
+}
 
 
 def test_labelled_set_is_big_and_varied() -> None:
-    cases = load_cases()
+    cases = load("conversation_cases.jsonl")
     assert len(cases) >= 150
     assert len({case["id"] for case in cases}) == len(cases)
     hangul = sum(
@@ -57,10 +35,17 @@ def test_labelled_set_is_big_and_varied() -> None:
     assert sum(len(case["messages"]) > 1 for case in cases) >= 100
 
 
-def test_rule_parser_gets_at_least_95_percent_of_fields_right(tmp_path: Path) -> None:
-    right, total, errors = score(tmp_path)
+@pytest.mark.parametrize(("name", "threshold"), SETS.items())
+def test_rule_parser_gets_the_fields_right(tmp_path: Path, name: str, threshold: float) -> None:
+    db = Database("sqlite://")
+    db.create_all()
+    service = ConversationService(
+        db, Settings(data_root=tmp_path, _env_file=None), "rules", dataset_must_exist=False
+    )
+    cases = load(name)
+    right, total, errors = field_score(service, db, cases)
     accuracy = right / total
-    print(f"\nrule parser: {right}/{total} fields right = {accuracy:.1%} on {len(load_cases())} cases")
+    print(f"\nrule parser on {name}: {right}/{total} fields right = {accuracy:.1%} on {len(cases)} cases")
     for line in errors:
         print("  miss:", line)
-    assert accuracy >= 0.95
+    assert accuracy >= threshold

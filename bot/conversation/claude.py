@@ -19,7 +19,16 @@ import anthropic
 
 from bot.conversation import messages as msg
 from bot.conversation.language import detect_language
-from bot.conversation.parsing import COMMANDS, INTENTS, TOPICS, ParseContext, Parser, ParseResult, Question
+from bot.conversation.parsing import (
+    COMMANDS,
+    INTENTS,
+    TOPICS,
+    ParseContext,
+    Parser,
+    ParseResult,
+    Question,
+    acts_here,
+)
 from bot.settings import Settings
 from training.config import FIELD_NAMES, value_type
 
@@ -51,6 +60,14 @@ intent:
   (classify images with it: "predict", "예측해줘"), export_onnx (export it to ONNX: "export onnx",
   "onnx로 내보내줘") and continue (train it N more epochs as a new run: "10 more epochs", "10 에폭 더",
   "5 에폭 더 학습해줘"; set more_epochs to N). Set command, and run_id when a run number is given.
+  The whole message must be the command: a request that opens with a command word is not one
+  ("classify defects into 4 types with efficientnet_b0, data in ./defects, 15 epochs", "분류 모델 만들어줘.
+  resnet18, 20 에폭", "예측 모델 만들어줘", "predict the bird species: 9 classes, resnet50" are settings).
+  <facts> "thread" says what this thread holds. A command acts only on what is there, or on the run its
+  message names: predict and export_onnx need finished_run, continue needs finished_or_stopped_run, stop
+  needs active_run, start needs draft_complete. Where it cannot act, a message that also reads as settings
+  is settings ("another 3 epochs" in a thread with no finished run sets epochs to 3); a message that is
+  only the command word stays the command (the application says why it cannot act).
 - "smalltalk": greetings, thanks, "ok" with no settings.
 - "cancel": the user wants to abandon this setup ("cancel", "취소", "never mind").
 
@@ -82,8 +99,10 @@ Example: <user_message>is 50 epochs too many?</user_message>
 -> {"intent": "question", "updates": {}, "topic": "epochs", "answer": "..."}
 Example: <user_message>stop 7</user_message>
 -> {"intent": "command", "updates": {}, "command": "stop", "run_id": 7}
-Example: <user_message>10 에폭 더 학습해줘</user_message>
+Example: <user_message>10 에폭 더 학습해줘</user_message> (thread: finished_run true)
 -> {"intent": "command", "updates": {}, "command": "continue", "more_epochs": 10}
+Example: <user_message>classify defects into 4 types with efficientnet_b0, 15 epochs</user_message>
+-> {"intent": "settings", "updates": {"num_classes": 4, "model": "efficientnet_b0", "epochs": 15}}
 """
 
 _JSON_TYPES = {str: "string", int: "integer", float: "number", bool: "boolean"}
@@ -243,6 +262,12 @@ class ClaudeParser:
             reason = f"unexpected error ({type(error).__name__})"
             log.exception("Claude parser failed (model %s)", self._model)
         else:
+            if result.intent == "command" and not self._acts_here(result, context):
+                # nothing to act on here: a message that also reads as settings is settings, as the rules
+                # decide it (with the same thread state)
+                rules = self._fallback.parse(text, context)
+                if rules.updates:
+                    return rules
             if result.command in ("start", "predict"):
                 result.command_args["text"] = text  # the front end reads the start time (paths) from it
             return result
@@ -250,6 +275,10 @@ class ClaudeParser:
         language = detect_language(text, context.language)
         result.notices.append(msg.text(language, "claude_fallback", why=reason))
         return result
+
+    @staticmethod
+    def _acts_here(result: ParseResult, context: ParseContext) -> bool:
+        return acts_here(str(result.command), result.command_args.get("run_id"), context.thread)
 
     def _ask(self, text: str, context: ParseContext) -> ParseResult:
         request = build_request(text, context, self._model)

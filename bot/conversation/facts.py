@@ -22,6 +22,7 @@ from sqlalchemy import select
 
 from bot.conversation.datasets import list_datasets
 from bot.conversation.model_names import weights_source
+from bot.conversation.parsing import ThreadState
 from bot.settings import Settings, nvidia_smi_gpus, visible_gpu_indices
 from bot.storage import Database, RunEpoch, RunStatus, TrainingRun
 from training.hub import hub_reachable
@@ -285,8 +286,11 @@ class HostFacts:
         return measured_throughput(self._db, model, image_size, device_kind(self.gpus()))
 
 
-def render_facts(facts: FactsProvider, draft: dict[str, Any], summary: Any | None) -> str:
-    """The facts block for Claude: the same facts the rule answers use, as JSON."""
+def render_facts(
+    facts: FactsProvider, draft: dict[str, Any], summary: Any | None, thread: ThreadState | None = None
+) -> str:
+    """The facts block for Claude: the same facts the rule answers use, and what the conversation's thread
+    holds (which commands can act there), as JSON."""
     model = str(draft.get("model") or "resnet50")
     image_size = int(draft.get("image_size") or 224)
     gpus = facts.gpus()
@@ -294,6 +298,7 @@ def render_facts(facts: FactsProvider, draft: dict[str, Any], summary: Any | Non
     weights = facts.weights(model)
     throughput = facts.throughput(model, image_size)
     block: dict[str, Any] = {
+        "thread": (thread or ThreadState()).facts(),
         "available_datasets": facts.datasets()[:50],
         "dataset": None
         if summary is None

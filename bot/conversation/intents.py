@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from bot.conversation.parsing import ThreadState, acts_here
 from bot.runs.when import parse_start_time
 
 _I = re.I
@@ -23,26 +24,47 @@ _TAIL = re.compile(
 _RUN_ID = r"(?:\s*(?:run|런|실행)?\s*(?:#|no\.?\s*|번호\s*)?(?P<run>\d{1,9})(?:\s*번)?)?"
 _RUN_ID_FIRST = r"(?:(?:run\s*)?#?(?P<pre>\d{1,9})\s*번?\s*(?:학습|런|실행)?\s*(?:을|를)?\s*)?"
 
-_COMMANDS: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("help", re.compile(r"(?:help|도움말?|명령어|commands?|사용법|\?|h)", _I)),
-    ("status", re.compile(r"(?:status|상태|진행\s*상황|현황|what'?s\s+running|running\s+runs)", _I)),
-    (
-        "list",
-        re.compile(
-            r"(?:list|runs|list\s+runs|run\s+list|recent\s+runs|history|목록|리스트|기록|실행\s*목록|학습\s*목록)",
-            _I,
-        ),
+# The words that name each command. A message is a command only when the whole of it is the command: its
+# word with the arguments that command takes (a run number, the console's image files), never a request
+# that opens with the word ("classify defects into 4 types…", "분류 모델 만들어줘…").
+COMMAND_WORDS: dict[str, tuple[str, ...]] = {
+    "help": ("help", "도움", "도움말", "명령어", "command", "commands", "사용법", "?", "h"),
+    "status": ("status", "상태", "진행 상황", "현황", "what's running", "whats running", "running runs"),
+    "list": (
+        "list", "runs", "list runs", "run list", "recent runs", "history", "목록", "리스트", "기록",
+        "실행 목록", "학습 목록",
     ),
-    ("stop", re.compile(_RUN_ID_FIRST + r"(?:stop|중지|중단|멈춰|멈춰줘|정지|kill)" + _RUN_ID, _I)),
-    ("resume", re.compile(_RUN_ID_FIRST + r"(?:resume|재개|이어서(?:\s*학습)?|이어\s*하기)" + _RUN_ID, _I)),
-    (
-        "start",
-        re.compile(
-            r"(?:start|start\s+now|start\s+training|go|go\s+ahead|시작|지금\s*시작|학습\s*시작|시작\s*하자|시작해)",
-            _I,
-        ),
+    "stop": ("stop", "중지", "중단", "멈춰", "멈춰줘", "정지", "kill"),
+    "resume": ("resume", "재개", "이어서", "이어서 학습", "이어 하기"),
+    "start": (
+        "start", "start now", "start training", "go", "go ahead", "시작", "지금 시작", "학습 시작",
+        "시작 하자", "시작해",
     ),
-)
+    "predict": ("predict", "classify", "예측", "분류"),
+}  # fmt: skip
+
+
+def _alternatives(words: tuple[str, ...]) -> str:
+    """The words as one regex group; a space in a word matches any spacing ("진행상황", "진행 상황")."""
+    return "(?:" + "|".join(re.escape(word).replace(r"\ ", r"\s*") for word in words) + ")"
+
+
+# what each command takes around its word
+_RUN_ARGUMENT = {"stop", "resume", "predict"}
+# `predict [run] FILE...` in the console: image (or zip) files, quoted when they hold spaces
+_FILES = r"(?:\s+(?:\"[^\"\n]*+\"|'[^'\n]*+'|[^\s\"']*\.[A-Za-z][A-Za-z0-9]{1,4}(?!\S)))*+"
+
+
+def _grammar(name: str) -> re.Pattern[str]:
+    word = _alternatives(COMMAND_WORDS[name])
+    if name == "predict":
+        return re.compile(_RUN_ID_FIRST + word + r"(?:\s*해\s*(?:줘|주세요))?" + _RUN_ID + _FILES, _I)
+    if name in _RUN_ARGUMENT:
+        return re.compile(_RUN_ID_FIRST + word + _RUN_ID, _I)
+    return re.compile(word, _I)
+
+
+_COMMANDS: tuple[tuple[str, re.Pattern[str]], ...] = tuple((name, _grammar(name)) for name in COMMAND_WORDS)
 # "10 more epochs", "train 5 more epochs", "another 10 epochs", "continue for 10 epochs", "10 에폭 더",
 # "5 에폭 더 학습해줘", "10번 더 돌려줘", "추가로 10 에폭": a new run continuing a finished one
 _TRAIN_VERB = (
@@ -74,8 +96,6 @@ _EXPORT_ONNX = re.compile(
     r"\s*(?:줘|주세요|줄래요?|기|해\s*줘|해\s*주세요)?)" + _ON_RUN,
     _I,
 )
-# "predict", "classify", "예측", "예측해줘", optionally with a run number and (in the console) paths
-_PREDICT = re.compile(r"(?:predict|classify|예측|분류)(?:\s*해\s*(?:줘|주세요))?(?=\s|$)", _I)
 _SHOW = re.compile(r"^(?:show|give|tell)\s+(?:me\s+)?(?:the\s+|my\s+)?", _I)
 _START_WORD = re.compile(r"\bstart\b|시작", _I)
 
@@ -103,7 +123,7 @@ _KO_INTERROGATIVE = re.compile(
     r"알려\s*줘|알려\s*주세요|알려줄래|설명해|궁금|수\s*있(?:어|나|니|을까|어요|나요|습니까)\s*[?？]"
 )
 _KO_QUESTION_END = re.compile(
-    r"(?:까|까요|나요|니|냐|가요|을까|는지|는가|인가|인가요|죠|돼|되나|되니|나|어때|좋아|나아)\s*[?？]*\s*$"
+    r"(?:까|까요|나요|니|냐|가요|을까|는지|는가|인가|인가요|죠|(?<!면\s)(?<!면)돼|되나|되니|나|어때|좋아|나아)\s*[?？]*\s*$"
 )
 _QUESTION_MARK = re.compile(r"[?？]\s*$")
 
@@ -223,6 +243,7 @@ class CommandMatch:
     name: str
     run_id: int | None = None
     epochs: int | None = None  # continue: how many more epochs
+    whole: bool = True  # the command's grammar is the whole message (not a start time found inside it)
 
 
 def strip_lead(text: str) -> str:
@@ -230,13 +251,11 @@ def strip_lead(text: str) -> str:
 
 
 def find_command(text: str) -> CommandMatch | None:
-    """The command a whole message is ("help", "status", "stop 7", "start at 02:00", "10 more epochs"),
-    else None. "predict" may be followed by anything (a run number, file paths in the console)."""
-    lead = strip_lead(text)[:MAX_SCAN]
-    if _PREDICT.match(lead):
-        return CommandMatch("predict")
-    if len(text) > 200:  # a command is a few words
+    """The command a whole message is ("help", "status", "stop 7", "predict 3 cat.jpg", "10 more epochs",
+    "start at 02:00"), else None. Whether it can act in the thread is the caller's to decide."""
+    if len(text) > MAX_SCAN:  # the console's `predict` may list many files; nothing longer is parsed
         return None
+    lead = strip_lead(text)
     body = _SHOW.sub("", _TAIL.sub("", lead, count=1).strip(), count=1)
     if not body:
         return None
@@ -256,8 +275,27 @@ def find_command(text: str) -> CommandMatch | None:
             run = groups.get("run") or groups.get("pre")
             return CommandMatch(name, int(run) if run else None)
     if _START_WORD.search(body) and parse_start_time(body, datetime.now(UTC), "UTC") is not None:
-        return CommandMatch("start")
+        return CommandMatch("start", whole=False)
     return None
+
+
+# The settings a command's own arguments read as ("10 에폭 더" names epochs, "predict ./a/cat.jpg" a path):
+# they are the command's, never a reason to read the message as settings.
+ARGUMENT_FIELDS: dict[str, frozenset[str]] = {
+    "continue": frozenset({"epochs"}),
+    "predict": frozenset({"dataset_path"}),
+}
+
+
+def command_stands(command: CommandMatch, settings: set[str], thread: ThreadState) -> bool:
+    """Whether a message that matched `command` is that command, given the settings the message also reads
+    as. Reading as nothing else, it is the command anywhere (where it cannot act, the front end says why).
+    Reading as other settings too, it is the command only where it can act; a start time found inside a
+    longer message never is."""
+    other = settings - ARGUMENT_FIELDS.get(command.name, frozenset()) if command.whole else settings
+    if not other:
+        return True
+    return command.whole and acts_here(command.name, command.run_id, thread)
 
 
 def is_cancel(text: str) -> bool:

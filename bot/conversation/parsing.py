@@ -55,6 +55,43 @@ TOPICS: tuple[str, ...] = (
 
 
 @dataclass(frozen=True)
+class ThreadState:
+    """What the conversation's thread holds besides its setup draft: what a command word can act on.
+    The default is a thread with no run (a fresh setup)."""
+
+    ready: bool = False  # the draft is complete: start acts on it
+    active_run: bool = False  # a run started here is scheduled, queued or running: stop acts on it
+    finished_run: bool = False  # a run started here completed (or the thread was opened for one's model)
+    continuable_run: bool = False  # a run started here completed or was stopped: continue acts on it
+
+    def facts(self) -> dict[str, bool]:
+        """The state as the Claude parser's facts show it."""
+        return {
+            "draft_complete": self.ready,
+            "active_run": self.active_run,
+            "finished_run": self.finished_run,
+            "finished_or_stopped_run": self.continuable_run,
+        }
+
+
+# What each command acts on, when the message names no run: a command word where there is nothing for it
+# to act on is a command only if the message holds nothing else to read (the front end then says why).
+COMMAND_NEEDS: dict[str, str] = {
+    "start": "ready",
+    "stop": "active_run",
+    "predict": "finished_run",
+    "export_onnx": "finished_run",
+    "continue": "continuable_run",
+}
+
+
+def acts_here(command: str, run_id: int | None, thread: ThreadState) -> bool:
+    """The command has something to act on: the run it names, or what the thread holds."""
+    need = COMMAND_NEEDS.get(command)
+    return need is None or run_id is not None or bool(getattr(thread, need))
+
+
+@dataclass(frozen=True)
 class ParseContext:
     asked_field: str | None  # the field the bot asked for last: a bare answer fills it
     last_field: str | None  # the field the user changed last: "actually 30" corrects it
@@ -62,6 +99,7 @@ class ParseContext:
     language: str = "en"
     last_bot_message: str = ""  # the bot's previous reply ("the second one" refers to its list)
     facts: str = ""  # the facts block the Claude parser is grounded by (rendered by facts.render_facts)
+    thread: ThreadState = field(default_factory=ThreadState)  # what the thread holds: runs, a complete draft
 
 
 @dataclass(frozen=True)

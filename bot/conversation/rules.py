@@ -19,9 +19,13 @@ _I = re.I
 _KEYWORD_WORDS = r"(?:에폭|에포크|배치|학습률|러닝|이미지|클래스|카테고리|데이터)"
 # between a keyword and its value: particles, "to"/"=", or up to three Korean words that are not
 # another keyword ("학습률 너무 크다 0.001로"). Possessive, so a long word is never split and retried.
+# "should be", "needs to be", "has to be", "will be": what a setting ought to be is what it is set to
+_MODAL = (
+    r"(?:(?:should|must|shall|will|would|needs?\s+to|has\s+to|have\s+to|ought\s+to|wants?\s+to)\s+)?be\s+"
+)
 _JOIN = (
-    r"(?:\s*+(?!" + _KEYWORD_WORDS + r")[가-힣]++){0,3}?\s*+(?:[:=]|to|of|is|as|at|around|about|->|→)?\s*+"
-    r"(?:to\s+|=\s*|about\s+|around\s+)?"
+    r"(?:\s*+(?!" + _KEYWORD_WORDS + r")[가-힣]++){0,3}?\s*+(?:" + _MODAL + r")?"
+    r"(?:[:=]|to|of|is|as|at|around|about|equals|->|→)?\s*+(?:to\s+|=\s*|about\s+|around\s+)?"
 )
 # A number as typed: sign, decimals, exponent ("-8", "2.5", "1e9", "1e-4", ".5"). It starts at a word
 # boundary and ends at one, so "1e9" is never 9 and "100000" never 1000; the engine refuses what is out
@@ -30,6 +34,19 @@ _SIGNED = r"[-+\u2212]?(?:\d++(?:\.\d++)?|\.\d++)(?:e[-+]?\d++)?(?![\d.]|e\d)"
 _NUM = r"(" + _SIGNED + r")"
 _ALONE = r"(?<![A-Za-z0-9_.\-+\u2212])"  # nothing glued in front ("x50", "1-5", "v2")
 _FREE_NUM = _ALONE + _NUM
+
+# what a class count is counted in ("9 classes", "10 digit classes", "5 grades", "4종류", "3개 그룹")
+_CLASS_WORDS = (
+    r"(?:classes|categories|category|kinds|types|labels|breeds|species|groups|grades|levels|varieties|"
+    r"outcomes)"
+)
+_KO_CLASS_WORDS = (
+    r"(?:종류|가지|종(?:류)?(?![가-힣])|종(?=으로|을|은|의|만|씩)|클래스|카테고리|라벨|레이블|"
+    r"그룹|범주|유형|부류|등급)"
+)
+_UNIT_WORD = (
+    r"(?:epochs?|images?|pictures?|photos?|samples?|px|pixels?|batch(?:es)?|gpus?|times|rounds|steps)"
+)
 
 # --- number words ------------------------------------------------------------------------------------------
 _EN_UNITS = {
@@ -40,14 +57,21 @@ _EN_UNITS = {
 _EN_TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80,
             "ninety": 90}  # fmt: skip
 _EN_NUMBER = re.compile(
-    r"\b(?:(?P<tens>" + "|".join(_EN_TENS) + r")(?:[\s-](?P<ones>" + "|".join(list(_EN_UNITS)[:9]) + r"))?"
+    r"(?<![/._\-])\b(?:(?P<tens>"
+    + "|".join(_EN_TENS)
+    + r")(?:[\s-](?P<ones>"
+    + "|".join(list(_EN_UNITS)[:9])
+    + r"))?"
     r"|(?P<unit>" + "|".join(_EN_UNITS) + r")|(?P<hundred>(?:a |one )?hundred))\b",
     _I,
 )
 _KO_TENS = {"열": 10, "스무": 20, "스물": 20, "서른": 30, "마흔": 40, "쉰": 50}
 _KO_ONES = {"한": 1, "두": 2, "세": 3, "네": 4, "다섯": 5, "여섯": 6, "일곱": 7, "여덟": 8, "아홉": 9}
 _SINO = {"일": 1, "이": 2, "삼": 3, "사": 4, "오": 5, "육": 6, "칠": 7, "팔": 8, "구": 9}
-_KO_UNIT_AHEAD = r"(?=\s?(?:종류|가지|종|개|번|회|바퀴|에폭|에포크|클래스|카테고리|epoch|gpu|GPU|장))"
+_KO_UNIT_AHEAD = (
+    r"(?=\s?(?:종류|가지|종|개|번|회|바퀴|에폭|에포크|클래스|카테고리|그룹|범주|유형|부류|등급|"
+    r"epoch|gpu|GPU|장|class))"
+)
 _KO_NATIVE = re.compile(
     r"(?<![가-힣])(?:(?P<tens>"
     + "|".join(_KO_TENS)
@@ -62,10 +86,18 @@ _KO_SINO = re.compile(
 )
 _EN_UNIT_AHEAD = re.compile(
     r"\s*(?:different\s+|kinds of\s+|types of\s+)?"
-    r"(?:epochs?|classes|class|categories|kinds|types|labels|breeds|species|passes|times|rounds|gpus?)\b"
+    r"(?:epochs?|class|passes|times|rounds|gpus?|(?:[a-z]+\s+)?"
+    + _CLASS_WORDS
+    + r")\b|\s*-?\s*way\b|-class\b"
     r"|\s*$",
     _I,
 )
+# "tells apart seven animals", "distinguish between three kinds": the count follows the verb
+_COUNT_VERB = (
+    r"(?:tell(?:s|ing)?\s+apart|distinguish(?:es|ing)?|differentiate[sd]?|recogni[sz]e[sd]?|"
+    r"identif(?:y|ies)|between|among|one\s+of)\s+(?:between\s+|among\s+)?"
+)
+_EN_COUNT_BEFORE = re.compile(_COUNT_VERB + "$", _I)
 
 
 def _en_number(match: re.Match[str]) -> int:
@@ -78,7 +110,10 @@ def _en_number(match: re.Match[str]) -> int:
 
 def _replace_number_words(text: str) -> str:
     def english(match: re.Match[str]) -> str:
-        return str(_en_number(match)) if _EN_UNIT_AHEAD.match(text, match.end()) else match.group(0)
+        counts = _EN_UNIT_AHEAD.match(text, match.end()) or _EN_COUNT_BEFORE.search(
+            text, max(0, match.start() - 40), match.start()
+        )
+        return str(_en_number(match)) if counts else match.group(0)
 
     def native(match: re.Match[str]) -> str:
         if not (match.group("tens") or match.group("ones")):
@@ -137,13 +172,22 @@ _PATTERNS: dict[str, list[re.Pattern[str]]] = {
     ],
     "num_classes": [
         re.compile(
-            _FREE_NUM + r"\s*+(?:개의?\s*)?(?:different\s+|kinds of\s+|types of\s+)?"
-            r"(?:종류|가지|종(?![가-힣])|클래스|카테고리|라벨|레이블|classes|class\b|categories|category|labels|kinds|types|breeds|species)",
+            _FREE_NUM + r"\s*+-?\s*+(?:개의?\s*)?(?:different\s+|kinds of\s+|types of\s+)?"
+            r"(?:" + _KO_CLASS_WORDS + r"|class\b|way\b|" + _CLASS_WORDS + r")",
             _I,
         ),
         re.compile(
             r"(?:num[\s_-]*classes|number of (?:classes|categories)|클래스\s*(?:수|개수)?|classes"
             r"|카테고리\s*(?:수|개수)?)" + _JOIN + _NUM,
+            _I,
+        ),
+        # "10 digit classes", "4 defect types": one word between the count and what it counts
+        re.compile(_FREE_NUM + r"\s++(?!" + _UNIT_WORD + r"\b)[a-z]++\s++" + _CLASS_WORDS + r"\b", _I),
+        # "tells apart 7 animals", "distinguish between 3 kinds"
+        re.compile(_COUNT_VERB + _NUM + r"(?!\s*+" + _UNIT_WORD + r"\b)", _I),
+        # "3개로 나눠", "5개를 구분하는", "네 개 그룹으로 분류"
+        re.compile(
+            _FREE_NUM + r"\s*+개\s*+(?:의\s*+)?(?:로|으로|를|을)?\s*+(?:나누|나눠|나뉘|분류|구분|구별|판별)",
             _I,
         ),
     ],
@@ -179,6 +223,9 @@ _PATTERNS: dict[str, list[re.Pattern[str]]] = {
     ],
 }
 
+_BINARY = re.compile(
+    r"\bbinary\s+(?:classifier|classification|model|problem|task)|이진\s*분류|이항\s*분류", _I
+)
 _PRETRAINED_FALSE = re.compile(
     r"from\s+scratch|\bscratch\b|처음부터|스크래치|(?:랜덤|무작위)\s*초기화|random(?:ly)?\s+init"
     r"|(?:사전\s*학습|프리\s*트레인|pretrain\w*|pre-trained|imagenet)\s*(?:된\s*)?(?:가중치\s*)?(?:weights?\s*)?"
@@ -349,6 +396,10 @@ def _find_fields(text: str, context: ParseContext) -> tuple[dict[str, Any], list
                     work = _blank(work, match.start(), match.end())
                 break
 
+    if "num_classes" not in updates and (binary := _BINARY.search(work)):
+        updates["num_classes"] = 2
+        work = _blank(work, binary.start(), binary.end())
+
     if _PRETRAINED_FALSE.search(work):
         updates["pretrained"] = False
     elif _PRETRAINED_TRUE.search(work):
@@ -374,8 +425,12 @@ def parse_message(text: str, context: ParseContext) -> ParseResult:
     validates them. A question keeps what it names in `question` and changes nothing."""
     if intents.is_cancel(text):
         return ParseResult(intent="cancel")
+    updates, unattached, guessed = _find_fields(text, context)
+    stated = bool(updates) and not (guessed and len(updates) == 1)  # "GPU 있어?" names no dataset
     command = intents.find_command(text)
-    if command is not None:
+    if command is not None and intents.command_stands(
+        command, set(updates) if stated else set(), context.thread
+    ):
         args: dict[str, Any] = {"text": text}
         if command.run_id is not None:
             args["run_id"] = command.run_id
@@ -384,8 +439,6 @@ def parse_message(text: str, context: ParseContext) -> ParseResult:
         return ParseResult(intent="command", command=command.name, command_args=args)
     if intents.is_smalltalk(text):  # the whole message: "hi", "thanks!", "고마워요" (never a dataset name)
         return ParseResult(intent="smalltalk")
-    updates, unattached, guessed = _find_fields(text, context)
-    stated = bool(updates) and not (guessed and len(updates) == 1)  # "GPU 있어?" names no dataset
     if intents.is_question(text, bare_value=stated) and not (stated and intents.is_request(text)):
         named = {name: value for name, value in updates.items() if not (guessed and name == "dataset_path")}
         return ParseResult(intent="question", question=_question(text, named))

@@ -23,12 +23,21 @@ from bot.conversation.datasets import (
 from bot.conversation.engine import REQUIRED_ORDER, EngineOptions, StepResult, config_from_draft, step
 from bot.conversation.facts import FactsProvider, HostFacts, render_facts
 from bot.conversation.language import detect_language
-from bot.conversation.parsing import ParseContext, Parser, ParseResult
+from bot.conversation.parsing import ParseContext, Parser, ParseResult, ThreadState
 from bot.conversation.rules import RuleParser
 from bot.conversation.start_intent import StartIntent, start_intent
 from bot.i18n import DEFAULT_LANGUAGE, t
+from bot.runs.views import CONTINUABLE_STATUSES
 from bot.settings import Settings
-from bot.storage import ChatSession, Database, SessionChanged, SessionState, session_for_change
+from bot.storage import (
+    ChatSession,
+    Database,
+    RunStatus,
+    SessionChanged,
+    SessionState,
+    TrainingRun,
+    session_for_change,
+)
 from training.config import FIELD_NAMES, TrainingConfig
 
 MAX_STORED_MESSAGES = 200
@@ -107,6 +116,24 @@ def _last_bot_message(history: list[dict[str, Any]]) -> str:
     return ""
 
 
+def _thread_state(db: Any, row: ChatSession, draft: dict[str, Any]) -> ThreadState:
+    """What the conversation's thread holds: the runs started from it (resumed ones too; in Slack, those
+    the run manager lists for the thread), and the run a thread opened for a model (`/train predict <id>`)
+    was opened for."""
+    in_thread = (TrainingRun.session_id == row.id) | (
+        (TrainingRun.slack_channel == row.channel_id) & (TrainingRun.slack_thread_ts == row.thread_ts)
+    )
+    if row.model_run_id is not None:
+        in_thread |= TrainingRun.id == row.model_run_id
+    statuses = {RunStatus(status) for status in db.scalars(select(TrainingRun.status).where(in_thread))}
+    return ThreadState(
+        ready=all(name in draft for name in REQUIRED_ORDER),
+        active_run=any(not status.is_terminal for status in statuses),
+        finished_run=RunStatus.COMPLETED in statuses,
+        continuable_run=any(status in CONTINUABLE_STATUSES for status in statuses),
+    )
+
+
 def _now() -> str:
     return datetime.now(UTC).isoformat()
 
@@ -148,7 +175,7 @@ class ConversationService:
         return self._handle_once(team_id, channel_id, thread_ts, user_id, text)
 
     def _handle_once(self, team_id: str, channel_id: str, thread_ts: str, user_id: str, text: str) -> Turn:
-        session_id, draft, asked, language, history, version = self._load_or_create(
+        session_id, draft, asked, language, history, thread, version = self._load_or_create(
             team_id, channel_id, thread_ts, user_id
         )
         if len(text) > MAX_MESSAGE_CHARS:
@@ -169,7 +196,8 @@ class ConversationService:
             draft,
             language,
             last_bot_message=_last_bot_message(history),
-            facts=self._facts_block(draft) if isinstance(self._parser, ClaudeParser) else "",
+            facts=self._facts_block(draft, thread) if isinstance(self._parser, ClaudeParser) else "",
+            thread=thread,
         )
         parsed = self._parser.parse(text, context)
         result = step(draft, parsed, language=language, options=self._options, text=text)
@@ -208,7 +236,7 @@ class ConversationService:
         self._update(session_id, model_run_id=run_id, language=language, state=SessionState.STARTED)
         return session_id
 
-    def _facts_block(self, draft: dict[str, Any]) -> str:
+    def _facts_block(self, draft: dict[str, Any], thread: ThreadState) -> str:
         summary = None
         if "dataset_path" in draft:
             try:
@@ -216,7 +244,7 @@ class ConversationService:
                 summary = summarize_dataset(path)
             except DatasetPathError:
                 summary = None
-        return render_facts(self._facts, draft, summary)
+        return render_facts(self._facts, draft, summary, thread)
 
     def _save(
         self,
@@ -251,7 +279,7 @@ class ConversationService:
 
     def _load_or_create(
         self, team_id: str, channel_id: str, thread_ts: str, user_id: str
-    ) -> tuple[int, dict[str, Any], str | None, str, list[dict[str, Any]], int]:
+    ) -> tuple[int, dict[str, Any], str | None, str, list[dict[str, Any]], ThreadState, int]:
         for _attempt in range(2):
             try:
                 with self._db.session() as db:
@@ -264,10 +292,10 @@ class ConversationService:
                         db.flush()
                     if row.state == SessionState.CANCELLED:  # a message after "cancel" starts afresh
                         row.draft, row.asked_field, row.state = {}, None, SessionState.COLLECTING
-                    return (
-                        *(row.id, dict(row.draft), row.asked_field, row.language, list(row.messages)),
-                        row.version,
-                    )
+                    draft = dict(row.draft)
+                    thread = _thread_state(db, row, draft)
+                    messages = list(row.messages)
+                    return row.id, draft, row.asked_field, row.language, messages, thread, row.version
             except IntegrityError:  # another message of the same new thread created the row first
                 continue
         raise RuntimeError("could not create the chat session")
