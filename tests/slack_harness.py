@@ -11,11 +11,12 @@ from typing import Any
 
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 
-from bot.conversation import ConversationService
+from bot.actions import Actions
 from bot.runs import RunManager
 from bot.settings import Settings
-from bot.slack.app import build, make_web_client
+from bot.slack.app import build, connect, make_web_client
 from bot.slack.context import SlackContext
+from bot.slack.membership import ChannelMembers
 from bot.slack.progress import EDIT_INTERVAL_S
 from bot.storage import Database
 from tests.slack_standin import BOT_USER_ID, Message, SlackStandIn, has_button
@@ -66,18 +67,24 @@ class SlackHarness:
             stop_grace_seconds=5,
             **settings_overrides,
         )
+        # the composition root's order (bot/cli.py): one database, one Slack client, the services, the app
         db = Database(settings.database_url_or_default)
         db.create_all()
-        conversation = ConversationService(db, settings, parser, anthropic_client)
-        runs = RunManager(db, settings, trainer_command=trainer_command)
-        _app, ctx = build(
-            settings, conversation, runs, make_web_client(settings), edit_interval=edit_interval
+        slack = connect(make_web_client(settings))
+        actions = Actions.compose(
+            settings,
+            db,
+            parser,
+            membership=ChannelMembers(slack.client),
+            anthropic_client=anthropic_client,
+            trainer_command=trainer_command,
         )
-        runs.start()  # in the order run_socket_mode uses
+        _app, ctx = build(settings, actions, slack, db, edit_interval=edit_interval)
+        actions.runs.start()  # in the order run_socket_mode uses
         handler = SocketModeHandler(_app, standin.app_token)
         handler.connect()
         standin.wait_connected()
-        return cls(standin, settings, runs, ctx, handler)
+        return cls(standin, settings, actions.runs, ctx, handler)
 
     def close(self) -> None:
         self.handler.close()

@@ -106,7 +106,7 @@ def test_a_disallowed_users_zip_is_refused_and_nothing_is_written(tmp_path: Path
         )
         slack.say(thread, STRANGER, "", files=[slack.standin.host_file("bugs.zip", upload)])
         refusal = slack.standin.wait_for(lambda: slack.standin.ephemerals, what="the upload refusal")[-1]
-        assert refusal["user"] == STRANGER and "not allowed to upload" in refusal["text"]
+        assert refusal["user"] == STRANGER and "list of people who can upload datasets" in refusal["text"]
         assert not (tmp_path / "data" / "uploads").exists()
         assert not any("Unpacked" in m.text for m in slack.bot_messages(thread))
     finally:

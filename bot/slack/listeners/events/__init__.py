@@ -8,7 +8,8 @@ from typing import Any
 from slack_bolt import App
 
 from bot.slack.context import SlackContext, ThreadRef
-from bot.slack.threads import converse, in_thread_order
+from bot.slack.replies import in_thread_order
+from bot.slack.threads import converse
 
 MENTION = re.compile(r"<@[A-Z0-9]+(?:\|[^>]*)?>")
 
