@@ -14,7 +14,7 @@ from bot.runs import InvalidRunState, NotAllowed, RunNotFound, RunView
 from bot.slack import render
 from bot.storage import RunStatus
 from tests.english import english_sentences, texts_of_blocks
-from tests.test_slack_render import NOW, view
+from tests.run_views import NOW, view
 
 WARNING = {"code": "pretrained_unavailable", "message": "pretrained weights for resnet18 are not available"}
 DONE_METRICS = {

@@ -156,7 +156,7 @@ def test_stop_mid_run_refuses_strangers_and_offers_resume(slack: SlackHarness) -
 
     click(slack, progress.ts, STRANGER, "train_stop")
     refusal = slack.standin.wait_for(lambda: slack.standin.ephemerals, what="an ephemeral refusal")[-1]
-    assert refusal["user"] == STRANGER and "or an admin can do that" in refusal["text"]
+    assert refusal["user"] == STRANGER and "or an admin, can stop it" in refusal["text"]
     assert slack.runs.recent_runs()[0].status == RunStatus.RUNNING
 
     click(slack, progress.ts, OWNER, "train_stop")
@@ -260,9 +260,9 @@ def test_surfaces_mentions_dms_commands_scheduling_and_start_permission(tmp_path
     try:
         # an @mention starts a conversation in that message's thread; a DM in the DM
         _envelope, mention_ts = standin.user_message(
-            CHANNEL, STRANGER, "<@U0BOT> resnet18 classifier", event_id="EvM"
+            CHANNEL, OWNER, "<@U0BOT> resnet18 classifier", event_id="EvM"
         )
-        standin.push_event({"type": "app_mention", "user": STRANGER, "text": "<@U0BOT> resnet18 classifier",
+        standin.push_event({"type": "app_mention", "user": OWNER, "text": "<@U0BOT> resnet18 classifier",
                             "ts": mention_ts, "channel": CHANNEL}, event_id="EvM2")  # fmt: skip
         slack.wait_reply(mention_ts, "Which dataset")
         dm_envelope, dm_ts = standin.user_message("D0DM", OWNER, "efficientnet_b0 on pets", channel_type="im")
@@ -273,16 +273,22 @@ def test_surfaces_mentions_dms_commands_scheduling_and_start_permission(tmp_path
         standin.user_message(CHANNEL, "U0BOT", "Training setup started by someone", thread_ts=mention_ts)
         standin.user_message(CHANNEL, OWNER, "lunch anyone?")
 
-        # only ALLOWED_USER_IDS may start: the stranger's Start is refused
-        slack.say(mention_ts, STRANGER, "2 epochs")
+        # someone not on ALLOWED_USER_IDS reaches neither the engine (nor Claude) nor the draft, nor Start
+        slack.say(mention_ts, STRANGER, "50 epochs")
+        refusal = standin.wait_for(lambda: standin.ephemerals, what="the stranger's refusal")[-1]
+        assert (
+            refusal["user"] == STRANGER and "list of people who can use it; ask an admin" in refusal["text"]
+        )
+        slack.say(mention_ts, OWNER, "2 epochs")
         slack.wait_reply(mention_ts, "epochs 2")
-        slack.say(mention_ts, STRANGER, "pets")
+        slack.say(mention_ts, OWNER, "pets")
         click(slack, slack.summary(mention_ts).ts, STRANGER, "train_start")
-        refusal = standin.wait_for(lambda: standin.ephemerals, what="the start refusal")[-1]
-        assert refusal["user"] == STRANGER and "not allowed to start" in refusal["text"]
+        refusal = standin.wait_for(lambda: standin.ephemerals[1:], what="the start refusal")[-1]
+        assert refusal["user"] == STRANGER and "list of people who can start training runs" in refusal["text"]
         assert slack.runs.recent_runs() == []
         heard = user_texts(slack)
         assert "Training setup started by someone" not in heard and "lunch anyone?" not in heard
+        assert "50 epochs" not in heard
         assert heard.count("resnet18 classifier") == 1  # the mention's message event is not answered twice
 
         # "start at 02:00" in a confirming thread schedules the run

@@ -15,7 +15,7 @@ from bot.runs import RunUpdate
 from bot.slack.executor import WorkExecutor
 from bot.slack.progress import ProgressPublisher
 from bot.storage import RunStatus
-from tests.test_slack_render import view
+from tests.run_views import view
 from training.events import DoneEvent, EpochEvent, ProgressEvent
 
 

@@ -18,7 +18,7 @@ from bot.runs import RunUpdate, RunView
 from bot.slack import model_use, render
 from bot.slack.context import SlackContext, ThreadRef, actor
 from bot.slack.files import download_shared_file
-from bot.slack.replies import answer, in_thread_order, post, reply_turn
+from bot.slack.replies import answer, in_thread_order, post, refuse, reply_turn
 from bot.uploads import UploadError, extract_dataset_zip, shown_name
 
 
@@ -45,11 +45,14 @@ def converse(ctx: SlackContext, where: ThreadRef, user_id: str, text: str) -> No
 def say_started(
     ctx: SlackContext, where: ThreadRef, user_id: str, result: Started | Refusal | Failed | Said
 ) -> None:
-    """A start's answer: the progress message, or why not (the caller holds actions.start_lock)."""
+    """A start's answer: the progress message, or why not (the caller holds actions.start_lock). A failed
+    start is said in the thread; a refused or stale one only to the person who pressed Start."""
     if isinstance(result, Started):
         attach_progress_message(ctx, where, result.run)
-    elif isinstance(result, Failed):  # the start failed: everyone in the thread sees why
+    elif isinstance(result, Failed):
         post(ctx, where, render.escape(present.run_error(ctx.thread_language(where), result.error)))
+    elif isinstance(result, Said):
+        refuse(ctx, where, user_id, render.escape(result.text))
     else:
         answer(ctx, where, user_id, ctx.person_language(user_id), result)
 
