@@ -3,7 +3,10 @@ conversation engine, for end-to-end tests and the edit-latency benchmark."""
 
 from __future__ import annotations
 
+import io
 import os
+import sys
+import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,9 +22,13 @@ from bot.slack.context import SlackContext
 from bot.slack.membership import ChannelMembers
 from bot.slack.progress import EDIT_INTERVAL_S
 from bot.storage import Database
+from tests.imagegen import make_image_folder
 from tests.slack_standin import BOT_USER_ID, Message, SlackStandIn, has_button
 
 CHANNEL = "C0TRAIN"
+FAKE_TRAINER = str(Path(__file__).with_name("fake_trainer.py"))
+OWNER, STRANGER = "UOWNER", "USTRANGER"
+ACK_LIMIT_S = 3.0
 ENV_TO_CLEAR = (
     "HTTP_PROXY",
     "HTTPS_PROXY",
@@ -140,3 +147,41 @@ class SlackHarness:
             ),
             "the progress message",
         )
+
+
+# ---- helpers the Slack test modules share ---------------------------------------------------------------
+
+
+def harness(tmp_path: Path, epoch_seconds: float, *flags: str, **kwargs: object) -> SlackHarness:
+    """The app with a `pets` dataset and the fake trainer (with extra `flags`, e.g. a failure mode)."""
+    make_image_folder(tmp_path / "data" / "pets", classes=("cat", "dog"), per_class=4)
+    command = [sys.executable, FAKE_TRAINER, "--epoch-seconds", str(epoch_seconds), *flags]
+    return SlackHarness.start(tmp_path, command, **kwargs)  # type: ignore[arg-type]
+
+
+def setup_thread(
+    slack: SlackHarness,
+    epochs: int,
+    request: str = "resnet18 classifier, {epochs} epochs",
+    asks: str = "Which dataset",
+) -> str:
+    """/train `request`, then answer the bot's dataset question (`asks`) with `pets`."""
+    thread = slack.open_thread(OWNER, request.format(epochs=epochs))
+    slack.wait_reply(thread, asks)
+    slack.say(thread, OWNER, "pets")
+    return thread
+
+
+def click(slack: SlackHarness, message_ts: str, user: str, action_id: str) -> None:
+    message = slack.standin.messages[(CHANNEL, message_ts)]
+    envelope = slack.standin.click(message, user, action_id)
+    ack = slack.standin.wait_ack(envelope, timeout=ACK_LIMIT_S)
+    assert ack["envelope_id"] == envelope
+
+
+def zip_bytes(entries: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, data in entries.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()

@@ -18,7 +18,7 @@ from bot.conversation.facts import Gpu, QueueState, Throughput, Weights
 from bot.conversation.service import ConversationService
 from bot.settings import Settings
 from bot.storage import Database
-from tests.test_rule_parser_accuracy import same
+from tests.conversation_support import same
 
 CASES = Path(__file__).parent / "data" / "conversation_intents.jsonl"
 

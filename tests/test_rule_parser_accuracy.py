@@ -3,25 +3,19 @@
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 from typing import Any
 
 from bot.conversation.service import ConversationService
 from bot.settings import Settings
 from bot.storage import Database
+from tests.conversation_support import same
 
 CASES = Path(__file__).parent / "data" / "conversation_cases.jsonl"
 
 
 def load_cases() -> list[dict[str, Any]]:
     return [json.loads(line) for line in CASES.read_text(encoding="utf-8").splitlines() if line.strip()]
-
-
-def same(expected: Any, actual: Any) -> bool:
-    if isinstance(expected, float) or isinstance(actual, float):
-        return isinstance(actual, int | float) and math.isclose(expected, actual, rel_tol=1e-9)
-    return type(expected) is type(actual) and expected == actual
 
 
 def score(tmp_path: Path) -> tuple[int, int, list[str]]:

@@ -21,9 +21,8 @@ from bot.settings import Settings
 from bot.storage import Database, RunEpoch, RunStatus, TrainingRun
 from tests.imagegen import make_image_folder
 from tests.runs_support import Recorder, fake_command, make_request, make_settings, wait_until
-from tests.slack_harness import SlackHarness
+from tests.slack_harness import OWNER, SlackHarness, click, setup_thread
 from tests.slurm_cluster import SlurmCluster, free_port, slurm  # noqa: F401  (the session's cluster)
-from tests.test_slack_e2e import OWNER, click, setup_thread
 
 FAKE = fake_command("--epoch-seconds", "0.3")
 

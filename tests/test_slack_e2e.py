@@ -3,7 +3,6 @@ RunManager launching the fake trainer (tests/fake_trainer.py) and the real conve
 
 from __future__ import annotations
 
-import io
 import itertools
 import os
 import re
@@ -11,7 +10,6 @@ import signal
 import socket
 import subprocess
 import sys
-import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -21,19 +19,19 @@ import pytest
 
 from bot.storage import ChatSession, Database, RunStatus, TrainingRun
 from tests.imagegen import make_image_folder
-from tests.slack_harness import CHANNEL, ENV_TO_CLEAR, SlackHarness
+from tests.slack_harness import (
+    ACK_LIMIT_S,
+    CHANNEL,
+    ENV_TO_CLEAR,
+    OWNER,
+    STRANGER,
+    SlackHarness,
+    click,
+    harness,
+    setup_thread,
+    zip_bytes,
+)
 from tests.slack_standin import BOT_USER_ID, TEAM_ID, Message, SlackStandIn, has_button
-
-FAKE_TRAINER = str(Path(__file__).with_name("fake_trainer.py"))
-OWNER, STRANGER = "UOWNER", "USTRANGER"
-ACK_LIMIT_S = 3.0
-
-
-def harness(tmp_path: Path, epoch_seconds: float, *flags: str, **kwargs: object) -> SlackHarness:
-    """The app with a `pets` dataset and the fake trainer (with extra `flags`, e.g. a failure mode)."""
-    make_image_folder(tmp_path / "data" / "pets", classes=("cat", "dog"), per_class=4)
-    command = [sys.executable, FAKE_TRAINER, "--epoch-seconds", str(epoch_seconds), *flags]
-    return SlackHarness.start(tmp_path, command, **kwargs)  # type: ignore[arg-type]
 
 
 @pytest.fixture
@@ -41,26 +39,6 @@ def slack(tmp_path: Path) -> Iterator[SlackHarness]:
     h = harness(tmp_path, epoch_seconds=0.4)
     yield h
     h.close()
-
-
-def setup_thread(
-    slack: SlackHarness,
-    epochs: int,
-    request: str = "resnet18 classifier, {epochs} epochs",
-    asks: str = "Which dataset",
-) -> str:
-    """/train `request`, then answer the bot's dataset question (`asks`) with `pets`."""
-    thread = slack.open_thread(OWNER, request.format(epochs=epochs))
-    slack.wait_reply(thread, asks)
-    slack.say(thread, OWNER, "pets")
-    return thread
-
-
-def click(slack: SlackHarness, message_ts: str, user: str, action_id: str) -> None:
-    message = slack.standin.messages[(CHANNEL, message_ts)]
-    envelope = slack.standin.click(message, user, action_id)
-    ack = slack.standin.wait_ack(envelope, timeout=ACK_LIMIT_S)
-    assert ack["envelope_id"] == envelope
 
 
 def test_happy_path_from_train_to_uploaded_model(slack: SlackHarness) -> None:
@@ -222,14 +200,6 @@ def test_claude_failing_falls_back_to_the_rule_parser(tmp_path: Path) -> None:
         assert "epochs: 4" in summary.blocks[0]["text"]["text"]
     finally:
         slack.close()
-
-
-def zip_bytes(entries: dict[str, bytes]) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for name, data in entries.items():
-            archive.writestr(name, data)
-    return buffer.getvalue()
 
 
 def test_zip_uploads_escaping_refused_valid_used(slack: SlackHarness, tmp_path: Path) -> None:

@@ -13,9 +13,17 @@ import pytest
 from bot.conversation.parsing import ParseContext, Parser, ParseResult
 from tests.english import english_sentences, texts_of_blocks
 from tests.imagegen import make_image_folder
-from tests.slack_harness import CHANNEL, SlackHarness
+from tests.slack_harness import (
+    CHANNEL,
+    OWNER,
+    STRANGER,
+    SlackHarness,
+    click,
+    harness,
+    setup_thread,
+    zip_bytes,
+)
 from tests.slack_standin import TEAM_ID, has_button
-from tests.test_slack_e2e import OWNER, STRANGER, click, harness, setup_thread, zip_bytes
 
 
 @pytest.fixture
