@@ -101,12 +101,12 @@ class SlackHarness:
 
     # ---- driving a thread ------------------------------------------------------------------------------
 
-    def open_thread(self, user: str, text: str) -> str:
+    def open_thread(self, user: str, text: str, channel: str = CHANNEL) -> str:
         """`/train text` in the channel; returns the ts of the bot's top-level message (the thread)."""
-        envelope = self.standin.slash_command(CHANNEL, user, text)
+        envelope = self.standin.slash_command(channel, user, text)
         self.standin.wait_ack(envelope)
         root = self.wait_message(
-            lambda m: m.thread_ts is None and m.channel == CHANNEL and f"<@{user}>" in m.text,
+            lambda m: m.thread_ts is None and m.channel == channel and f"<@{user}>" in m.text,
             "the /train thread root",
         )
         return root.ts

@@ -22,7 +22,8 @@ from bot.settings import Settings
 from bot.storage import Database, RunStatus
 from tests.conversation_support import say
 from tests.imagegen import make_image_folder
-from tests.runs_support import fake_command, make_request, make_settings, managers, wait_until
+from tests.runs_support import fake_command, make_request, make_settings, managers
+from tests.waiting import wait_until
 
 
 @pytest.mark.parametrize(

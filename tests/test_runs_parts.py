@@ -12,7 +12,8 @@ from bot.runs import RunManager
 from bot.runs.gpus import GpuInventory
 from bot.runs.schedule import RunScheduler
 from bot.storage import Database, RunStatus
-from tests.runs_support import fake_command, make_request, make_settings, managers, wait_until
+from tests.runs_support import fake_command, make_request, make_settings, managers
+from tests.waiting import wait_until
 
 
 def test_gpus_are_read_once_at_start_and_spread_over_runs(tmp_path: Path, db: Database) -> None:

@@ -103,11 +103,12 @@ def test_happy_path_from_train_to_uploaded_model(slack: SlackHarness) -> None:
     gaps = [b.at - a.at for a, b in itertools.pairwise(updates)]
     assert gaps[0] >= 1.0 and min(gaps) >= 0.5  # honoured Retry-After; coalesced (about 1 edit/s)
 
+    slack.standin.private_members[CHANNEL] = {OWNER, BOT_USER_ID}  # the stranger is not in the channel
     click(slack, progress.ts, STRANGER, "train_download")
     refusal = slack.standin.wait_for(
         lambda: [e for e in slack.standin.ephemerals if e["user"] == STRANGER], what="an ephemeral refusal"
     )[-1]
-    assert "Only <@UOWNER>" in refusal["text"]
+    assert "(<@UOWNER>)" in refusal["text"] and "members of the channel" in refusal["text"]
     click(slack, progress.ts, OWNER, "train_download")
     slack.standin.wait_for(
         lambda: len([u for u in slack.standin.uploads.values() if u["name"] == "model.safetensors"]) == 2,

@@ -19,7 +19,8 @@ from bot.runs.launcher import LaunchSpec
 from bot.runs.process import LocalLauncher, TrainerProcess, is_our_trainer, proc_stat, start_time
 from bot.storage import Database, RunStatus, TrainingRun
 from tests.imagegen import make_image_folder
-from tests.runs_support import make_request, make_settings, managers, wait_until
+from tests.runs_support import make_request, make_settings, managers
+from tests.waiting import wait_until
 from training.contract import (
     CHECKPOINT_LAST_FILE,
     EVENTS_FILE,
