@@ -13,12 +13,14 @@ from unittest.mock import Mock
 
 import pytest
 
+from bot.actions import Started, Thread
 from bot.console import Console
 from bot.policy import Action, Actor, Policy, Reason, Refusal
 from bot.settings import Settings
 from bot.slack.listeners import actions as action_listeners
 from bot.slack.listeners import commands, home, messages
 from bot.storage import Database, RunStatus
+from tests.imagegen import make_image_folder
 from tests.slack_units import (
     ADMIN,
     DM,
@@ -232,3 +234,22 @@ def test_status_and_list_hide_runs_of_channels_the_person_is_not_in(slack: Unit)
     outsider = slack.ctx.actions.recent(Actor(OUTSIDER))
     assert outsider == [] and [run.id for run in slack.ctx.actions.recent(Actor(OTHER))] == [3, 2, 1]
     assert [run.id for run in slack.ctx.actions.status(Actor(ADMIN))] == [RUNNING]
+
+
+def test_a_continue_is_checked_again_when_it_is_started(slack: Unit, module_tmp: Path) -> None:
+    """A draft continuing someone's run (made while its maker could, e.g. as an admin since removed) is
+    refused at Start, and nothing is submitted; the run's owner starts the same kind of draft."""
+    make_image_folder(module_tmp / "data" / "pets", classes=("cat", "dog"), per_class=2)
+    actions = slack.ctx.actions
+    for user, thread in ((OTHER, "77.1"), (OWNER, "77.2")):
+        where = Thread(TEAM, PRIVATE, thread)
+        turn = actions.talk(Actor(user, PRIVATE), where, "resnet18 on pets, 2 epochs")
+        assert not isinstance(turn, Refusal)
+        config = {**actions.runs.get(FINISHED).config, "dataset_path": str(module_tmp / "data" / "pets")}
+        assert actions.conversation.continue_run(turn.session_id, FINISHED, config, 1, "en").complete
+        started = actions.typed_start(Actor(user, PRIVATE), where, "start", None)
+        if user == OTHER:
+            assert started == Refusal(Reason.NOT_OWNER, Action.CONTINUE, run_id=FINISHED, owner=OWNER)
+            assert slack.runs.calls == []
+        else:
+            assert isinstance(started, Started) and slack.runs.calls == [("submit", FINISHED, OWNER)]
