@@ -16,8 +16,6 @@ from bot.settings import Settings
 from bot.slack.executor import WorkExecutor
 from bot.slack.progress import ProgressPublisher
 
-ThreadRef = Thread  # a conversation thread: the Slack thread of one ChatSession
-
 
 @dataclass
 class SlackContext:
@@ -40,7 +38,7 @@ class SlackContext:
         """The language of the conversation the run came from."""
         return self.conversation.session_language(run.session_id)
 
-    def thread_language(self, where: ThreadRef) -> str:
+    def thread_language(self, where: Thread) -> str:
         session = self.conversation.get_session(where.team_id, where.channel, where.thread_ts)
         return session.language if session is not None else DEFAULT_LANGUAGE
 
@@ -54,5 +52,5 @@ class SlackContext:
         self.actions.close()
 
 
-def actor(user_id: str, where: ThreadRef | None = None, channel: str | None = None) -> Actor:
+def actor(user_id: str, where: Thread | None = None, channel: str | None = None) -> Actor:
     return Actor(user_id, where.channel if where is not None else channel)

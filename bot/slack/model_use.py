@@ -21,7 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bot.actions import Exported, Failed, ModelOf, Said
+from bot.actions import Exported, Failed, ModelOf, Said, Thread
 from bot.conversation.language import detect_language
 from bot.conversation.service import Turn
 from bot.i18n import t
@@ -32,7 +32,7 @@ from bot.predict.files import IMAGE_SUFFIXES, ZIP_SUFFIX
 from bot.present import runs as present
 from bot.runs import RunError, RunView
 from bot.slack import render
-from bot.slack.context import SlackContext, ThreadRef, actor
+from bot.slack.context import SlackContext, actor
 from bot.slack.files import download_shared_file, upload_artifacts
 from bot.slack.replies import answer, post, refusal_text, reply_turn
 from bot.storage import ChatSession, SessionState
@@ -47,7 +47,7 @@ def is_zip(file: dict[str, Any]) -> bool:
     return str(file.get("name") or "").lower().endswith(ZIP_SUFFIX)
 
 
-def model_run(ctx: SlackContext, where: ThreadRef, session: ChatSession | None) -> RunView | None:
+def model_run(ctx: SlackContext, where: Thread, session: ChatSession | None) -> RunView | None:
     """The run whose model images posted in this thread are classified with."""
     found = latest_completed(ctx.runs.thread_runs(where.channel, where.thread_ts))
     if found is None and session is not None and session.model_run_id is not None:
@@ -59,7 +59,7 @@ def model_run(ctx: SlackContext, where: ThreadRef, session: ChatSession | None) 
 
 
 def takes_files_for_prediction(
-    ctx: SlackContext, where: ThreadRef, session: ChatSession | None, files: list[dict[str, Any]]
+    ctx: SlackContext, where: Thread, session: ChatSession | None, files: list[dict[str, Any]]
 ) -> bool:
     """Loose images are never a dataset; a .zip is one unless the thread has a finished run and is not
     setting up a new one."""
@@ -71,7 +71,7 @@ def takes_files_for_prediction(
 
 
 def predict_files(
-    ctx: SlackContext, where: ThreadRef, user_id: str, files: list[dict[str, Any]], text: str = ""
+    ctx: SlackContext, where: Thread, user_id: str, files: list[dict[str, Any]], text: str = ""
 ) -> None:
     """Download the posted images (or zips), classify them with the thread's run, reply with the top 3 (in
     the language of the message's comment, if it has one)."""
@@ -129,7 +129,7 @@ def said_text(language: str, result: Refusal | Failed | Said) -> str:
             return render.escape(text)
 
 
-def on_predict_word(ctx: SlackContext, where: ThreadRef, user_id: str, turn: Turn) -> None:
+def on_predict_word(ctx: SlackContext, where: Thread, user_id: str, turn: Turn) -> None:
     """ "predict" typed in a thread: files are what it needs, so say where to post them."""
     run = model_run(ctx, where, ctx.actions.session(where))
     if run is None:
@@ -138,14 +138,14 @@ def on_predict_word(ctx: SlackContext, where: ThreadRef, user_id: str, turn: Tur
         post(ctx, where, render.slack_text(turn.language, "predict_attach", run_id=run.id))
 
 
-def on_export_word(ctx: SlackContext, where: ThreadRef, user_id: str, turn: Turn) -> None:
+def on_export_word(ctx: SlackContext, where: Thread, user_id: str, turn: Turn) -> None:
     run_id = turn.command_args.get("run_id")
     run = int(run_id) if run_id is not None else model_run(ctx, where, ctx.actions.session(where))
     ctx.executor.submit_heavy("export", export_onnx, ctx, where, user_id, run, turn.language)
 
 
 def export_onnx(
-    ctx: SlackContext, where: ThreadRef, user_id: str, run: RunView | int | None, language: str
+    ctx: SlackContext, where: Thread, user_id: str, run: RunView | int | None, language: str
 ) -> None:
     """Export the run's best model to ONNX (bot/actions); the figures go to the thread, and the file too
     when it passed."""
@@ -165,7 +165,7 @@ def export_onnx(
     upload_artifacts(ctx.client, where.channel, where.thread_ts, [(str(result.offered), title)], comment=text)
 
 
-def on_continue_word(ctx: SlackContext, where: ThreadRef, user_id: str, turn: Turn) -> None:
+def on_continue_word(ctx: SlackContext, where: Thread, user_id: str, turn: Turn) -> None:
     """ "10 more epochs": a new draft continuing the thread's finished or stopped run (or the one named),
     shown as a summary with Start."""
     run_id = turn.command_args.get("run_id")
@@ -178,7 +178,7 @@ def on_continue_word(ctx: SlackContext, where: ThreadRef, user_id: str, turn: Tu
         answer(ctx, where, user_id, turn.language, result)
 
 
-def continuable_runs(ctx: SlackContext, where: ThreadRef) -> list[RunView]:
+def continuable_runs(ctx: SlackContext, where: Thread) -> list[RunView]:
     """The thread's runs, newest first, else the run its model thread was opened for."""
     found = ctx.runs.thread_runs(where.channel, where.thread_ts)
     if latest_continuable(found) is None:
@@ -191,7 +191,7 @@ def run_model(run: RunView) -> str:
     return str(run.config.get("model"))
 
 
-THREAD_COMMANDS: dict[str, Callable[[SlackContext, ThreadRef, str, Turn], None]] = {
+THREAD_COMMANDS: dict[str, Callable[[SlackContext, Thread, str, Turn], None]] = {
     "predict": on_predict_word,
     "export_onnx": on_export_word,
     "continue": on_continue_word,

@@ -6,18 +6,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from bot.actions import Failed, Said
+from bot.actions import Failed, Said, Thread
 from bot.conversation.service import Turn
 from bot.i18n import t
 from bot.policy import Refusal
 from bot.present import runs as present
 from bot.present.refusals import refusal_key, refusal_values
 from bot.slack import render
-from bot.slack.context import SlackContext, ThreadRef
+from bot.slack.context import SlackContext
 
 
 def in_thread_order(
-    ctx: SlackContext, where: ThreadRef, fn: Callable[..., Any], *args: Any, sent_at: str | None = None
+    ctx: SlackContext, where: Thread, fn: Callable[..., Any], *args: Any, sent_at: str | None = None
 ) -> None:
     """Run `fn(ctx, where, *args)` after the thread's earlier work (messages, clicks) has finished;
     `sent_at` is the Slack ts of the message or click, which orders work that arrives together."""
@@ -31,14 +31,14 @@ def _seconds(ts: str | None) -> float | None:
         return None
 
 
-def post(ctx: SlackContext, where: ThreadRef, text: str, **kwargs: Any) -> str:
+def post(ctx: SlackContext, where: Thread, text: str, **kwargs: Any) -> str:
     response = ctx.client.chat_postMessage(
         channel=where.channel, thread_ts=where.thread_ts, text=text, **kwargs
     )
     return response["ts"]
 
 
-def refuse(ctx: SlackContext, where: ThreadRef, user_id: str, text: str) -> None:
+def refuse(ctx: SlackContext, where: Thread, user_id: str, text: str) -> None:
     ctx.client.chat_postEphemeral(channel=where.channel, user=user_id, thread_ts=where.thread_ts, text=text)
 
 
@@ -48,7 +48,7 @@ def refusal_text(language: str, refusal: Refusal) -> str:
 
 
 def answer(
-    ctx: SlackContext, where: ThreadRef, user_id: str, language: str, result: Refusal | Failed | Said
+    ctx: SlackContext, where: Thread, user_id: str, language: str, result: Refusal | Failed | Said
 ) -> None:
     """What an action answered instead of doing it: a refusal privately, anything else in the thread."""
     match result:
@@ -60,7 +60,7 @@ def answer(
             post(ctx, where, render.escape(text))
 
 
-def reply_turn(ctx: SlackContext, where: ThreadRef, turn: Turn) -> None:
+def reply_turn(ctx: SlackContext, where: Thread, turn: Turn) -> None:
     """The engine's reply; a complete config comes as the summary with Start/Cancel."""
     reply = "\n".join([*turn.notices, turn.reply]).strip()
     if turn.complete and turn.config is not None:

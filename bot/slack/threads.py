@@ -11,18 +11,18 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from bot.actions import Failed, Said, Started, StartPlace
+from bot.actions import Failed, Said, Started, StartPlace, Thread
 from bot.policy import Refusal
 from bot.present import runs as present
 from bot.runs import RunUpdate, RunView
 from bot.slack import model_use, render
-from bot.slack.context import SlackContext, ThreadRef, actor
+from bot.slack.context import SlackContext, actor
 from bot.slack.files import download_shared_file
 from bot.slack.replies import answer, in_thread_order, post, refuse, reply_turn
 from bot.uploads import UploadError, extract_dataset_zip, shown_name
 
 
-def converse(ctx: SlackContext, where: ThreadRef, user_id: str, text: str) -> None:
+def converse(ctx: SlackContext, where: Thread, user_id: str, text: str) -> None:
     """One user message: a typed start, a command word ("export onnx", "10 more epochs", "predict"), or
     a message for the conversation engine, whose reply comes with Start/Cancel once the setup is complete."""
     who = actor(user_id, where)
@@ -43,7 +43,7 @@ def converse(ctx: SlackContext, where: ThreadRef, user_id: str, text: str) -> No
 
 
 def say_started(
-    ctx: SlackContext, where: ThreadRef, user_id: str, result: Started | Refusal | Failed | Said
+    ctx: SlackContext, where: Thread, user_id: str, result: Started | Refusal | Failed | Said
 ) -> None:
     """A start's answer: the progress message, or why not (the caller holds actions.start_lock). A failed
     start is said in the thread; a refused or stale one only to the person who pressed Start."""
@@ -57,7 +57,7 @@ def say_started(
         answer(ctx, where, user_id, ctx.person_language(user_id), result)
 
 
-def attach_progress_message(ctx: SlackContext, where: ThreadRef, run: RunView) -> None:
+def attach_progress_message(ctx: SlackContext, where: Thread, run: RunView) -> None:
     """Post the run's progress message, once (caller holds actions.start_lock), and keep it current."""
     if run.slack_ts:
         return  # this start was already handled (a double click, a re-sent "start")
@@ -69,7 +69,7 @@ def attach_progress_message(ctx: SlackContext, where: ThreadRef, run: RunView) -
     ctx.progress.on_update(RunUpdate(ctx.runs.get(run.id)))
 
 
-def receive_zip(ctx: SlackContext, where: ThreadRef, user_id: str, file: dict[str, Any], text: str) -> None:
+def receive_zip(ctx: SlackContext, where: Thread, user_id: str, file: dict[str, Any], text: str) -> None:
     """A .zip shared in a conversation thread: extract it safely and use it as the dataset. Only people who
     may start runs here may make the bot download and unpack a file, and only in their own setup."""
     language = ctx.thread_language(where)

@@ -9,16 +9,16 @@ from typing import Any
 
 from slack_bolt import Ack, App
 
-from bot.actions import Cancelled, ModelOf, Resumed, Stopped
+from bot.actions import Cancelled, ModelOf, Resumed, Stopped, Thread
 from bot.runs import RunError
 from bot.slack import model_use, render
-from bot.slack.context import SlackContext, ThreadRef, actor
+from bot.slack.context import SlackContext, actor
 from bot.slack.home import publish_home
 from bot.slack.progress import upload_model
 from bot.slack.replies import answer, in_thread_order, post, refuse
 from bot.slack.threads import attach_progress_message, say_started
 
-Handler = Callable[[SlackContext, ThreadRef, str, dict[str, Any]], None]
+Handler = Callable[[SlackContext, Thread, str, dict[str, Any]], None]
 
 
 def register(app: App, ctx: SlackContext) -> None:
@@ -45,7 +45,7 @@ def acking(ctx: SlackContext, handler: Handler) -> Callable[..., None]:
             return
         channel = container.get("channel_id") or body["channel"]["id"]
         thread_ts = container.get("thread_ts") or container.get("message_ts", "")
-        where = ThreadRef(body.get("team", {}).get("id", ""), channel, thread_ts)
+        where = Thread(body.get("team", {}).get("id", ""), channel, thread_ts)
         in_thread_order(ctx, where, handler, user, details, sent_at=action.get("action_ts"))
 
     listener.__name__ = f"on_{handler.__name__}"
@@ -59,11 +59,11 @@ def from_home(ctx: SlackContext, handler: Handler, team_id: str, user: str, acti
     except RunError:
         run = None
     if run is not None and run.slack_channel and run.slack_thread_ts:
-        handler(ctx, ThreadRef(team_id, run.slack_channel, run.slack_thread_ts), user, action)
+        handler(ctx, Thread(team_id, run.slack_channel, run.slack_thread_ts), user, action)
     publish_home(ctx, user)  # show the run's new state
 
 
-def on_start(ctx: SlackContext, where: ThreadRef, user: str, action: dict[str, Any]) -> None:
+def on_start(ctx: SlackContext, where: Thread, user: str, action: dict[str, Any]) -> None:
     value = render.StartValue.decode(action["value"])
     with ctx.actions.start_lock:
         result = ctx.actions.start_summary(
@@ -72,7 +72,7 @@ def on_start(ctx: SlackContext, where: ThreadRef, user: str, action: dict[str, A
         say_started(ctx, where, user, result)
 
 
-def on_cancel(ctx: SlackContext, where: ThreadRef, user: str, action: dict[str, Any]) -> None:
+def on_cancel(ctx: SlackContext, where: Thread, user: str, action: dict[str, Any]) -> None:
     result = ctx.actions.cancel_draft(actor(user, where), where)
     if isinstance(result, Cancelled):
         post(
@@ -89,13 +89,13 @@ def run_id_of(action: dict[str, Any]) -> int:
     return int(value) if value.isdigit() else -1
 
 
-def on_stop(ctx: SlackContext, where: ThreadRef, user: str, action: dict[str, Any]) -> None:
+def on_stop(ctx: SlackContext, where: Thread, user: str, action: dict[str, Any]) -> None:
     result = ctx.actions.stop(actor(user, where), run_id_of(action))
     if not isinstance(result, Stopped):
         answer(ctx, where, user, ctx.person_language(user), result)
 
 
-def on_download(ctx: SlackContext, where: ThreadRef, user: str, action: dict[str, Any]) -> None:
+def on_download(ctx: SlackContext, where: Thread, user: str, action: dict[str, Any]) -> None:
     result = ctx.actions.download(actor(user, where), run_id_of(action))
     if not isinstance(result, ModelOf):
         answer(ctx, where, user, ctx.person_language(user), result)
@@ -105,7 +105,7 @@ def on_download(ctx: SlackContext, where: ThreadRef, user: str, action: dict[str
         refuse(ctx, where, user, render.slack_text(language, "no_model_file", id=result.run.id))
 
 
-def on_resume(ctx: SlackContext, where: ThreadRef, user: str, action: dict[str, Any]) -> None:
+def on_resume(ctx: SlackContext, where: Thread, user: str, action: dict[str, Any]) -> None:
     result = ctx.actions.resume(actor(user, where), run_id_of(action))
     if not isinstance(result, Resumed):
         answer(ctx, where, user, ctx.person_language(user), result)
@@ -114,6 +114,6 @@ def on_resume(ctx: SlackContext, where: ThreadRef, user: str, action: dict[str, 
         attach_progress_message(ctx, where, result.run)
 
 
-def on_export_onnx(ctx: SlackContext, where: ThreadRef, user: str, action: dict[str, Any]) -> None:
+def on_export_onnx(ctx: SlackContext, where: Thread, user: str, action: dict[str, Any]) -> None:
     language = ctx.person_language(user)
     ctx.executor.submit_heavy("export", model_use.export_onnx, ctx, where, user, run_id_of(action), language)

@@ -11,9 +11,9 @@ from typing import Any
 
 from slack_bolt import Ack, App, Respond
 
-from bot.actions import Stopped
+from bot.actions import Stopped, Thread
 from bot.slack import render
-from bot.slack.context import SlackContext, ThreadRef, actor
+from bot.slack.context import SlackContext, actor
 from bot.slack.model_use import open_predict_thread, said_text
 from bot.slack.replies import in_thread_order
 from bot.slack.threads import converse
@@ -82,5 +82,5 @@ def open_thread(ctx: SlackContext, team_id: str, channel: str, user: str, text: 
         return
     started = render.slack_text(language, "setup_started", user=render.mention(user))
     root = ctx.client.chat_postMessage(channel=channel, text=started)
-    where = ThreadRef(team_id, channel, root["ts"])
+    where = Thread(team_id, channel, root["ts"])
     in_thread_order(ctx, where, converse, user, text)

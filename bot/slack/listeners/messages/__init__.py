@@ -8,8 +8,9 @@ from typing import Any
 
 from slack_bolt import App
 
+from bot.actions import Thread
 from bot.slack import model_use
-from bot.slack.context import SlackContext, ThreadRef
+from bot.slack.context import SlackContext
 from bot.slack.replies import in_thread_order
 from bot.slack.threads import converse, receive_zip
 
@@ -32,11 +33,11 @@ def register(app: App, ctx: SlackContext) -> None:
         thread_ts = event.get("thread_ts")
         if not is_dm and not thread_ts:
             return
-        where = ThreadRef(body.get("team_id", ""), event["channel"], thread_ts or event["ts"])
+        where = Thread(body.get("team_id", ""), event["channel"], thread_ts or event["ts"])
         in_thread_order(ctx, where, handle_message, event, is_dm, sent_at=event.get("ts"))
 
 
-def handle_message(ctx: SlackContext, where: ThreadRef, event: dict[str, Any], is_dm: bool) -> None:
+def handle_message(ctx: SlackContext, where: Thread, event: dict[str, Any], is_dm: bool) -> None:
     session = ctx.actions.session(where)
     if not is_dm and session is None:
         return  # a thread the bot is not part of
