@@ -15,7 +15,7 @@ from bot.runs import RunManager
 from bot.runs.store import RunStore
 from bot.storage import Database, RunStatus, TrainingRun
 from tests.runs_support import Recorder, fake_command, make_request, make_settings, managers
-from tests.waiting import wait_until
+from tests.waiting import process_gone, wait_until
 
 STUBBORN = ("--ignore-sigterm", "--epoch-seconds", "0.1")  # a trainer slow to honour SIGTERM
 
@@ -60,7 +60,7 @@ def test_a_restarted_bot_finishes_a_pending_stop_and_reports_it(tmp_path: Path, 
 
     assert stopped.current_epoch >= 1
     assert second.active_runs() == []
-    wait_until(lambda: not _alive(pid), timeout=5, what=f"trainer {pid} gone")
+    wait_until(lambda: process_gone(pid), timeout=5, what=f"trainer {pid} gone")
 
 
 def test_a_stopping_trainer_that_died_while_the_bot_was_down_is_stopped_not_interrupted(
@@ -71,7 +71,7 @@ def test_a_stopping_trainer_that_died_while_the_bot_was_down_is_stopped_not_inte
         pid = _row(db, run_id).pid
         assert pid is not None
         os.killpg(pid, signal.SIGKILL)
-        wait_until(lambda: not _alive(pid), timeout=5, what=f"trainer {pid} gone")
+        wait_until(lambda: process_gone(pid), timeout=5, what=f"trainer {pid} gone")
 
         second = RunManager(db, make_settings(tmp_path), trainer_command=fake_command())
         created.append(second)
@@ -109,11 +109,3 @@ def test_two_bot_processes_claiming_at_once_start_each_queued_run_once(
         database.dispose()
     every = claimed[0] + claimed[1]
     assert sorted(every) == sorted(set(every)) and len(every) == 3  # each run once, none left queued
-
-
-def _alive(pid: int) -> bool:
-    """The process exists and is no zombie (a killed trainer's parent may not have reaped it yet)."""
-    try:
-        return "Z" not in Path(f"/proc/{pid}/stat").read_text().split()[2]
-    except FileNotFoundError:
-        return False
