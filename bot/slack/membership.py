@@ -39,8 +39,9 @@ class ChannelMembers:
     def _fetch(self, channel: str) -> frozenset[str]:
         """Nobody, when Slack does not say (a channel the bot is not in, or gone): nothing is shown."""
         found: set[str] = set()
+        client = self._client
         try:
-            for page in self._client.conversations_members(channel=channel, limit=PAGE):
+            for page in client.conversations_members(channel=channel, limit=PAGE):
                 found.update(page.get("members") or [])
         except SlackApiError as exc:
             log.warning("could not list the members of %s: %s", channel, exc.response.get("error"))
