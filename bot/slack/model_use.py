@@ -112,7 +112,7 @@ def open_predict_thread(
     if not isinstance(model, ModelOf):
         return said_text(language, model)
     run = model.run
-    prompt = render.slack_text(language, "predict_prompt", run_id=run.id, model=run_model(run))
+    prompt = render.slack_text(language, "predict_prompt", run_id=run.id, model=run.model)
     root = ctx.client.chat_postMessage(channel=channel, text=prompt)
     ctx.conversation.open_model_thread(team_id, channel, root["ts"], user_id, run.id, language)
     return None
@@ -161,7 +161,7 @@ def export_onnx(
     if result.offered is None:
         post(ctx, where, text)
         return
-    title = t(language, "onnx_file", run_id=result.run.id, model=run_model(result.run))
+    title = t(language, "onnx_file", run_id=result.run.id, model=result.run.model)
     upload_artifacts(ctx.client, where.channel, where.thread_ts, [(str(result.offered), title)], comment=text)
 
 
@@ -185,10 +185,6 @@ def continuable_runs(ctx: SlackContext, where: Thread) -> list[RunView]:
         model = model_run(ctx, where, ctx.actions.session(where))
         return [model] if model is not None else []
     return found
-
-
-def run_model(run: RunView) -> str:
-    return str(run.config.get("model"))
 
 
 THREAD_COMMANDS: dict[str, Callable[[SlackContext, Thread, str, Turn], None]] = {
