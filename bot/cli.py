@@ -7,6 +7,11 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
+    from bot.storage import Database
 
 PARSER_CHOICES = ("auto", "rules", "claude")
 
@@ -53,6 +58,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    """The composition root: settings → one database (migrated once) → one Slack client (one auth.test)
+    → the services (bot/actions) → the front end."""
     from bot import startup
     from bot.settings import configure_logging, get_settings
 
@@ -65,24 +72,36 @@ def _run(args: argparse.Namespace) -> int:
 
         return run_parse(args.messages, parser_choice, settings)
     startup.check_folders(settings, create=True)
-    startup.check_database(settings)
+    db = startup.open_database(settings)
     from bot.runs.launcher import BackendUnavailable
 
     try:
         if args.console:
             from bot.console import run_console
 
-            return run_console(settings, parser_choice)
-        from slack_sdk.errors import SlackApiError
-
-        from bot.slack.app import run_socket_mode
-
-        if settings.has_slack_tokens:
-            startup.check_slack(settings)
-        try:
-            return run_socket_mode(settings, parser_choice)
-        except SlackApiError as exc:  # Socket Mode's apps.connections.open refused the app token
-            raise startup.InvalidSettings([startup.slack_refusal(exc)]) from None
+            return run_console(settings, db, parser_choice)
+        return _run_slack(settings, db, parser_choice)
     except BackendUnavailable as exc:
         print(f"Cannot start runs: {exc}", file=sys.stderr)
         return 2
+    finally:
+        db.dispose()
+
+
+def _run_slack(settings: Settings, db: Database, parser_choice: str) -> int:
+    from slack_sdk.errors import SlackApiError
+
+    from bot import startup
+    from bot.actions import Actions
+    from bot.slack.app import SETUP_HELP, run_socket_mode
+    from bot.slack.membership import ChannelMembers
+
+    if not settings.has_slack_tokens or settings.slack_app_token is None:
+        print(SETUP_HELP, file=sys.stderr)
+        return 1
+    slack = startup.connect_slack(settings)
+    actions = Actions.compose(settings, db, parser_choice, membership=ChannelMembers(slack.client))
+    try:
+        return run_socket_mode(settings, actions, slack, db)
+    except SlackApiError as exc:  # Socket Mode's apps.connections.open refused the app token
+        raise startup.InvalidSettings([startup.slack_refusal(exc)]) from None

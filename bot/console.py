@@ -8,7 +8,6 @@ logs on stderr are cut to warnings, so no INFO line lands between the chat lines
 
 from __future__ import annotations
 
-import contextlib
 import getpass
 import logging
 import os
@@ -22,14 +21,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
 
-from bot.conversation import ConversationService
-from bot.conversation.service import StartOrder, Turn
+from bot.actions import Actions, Exported, Failed, ModelOf, Resumed, Said, Started, Stopped, Thread
+from bot.conversation.service import Turn
 from bot.i18n import DEFAULT_LANGUAGE, t
-from bot.predict import PredictService, export
-from bot.predict.answer import continue_refusal, latest_completed, latest_continuable, predict_reply
-from bot.predict.export import export_command
+from bot.policy import Actor, Refusal
+from bot.predict.answer import latest_completed
+from bot.predict.files import Limits
 from bot.present import runs as present
-from bot.runs import RunError, RunManager, RunUpdate, RunView, StartRequest
+from bot.present.refusals import refusal_text
+from bot.runs import RunUpdate, RunView
 from bot.settings import Settings
 from bot.storage import Database, RunStatus
 
@@ -56,30 +56,30 @@ def progress_line(run: RunView, language: str) -> str:
 
 
 class Console:
+    """Command handling: each request goes to bot/actions as the local user (the owner and an admin of
+    everything here); what comes back is printed by the output methods below."""
+
     def __init__(
         self,
-        settings: Settings,
-        conversation: ConversationService,
-        runs: RunManager,
+        actions: Actions,
         *,
+        user: str | None = None,
         read_line: Callable[[str], str] = input,
         out: TextIO = sys.stdout,
         language: str = DEFAULT_LANGUAGE,
     ) -> None:
-        self._settings = settings
-        self._conversation = conversation
-        self._runs = runs
+        self._actions = actions
+        self._runs = actions.runs
         self._read_line = read_line
         self._out = out
         self._language = language  # the session's, once the user has said something
-        self._user = getpass.getuser()
+        self._user = user or getpass.getuser()
+        self._actor = Actor(self._user)
         self._thread = self._new_thread()
         self._updates: queue.SimpleQueue[RunUpdate] = queue.SimpleQueue()
         self._line_width = 0  # of the progress line drawn last, to pad over it
         self._warnings_shown = 0
         self._started: list[int] = []  # runs started or resumed here, oldest first
-        self._predictions: PredictService | None = None  # started at the first `predict`
-        self._export_command = export_command()
 
     def run(self) -> int:
         unsubscribe = self._runs.subscribe(self._updates.put)
@@ -98,19 +98,20 @@ class Console:
             pass
         finally:
             unsubscribe()
-            if self._predictions is not None:
-                self._predictions.close()
         return 0
 
+    def _where(self) -> Thread:
+        return Thread(CONSOLE, CONSOLE, self._thread)
+
     def _handle(self, text: str) -> None:
-        session = self._conversation.get_session(CONSOLE, CONSOLE, self._thread)
-        order = self._conversation.start_order(session, text) if session is not None else None
-        if session is not None and order is not None:
-            self._start(order, session.id)
+        started = self._actions.typed_start(self._actor, self._where(), text, None)
+        if started is not None:
+            self._on_started(started)
             return
-        turn = self._conversation.handle_message(
-            team_id=CONSOLE, channel_id=CONSOLE, thread_ts=self._thread, user_id=self._user, text=text
-        )
+        turn = self._actions.talk(self._actor, self._where(), text)
+        if not isinstance(turn, Turn):
+            self._say_answer(turn)
+            return
         self._language = turn.language
         for notice in turn.notices:
             self._say(notice)
@@ -124,14 +125,23 @@ class Console:
         if turn.complete:
             self._say(t(self._language, "console_summary_footer"))
 
+    def _say_answer(self, result: Refusal | Failed | Said) -> None:
+        match result:
+            case Refusal():
+                self._say(refusal_text(self._language, result))
+            case Failed(error=error):
+                self._say(present.run_error(self._language, error))
+            case Said(text=text):
+                self._say(text)
+
     def _help(self, _turn: Turn) -> None:
         self._say(t(self._language, "console_help"))
 
     def _status(self, _turn: Turn) -> None:
-        self._say_runs("status_title", self._runs.active_runs(), "status_empty")
+        self._say_runs("status_title", self._actions.status(self._actor), "status_empty")
 
     def _list(self, _turn: Turn) -> None:
-        self._say_runs("list_title", self._runs.recent_runs(limit=10), "list_empty")
+        self._say_runs("list_title", self._actions.recent(self._actor), "list_empty")
 
     def _say_runs(self, title_key: str, runs: list[RunView], empty_key: str) -> None:
         lines = [f"• {present.run_line(run, self._language)}" for run in runs]
@@ -144,12 +154,11 @@ class Console:
         if run_id is None:
             self._say(t(self._language, "console_stop_usage"))
             return
-        try:
-            run = self._runs.stop(run_id, self._user)
-        except RunError as error:
-            self._say(present.run_error(self._language, error))
-            return
-        self._say(t(self._language, "stopping", id=run.id))
+        result = self._actions.stop(self._actor, run_id)
+        if isinstance(result, Stopped):
+            self._say(t(self._language, "stopping", id=result.run.id))
+        else:
+            self._say_answer(result)
 
     def _resume(self, turn: Turn) -> None:
         """Resume as a new run and follow it here, as a run started from this console is followed."""
@@ -157,12 +166,11 @@ class Console:
         if run_id is None:
             self._say(t(self._language, "console_resume_usage"))
             return
-        try:
-            run = self._runs.resume(run_id, self._user)
-        except RunError as error:
-            self._say(present.run_error(self._language, error))
-            return
-        self._follow(run)
+        result = self._actions.resume(self._actor, run_id)
+        if isinstance(result, Resumed):
+            self._follow(result.run)
+        else:
+            self._say_answer(result)
 
     def _predict(self, turn: Turn) -> None:
         """`predict [id] PATH...`: classify image files (or zips of them) with a finished run's model."""
@@ -174,89 +182,57 @@ class Console:
         if not words:
             self._say(t(self._language, "predict_console_usage"))
             return
-        run = self._model_run(run_id, latest_completed)
-        if run is None:
+        run = run_id if run_id is not None else latest_completed(self._own_runs())
+        model = self._actions.model_for_prediction(self._actor, run, self._language)
+        if not isinstance(model, ModelOf):
+            self._say_answer(model)
             return
         paths = [(word, Path(word).expanduser()) for word in words]
         missing = [
             t(self._language, "predict_missing_file", name=name) for name, path in paths if not path.is_file()
         ]
         found = [(path.name, path) for _, path in paths if path.is_file()]
-        if self._predictions is None:
-            self._predictions = PredictService(gpus=self._runs)
-        reply = predict_reply(self._predictions, run, found, self._language) if found else ""
+        reply = self._actions.predict(model, found, self._language, Limits())
         self._say("\n".join(line for line in (reply, *missing) if line))
 
     def _export_onnx(self, turn: Turn) -> None:
-        run = self._model_run(turn.command_args.get("run_id"), latest_completed)
-        if run is None:
+        run_id = turn.command_args.get("run_id")
+        run = run_id if run_id is not None else latest_completed(self._own_runs())
+
+        def working(found: RunView) -> None:
+            self._say(t(self._language, "onnx_working", run_id=found.id))
+
+        result = self._actions.export_onnx(self._actor, run, self._language, working)
+        if not isinstance(result, Exported):
+            self._say_answer(result)
             return
-        if run.status != RunStatus.COMPLETED or not run.output_dir:
-            status = present.status_label(self._language, run.status)
-            self._say(t(self._language, "predict_not_finished", run_id=run.id, status=status))
-            return
-        report = export.verified_report(run)
-        if report is None:
-            self._say(t(self._language, "onnx_working", run_id=run.id))
-            report = export.run_export(Path(run.output_dir), self._export_command)
-        self._say(present.onnx_report(self._language, run.id, report))
-        offered = export.offered_file(run, report)
-        if offered is not None:
-            self._say(t(self._language, "onnx_console_file", path=offered))
+        self._say(present.onnx_report(self._language, result.run.id, result.report))
+        if result.offered is not None:
+            self._say(t(self._language, "onnx_console_file", path=result.offered))
 
     def _continue(self, turn: Turn) -> None:
         """ "10 more epochs": a new setup continuing the latest finished or stopped run (or the one named)."""
-        run_id = turn.command_args.get("run_id")
-        try:
-            source = self._runs.get(run_id) if run_id is not None else latest_continuable(self._own_runs())
-        except RunError as error:
-            self._say(present.run_error(self._language, error))
-            return
-        refusal = continue_refusal(self._language, source)
-        if refusal is not None or source is None:
-            self._say(refusal or "")
-            return
-        epochs = int(turn.command_args.get("epochs") or 0)
-        self._say_turn(
-            self._conversation.continue_run(turn.session_id, source.id, source.config, epochs, self._language)
+        result = self._actions.continue_draft(
+            self._actor, turn, turn.command_args.get("run_id"), self._own_runs()
         )
+        if isinstance(result, Turn):
+            self._say_turn(result)
+        else:
+            self._say_answer(result)
 
     def _own_runs(self) -> list[RunView]:
         """The runs started or resumed in this console, newest first."""
         return [self._runs.get(run_id) for run_id in reversed(self._started)]
 
-    def _model_run(
-        self, run_id: int | None, pick: Callable[[list[RunView]], RunView | None]
-    ) -> RunView | None:
-        """The run named, else the one `pick` chooses among this console's runs; None after saying why."""
-        try:
-            run = self._runs.get(run_id) if run_id is not None else pick(self._own_runs())
-        except RunError as error:
-            self._say(present.run_error(self._language, error))
-            return None
-        if run is None:
-            self._say(t(self._language, "predict_no_run"))
-        return run
-
-    def _start(self, order: StartOrder, session_id: int) -> None:
-        request = StartRequest(
-            config=order.config,
-            requested_by=self._user,
-            start_key=order.config_key,
-            session_id=session_id,
-            continues_run_id=order.continues_run_id,
-        )
-        try:
-            if order.at is not None:
-                run = self._runs.schedule(request, order.at)
-                scheduled = t(self._language, "scheduled", id=run.id, at=present.clock(order.at))
-                self._say(f"{scheduled} {t(self._language, 'console_scheduled_note')}")
-            else:
-                self._follow(self._runs.submit(request))
-        except RunError as error:
-            self._say(present.run_error(self._language, error))
+    def _on_started(self, result: Started | Refusal | Failed) -> None:
+        if not isinstance(result, Started):
+            self._say_answer(result)
             return
-        self._conversation.mark_started(session_id)
+        if result.at is not None:
+            scheduled = t(self._language, "scheduled", id=result.run.id, at=present.clock(result.at))
+            self._say(f"{scheduled} {t(self._language, 'console_scheduled_note')}")
+        else:
+            self._follow(result.run)
         self._thread = self._new_thread()
         self._say(t(self._language, "console_next"))
 
@@ -275,8 +251,7 @@ class Console:
                 if not stopping:
                     stopping = True
                     self._out.write("\n" + plain(t(self._language, "console_stopping")) + "\n")
-                    with contextlib.suppress(RunError):  # it may have ended at this very moment
-                        self._runs.stop(run.id, self._user)
+                    self._actions.stop(self._actor, run.id)  # it may have ended at this very moment
                 continue
             if update.run.id == run.id:
                 run = update.run
@@ -340,14 +315,13 @@ def quiet_logs() -> None:
             handler.setLevel(max(handler.level, logging.WARNING))
 
 
-def run_console(settings: Settings, parser_choice: str) -> int:
+def run_console(settings: Settings, db: Database, parser_choice: str) -> int:
     quiet_logs()
-    db = Database(settings.database_url_or_default)
-    db.create_all()
-    conversation = ConversationService(db, settings, parser_choice)
-    runs = RunManager(db, settings)
-    runs.start()
+    user = getpass.getuser()
+    actions = Actions.compose(settings, db, parser_choice, admins=frozenset({user}))
+    actions.runs.start()
     try:
-        return Console(settings, conversation, runs, language=locale_language()).run()
+        return Console(actions, user=user, language=locale_language()).run()
     finally:
-        runs.shutdown()
+        actions.close()
+        actions.runs.shutdown()

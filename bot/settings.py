@@ -91,6 +91,13 @@ class Settings(BaseSettings):
     allowed_user_ids: IdList = frozenset()
     allowed_channel_ids: IdList = frozenset()
     admin_user_ids: IdList = frozenset()
+    # Per-user fairness: messages that reach the parser (Claude) and heavy actions (predict, export, upload)
+    user_messages_per_minute: Annotated[
+        int, Field(ge=1, le=10_000, **allowed("a whole number from 1 to 10000"))
+    ] = 20
+    user_heavy_actions_per_minute: Annotated[
+        int, Field(ge=1, le=10_000, **allowed("a whole number from 1 to 10000"))
+    ] = 6
 
     # Runs
     max_concurrent_runs: Annotated[  # default: visible GPUs, or 1

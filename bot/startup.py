@@ -1,4 +1,5 @@
-"""Start-up checks for `python -m bot`, the console and `bot parse`: folders, the database and Slack.
+"""Start-up for `python -m bot`, the console and `bot parse`: folders, the one database and the one Slack
+client, each checked as it is made.
 
 Each problem becomes an InvalidSettings line that names the setting, what was found and what to check, so
 the entry point can print it and exit without a traceback. Tokens and database passwords are never shown.
@@ -8,12 +9,16 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.settings import InvalidSettings, Settings, shown_value
 from bot.storage import Database
+
+if TYPE_CHECKING:
+    from bot.slack.app import SlackConnection
 
 FOLDER_SETTINGS = ("data_root", "output_root", "decoded_cache_dir")
 
@@ -42,8 +47,8 @@ def check_folders(settings: Settings, *, create: bool) -> None:
         raise InvalidSettings(problems)
 
 
-def check_database(settings: Settings) -> None:
-    """Connect to the database and bring its schema up to date, so a bad DATABASE_URL fails now."""
+def open_database(settings: Settings) -> Database:
+    """The bot's one Database, its schema brought up to date now, so a bad DATABASE_URL fails at start."""
     url = settings.database_url_or_default
     try:
         db = Database(url)
@@ -52,9 +57,9 @@ def check_database(settings: Settings) -> None:
     try:
         db.create_all()
     except (SQLAlchemyError, OSError, RuntimeError) as exc:
-        raise InvalidSettings([_database_problem(url, exc)]) from None
-    finally:
         db.dispose()
+        raise InvalidSettings([_database_problem(url, exc)]) from None
+    return db
 
 
 def _database_problem(url: str, exc: BaseException) -> str:
@@ -69,18 +74,19 @@ def _database_problem(url: str, exc: BaseException) -> str:
     return f"DATABASE_URL={shown!r} could not be used: {detail}"
 
 
-def check_slack(settings: Settings) -> None:
-    """One auth.test with the bot token: an unreachable Slack or a refused token is said plainly now."""
+def connect_slack(settings: Settings) -> SlackConnection:
+    """The bot's one Slack client, checked by its one auth.test: an unreachable Slack or a refused token
+    is said plainly now."""
     from slack_sdk.errors import SlackApiError, SlackClientError
 
-    from bot.slack.app import make_web_client
+    from bot.slack.app import connect, make_web_client
 
     client = make_web_client(settings)
     sdk_log = logging.getLogger("slack_sdk")
     level = sdk_log.level
     sdk_log.setLevel(logging.CRITICAL)  # its retry handler logs each failed try; the one line below says it
     try:
-        client.auth_test()
+        return connect(client)
     except SlackApiError as exc:
         raise InvalidSettings([slack_refusal(exc)]) from None
     except (SlackClientError, OSError) as exc:

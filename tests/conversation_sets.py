@@ -9,12 +9,12 @@ database the service reads, as a run the thread started would be.
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 from typing import Any
 
 from bot.conversation.service import ConversationService, Turn
 from bot.storage import ChatSession, Database, RunStatus, SessionState, TrainingRun
+from tests.conversation_support import same
 
 DATA = Path(__file__).parent / "data"
 THREAD_RUNS = {"finished": RunStatus.COMPLETED, "stopped": RunStatus.STOPPED, "running": RunStatus.RUNNING}
@@ -23,12 +23,6 @@ THREAD_RUNS = {"finished": RunStatus.COMPLETED, "stopped": RunStatus.STOPPED, "r
 def load(name: str) -> list[dict[str, Any]]:
     text = (DATA / name).read_text(encoding="utf-8")
     return [json.loads(line) for line in text.splitlines() if line.strip()]
-
-
-def same(expected: Any, actual: Any) -> bool:
-    if isinstance(expected, float) or isinstance(actual, float):
-        return isinstance(actual, int | float) and math.isclose(expected, actual, rel_tol=1e-9)
-    return type(expected) is type(actual) and expected == actual
 
 
 def add_thread_run(db: Database, session_id: int, status: RunStatus) -> None:

@@ -3,7 +3,10 @@ conversation engine, for end-to-end tests and the edit-latency benchmark."""
 
 from __future__ import annotations
 
+import io
 import os
+import sys
+import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,16 +14,21 @@ from typing import Any
 
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 
-from bot.conversation import ConversationService
+from bot.actions import Actions
 from bot.runs import RunManager
 from bot.settings import Settings
-from bot.slack.app import build, make_web_client
+from bot.slack.app import build, connect, make_web_client
 from bot.slack.context import SlackContext
+from bot.slack.membership import ChannelMembers
 from bot.slack.progress import EDIT_INTERVAL_S
 from bot.storage import Database
+from tests.imagegen import make_image_folder
 from tests.slack_standin import BOT_USER_ID, Message, SlackStandIn, has_button
 
 CHANNEL = "C0TRAIN"
+FAKE_TRAINER = str(Path(__file__).with_name("fake_trainer.py"))
+OWNER, STRANGER = "UOWNER", "USTRANGER"
+ACK_LIMIT_S = 3.0
 ENV_TO_CLEAR = (
     "HTTP_PROXY",
     "HTTPS_PROXY",
@@ -66,18 +74,24 @@ class SlackHarness:
             stop_grace_seconds=5,
             **settings_overrides,
         )
+        # the composition root's order (bot/cli.py): one database, one Slack client, the services, the app
         db = Database(settings.database_url_or_default)
         db.create_all()
-        conversation = ConversationService(db, settings, parser, anthropic_client)
-        runs = RunManager(db, settings, trainer_command=trainer_command)
-        _app, ctx = build(
-            settings, conversation, runs, make_web_client(settings), edit_interval=edit_interval
+        slack = connect(make_web_client(settings))
+        actions = Actions.compose(
+            settings,
+            db,
+            parser,
+            membership=ChannelMembers(slack.client),
+            anthropic_client=anthropic_client,
+            trainer_command=trainer_command,
         )
-        runs.start()  # in the order run_socket_mode uses
+        _app, ctx = build(settings, actions, slack, db, edit_interval=edit_interval)
+        actions.runs.start()  # in the order run_socket_mode uses
         handler = SocketModeHandler(_app, standin.app_token)
         handler.connect()
         standin.wait_connected()
-        return cls(standin, settings, runs, ctx, handler)
+        return cls(standin, settings, actions.runs, ctx, handler)
 
     def close(self) -> None:
         self.handler.close()
@@ -87,12 +101,12 @@ class SlackHarness:
 
     # ---- driving a thread ------------------------------------------------------------------------------
 
-    def open_thread(self, user: str, text: str) -> str:
+    def open_thread(self, user: str, text: str, channel: str = CHANNEL) -> str:
         """`/train text` in the channel; returns the ts of the bot's top-level message (the thread)."""
-        envelope = self.standin.slash_command(CHANNEL, user, text)
+        envelope = self.standin.slash_command(channel, user, text)
         self.standin.wait_ack(envelope)
         root = self.wait_message(
-            lambda m: m.thread_ts is None and m.channel == CHANNEL and f"<@{user}>" in m.text,
+            lambda m: m.thread_ts is None and m.channel == channel and f"<@{user}>" in m.text,
             "the /train thread root",
         )
         return root.ts
@@ -133,3 +147,41 @@ class SlackHarness:
             ),
             "the progress message",
         )
+
+
+# ---- helpers the Slack test modules share ---------------------------------------------------------------
+
+
+def harness(tmp_path: Path, epoch_seconds: float, *flags: str, **kwargs: object) -> SlackHarness:
+    """The app with a `pets` dataset and the fake trainer (with extra `flags`, e.g. a failure mode)."""
+    make_image_folder(tmp_path / "data" / "pets", classes=("cat", "dog"), per_class=4)
+    command = [sys.executable, FAKE_TRAINER, "--epoch-seconds", str(epoch_seconds), *flags]
+    return SlackHarness.start(tmp_path, command, **kwargs)  # type: ignore[arg-type]
+
+
+def setup_thread(
+    slack: SlackHarness,
+    epochs: int,
+    request: str = "resnet18 classifier, {epochs} epochs",
+    asks: str = "Which dataset",
+) -> str:
+    """/train `request`, then answer the bot's dataset question (`asks`) with `pets`."""
+    thread = slack.open_thread(OWNER, request.format(epochs=epochs))
+    slack.wait_reply(thread, asks)
+    slack.say(thread, OWNER, "pets")
+    return thread
+
+
+def click(slack: SlackHarness, message_ts: str, user: str, action_id: str) -> None:
+    message = slack.standin.messages[(CHANNEL, message_ts)]
+    envelope = slack.standin.click(message, user, action_id)
+    ack = slack.standin.wait_ack(envelope, timeout=ACK_LIMIT_S)
+    assert ack["envelope_id"] == envelope
+
+
+def zip_bytes(entries: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, data in entries.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()

@@ -63,6 +63,9 @@ class SlackStandIn:
         self.hosted_files: dict[str, bytes] = {}  # path under /files-pri/ -> bytes (user uploads)
         self.shared_files: dict[str, dict[str, Any]] = {}  # file id -> its file object (files.info)
         self.acks: dict[str, dict[str, Any]] = {}
+        # private channels and DMs: their members; every other channel is public, with everyone seen in it
+        self.private_members: dict[str, set[str]] = {}
+        self.people: set[str] = set()  # every user who has sent an event
         self._rate_limits: dict[str, tuple[int, int]] = {}  # method -> (times left, Retry-After)
         self._cond = threading.Condition()
         self._ts = itertools.count(1)
@@ -214,6 +217,7 @@ class SlackStandIn:
         retry_attempt: int = 0,
     ) -> tuple[str, str]:
         """A human message event (recorded in the channel too). Returns (envelope id, message ts)."""
+        self.people.add(user)
         ts = self.next_ts()
         event: dict[str, Any] = {
             "type": "message",
@@ -234,6 +238,7 @@ class SlackStandIn:
         return self.push_event(event, event_id=event_id, retry_attempt=retry_attempt), ts
 
     def slash_command(self, channel: str, user: str, text: str, command: str = "/train") -> str:
+        self.people.add(user)
         payload = {
             "token": "verification",
             "team_id": TEAM_ID,
@@ -253,6 +258,7 @@ class SlackStandIn:
 
     def click(self, message: Message, user: str, action_id: str) -> str:
         """Click the button `action_id` of a bot message, as the given user."""
+        self.people.add(user)
         button = find_button(message.blocks or [], action_id)
         payload = {
             "type": "block_actions",
@@ -284,6 +290,7 @@ class SlackStandIn:
 
     def open_home(self, user: str) -> str:
         """The user opens the app's Home tab (app_home_opened)."""
+        self.people.add(user)
         return self.push_event(
             {
                 "type": "app_home_opened",
@@ -460,6 +467,10 @@ class SlackStandIn:
         published = {**view, "id": f"V{p['user_id']}"}
         self.home_views[p["user_id"]] = published
         return {"ok": True, "view": published}
+
+    def _api_conversations_members(self, p: dict[str, Any]) -> dict[str, Any]:
+        members = self.private_members.get(p["channel"], {BOT_USER_ID, *self.people})
+        return {"ok": True, "members": sorted(members), "response_metadata": {"next_cursor": ""}}
 
     def _api_users_info(self, p: dict[str, Any]) -> dict[str, Any]:
         return {"ok": True, "user": {"id": p["user"], "name": p["user"].lower(), "tz": "UTC"}}

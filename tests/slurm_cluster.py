@@ -21,6 +21,8 @@ from pathlib import Path
 
 import pytest
 
+from bot.runs.slurm import SlurmLauncher
+
 DAEMONS = ("munged", "slurmctld", "slurmd")
 PARTITION = "debug"
 
@@ -156,3 +158,9 @@ def slurm_cluster() -> Iterator[SlurmCluster]:
 def slurm() -> Iterator[SlurmCluster]:
     with slurm_cluster() as cluster:
         yield cluster
+
+
+def launcher_for(cluster: SlurmCluster, **overrides: object) -> SlurmLauncher:
+    values: dict = {"partition": cluster.partition, "gpus_per_run": 0, "poll_seconds": 0.3}
+    values.update(overrides)
+    return SlurmLauncher(environ=cluster.env(), **values)

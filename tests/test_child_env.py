@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -17,8 +18,8 @@ from bot.predict.files import Accepted
 from bot.runs.launcher import LaunchSpec
 from bot.runs.process import TrainerProcess, WarmSpare
 from bot.runs.slurm import SlurmLauncher
-from tests.runs_support import wait_until
 from tests.slurm_cluster import SlurmCluster, slurm  # noqa: F401  (the session's cluster)
+from tests.waiting import wait_until
 
 SECRETS = {
     "SLACK_BOT_TOKEN": "xoxb-secret",
@@ -82,7 +83,7 @@ def test_a_prediction_worker_gets_no_secrets(tmp_path: Path) -> None:
         "    top = [[f'{k}={v}', 1.0] for k, v in os.environ.items()]\n"
         "    print(json.dumps({'results': [{'top': top}]}), flush=True)\n"
     )
-    service = PredictService(command=[sys.executable, "-c", worker], visible_gpus=lambda: ["0"])
+    service = PredictService(command=[sys.executable, "-c", worker], gpus=OneGpu())
     try:
         [result] = service.predict(str(tmp_path), [Accepted("a.png", tmp_path / "a.png")])
     finally:
@@ -109,3 +110,13 @@ def test_a_slurm_job_gets_no_secrets(tmp_path: Path, slurm: SlurmCluster) -> Non
     finally:
         job.kill()
     assert_no_secrets(json.loads(seen.read_text()))
+
+
+class OneGpu:
+    """A GPU lender with GPU 0 free (the run manager's part in bot/runs/gpus.py)."""
+
+    def lend_gpu(self, take_back: Callable[[str], None]) -> str | None:
+        return "0"
+
+    def give_back_gpu(self, gpu: str) -> None:
+        pass

@@ -14,14 +14,17 @@ from pathlib import Path
 
 import pytest
 
+from bot.actions import Actions
 from bot.console import Console, quiet_logs
 from bot.conversation import ConversationService
+from bot.policy import Policy
 from bot.runs import RunManager
 from bot.settings import Settings
 from bot.storage import Database, RunStatus
 from tests.english import english_sentences
 from tests.imagegen import make_image_folder
 
+LOCAL_USER = "alice"  # the console's user: owner and admin of what it does
 FAKE_TRAINER = str(Path(__file__).with_name("fake_trainer.py"))
 
 
@@ -68,7 +71,11 @@ def play(
             raise EOFError  # like input() at the end of stdin
         return line
 
-    status = Console(settings, conversation, runs, read_line=read_line, out=out, language=language).run()
+    actions = Actions(settings, Policy(settings, admins=frozenset({LOCAL_USER})), conversation, runs)
+    try:
+        status = Console(actions, user=LOCAL_USER, read_line=read_line, out=out, language=language).run()
+    finally:
+        actions.close()
     assert status == 0
     return out.getvalue()
 

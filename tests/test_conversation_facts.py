@@ -7,10 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from bot.conversation import ConversationService, Turn
+from bot.conversation import ConversationService
 from bot.conversation.facts import Gpu, HostFacts, _hf_cached, find_weights, measured_throughput
 from bot.settings import Settings
 from bot.storage import Database, RunEpoch, RunStatus, TrainingRun
+from tests.conversation_support import say
 from tests.imagegen import make_image_folder
 
 
@@ -52,14 +53,6 @@ def offline_service(db: Database, data_root: Path, gpus: list[Gpu] | None = None
         hf_cached=lambda repo: False,
     )
     return ConversationService(db, Settings(data_root=data_root, _env_file=None), "rules", facts=facts)
-
-
-def say(service: ConversationService, *texts: str) -> Turn:
-    turn = None
-    for text in texts:
-        turn = service.handle_message(team_id="T", channel_id="C", thread_ts="1", user_id="U", text=text)
-    assert turn is not None
-    return turn
 
 
 # --- pretrained weights ------------------------------------------------------------------------------------

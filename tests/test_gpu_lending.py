@@ -13,7 +13,8 @@ from bot.predict import Accepted, ImageResult, PredictService
 from bot.runs import RunManager
 from bot.runs.gpus import GpuInventory
 from bot.storage import Database, RunStatus
-from tests.runs_support import fake_command, make_request, make_settings, managers, wait_until
+from tests.runs_support import fake_command, make_request, make_settings, managers
+from tests.waiting import wait_until
 
 # a stand-in for `python -m training.serve`: every image's top class is the device it runs on
 FAKE_WORKER = """

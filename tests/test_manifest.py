@@ -17,13 +17,15 @@ ROOT = Path(__file__).resolve().parents[1]
 SCHEMA = Path(__file__).with_name("data") / "slack_manifest.schema.1.0.0.json"
 
 # Web API methods (as slack_sdk WebClient method names) -> the bot scope each needs (None: no scope)
-METHOD_SCOPES: dict[str, str | None] = {
-    "auth_test": None,
-    "chat_postMessage": "chat:write",
-    "chat_update": "chat:write",
-    "chat_postEphemeral": "chat:write",
-    "files_upload_v2": "files:write",
-    "views_publish": None,  # the App Home tab
+METHOD_SCOPES: dict[str, tuple[str, ...]] = {
+    "auth_test": (),
+    "chat_postMessage": ("chat:write",),
+    "chat_update": ("chat:write",),
+    "chat_postEphemeral": ("chat:write",),
+    "files_upload_v2": ("files:write",),
+    "views_publish": (),  # the App Home tab
+    # who is in a run's channel (bot/policy.py): public and private channels, DMs and group DMs
+    "conversations_members": ("channels:read", "groups:read", "im:read", "mpim:read"),
 }
 EVENT_SCOPES = {
     "app_mention": "app_mentions:read",
@@ -76,7 +78,11 @@ def test_scopes_are_exactly_the_ones_the_code_uses() -> None:
     called = set(re.findall(r"\bclient\.([a-z]+_[A-Za-z0-9_]+)\(", source))
     unknown = called - METHOD_SCOPES.keys()
     assert not unknown, f"add the scopes of {unknown} to METHOD_SCOPES and manifest.yml"
-    used = ({METHOD_SCOPES[method] for method in called} | set(EVENT_SCOPES.values()) | {"commands"}) - {None}
+    used = (
+        {scope for method in called for scope in METHOD_SCOPES[method]}
+        | set(EVENT_SCOPES.values())
+        | {"commands"}
+    ) - {None}
     if "url_private_download" in source:  # downloading a shared file with the bot token
         used.add("files:read")
     assert sorted(load_manifest()["oauth_config"]["scopes"]["bot"]) == sorted(used)

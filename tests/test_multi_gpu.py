@@ -20,9 +20,10 @@ from bot.runs.launcher import trainer_args
 from bot.runs.slurm import SlurmLauncher
 from bot.settings import Settings
 from bot.storage import Database, RunStatus
+from tests.conversation_support import say
 from tests.imagegen import make_image_folder
-from tests.runs_support import fake_command, make_request, make_settings, managers, wait_until
-from tests.test_conversation_facts import say
+from tests.runs_support import fake_command, make_request, make_settings, managers
+from tests.waiting import wait_until
 
 
 @pytest.mark.parametrize(

@@ -3,7 +3,6 @@ worker whose answers equal the trainer's own predict."""
 
 from __future__ import annotations
 
-import time
 import zipfile
 from pathlib import Path
 
@@ -14,6 +13,7 @@ from bot.predict import Accepted, ImageResult, Limits, PredictError, PredictServ
 from bot.predict.present import prediction_text
 from tests.imagegen import make_image_folder
 from tests.trainer_helpers import after_preparing, run_trainer
+from tests.waiting import wait_until
 from training.contract import ExitCode
 from training.data import discover
 from training.predict import Predictor
@@ -68,10 +68,8 @@ def test_an_idle_worker_is_stopped(run, tmp_path) -> None:
     try:
         service.predict(str(out), [Accepted("a.png", data / "circle" / "circle_000.png")])
         (worker,) = service._workers.values()
-        deadline = time.monotonic() + 10
-        while worker.process.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert service.devices() == [] and worker.process.poll() is not None
+        wait_until(lambda: worker.process.poll() is not None, timeout=10, what="the idle worker's exit")
+        assert service.devices() == []
     finally:
         service.close()
 

@@ -14,7 +14,8 @@ from bot.runs import InvalidRunState, NotAllowed, RunNotFound, RunView
 from bot.slack import render
 from bot.storage import RunStatus
 from tests.english import english_sentences, texts_of_blocks
-from tests.test_slack_render import NOW, view
+from tests.run_views import NOW, view
+from training.events import DoneEvent, RunSummary
 
 WARNING = {"code": "pretrained_unavailable", "message": "pretrained weights for resnet18 are not available"}
 DONE_METRICS = {
@@ -228,3 +229,17 @@ def test_onnx_on_request_is_worded_from_the_check() -> None:
     failed = {"status": "error", "message": "FileNotFoundError: /data/pets"}
     assert present.onnx_report("en", 4, failed).endswith("> FileNotFoundError: /data/pets")
     assert "FileNotFoundError" not in present.onnx_report("ko", 4, failed)
+
+
+def test_the_completion_reads_one_summary_from_the_done_event_or_the_stored_metrics() -> None:
+    done = DoneEvent(
+        epochs_completed=10, final={"val_acc": 0.9, "val_loss": 0.25, "train_loss": 0.2}, best_val_acc=0.92,
+        best_epoch=8, per_class_acc={"cat": 1.0, "dog": 0.8}, confusion_matrix=[[1, 0], [0, 1]], artifacts={},
+    )  # fmt: skip
+    stored = dataclasses.replace(STATES["completed"], metrics=RunSummary.of(done).model_dump())
+    assert present.completion(stored, "en") == present.completion(STATES["completed"], "en", done)
+    detection = RunSummary.model_validate(
+        {"final": {"val_map50": 0.61, "val_map": 0.4}, "per_class_ap50": {"a": 0.7}}
+    )
+    assert detection.final.val_map50 == 0.61 and detection.final.val_acc is None
+    assert detection.per_class_ap50 == {"a": 0.7}

@@ -20,10 +20,10 @@ from bot.runs.launcher import LaunchFailed
 from bot.runs.process import LocalLauncher, started_trainer
 from bot.runs.store import RunStore
 from bot.storage import Database, RunEpoch, RunStatus, TrainingRun
-from tests.runs_support import Recorder, fake_command, make_request, make_settings, managers, wait_until
-from tests.slurm_cluster import SlurmCluster, slurm  # noqa: F401  (the session's cluster)
-from tests.test_runs_slurm import launcher_for
-from tests.test_slack_e2e import OWNER, click, harness, setup_thread
+from tests.runs_support import Recorder, fake_command, make_request, make_settings, managers
+from tests.slack_harness import OWNER, click, harness, setup_thread
+from tests.slurm_cluster import SlurmCluster, launcher_for, slurm  # noqa: F401  (the session's cluster)
+from tests.waiting import wait_until
 from training.config import TrainingConfig
 from training.contract import CHECKPOINT_LAST_FILE
 

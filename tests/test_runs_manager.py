@@ -20,7 +20,8 @@ from bot.runs.follower import EventTail, RunFollower
 from bot.runs.process import TrainerProcess
 from bot.settings import Settings
 from bot.storage import Database, RunEpoch, RunStatus, TrainingRun
-from tests.runs_support import Recorder, fake_command, make_request, make_settings, managers, wait_until
+from tests.runs_support import Recorder, fake_command, make_request, make_settings, managers
+from tests.waiting import wait_until
 from training.contract import EVENTS_FILE
 from training.events import StoppedEvent
 

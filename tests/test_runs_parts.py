@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -12,7 +11,8 @@ from bot.runs import RunManager
 from bot.runs.gpus import GpuInventory
 from bot.runs.schedule import RunScheduler
 from bot.storage import Database, RunStatus
-from tests.runs_support import fake_command, make_request, make_settings, managers, wait_until
+from tests.runs_support import fake_command, make_request, make_settings, managers
+from tests.waiting import wait_until
 
 
 def test_gpus_are_read_once_at_start_and_spread_over_runs(tmp_path: Path, db: Database) -> None:
@@ -56,22 +56,20 @@ def test_inventory_refresh_reads_again_and_pick_prefers_the_least_used() -> None
 
 def test_scheduler_fires_past_starts_at_once_and_forgets_removed_ones() -> None:
     fired: list[int] = []
-    done = threading.Event()
 
     def on_due(run_id: int) -> None:
         fired.append(run_id)
-        done.set()
 
     scheduler = RunScheduler("Asia/Seoul", on_due=on_due, watchdog=lambda: None, watchdog_interval=60)
     now = datetime.now(UTC)
     scheduler.add(1, now - timedelta(hours=1))  # missed while the bot was down
     scheduler.add(2, now + timedelta(seconds=0.3))
+    scheduler.add(3, now + timedelta(seconds=0.5))  # due after 2: once it fired, 2's time has passed
     scheduler.remove(2)
     scheduler.remove(99)  # unknown: nothing to do
     scheduler.start()
     try:
-        assert done.wait(5)
-        time.sleep(0.6)
+        wait_until(lambda: 3 in fired, timeout=5, what="run 3 due")
     finally:
         scheduler.shutdown()
-    assert fired == [1]
+    assert fired == [1, 3]

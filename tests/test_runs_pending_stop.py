@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import signal
 import threading
-import time
 from pathlib import Path
 
 from sqlalchemy import select
@@ -15,7 +14,8 @@ from sqlalchemy import select
 from bot.runs import RunManager
 from bot.runs.store import RunStore
 from bot.storage import Database, RunStatus, TrainingRun
-from tests.runs_support import Recorder, fake_command, make_request, make_settings, managers, wait_until
+from tests.runs_support import Recorder, fake_command, make_request, make_settings, managers
+from tests.waiting import process_gone, wait_until
 
 STUBBORN = ("--ignore-sigterm", "--epoch-seconds", "0.1")  # a trainer slow to honour SIGTERM
 
@@ -60,10 +60,7 @@ def test_a_restarted_bot_finishes_a_pending_stop_and_reports_it(tmp_path: Path, 
 
     assert stopped.current_epoch >= 1
     assert second.active_runs() == []
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline and os.path.exists(f"/proc/{pid}"):
-        time.sleep(0.05)
-    assert not os.path.exists(f"/proc/{pid}") or "Z" in Path(f"/proc/{pid}/stat").read_text().split()[2]
+    wait_until(lambda: process_gone(pid), timeout=5, what=f"trainer {pid} gone")
 
 
 def test_a_stopping_trainer_that_died_while_the_bot_was_down_is_stopped_not_interrupted(
@@ -74,7 +71,7 @@ def test_a_stopping_trainer_that_died_while_the_bot_was_down_is_stopped_not_inte
         pid = _row(db, run_id).pid
         assert pid is not None
         os.killpg(pid, signal.SIGKILL)
-        time.sleep(0.2)
+        wait_until(lambda: process_gone(pid), timeout=5, what=f"trainer {pid} gone")
 
         second = RunManager(db, make_settings(tmp_path), trainer_command=fake_command())
         created.append(second)

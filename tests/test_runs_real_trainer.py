@@ -10,7 +10,8 @@ from sqlalchemy import select
 from bot.runs import RunManager
 from bot.storage import Database, RunEpoch, RunStatus
 from tests.imagegen import make_image_folder
-from tests.runs_support import Recorder, make_request, make_settings, managers, wait_until
+from tests.runs_support import Recorder, make_request, make_settings, managers
+from tests.waiting import wait_until
 
 
 def test_a_tiny_real_training_run_is_followed_to_completion(tmp_path: Path) -> None:

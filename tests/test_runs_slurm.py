@@ -20,18 +20,12 @@ from bot.runs.slurm import SlurmLauncher, gpus_in_gres
 from bot.settings import Settings
 from bot.storage import Database, RunEpoch, RunStatus, TrainingRun
 from tests.imagegen import make_image_folder
-from tests.runs_support import Recorder, fake_command, make_request, make_settings, wait_until
-from tests.slack_harness import SlackHarness
-from tests.slurm_cluster import SlurmCluster, free_port, slurm  # noqa: F401  (the session's cluster)
-from tests.test_slack_e2e import OWNER, click, setup_thread
+from tests.runs_support import Recorder, fake_command, make_request, make_settings
+from tests.slack_harness import OWNER, SlackHarness, click, setup_thread
+from tests.slurm_cluster import SlurmCluster, free_port, launcher_for, slurm  # noqa: F401  (the session's cluster)
+from tests.waiting import wait_until
 
 FAKE = fake_command("--epoch-seconds", "0.3")
-
-
-def launcher_for(cluster: SlurmCluster, **overrides: object) -> SlurmLauncher:
-    values: dict = {"partition": cluster.partition, "gpus_per_run": 0, "poll_seconds": 0.3}
-    values.update(overrides)
-    return SlurmLauncher(environ=cluster.env(), **values)
 
 
 @pytest.fixture

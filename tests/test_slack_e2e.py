@@ -3,7 +3,6 @@ RunManager launching the fake trainer (tests/fake_trainer.py) and the real conve
 
 from __future__ import annotations
 
-import io
 import itertools
 import os
 import re
@@ -11,7 +10,6 @@ import signal
 import socket
 import subprocess
 import sys
-import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -21,19 +19,19 @@ import pytest
 
 from bot.storage import ChatSession, Database, RunStatus, TrainingRun
 from tests.imagegen import make_image_folder
-from tests.slack_harness import CHANNEL, ENV_TO_CLEAR, SlackHarness
+from tests.slack_harness import (
+    ACK_LIMIT_S,
+    CHANNEL,
+    ENV_TO_CLEAR,
+    OWNER,
+    STRANGER,
+    SlackHarness,
+    click,
+    harness,
+    setup_thread,
+    zip_bytes,
+)
 from tests.slack_standin import BOT_USER_ID, TEAM_ID, Message, SlackStandIn, has_button
-
-FAKE_TRAINER = str(Path(__file__).with_name("fake_trainer.py"))
-OWNER, STRANGER = "UOWNER", "USTRANGER"
-ACK_LIMIT_S = 3.0
-
-
-def harness(tmp_path: Path, epoch_seconds: float, *flags: str, **kwargs: object) -> SlackHarness:
-    """The app with a `pets` dataset and the fake trainer (with extra `flags`, e.g. a failure mode)."""
-    make_image_folder(tmp_path / "data" / "pets", classes=("cat", "dog"), per_class=4)
-    command = [sys.executable, FAKE_TRAINER, "--epoch-seconds", str(epoch_seconds), *flags]
-    return SlackHarness.start(tmp_path, command, **kwargs)  # type: ignore[arg-type]
 
 
 @pytest.fixture
@@ -41,26 +39,6 @@ def slack(tmp_path: Path) -> Iterator[SlackHarness]:
     h = harness(tmp_path, epoch_seconds=0.4)
     yield h
     h.close()
-
-
-def setup_thread(
-    slack: SlackHarness,
-    epochs: int,
-    request: str = "resnet18 classifier, {epochs} epochs",
-    asks: str = "Which dataset",
-) -> str:
-    """/train `request`, then answer the bot's dataset question (`asks`) with `pets`."""
-    thread = slack.open_thread(OWNER, request.format(epochs=epochs))
-    slack.wait_reply(thread, asks)
-    slack.say(thread, OWNER, "pets")
-    return thread
-
-
-def click(slack: SlackHarness, message_ts: str, user: str, action_id: str) -> None:
-    message = slack.standin.messages[(CHANNEL, message_ts)]
-    envelope = slack.standin.click(message, user, action_id)
-    ack = slack.standin.wait_ack(envelope, timeout=ACK_LIMIT_S)
-    assert ack["envelope_id"] == envelope
 
 
 def test_happy_path_from_train_to_uploaded_model(slack: SlackHarness) -> None:
@@ -125,11 +103,12 @@ def test_happy_path_from_train_to_uploaded_model(slack: SlackHarness) -> None:
     gaps = [b.at - a.at for a, b in itertools.pairwise(updates)]
     assert gaps[0] >= 1.0 and min(gaps) >= 0.5  # honoured Retry-After; coalesced (about 1 edit/s)
 
+    slack.standin.private_members[CHANNEL] = {OWNER, BOT_USER_ID}  # the stranger is not in the channel
     click(slack, progress.ts, STRANGER, "train_download")
     refusal = slack.standin.wait_for(
         lambda: [e for e in slack.standin.ephemerals if e["user"] == STRANGER], what="an ephemeral refusal"
     )[-1]
-    assert "Only <@UOWNER>" in refusal["text"]
+    assert "(<@UOWNER>)" in refusal["text"] and "members of the channel" in refusal["text"]
     click(slack, progress.ts, OWNER, "train_download")
     slack.standin.wait_for(
         lambda: len([u for u in slack.standin.uploads.values() if u["name"] == "model.safetensors"]) == 2,
@@ -156,7 +135,7 @@ def test_stop_mid_run_refuses_strangers_and_offers_resume(slack: SlackHarness) -
 
     click(slack, progress.ts, STRANGER, "train_stop")
     refusal = slack.standin.wait_for(lambda: slack.standin.ephemerals, what="an ephemeral refusal")[-1]
-    assert refusal["user"] == STRANGER and "or an admin can do that" in refusal["text"]
+    assert refusal["user"] == STRANGER and "or an admin, can stop it" in refusal["text"]
     assert slack.runs.recent_runs()[0].status == RunStatus.RUNNING
 
     click(slack, progress.ts, OWNER, "train_stop")
@@ -224,14 +203,6 @@ def test_claude_failing_falls_back_to_the_rule_parser(tmp_path: Path) -> None:
         slack.close()
 
 
-def zip_bytes(entries: dict[str, bytes]) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for name, data in entries.items():
-            archive.writestr(name, data)
-    return buffer.getvalue()
-
-
 def test_zip_uploads_escaping_refused_valid_used(slack: SlackHarness, tmp_path: Path) -> None:
     thread = slack.open_thread(OWNER, "resnet18 classifier, 2 epochs")
     slack.wait_reply(thread, "Which dataset")
@@ -260,9 +231,9 @@ def test_surfaces_mentions_dms_commands_scheduling_and_start_permission(tmp_path
     try:
         # an @mention starts a conversation in that message's thread; a DM in the DM
         _envelope, mention_ts = standin.user_message(
-            CHANNEL, STRANGER, "<@U0BOT> resnet18 classifier", event_id="EvM"
+            CHANNEL, OWNER, "<@U0BOT> resnet18 classifier", event_id="EvM"
         )
-        standin.push_event({"type": "app_mention", "user": STRANGER, "text": "<@U0BOT> resnet18 classifier",
+        standin.push_event({"type": "app_mention", "user": OWNER, "text": "<@U0BOT> resnet18 classifier",
                             "ts": mention_ts, "channel": CHANNEL}, event_id="EvM2")  # fmt: skip
         slack.wait_reply(mention_ts, "Which dataset")
         dm_envelope, dm_ts = standin.user_message("D0DM", OWNER, "efficientnet_b0 on pets", channel_type="im")
@@ -273,16 +244,22 @@ def test_surfaces_mentions_dms_commands_scheduling_and_start_permission(tmp_path
         standin.user_message(CHANNEL, "U0BOT", "Training setup started by someone", thread_ts=mention_ts)
         standin.user_message(CHANNEL, OWNER, "lunch anyone?")
 
-        # only ALLOWED_USER_IDS may start: the stranger's Start is refused
-        slack.say(mention_ts, STRANGER, "2 epochs")
+        # someone not on ALLOWED_USER_IDS reaches neither the engine (nor Claude) nor the draft, nor Start
+        slack.say(mention_ts, STRANGER, "50 epochs")
+        refusal = standin.wait_for(lambda: standin.ephemerals, what="the stranger's refusal")[-1]
+        assert (
+            refusal["user"] == STRANGER and "list of people who can use it; ask an admin" in refusal["text"]
+        )
+        slack.say(mention_ts, OWNER, "2 epochs")
         slack.wait_reply(mention_ts, "epochs 2")
-        slack.say(mention_ts, STRANGER, "pets")
+        slack.say(mention_ts, OWNER, "pets")
         click(slack, slack.summary(mention_ts).ts, STRANGER, "train_start")
-        refusal = standin.wait_for(lambda: standin.ephemerals, what="the start refusal")[-1]
-        assert refusal["user"] == STRANGER and "not allowed to start" in refusal["text"]
+        refusal = standin.wait_for(lambda: standin.ephemerals[1:], what="the start refusal")[-1]
+        assert refusal["user"] == STRANGER and "list of people who can start training runs" in refusal["text"]
         assert slack.runs.recent_runs() == []
         heard = user_texts(slack)
         assert "Training setup started by someone" not in heard and "lunch anyone?" not in heard
+        assert "50 epochs" not in heard
         assert heard.count("resnet18 classifier") == 1  # the mention's message event is not answered twice
 
         # "start at 02:00" in a confirming thread schedules the run

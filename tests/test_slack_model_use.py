@@ -172,13 +172,13 @@ def test_predict_typed_without_files_says_where_to_post_them(finished: Finished)
 
 def test_onnx_on_request_without_onnx_installed_says_how_to_get_it(finished: Finished) -> None:
     slack = finished.slack
-    slack.ctx.export_command = WITHOUT_ONNX
+    slack.ctx.actions.export_command = WITHOUT_ONNX
     try:
         before = len(slack.bot_messages(finished.thread))
         slack.say(finished.thread, OWNER, "export onnx")
         reply = wait_new_reply(slack, finished.thread, before, "pip install", timeout=120)
     finally:
-        slack.ctx.export_command = [sys.executable, "-m", "training.export"]
+        slack.ctx.actions.export_command = [sys.executable, "-m", "training.export"]
     assert 'pip install -e ".[onnx]"' in reply.text.replace("&quot;", '"')
     assert not [u for u in slack.standin.uploads.values() if u["name"] == "model.onnx"]
     assert not (Path(str(finished.run.output_dir)) / "model.onnx").exists()

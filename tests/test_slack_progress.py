@@ -15,7 +15,8 @@ from bot.runs import RunUpdate
 from bot.slack.executor import WorkExecutor
 from bot.slack.progress import ProgressPublisher
 from bot.storage import RunStatus
-from tests.test_slack_render import view
+from tests.run_views import view
+from tests.waiting import wait_until
 from training.events import DoneEvent, EpochEvent, ProgressEvent
 
 
@@ -45,11 +46,17 @@ class RecordingClient:
             return [(kwargs, at) for name, kwargs, at in self.calls if name == method]
 
 
-def wait_until(predicate: Any, timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.01)
+def settled(publisher: ProgressPublisher, client: RecordingClient) -> None:
+    """Wait until the publisher has worked through what it was given: a marker run's update, fed last,
+    has been edited into its message."""
+    marker = view(id=999, slack_channel="CMARK", slack_ts="9.9")
+    publisher.track(marker, "CMARK", "9.9")
+    publisher.on_update(RunUpdate(dataclasses.replace(marker, current_epoch=5), epoch_event(5)))
+    wait_until(lambda: any(kwargs["channel"] == "CMARK" for kwargs, _at in client.named("chat_update")))
+
+
+def unmarked(client: RecordingClient, method: str) -> list[tuple[dict[str, Any], float]]:
+    return [(kwargs, at) for kwargs, at in client.named(method) if kwargs.get("channel") != "CMARK"]
 
 
 @pytest.fixture
@@ -99,10 +106,10 @@ def test_bursts_are_coalesced_and_the_final_state_is_always_shown(publisher, tmp
     publisher.on_update(RunUpdate(running, None))  # an older snapshot arriving late is dropped
     publisher.on_update(RunUpdate(done, None))  # a repeat of the final state: edited, not re-announced
     wait_until(lambda: len(client.named("chat_update")) == len(edits) + 1)
-    time.sleep(0.3)
+    settled(publisher, client)
     assert (
         len(client.named("chat_postMessage")) == 1
-        and "Completed" in client.named("chat_update")[-1][0]["text"]
+        and "Completed" in unmarked(client, "chat_update")[-1][0]["text"]
     )
 
 
@@ -126,8 +133,8 @@ def test_runs_not_from_slack_are_ignored(publisher) -> None:  # type: ignore[no-
     publisher, client = publisher
     console_run = view(slack_channel=None, slack_thread_ts=None, slack_ts=None, status=RunStatus.FAILED)
     publisher.on_update(RunUpdate(console_run, None))
-    time.sleep(0.3)
-    assert client.calls == []
+    settled(publisher, client)
+    assert unmarked(client, "chat_update") == [] and client.named("chat_postMessage") == []
 
 
 def test_a_failed_edit_does_not_stop_the_edits_of_other_runs(publisher) -> None:  # type: ignore[no-untyped-def]

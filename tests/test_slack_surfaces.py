@@ -13,9 +13,17 @@ import pytest
 from bot.conversation.parsing import ParseContext, Parser, ParseResult
 from tests.english import english_sentences, texts_of_blocks
 from tests.imagegen import make_image_folder
-from tests.slack_harness import CHANNEL, SlackHarness
+from tests.slack_harness import (
+    CHANNEL,
+    OWNER,
+    STRANGER,
+    SlackHarness,
+    click,
+    harness,
+    setup_thread,
+    zip_bytes,
+)
 from tests.slack_standin import TEAM_ID, has_button
-from tests.test_slack_e2e import OWNER, STRANGER, click, harness, setup_thread, zip_bytes
 
 
 @pytest.fixture
@@ -106,7 +114,7 @@ def test_a_disallowed_users_zip_is_refused_and_nothing_is_written(tmp_path: Path
         )
         slack.say(thread, STRANGER, "", files=[slack.standin.host_file("bugs.zip", upload)])
         refusal = slack.standin.wait_for(lambda: slack.standin.ephemerals, what="the upload refusal")[-1]
-        assert refusal["user"] == STRANGER and "not allowed to upload" in refusal["text"]
+        assert refusal["user"] == STRANGER and "list of people who can upload datasets" in refusal["text"]
         assert not (tmp_path / "data" / "uploads").exists()
         assert not any("Unpacked" in m.text for m in slack.bot_messages(thread))
     finally:

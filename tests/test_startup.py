@@ -35,6 +35,8 @@ BAD_VALUES: dict[str, list[str]] = {
     "allowed_user_ids": [],  # any list of ids
     "allowed_channel_ids": [],
     "admin_user_ids": [],
+    "user_messages_per_minute": ["lots", "0", "-2", "1e6"],
+    "user_heavy_actions_per_minute": ["some", "0", "20000"],
     "max_concurrent_runs": ["-1", "0", "65", "two", "1.5"],
     "max_epochs": ["abc", "0", "5000", "-3", "1e9", "1e400"],
     "stop_grace_seconds": ["0", "-1", "soon", "inf", "nan"],

@@ -8,7 +8,6 @@ import contextlib
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,7 +18,8 @@ from bot.runs.launcher import LaunchSpec
 from bot.runs.process import LocalLauncher, TrainerProcess, is_our_trainer, proc_stat, start_time
 from bot.storage import Database, RunStatus, TrainingRun
 from tests.imagegen import make_image_folder
-from tests.runs_support import make_request, make_settings, managers, wait_until
+from tests.runs_support import make_request, make_settings, managers
+from tests.waiting import process_gone, wait_until
 from training.contract import (
     CHECKPOINT_LAST_FILE,
     EVENTS_FILE,
@@ -165,7 +165,7 @@ def test_a_dead_spare_or_a_multi_gpu_run_starts_cold(tmp_path: Path) -> None:
         assert several.pid != spare and spares() == [spare]  # a run on several GPUs never takes it
         several_code = exit_code(several)
         subprocess.run(["kill", "-9", str(spare)], check=True)
-        time.sleep(0.2)
+        wait_until(lambda: process_gone(spare), timeout=5, what="the killed spare gone")
         cold = launch_failing_run(launcher, tmp_path / "cold")
         assert cold.pid != spare and not (tmp_path / "cold" / WARM_PID_FILE).exists()
         code = exit_code(cold)

@@ -117,6 +117,43 @@ class DoneEvent(_Event):
     total_seconds: float = 0.0
 
 
+class EpochRecord(BaseModel):
+    """One epoch's figures, as the done event's `final` carries them and the bot stores them; detection
+    runs add mAP. Every figure is optional: a run reports what its task measures."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    train_loss: float | None = None
+    train_acc: float | None = None
+    val_loss: float | None = None
+    val_acc: float | None = None
+    val_map50: float | None = None
+    val_map: float | None = None
+    lr: float | None = None
+    epoch_seconds: float | None = None
+    images_per_sec: float | None = None
+
+
+class RunSummary(BaseModel):
+    """A completed run's results: the done event's figures as the bot stores them (in the run's
+    metrics) and the presenters read them, one shape for both."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    final: EpochRecord = Field(default_factory=EpochRecord)
+    best_val_acc: float | None = None
+    best_epoch: int | None = None
+    per_class_acc: dict[str, float] = Field(default_factory=dict)
+    per_class_ap50: dict[str, float] | None = None  # detection
+    test: dict[str, float] | None = None
+    onnx: dict[str, Any] | None = None
+    early_stopped: bool = False
+
+    @classmethod
+    def of(cls, done: DoneEvent) -> RunSummary:
+        return cls.model_validate(done.model_dump())
+
+
 class StoppedEvent(_Event):
     type: Literal["stopped"] = "stopped"
     epoch: int  # epochs fully completed before the stop

@@ -41,7 +41,6 @@ TEXTS: dict[str, dict[str, str]] = {
         "continue_no_checkpoint": "Run #{run_id} left no checkpoint to continue from.",
         "continues_line": "↪️ continues run #{run_id}",
         "button_export_onnx": "Export ONNX",
-        "predict_not_allowed": "Sorry, only people who may start runs here can have images classified.",
         "onnx_console_file": "The verified ONNX file: {path}",
         "onnx_working": "Exporting run #{run_id}'s model to ONNX and checking it against PyTorch on the "
         "validation images…",
@@ -104,7 +103,6 @@ TEXTS: dict[str, dict[str, str]] = {
         "continue_no_checkpoint": "학습 #{run_id}에는 이어서 학습할 체크포인트가 없어요.",
         "continues_line": "↪️ 학습 #{run_id}에서 이어서 학습",
         "button_export_onnx": "ONNX 내보내기",
-        "predict_not_allowed": "죄송해요, 여기서 학습을 시작할 수 있는 사람만 이미지를 분류할 수 있어요.",
         "onnx_console_file": "검증된 ONNX 파일: {path}",
         "onnx_working": "학습 #{run_id}의 모델을 ONNX로 내보내고 검증 이미지로 PyTorch와 비교하고 있어요…",
         "onnx_ok": "✅ 학습 #{run_id}의 ONNX 내보내기를 검증 이미지 "

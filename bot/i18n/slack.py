@@ -40,14 +40,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "for a run's model\n"
         "• the bot's *Home* tab lists your runs and the queue",
         "stop_usage": "Usage: `/train stop <run id>` (see `/train status`).",
-        "not_allowed_start": "Sorry, you are not allowed to start training runs here.",
-        "not_allowed_upload": "Sorry, you are not allowed to upload datasets here.",
         "setup_gone": "This setup is no longer available.",
         "setup_replaced": "The setup changed since this summary; use Start on the newest summary.",
         "setup_was_cancelled": "This setup was cancelled; reply in the thread to set it up again.",
-        "cancel_only_owner": "Only {owner} or an admin can cancel this setup.",
         "setup_cancelled": "Setup cancelled by {user}. Reply in this thread to start over.",
-        "manage_only_owner": "Only {owner} (who started run #{id}) or an admin can do that.",
         "no_model_file": "Run #{id} has no model file to download.",
         "upload_done": "Unpacked `{name}` into `{path}`: {classes} classes, {images} images. "
         "Classes: {counts}.",
@@ -98,14 +94,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "ONNX 파일, `10 에폭 더`는 이어서 학습해요. `/train 예측 <번호>`는 그 학습의 모델용 스레드를 열어요\n"
         "• 봇의 *홈* 탭에서 내 학습과 대기열을 볼 수 있어요",
         "stop_usage": "사용법: `/train 중지 <학습 번호>` (`/train 상태`에서 확인하세요).",
-        "not_allowed_start": "죄송해요, 여기서는 학습을 시작할 수 없어요.",
-        "not_allowed_upload": "죄송해요, 여기서는 데이터셋을 올릴 수 없어요.",
         "setup_gone": "이 설정은 더 이상 쓸 수 없어요.",
         "setup_replaced": "이 요약 뒤로 설정이 바뀌었어요. 가장 최근 요약의 시작 버튼을 눌러 주세요.",
         "setup_was_cancelled": "취소된 설정이에요. 다시 설정하려면 스레드에 답해 주세요.",
-        "cancel_only_owner": "{owner}님이나 관리자만 이 설정을 취소할 수 있어요.",
         "setup_cancelled": "{user}님이 설정을 취소했어요. 다시 시작하려면 이 스레드에 답해 주세요.",
-        "manage_only_owner": "학습 #{id}을(를) 시작한 {owner}님이나 관리자만 할 수 있어요.",
         "no_model_file": "학습 #{id}에는 내려받을 모델 파일이 없어요.",
         "upload_done": "`{name}`을(를) `{path}`에 풀었어요: 클래스 {classes}개, 이미지 {images}장. "
         "클래스: {counts}.",

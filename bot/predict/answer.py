@@ -38,7 +38,7 @@ def predict_reply(
             if error.code == "no_model":
                 return t(language, "predict_no_model", run_id=run.id)
             return t(language, "predict_failed", detail=error.code)
-    return prediction_text(language, run.id, str(run.config.get("model", "")), results, problems)
+    return prediction_text(language, run.id, run.model, results, problems)
 
 
 def latest_completed(runs: list[RunView]) -> RunView | None:

@@ -17,7 +17,7 @@ from bot.runs import RunError, RunView
 from bot.runs.advice import FAILURE_CODES
 from bot.storage import RunStatus
 from training.contract import ONNX_INSTALL
-from training.events import DoneEvent
+from training.events import DoneEvent, RunSummary
 
 BAR_WIDTH = 20
 PER_CLASS_SHOWN = 12  # more classes: only the lowest accuracies are listed in the completion reply
@@ -70,7 +70,7 @@ def progress(run: RunView, language: str, now: datetime | None = None) -> Progre
         language,
         "run_title",
         id=run.id,
-        model=run.config.get("model", "?"),
+        model=run.model,
         status=status_label(language, run.status),
     ) + _continues(run, language, " · ")
     stalled = t(language, "run_stalled") if run.stalled and run.status == RunStatus.RUNNING else None
@@ -178,7 +178,7 @@ def warnings(run: RunView, language: str) -> list[str]:
         if language == TRAINER_LANGUAGE and message:
             shown.append(f"⚠️ {message}")
         elif code in KNOWN_WARNINGS:
-            shown.append("⚠️ " + t(language, f"warning_{code}", model=run.config.get("model", "?")))
+            shown.append("⚠️ " + t(language, f"warning_{code}", model=run.model))
         else:
             shown.append("⚠️ " + t(language, "warning_other", code=code))
     return shown
@@ -198,31 +198,32 @@ def reason(run: RunView, language: str) -> str | None:
 def completion(run: RunView, language: str, done: DoneEvent | None = None) -> list[str]:
     """The reply when a run completed: final accuracy (and best), losses, test accuracy, per class; from
     the done event, else from the run's stored summary."""
-    metrics = run.metrics or {}
-    final = done.final if done else metrics.get("final", metrics)
-    per_class = done.per_class_acc if done else metrics.get("per_class_acc", {})
-    test = (done.test if done else metrics.get("test")) or {}
-    model = run.config.get("model", "?")
-    lines = [t(language, "done_head", id=run.id, model=model, epochs=run.current_epoch)]
+    summary = RunSummary.of(done) if done else run.summary
+    final, test = summary.final, summary.test or {}
+    lines = [t(language, "done_head", id=run.id, model=run.model, epochs=run.current_epoch)]
     lines[0] += _continues(run, language, " ")
-    early = done.early_stopped if done else bool(metrics.get("early_stopped"))
-    if early:
-        best_epoch = done.best_epoch if done else metrics.get("best_epoch")
+    if summary.early_stopped:
         patience = run.config.get("early_stopping_patience")
         lines.append(
-            t(language, "done_early_stop", epoch=run.current_epoch, patience=patience, best_epoch=best_epoch)
+            t(
+                language,
+                "done_early_stop",
+                epoch=run.current_epoch,
+                patience=patience,
+                best_epoch=summary.best_epoch,
+            )
         )
-    if final.get("val_acc") is not None:
-        lines.append(t(language, "done_val_acc", acc=percent(final["val_acc"])) + _best(run, language))
-    if final.get("val_loss") is not None:
-        lines.append(t(language, "done_val_loss", loss=f"{final['val_loss']:.4f}"))
-    if final.get("train_loss") is not None:
-        lines.append(t(language, "done_train_loss", loss=f"{final['train_loss']:.4f}"))
+    if final.val_acc is not None:
+        lines.append(t(language, "done_val_acc", acc=percent(final.val_acc)) + _best(run, language))
+    if final.val_loss is not None:
+        lines.append(t(language, "done_val_loss", loss=f"{final.val_loss:.4f}"))
+    if final.train_loss is not None:
+        lines.append(t(language, "done_train_loss", loss=f"{final.train_loss:.4f}"))
     if test.get("acc") is not None:
         lines.append(t(language, "done_test_acc", acc=percent(test["acc"])))
-    if per_class:
-        lines.append(per_class_line(language, per_class))
-    onnx = onnx_line(language, (done.onnx if done else metrics.get("onnx")) or {})
+    if summary.per_class_acc:
+        lines.append(per_class_line(language, summary.per_class_acc))
+    onnx = onnx_line(language, summary.onnx or {})
     return [*lines, onnx] if onnx else lines
 
 
@@ -287,7 +288,7 @@ def run_line(run: RunView, language: str) -> str:
             language,
             "run_line",
             id=run.id,
-            model=run.config.get("model", "?"),
+            model=run.model,
             status=status_label(language, run.status),
             done=run.current_epoch,
             total=run.total_epochs,

@@ -11,7 +11,7 @@ from bot.runs.advice import last_line
 from bot.storage import RunStatus, TrainingRun
 from training.config import TrainingConfig
 from training.contract import CHECKPOINT_LAST_FILE
-from training.events import Event
+from training.events import Event, RunSummary
 
 CONTINUABLE_STATUSES = (RunStatus.COMPLETED, RunStatus.STOPPED)
 
@@ -60,6 +60,16 @@ class RunView:
         None  # while queued by the scheduler: its reason code (Slurm: Resources, ...)
     )
     continues_run_id: int | None = None  # the run whose last checkpoint it started from
+
+    @property
+    def model(self) -> str:
+        """The model's name (from the run's config)."""
+        return str(self.config.get("model") or "")
+
+    @property
+    def summary(self) -> RunSummary:
+        """The results the done event left in the run's metrics (empty before it completes)."""
+        return RunSummary.model_validate(self.metrics)
 
     @property
     def is_scheduled(self) -> bool:

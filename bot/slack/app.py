@@ -8,17 +8,18 @@ through it).
 from __future__ import annotations
 
 import logging
-import sys
+from dataclasses import dataclass
 from typing import Any
 
 from slack_bolt import App, BoltResponse
 from slack_bolt.adapter.socket_mode import SocketModeHandler
+from slack_bolt.authorization import AuthorizeResult
+from slack_bolt.util.utils import create_copy
 from slack_sdk import WebClient
 from slack_sdk.http_retry import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
+from slack_sdk.web import SlackResponse
 
-from bot.conversation import ConversationService
-from bot.predict import PredictService
-from bot.runs import RunManager
+from bot.actions import Actions
 from bot.settings import Settings
 from bot.slack.context import SlackContext
 from bot.slack.dedupe import EventLedger
@@ -57,36 +58,58 @@ def make_web_client(settings: Settings) -> WebClient:
     )
 
 
+@dataclass(frozen=True)
+class SlackConnection:
+    """The bot's one Slack client and the one auth.test that checked its token."""
+
+    client: WebClient
+    auth: SlackResponse
+
+    @property
+    def bot_user_id(self) -> str:
+        return str(self.auth["user_id"])
+
+    def bolt_app(self) -> App:
+        """A Bolt app authorized by this connection's auth.test, so Bolt calls none of its own: its
+        client copy carries no token (Bolt's requests get the token from `authorize`)."""
+        authorized = AuthorizeResult.from_auth_test_response(
+            bot_token=self.client.token, auth_test_response=self.auth
+        )
+        client = create_copy(self.client)
+        client.token = None
+        return App(client=client, authorize=lambda: authorized)
+
+
+def connect(client: WebClient) -> SlackConnection:
+    return SlackConnection(client, client.auth_test())
+
+
 def build(
     settings: Settings,
-    conversation: ConversationService,
-    runs: RunManager,
-    web_client: WebClient | None = None,
+    actions: Actions,
+    slack: SlackConnection,
+    db: Database,
     *,
     edit_interval: float = EDIT_INTERVAL_S,
 ) -> tuple[App, SlackContext]:
-    """The Bolt app and its context (whose `close()` stops the progress publisher and the executor)."""
-    client = web_client or make_web_client(settings)
-    app = App(client=client, token_verification_enabled=True)
-    db = Database(settings.database_url_or_default)
-    db.create_all()
+    """The Bolt app and its context (whose `close()` stops the progress publisher and the executors),
+    on the composition root's one client (already checked by auth.test) and one database."""
+    client = slack.client
+    app = slack.bolt_app()
     executor = WorkExecutor()
     progress = ProgressPublisher(
         client,
         executor,
         min_interval=edit_interval,
-        language_of=lambda run: conversation.session_language(run.session_id),
+        language_of=lambda run: actions.conversation.session_language(run.session_id),
     )
     ctx = SlackContext(
         settings=settings,
-        conversation=conversation,
-        runs=runs,
+        actions=actions,
         client=client,
-        db=db,
         executor=executor,
         progress=progress,
-        bot_user_id=client.auth_test()["user_id"],
-        predictions=PredictService(gpus=runs),
+        bot_user_id=slack.bot_user_id,
     )
 
     events = EventLedger(db)
@@ -101,20 +124,16 @@ def build(
         return None
 
     register_all(app, ctx)
-    progress.start(runs)
+    progress.start(actions.runs)
     return app, ctx
 
 
-def run_socket_mode(settings: Settings, parser_choice: str) -> int:
-    if not settings.has_slack_tokens or settings.slack_app_token is None:
-        print(SETUP_HELP, file=sys.stderr)
-        return 1
-    db = Database(settings.database_url_or_default)
-    db.create_all()
-    conversation = ConversationService(db, settings, parser_choice)
-    runs = RunManager(db, settings)
-    app, ctx = build(settings, conversation, runs)
-    runs.start()  # after build subscribed the progress messages: recovery may finish runs at once
+def run_socket_mode(settings: Settings, actions: Actions, slack: SlackConnection, db: Database) -> int:
+    """Serve Slack until interrupted; the run manager starts after the progress messages subscribed
+    (recovery may finish runs at once)."""
+    assert settings.slack_app_token is not None, "checked by the caller (has_slack_tokens)"
+    app, ctx = build(settings, actions, slack, db)
+    actions.runs.start()
     handler = SocketModeHandler(app, settings.slack_app_token.get_secret_value())
     try:
         handler.start()  # blocks until interrupted
@@ -123,5 +142,5 @@ def run_socket_mode(settings: Settings, parser_choice: str) -> int:
     finally:
         handler.close()
         ctx.close()
-        runs.shutdown()
+        actions.runs.shutdown()
     return 0

@@ -174,7 +174,7 @@ def upload_model(
     client: WebClient, view: RunView, channel: str, thread_ts: str, language: str, *, with_curves: bool
 ) -> bool:
     artifacts = view.artifacts or {}
-    model = view.config.get("model", "")
+    model = view.model
     files = (
         [(artifacts["model"], t(language, "file_model", id=view.id, model=model))]
         if "model" in artifacts

@@ -1,123 +1,64 @@
-"""Conversation threads: feed messages to the engine, answer in the thread, start or schedule runs.
+"""Conversation threads: feed messages to the actions layer, answer in the thread, start or schedule runs
+and post their progress message, take dataset uploads.
 
 Everything here runs on the project's WorkExecutor, never on a Bolt listener thread, and the work of one
-thread runs in that thread's lane (`in_thread_order`), one message after the other.
+thread runs in that thread's lane (`replies.in_thread_order`), one message after the other.
 """
 
 from __future__ import annotations
 
-import logging
 import tempfile
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bot.conversation.service import StartOrder, Turn
-from bot.i18n import t
+from bot.actions import Failed, Said, Started, StartPlace, Thread
+from bot.policy import Refusal
 from bot.present import runs as present
-from bot.runs import RunError, RunUpdate, RunView, StartRequest
+from bot.runs import RunUpdate, RunView
 from bot.slack import model_use, render
-from bot.slack.context import SlackContext, ThreadRef
+from bot.slack.context import SlackContext, actor
 from bot.slack.files import download_shared_file
-from bot.storage import ChatSession
+from bot.slack.replies import answer, in_thread_order, post, refuse, reply_turn
 from bot.uploads import UploadError, extract_dataset_zip, shown_name
 
-log = logging.getLogger(__name__)
 
-
-def in_thread_order(
-    ctx: SlackContext, where: ThreadRef, fn: Callable[..., Any], *args: Any, sent_at: str | None = None
-) -> None:
-    """Run `fn(ctx, where, *args)` after the thread's earlier work (messages, clicks) has finished;
-    `sent_at` is the Slack ts of the message or click, which orders work that arrives together."""
-    ctx.executor.submit_in_order(where, fn, ctx, where, *args, sent_at=_seconds(sent_at))
-
-
-def _seconds(ts: str | None) -> float | None:
-    try:
-        return float(ts) if ts else None
-    except ValueError:
-        return None
-
-
-def post(ctx: SlackContext, where: ThreadRef, text: str, **kwargs: Any) -> str:
-    response = ctx.client.chat_postMessage(
-        channel=where.channel, thread_ts=where.thread_ts, text=text, **kwargs
-    )
-    return response["ts"]
-
-
-def refuse(ctx: SlackContext, where: ThreadRef, user_id: str, text: str) -> None:
-    ctx.client.chat_postEphemeral(channel=where.channel, user=user_id, thread_ts=where.thread_ts, text=text)
-
-
-def converse(ctx: SlackContext, where: ThreadRef, user_id: str, text: str) -> None:
-    """One user message: a typed start ("start", "start at 02:00") in a confirming thread starts the run;
-    anything else goes to the engine, whose reply comes with Start/Cancel once the config is complete."""
-    session = ctx.conversation.get_session(where.team_id, where.channel, where.thread_ts)
-    order = ctx.conversation.start_order(session, text) if session is not None else None
-    if session is not None and order is not None:
-        start_run(ctx, where, user_id, session, order)
-        return
-    turn = ctx.conversation.handle_message(
-        team_id=where.team_id, channel_id=where.channel, thread_ts=where.thread_ts, user_id=user_id, text=text
-    )
-    if turn.intent == "command" and turn.command in model_use.THREAD_COMMANDS:
+def converse(ctx: SlackContext, where: Thread, user_id: str, text: str) -> None:
+    """One user message: a typed start, a command word ("export onnx", "10 more epochs", "predict"), or
+    a message for the conversation engine, whose reply comes with Start/Cancel once the setup is complete."""
+    who = actor(user_id, where)
+    with ctx.actions.start_lock:
+        started = ctx.actions.typed_start(who, where, text, StartPlace(where.channel, where.thread_ts))
+        if started is not None:
+            say_started(ctx, where, user_id, started)
+            return
+    turn = ctx.actions.talk(who, where, text)
+    if isinstance(turn, Refusal):
+        answer(ctx, where, user_id, ctx.person_language(user_id, text), turn)
+    elif turn.intent == "command" and turn.command in model_use.THREAD_COMMANDS:
         for notice in turn.notices:
             post(ctx, where, render.escape(notice))
         model_use.THREAD_COMMANDS[turn.command](ctx, where, user_id, turn)
-        return
-    reply_turn(ctx, where, turn)
+    else:
+        reply_turn(ctx, where, turn)
 
 
-def reply_turn(ctx: SlackContext, where: ThreadRef, turn: Turn) -> None:
-    """The engine's reply; a complete config comes as the summary with Start/Cancel."""
-    reply = "\n".join([*turn.notices, turn.reply]).strip()
-    if turn.complete and turn.config is not None:
-        summary = render.config_summary(
-            f"{reply}\n{t(turn.language, 'slack_summary_footer')}",
-            turn.language,
-            model=turn.config.model,
-            epochs=turn.config.epochs,
-            session_id=turn.session_id,
-            config_key=turn.config_key,
-        )
-        ts = post(ctx, where, **summary.as_kwargs())
-        ctx.conversation.set_summary_ts(turn.session_id, ts)
-    elif reply:
-        post(ctx, where, render.escape(reply))
-
-
-def start_run(
-    ctx: SlackContext, where: ThreadRef, user_id: str, session: ChatSession, order: StartOrder
+def say_started(
+    ctx: SlackContext, where: Thread, user_id: str, result: Started | Refusal | Failed | Said
 ) -> None:
-    """Submit (or schedule) the run and post its progress message. Idempotent on the config key, so a
-    double click or a re-sent "start" gives one run and one progress message."""
-    language = session.language
-    if not ctx.may_start(user_id, where.channel):
-        refuse(ctx, where, user_id, render.slack_text(language, "not_allowed_start"))
-        return
-    request = StartRequest(
-        config=order.config,
-        requested_by=user_id,
-        start_key=order.config_key,
-        session_id=session.id,
-        slack_channel=where.channel,
-        slack_thread_ts=where.thread_ts,
-        continues_run_id=order.continues_run_id,
-    )
-    with ctx.start_lock:
-        try:
-            run = ctx.runs.schedule(request, order.at) if order.at is not None else ctx.runs.submit(request)
-        except RunError as error:
-            post(ctx, where, render.escape(present.run_error(language, error)))
-            return
-        attach_progress_message(ctx, where, run)
-    ctx.conversation.mark_started(session.id)
+    """A start's answer: the progress message, or why not (the caller holds actions.start_lock). A failed
+    start is said in the thread; a refused or stale one only to the person who pressed Start."""
+    if isinstance(result, Started):
+        attach_progress_message(ctx, where, result.run)
+    elif isinstance(result, Failed):
+        post(ctx, where, render.escape(present.run_error(ctx.thread_language(where), result.error)))
+    elif isinstance(result, Said):
+        refuse(ctx, where, user_id, render.escape(result.text))
+    else:
+        answer(ctx, where, user_id, ctx.person_language(user_id), result)
 
 
-def attach_progress_message(ctx: SlackContext, where: ThreadRef, run: RunView) -> None:
-    """Post the run's progress message, once (caller holds ctx.start_lock), and keep it current."""
+def attach_progress_message(ctx: SlackContext, where: Thread, run: RunView) -> None:
+    """Post the run's progress message, once (caller holds actions.start_lock), and keep it current."""
     if run.slack_ts:
         return  # this start was already handled (a double click, a re-sent "start")
     rendered = render.progress_message(run, ctx.run_language(run))
@@ -128,12 +69,13 @@ def attach_progress_message(ctx: SlackContext, where: ThreadRef, run: RunView) -
     ctx.progress.on_update(RunUpdate(ctx.runs.get(run.id)))
 
 
-def receive_zip(ctx: SlackContext, where: ThreadRef, user_id: str, file: dict[str, Any], text: str) -> None:
-    """A .zip shared in a conversation thread: extract it safely and use it as the dataset. Only users
-    who may start runs here may make the bot download and unpack a file."""
+def receive_zip(ctx: SlackContext, where: Thread, user_id: str, file: dict[str, Any], text: str) -> None:
+    """A .zip shared in a conversation thread: extract it safely and use it as the dataset. Only people who
+    may start runs here may make the bot download and unpack a file, and only in their own setup."""
     language = ctx.thread_language(where)
-    if not ctx.may_start(user_id, where.channel):
-        refuse(ctx, where, user_id, render.slack_text(language, "not_allowed_upload"))
+    refusal = ctx.actions.may_upload(actor(user_id, where), where)
+    if refusal is not None:
+        answer(ctx, where, user_id, ctx.person_language(user_id, text), refusal)
         return
     name = shown_name(str(file.get("name") or "dataset.zip"))  # echoed in replies: one short line
     try:
@@ -159,4 +101,5 @@ def receive_zip(ctx: SlackContext, where: ThreadRef, user_id: str, file: dict[st
         report += " " + render.slack_text(language, "upload_dropped", count=dataset.dropped)
     post(ctx, where, report)
     message = f"dataset: {dataset.relative_path}"
-    converse(ctx, where, user_id, f"{text}\n{message}".strip() if text else message)
+    # back in the thread's lane: the dataset is a message of the conversation, in its order
+    in_thread_order(ctx, where, converse, user_id, f"{text}\n{message}".strip() if text else message)

@@ -31,6 +31,7 @@ class Database:
         self.url = url
         self.engine = make_engine(url)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._migrated = False
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -39,7 +40,10 @@ class Database:
             yield session
 
     def create_all(self) -> None:
-        create_schema(self.engine)
+        """Bring the schema up to date, once per Database (later calls are no-ops)."""
+        if not self._migrated:
+            create_schema(self.engine)
+            self._migrated = True
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -7,8 +7,10 @@ from typing import Any
 
 from slack_bolt import App
 
-from bot.slack.context import SlackContext, ThreadRef
-from bot.slack.threads import converse, in_thread_order
+from bot.actions import Thread
+from bot.slack.context import SlackContext
+from bot.slack.replies import in_thread_order
+from bot.slack.threads import converse
 
 MENTION = re.compile(r"<@[A-Z0-9]+(?:\|[^>]*)?>")
 
@@ -18,7 +20,7 @@ def register(app: App, ctx: SlackContext) -> None:
     def on_mention(event: dict[str, Any], body: dict[str, Any]) -> None:
         if event.get("bot_id"):
             return
-        where = ThreadRef(body.get("team_id", ""), event["channel"], event.get("thread_ts") or event["ts"])
+        where = Thread(body.get("team_id", ""), event["channel"], event.get("thread_ts") or event["ts"])
         text = MENTION.sub("", event.get("text") or "").strip()
         in_thread_order(ctx, where, converse, event["user"], text, sent_at=event.get("ts"))
 

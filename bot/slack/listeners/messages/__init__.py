@@ -1,5 +1,6 @@
 """Human messages: DMs, and replies in threads that hold a conversation (plus .zip dataset uploads, and
-images posted in a finished run's thread, which are classified with its model: bot/slack/model_use.py)."""
+images posted in a finished run's thread, which are classified with its model: bot/slack/model_use.py).
+Predictions and uploads run on their own worker pools (bot/slack/executor.py)."""
 
 from __future__ import annotations
 
@@ -7,9 +8,11 @@ from typing import Any
 
 from slack_bolt import App
 
+from bot.actions import Thread
 from bot.slack import model_use
-from bot.slack.context import SlackContext, ThreadRef
-from bot.slack.threads import converse, in_thread_order, receive_zip
+from bot.slack.context import SlackContext
+from bot.slack.replies import in_thread_order
+from bot.slack.threads import converse, receive_zip
 
 HANDLED_SUBTYPES = (None, "file_share", "thread_broadcast")
 
@@ -30,20 +33,21 @@ def register(app: App, ctx: SlackContext) -> None:
         thread_ts = event.get("thread_ts")
         if not is_dm and not thread_ts:
             return
-        where = ThreadRef(body.get("team_id", ""), event["channel"], thread_ts or event["ts"])
+        where = Thread(body.get("team_id", ""), event["channel"], thread_ts or event["ts"])
         in_thread_order(ctx, where, handle_message, event, is_dm, sent_at=event.get("ts"))
 
 
-def handle_message(ctx: SlackContext, where: ThreadRef, event: dict[str, Any], is_dm: bool) -> None:
-    session = ctx.conversation.get_session(where.team_id, where.channel, where.thread_ts)
+def handle_message(ctx: SlackContext, where: Thread, event: dict[str, Any], is_dm: bool) -> None:
+    session = ctx.actions.session(where)
     if not is_dm and session is None:
         return  # a thread the bot is not part of
     text = (event.get("text") or "").strip()
     files = list(event.get("files") or [])
     zips = [f for f in files if model_use.is_zip(f)]
     if files and model_use.takes_files_for_prediction(ctx, where, session, files):
-        model_use.predict_files(ctx, where, event["user"], files, text)  # images for a finished run's model
+        # images for a finished run's model
+        ctx.executor.submit_heavy("predict", model_use.predict_files, ctx, where, event["user"], files, text)
     elif zips:
-        receive_zip(ctx, where, event["user"], zips[0], text)
+        ctx.executor.submit_heavy("upload", receive_zip, ctx, where, event["user"], zips[0], text)
     elif text:
         converse(ctx, where, event["user"], text)
