@@ -9,6 +9,9 @@ import argparse
 import sys
 
 PARSER_CHOICES = ("auto", "rules", "claude")
+# A setting is missing or wrong: deploy/trainbot.service does not restart on this code (RestartPreventExitStatus),
+# so an unconfigured service waits for .env to be fixed instead of restarting in a loop.
+EXIT_MISCONFIGURED = 2
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -49,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     except InvalidSettings as exc:  # one line per problem, no traceback
         for line in exc.lines:
             print(f"error: {line}", file=sys.stderr)
-        return 2
+        return EXIT_MISCONFIGURED
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -85,4 +88,4 @@ def _run(args: argparse.Namespace) -> int:
             raise startup.InvalidSettings([startup.slack_refusal(exc)]) from None
     except BackendUnavailable as exc:
         print(f"Cannot start runs: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_MISCONFIGURED

@@ -16,6 +16,7 @@ from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_sdk import WebClient
 from slack_sdk.http_retry import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
 
+from bot.cli import EXIT_MISCONFIGURED
 from bot.conversation import ConversationService
 from bot.predict import PredictService
 from bot.runs import RunManager
@@ -106,7 +107,7 @@ def build(
 def run_socket_mode(settings: Settings, parser_choice: str) -> int:
     if not settings.has_slack_tokens or settings.slack_app_token is None:
         print(SETUP_HELP, file=sys.stderr)
-        return 1
+        return EXIT_MISCONFIGURED
     db = Database(settings.database_url_or_default)
     db.create_all()
     conversation = ConversationService(db, settings, parser_choice)
