@@ -118,6 +118,17 @@ def pyplot() -> Any:
 
 
 def plot_curves(out_dir: Path, history: list[dict[str, float]]) -> Path:
+    figure = curves_figure(history)
+    path = out_dir / CURVES_FILE
+    figure.savefig(path, dpi=100)
+    pyplot().close(figure)
+    return path
+
+
+def curves_figure(history: list[dict[str, float]]) -> Any:
+    """Loss and accuracy per epoch; epochs are whole numbers, so are the ticks."""
+    from matplotlib.ticker import MaxNLocator
+
     epochs = [row["epoch"] for row in history]
     plt = pyplot()
     figure, (loss_axes, acc_axes) = plt.subplots(1, 2, figsize=(10, 4))
@@ -128,13 +139,11 @@ def plot_curves(out_dir: Path, history: list[dict[str, float]]) -> Path:
     acc_axes.plot(epochs, [r["val_acc"] for r in history], "o-", label="val")
     acc_axes.set(title="Top-1 accuracy", xlabel="epoch", ylim=(0, 1))
     for axes in (loss_axes, acc_axes):
+        axes.xaxis.set_major_locator(MaxNLocator(integer=True))
         axes.legend()
         axes.grid(alpha=0.3)
-    path = out_dir / CURVES_FILE
     figure.tight_layout()
-    figure.savefig(path, dpi=100)
-    plt.close(figure)
-    return path
+    return figure
 
 
 def plot_confusion_matrix(out_dir: Path, matrix: list[list[int]], classes: list[str]) -> Path:
