@@ -9,6 +9,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "console_scheduled_note": "It starts then if this console is still running.",
         "console_next": "Describe the next model to train, or type `quit`.",
         "console_stopping": "Stopping (saving a checkpoint)…",
+        "console_finishing": "Finishing: test score, files, ONNX export and check…",
+        "console_running_help": "While it trains you can type `stop` (saves a checkpoint), `status` or "
+        "`help`; anything else waits until the run ends.",
         "console_files": "Files: {path}",
         "console_resume_hint": "Type `resume {id}` to continue from the last checkpoint.",
         "console_stop_usage": "Usage: `stop <run id>` (see `status`).",
@@ -32,6 +35,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "console_scheduled_note": "그때 이 콘솔이 실행 중이면 시작해요.",
         "console_next": "다음에 학습할 모델을 설명하거나 `종료`를 입력하세요.",
         "console_stopping": "멈추는 중이에요 (체크포인트 저장 중)…",
+        "console_finishing": "마무리 중이에요: 테스트 점수, 파일 저장, ONNX 내보내기와 검증…",
+        "console_running_help": "학습 중에는 `중지`(체크포인트 저장), `상태`, `도움말`을 입력할 수 있어요. "
+        "다른 요청은 학습이 끝난 뒤에 해 주세요.",
         "console_files": "파일: {path}",
         "console_resume_hint": "`이어서 {id}`를 입력하면 마지막 체크포인트부터 이어서 해요.",
         "console_stop_usage": "사용법: `중지 <학습 번호>` (`상태`에서 확인하세요).",
