@@ -26,7 +26,7 @@ from bot.conversation import ConversationService
 from bot.conversation.intents import find_command
 from bot.conversation.language import detect_language
 from bot.conversation.service import StartOrder, Turn
-from bot.i18n import DEFAULT_LANGUAGE, t
+from bot.i18n import DEFAULT_LANGUAGE, front_end, t
 from bot.predict import PredictService, export
 from bot.predict.answer import continue_refusal, latest_completed, latest_continuable, predict_reply
 from bot.predict.export import export_command
@@ -93,6 +93,10 @@ class Console:
         self._export_command = export_command()
 
     def run(self) -> int:
+        with front_end(CONSOLE):  # the catalogue's console wording: commands to type, not buttons
+            return self._converse()
+
+    def _converse(self) -> int:
         unsubscribe = self._runs.subscribe(self._updates.put)
         self._say(t(self._language, "console_intro"))
         try:

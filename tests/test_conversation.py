@@ -43,7 +43,7 @@ def test_korean_thread_from_request_to_complete_config(service: ConversationServ
 
     second = say(service, "./cat_dataset")
     assert second.missing == ["epochs"]
-    assert "Epochs는 몇 번 할까요?" in second.reply
+    assert "에폭은 몇 번 할까요?" in second.reply
     assert "korat 2" in second.reply and "클래스 3개" in second.reply
     assert second.dataset_summary is not None and second.dataset_summary.classes == [
         "korat",

@@ -275,6 +275,9 @@ def _summary_lines(turn: _Turn, config: TrainingConfig) -> list[str]:
             shown = f"`{_shown_dataset_path(value, turn.options.data_root)}`"
         elif name == "pretrained" and value:
             shown = msg.text(lang, f"summary_weights_{facts.weights(config.model).status}")
+        elif name == "gpus" and gpu_limit(facts).found == 0:  # this host has none: say so, not "1"
+            lines.append(f"• {msg.label(lang, name)}: {msg.text(lang, 'summary_gpus_none')}")
+            continue
         else:
             shown = msg.format_value(lang, name, value)
         suffix = "" if name in turn.draft or name == "dataset_path" else f" ({msg.text(lang, 'default')})"
