@@ -9,8 +9,8 @@ import argparse
 import sys
 
 PARSER_CHOICES = ("auto", "rules", "claude")
-# A setting is missing or wrong: deploy/trainbot.service does not restart on this code (RestartPreventExitStatus),
-# so an unconfigured service waits for .env to be fixed instead of restarting in a loop.
+# A setting is missing or wrong: deploy/trainbot.service does not restart on this code
+# (RestartPreventExitStatus), so an unconfigured service waits for .env to be fixed instead of looping.
 EXIT_MISCONFIGURED = 2
 
 

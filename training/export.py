@@ -1,10 +1,10 @@
 """`python -m training.export OUT`: export a finished run's model to ONNX and verify it.
 
 The model goes to OUT/model.onnx (torch.export's exporter, `dynamo=True`; the legacy TorchScript one only
-when that fails, "exporter" in the report says which) with a dynamic batch axis and, in its metadata, the class names and the
-validation preprocessing (input size, mean, std, interpolation, crop). onnxruntime then runs it on the
-run's validation images beside PyTorch; the top-1 agreement and the largest absolute logit difference go
-into metrics.json (under "onnx") and on stdout as one JSON line. A file whose agreement is below
+when that fails, "exporter" in the report says which) with a dynamic batch axis and, in its metadata, the
+class names and the validation preprocessing (input size, mean, std, interpolation, crop). onnxruntime then
+runs it on the run's validation images beside PyTorch; the top-1 agreement and the largest absolute logit
+difference go into metrics.json (under "onnx") and on stdout as one JSON line. A file whose agreement is below
 MIN_AGREEMENT is deleted rather than offered.
 
 onnx and onnxruntime are an optional extra (`pip install -e ".[onnx]"`, ONNX_INSTALL); without them the
