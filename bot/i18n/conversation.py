@@ -152,6 +152,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "or copy an ImageFolder into DATA_ROOT.",
         # summary
         "summary_weights_cached": "yes (in this host's cache)",
+        "summary_weights_continued": "the continued run's, from its last checkpoint",
         "summary_weights_hub": "yes (downloaded from the Hugging Face hub at the start)",
         "summary_weights_unavailable": "asked for, but *not available here* (offline, not cached): the run "
         "will start from random initialisation. Put the weights into this host's Hugging Face cache to use "
@@ -317,6 +318,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "datasets_none": "DATA_ROOT에 아직 데이터셋이 없어요. 클래스 폴더를 담은 .zip을 여기 올리거나 "
         "클래스별 폴더를 DATA_ROOT에 복사해 주세요.",
         "summary_weights_cached": "사용 (이 서버 캐시에 있음)",
+        "summary_weights_continued": "이어서 하는 학습의 마지막 체크포인트",
         "summary_weights_hub": "사용 (시작할 때 Hugging Face 허브에서 내려받음)",
         "summary_weights_unavailable": "요청했지만 *이 서버에서는 구할 수 없어요* (오프라인, 캐시에 없음): "
         "랜덤 초기화로 시작해요. 쓰려면 가중치를 이 서버의 Hugging Face 캐시에 넣거나, “처음부터”라고 해 "
