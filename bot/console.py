@@ -34,7 +34,7 @@ from bot.present import runs as present
 from bot.runs import RunError, RunManager, RunUpdate, RunView, StartRequest
 from bot.settings import Settings
 from bot.storage import Database, RunStatus
-from bot.terminal import LiveLine, divert_logs, keys_while_running, quiet_stream_handlers, read_typed_line
+from bot.terminal import LiveLine, divert_logs, keys_while_running, read_typed_line
 
 QUIT_WORDS = frozenset({"quit", "exit", "종료", "q"})
 CONSOLE = "console"
@@ -379,11 +379,6 @@ def locale_language() -> str:
         if value:
             return "ko" if value.lower().startswith("ko") else DEFAULT_LANGUAGE
     return DEFAULT_LANGUAGE
-
-
-def quiet_logs() -> None:
-    """Logs never interleave with the chat: stderr shows only warnings."""
-    quiet_stream_handlers()
 
 
 def run_console(settings: Settings, parser_choice: str) -> int:

@@ -14,11 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from bot.console import Console, quiet_logs
+from bot.console import Console
 from bot.conversation import ConversationService
 from bot.runs import RunManager
 from bot.settings import Settings
 from bot.storage import Database, RunStatus
+from bot.terminal import quiet_stream_handlers
 from tests.english import english_sentences
 from tests.imagegen import make_image_folder
 
@@ -147,7 +148,7 @@ def test_logs_on_stderr_are_cut_to_warnings_in_the_console(capsys: pytest.Captur
     level = root.level
     root.setLevel(logging.INFO)
     try:
-        quiet_logs()
+        quiet_stream_handlers()
         logging.getLogger("bot.runs.process").info("launched trainer pid 1: ['python', '-m', 'training']")
         logging.getLogger("bot.runs").warning("run 1 sent no event for 900s")
     finally:
