@@ -14,6 +14,9 @@ if TYPE_CHECKING:
     from bot.storage import Database
 
 PARSER_CHOICES = ("auto", "rules", "claude")
+# A setting is missing or wrong: deploy/trainbot.service does not restart on this code
+# (RestartPreventExitStatus), so an unconfigured service waits for .env to be fixed instead of looping.
+EXIT_MISCONFIGURED = 2
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -54,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     except InvalidSettings as exc:  # one line per problem, no traceback
         for line in exc.lines:
             print(f"error: {line}", file=sys.stderr)
-        return 2
+        return EXIT_MISCONFIGURED
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -83,7 +86,7 @@ def _run(args: argparse.Namespace) -> int:
         return _run_slack(settings, db, parser_choice)
     except BackendUnavailable as exc:
         print(f"Cannot start runs: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_MISCONFIGURED
     finally:
         db.dispose()
 
@@ -98,7 +101,7 @@ def _run_slack(settings: Settings, db: Database, parser_choice: str) -> int:
 
     if not settings.has_slack_tokens or settings.slack_app_token is None:
         print(SETUP_HELP, file=sys.stderr)
-        return 1
+        return EXIT_MISCONFIGURED
     slack = startup.connect_slack(settings)
     actions = Actions.compose(settings, db, parser_choice, membership=ChannelMembers(slack.client))
     try:

@@ -1,15 +1,16 @@
 """`python -m bot --console`: the same conversation engine and run manager, in the terminal.
 
 Type requests as in a Slack thread; once the setup is complete, type "start" / "시작" (or "start at 02:00").
-While a run trains, one line shows the same figures as the Slack progress message; Ctrl+C stops the run
+While a run trains, one line (bot/terminal.py) shows its phase and the same figures as the Slack progress
+message, updated in place; `stop`, `status` and `help` can be typed meanwhile, and Ctrl+C stops the run too
 (it saves a checkpoint). Everything is worded by bot/present and the catalogue in the session's language;
-logs on stderr are cut to warnings, so no INFO line lands between the chat lines.
+logs go to console.log in the output folder (warnings also to stderr), so no log line lands in the chat.
 """
 
 from __future__ import annotations
 
+import contextlib
 import getpass
-import logging
 import os
 import queue
 import re
@@ -22,8 +23,10 @@ from pathlib import Path
 from typing import TextIO
 
 from bot.actions import Actions, Exported, Failed, ModelOf, Resumed, Said, Started, Stopped, Thread
+from bot.conversation.intents import find_command
+from bot.conversation.language import detect_language
 from bot.conversation.service import Turn
-from bot.i18n import DEFAULT_LANGUAGE, t
+from bot.i18n import DEFAULT_LANGUAGE, front_end, t
 from bot.policy import Actor, Refusal
 from bot.predict.answer import latest_completed
 from bot.predict.files import Limits
@@ -32,9 +35,11 @@ from bot.present.refusals import refusal_text
 from bot.runs import RunUpdate, RunView
 from bot.settings import Settings
 from bot.storage import Database, RunStatus
+from bot.terminal import LiveLine, divert_logs, keys_while_running, read_typed_line
 
 QUIT_WORDS = frozenset({"quit", "exit", "종료", "q"})
 CONSOLE = "console"
+LOG_FILE = "console.log"  # in the output folder: every log line of the console and its helper processes
 _MARKUP = re.compile(r"\*([^*\n]+)\*|(?<!\w)_([^_\n]+)_(?!\w)")  # *bold*, _italic_
 
 
@@ -45,11 +50,18 @@ def plain(text: str) -> str:
 
 def progress_line(run: RunView, language: str) -> str:
     """One line with what the Slack progress message shows: status, bar (or queue place, start time,
-    preparing phase), epoch, loss, val accuracy and best, images/s, elapsed, ETA."""
+    preparing phase), epoch, loss, val accuracy and best, images/s, elapsed, ETA; after the last epoch it
+    says the run is finishing (test score, files, ONNX check) instead of the ETA."""
     shown = present.progress(run, language)
+    finishing = run.status == RunStatus.RUNNING and not shown.state and run.progress >= 1.0
+    ready = present.images_ready((run.metrics or {}).get("data"), language)
+    dropped = {ready if run.current_epoch else None}  # where the images came from: news only until epoch 1
+    if finishing:
+        dropped.add(t(language, "fig_eta", time=present.duration(language, run.eta_seconds or 0)))
+    state = t(language, "console_finishing") if finishing else shown.state
     parts = [plain(shown.title)]
-    parts += [part for part in (shown.bar, shown.state and plain(shown.state)) if part]
-    parts += [plain(figure) for figure in shown.figures]
+    parts += [part for part in (shown.bar, state and plain(state)) if part]
+    parts += [plain(figure) for figure in shown.figures if figure not in dropped]
     if shown.stalled:
         parts.append(plain(shown.stalled))
     return " | ".join(parts)
@@ -71,17 +83,21 @@ class Console:
         self._actions = actions
         self._runs = actions.runs
         self._read_line = read_line
-        self._out = out
+        self._display = LiveLine(out)
         self._language = language  # the session's, once the user has said something
         self._user = user or getpass.getuser()
         self._actor = Actor(self._user)
         self._thread = self._new_thread()
         self._updates: queue.SimpleQueue[RunUpdate] = queue.SimpleQueue()
-        self._line_width = 0  # of the progress line drawn last, to pad over it
         self._warnings_shown = 0
+        self._stopping = False  # the run being shown was asked to stop
         self._started: list[int] = []  # runs started or resumed here, oldest first
 
     def run(self) -> int:
+        with front_end(CONSOLE):  # the catalogue's console wording: commands to type, not buttons
+            return self._converse()
+
+    def _converse(self) -> int:
         unsubscribe = self._runs.subscribe(self._updates.put)
         self._say(t(self._language, "console_intro"))
         try:
@@ -138,6 +154,9 @@ class Console:
         self._say(t(self._language, "console_help"))
 
     def _status(self, _turn: Turn) -> None:
+        self._status_now()
+
+    def _status_now(self) -> None:
         self._say_runs("status_title", self._actions.status(self._actor), "status_empty")
 
     def _list(self, _turn: Turn) -> None:
@@ -154,6 +173,9 @@ class Console:
         if run_id is None:
             self._say(t(self._language, "console_stop_usage"))
             return
+        self._stop_run(run_id)
+
+    def _stop_run(self, run_id: int) -> None:
         result = self._actions.stop(self._actor, run_id)
         if isinstance(result, Stopped):
             self._say(t(self._language, "stopping", id=result.run.id))
@@ -237,27 +259,56 @@ class Console:
         self._say(t(self._language, "console_next"))
 
     def _follow(self, run: RunView) -> None:
-        """Draw the run's progress until it ends; Ctrl+C asks the trainer to stop (once)."""
+        """Draw the run's progress until it ends, reading what is typed meanwhile (stop, status, help);
+        `stop` or Ctrl+C asks the trainer to stop (once)."""
         self._started.append(run.id)
-        self._line_width = self._warnings_shown = 0
+        self._warnings_shown = 0
+        self._stopping = False
         self._draw(run)
-        stopping = False
-        while not run.status.is_terminal:
-            try:
-                update = self._updates.get(timeout=0.5)
-            except queue.Empty:
-                continue
-            except KeyboardInterrupt:
-                if not stopping:
-                    stopping = True
-                    self._out.write("\n" + plain(t(self._language, "console_stopping")) + "\n")
-                    self._actions.stop(self._actor, run.id)  # it may have ended at this very moment
-                continue
-            if update.run.id == run.id:
-                run = update.run
-                self._draw(run)
-        self._out.write("\n")
+        with keys_while_running(sys.stdin) if self._display.is_tty else contextlib.nullcontext() as keys:
+            while not run.status.is_terminal:
+                try:
+                    for line in keys.poll() if keys is not None else ():
+                        self._typed_while_running(line, run)
+                    if keys is not None:
+                        self._display.typed(keys.typed)
+                    update = self._updates.get(timeout=0.1)
+                except queue.Empty:
+                    continue
+                except KeyboardInterrupt:
+                    self._stop_followed(run)
+                    continue
+                if update.run.id == run.id:
+                    run = update.run
+                    self._draw(run)
+        self._display.end()
         self._say_ending(self._runs.get(run.id))
+
+    def _typed_while_running(self, line: str, run: RunView) -> None:
+        """A line typed during a run: `stop` (this run, or the one named), `status`, `help`; anything else
+        waits for the run to end, and the reply says so."""
+        text = line.strip()
+        if not text:
+            return
+        self._language = detect_language(text, self._language)
+        self._say(f"> {text}")
+        command = find_command(text)
+        if command is not None and command.name == "stop":
+            if command.run_id in (None, run.id):
+                self._stop_followed(run)
+            else:
+                self._stop_run(command.run_id)
+        elif command is not None and command.name == "status":
+            self._status_now()
+        else:
+            self._say(t(self._language, "console_running_help"))
+
+    def _stop_followed(self, run: RunView) -> None:
+        if self._stopping:
+            return
+        self._stopping = True
+        self._say(t(self._language, "console_stopping"))
+        self._actions.stop(self._actor, run.id)  # it may have ended at this very moment
 
     def _say_ending(self, run: RunView) -> None:
         if run.status == RunStatus.COMPLETED:
@@ -271,16 +322,12 @@ class Console:
     def _draw(self, run: RunView) -> None:
         warnings = present.warnings(run, self._language)
         for warning in warnings[self._warnings_shown :]:
-            self._out.write("\r" + plain(warning).ljust(self._line_width) + "\n")
+            self._say(warning)
         self._warnings_shown = len(warnings)
-        line = progress_line(run, self._language)
-        self._out.write("\r" + line.ljust(self._line_width))  # pad over the longer line drawn before
-        self._line_width = len(line)
-        self._out.flush()
+        self._display.show(progress_line(run, self._language))
 
     def _say(self, text: str) -> None:
-        self._out.write(plain(text) + "\n")
-        self._out.flush()
+        self._display.say(plain(text))
 
     @staticmethod
     def _new_thread() -> str:
@@ -308,20 +355,13 @@ def locale_language() -> str:
     return DEFAULT_LANGUAGE
 
 
-def quiet_logs() -> None:
-    """Logs never interleave with the chat: stderr shows only warnings."""
-    for handler in logging.getLogger().handlers:
-        if isinstance(handler, logging.StreamHandler) and not isinstance(handler, logging.FileHandler):
-            handler.setLevel(max(handler.level, logging.WARNING))
-
-
 def run_console(settings: Settings, db: Database, parser_choice: str) -> int:
-    quiet_logs()
+    divert_logs(settings.output_root / LOG_FILE)
     user = getpass.getuser()
     actions = Actions.compose(settings, db, parser_choice, admins=frozenset({user}))
     actions.runs.start()
     try:
-        return Console(actions, user=user, language=locale_language()).run()
+        return Console(actions, user=user, read_line=read_typed_line, language=locale_language()).run()
     finally:
         actions.close()
         actions.runs.shutdown()

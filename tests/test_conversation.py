@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from bot import i18n
 from bot.conversation import ConversationService, Turn
 from bot.settings import Settings
 from bot.storage import ChatSession, Database, SessionState
@@ -43,7 +44,7 @@ def test_korean_thread_from_request_to_complete_config(service: ConversationServ
 
     second = say(service, "./cat_dataset")
     assert second.missing == ["epochs"]
-    assert "Epochs는 몇 번 할까요?" in second.reply
+    assert "에폭은 몇 번 할까요?" in second.reply
     assert "korat 2" in second.reply and "클래스 3개" in second.reply
     assert second.dataset_summary is not None and second.dataset_summary.classes == [
         "korat",
@@ -230,3 +231,16 @@ def test_an_ordinal_picks_from_the_datasets_the_bot_listed(service: Conversation
     assert "`cat_dataset`, `dogs`" in first.reply
     turn = say(service, text, thread=text)
     assert turn.draft["dataset_path"] == "dogs"
+
+
+@pytest.mark.parametrize("language", ["en", "ko"])
+def test_a_continued_runs_summary_says_where_it_starts_from_and_nothing_else(
+    service: ConversationService, data_root: Path, language: str
+) -> None:
+    first = say(service, "2 more epochs" if language == "en" else "2 에폭 더")
+    source = {"model": "resnet18", "dataset_path": str(data_root / "dogs"), "epochs": 5, "pretrained": True}
+    turn = service.continue_run(first.session_id, 3, source, 2, language)
+    weights = next(line for line in turn.reply.splitlines() if "가중치" in line or "weights" in line)
+    assert i18n.t(language, "summary_weights_continued") in weights
+    for key in ("summary_weights_unavailable", "summary_weights_hub", "summary_weights_cached", "no"):
+        assert i18n.t(language, key) not in turn.reply

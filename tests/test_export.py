@@ -61,12 +61,14 @@ def test_onnx_metadata_and_dynamic_batch_reproduce_the_pytorch_model(exported) -
         assert np.abs(logits - expected).max() < 1e-3
 
 
-def test_export_on_request_rechecks_on_the_validation_split(exported, capsys) -> None:
+def test_export_on_request_rechecks_on_the_validation_split(exported, capsys, recwarn) -> None:
     _, out, events = exported
     (out / "model.onnx").unlink()
     assert export.main([str(out)]) == 0
-    report = json.loads(capsys.readouterr().out)
+    report = json.loads(capsys.readouterr().out)  # torch.onnx's own progress lines stay off stdout
     assert report["status"] == "ok" and report["images"] == events[-1].onnx["images"]
+    assert report["exporter"] == events[-1].onnx["exporter"] == "dynamo"
+    assert not [w for w in recwarn if issubclass(w.category, DeprecationWarning)]
     assert report["top1_agreement"] == 1.0 and (out / "model.onnx").is_file()
     assert json.loads((out / "metrics.json").read_text())["onnx"] == report
 
@@ -91,3 +93,22 @@ def test_without_onnx_installed_the_report_says_how_to_get_it(exported, monkeypa
 def test_a_folder_without_a_finished_run_is_an_error(tmp_path: Path, capsys) -> None:
     assert export.main([str(tmp_path)]) == 2
     assert "no finished run" in json.loads(capsys.readouterr().out)["message"]
+
+
+def test_the_legacy_exporter_is_the_fallback_when_dynamo_fails(
+    exported, monkeypatch, recwarn, capsys
+) -> None:
+    _, out, _ = exported
+    legacy = torch.onnx.export
+
+    def dynamo_fails(*args, dynamo: bool, **kwargs):
+        if dynamo:
+            raise RuntimeError("an operator torch.export cannot trace")
+        return legacy(*args, dynamo=dynamo, **kwargs)
+
+    monkeypatch.setattr(torch.onnx, "export", dynamo_fails)
+    assert export.main([str(out)]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["status"] == "ok" and report["exporter"] == "torchscript"
+    assert report["top1_agreement"] == 1.0
+    assert not [w for w in recwarn if issubclass(w.category, DeprecationWarning)]

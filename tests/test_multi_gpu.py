@@ -14,6 +14,7 @@ from bot.conversation import ConversationService
 from bot.conversation.facts import Gpu, HostFacts
 from bot.conversation.parsing import ParseContext
 from bot.conversation.rules import parse_message
+from bot.i18n import t
 from bot.runs import RunManager, StartRequest
 from bot.runs.gpus import GpuInventory
 from bot.runs.launcher import trainer_args
@@ -95,6 +96,18 @@ def test_gpus_the_host_has_are_set_and_shown_in_the_summary(db: Database, data_r
     assert "• GPUs: 4" in turn.reply
     korean = say(service_with(db, data_root, gpus=2), "GPU 2개로 바꿔줘")  # the same thread, in Korean
     assert korean.draft["gpus"] == 2 and "• GPU 수: 2" in korean.reply
+
+
+@pytest.mark.parametrize(
+    ("language", "text"),
+    [("en", "resnet18 on the cats dataset, 3 epochs"), ("ko", "cats 데이터셋으로 resnet18, 3 에폭")],
+)
+def test_a_host_without_gpus_says_so_in_the_summary(
+    db: Database, data_root: Path, language: str, text: str
+) -> None:
+    turn = say(service_with(db, data_root, gpus=0), text)
+    [line] = [line for line in turn.reply.splitlines() if line.startswith(("• GPUs:", "• GPU 수:"))]
+    assert line.endswith(t(language, "summary_gpus_none")) and "1" not in line, line
 
 
 def test_on_slurm_the_limit_is_one_node_of_the_partition(db: Database, data_root: Path) -> None:

@@ -5,11 +5,16 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
+import timm
+import timm.data
+import torch
+from PIL import Image
 
 from tests.imagegen import make_image_folder
 from tests.trainer_helpers import run_trainer
-from training.artifacts import load_confusion_matrix
+from training.artifacts import load_confusion_matrix, load_model
 from training.contract import ExitCode
 from training.data import discover
 from training.predict import Predictor, main
@@ -35,6 +40,23 @@ def test_predictions_reproduce_the_validation_confusion_matrix(run) -> None:
         confusion[label][guess] += 1
     assert confusion == load_confusion_matrix(out)[1]  # the saved model is the best epoch's
     assert sum(confusion[i][i] for i in range(3)) / len(val) == pytest.approx(done.best_val_acc)
+
+
+def test_preprocessing_is_timms_own_eval_transform(run, tmp_path: Path) -> None:
+    _, out, _ = run
+    predictor = Predictor(out)
+    model, _ = load_model(out)
+    transform = timm.data.create_transform(**timm.data.resolve_data_config({}, model=model))
+    generator = np.random.default_rng(0)
+    paths = []
+    for i, (width, height) in enumerate([(37, 53), (64, 48), (100, 100), (45, 91), (300, 200), (33, 36)]):
+        pixels = generator.integers(0, 256, (height, width, 3), dtype=np.uint8)
+        path = tmp_path / f"image_{i}.{'jpg' if i % 2 else 'png'}"
+        Image.fromarray(pixels).save(path, quality=90)
+        paths.append(path)
+    expected = torch.stack([transform(Image.open(path).convert("RGB")) for path in paths])
+    got = predictor.inputs(paths)
+    assert got.shape == expected.shape and (got - expected).abs().max() < 1e-5
 
 
 def test_cli_prints_top_k_with_probabilities(run, capsys) -> None:

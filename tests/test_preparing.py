@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 from pathlib import Path
 
 import pytest
@@ -78,3 +79,6 @@ def test_a_run_reports_weights_then_decoding_before_start(tmp_path: Path, monkey
     assert decode[0].done == 0 and decode[-1].done == decode[-1].total == 24  # 3 classes x 8, all splits
     assert [e.done for e in decode] == sorted(e.done for e in decode)
     assert {e.total for e in decode} == {24}
+    # asked for, not loaded: metrics.json and the model card say what happened
+    assert json.loads((tmp_path / "out" / "metrics.json").read_text())["config"]["pretrained"] is False
+    assert "- pretrained: `False`" in (tmp_path / "out" / "README.md").read_text()

@@ -134,9 +134,9 @@ def test_a_run_figures_in_detail() -> None:
 
 def test_run_manager_refusals_are_worded_in_the_language() -> None:
     assert present.run_error("en", RunNotFound("not_found", run_id=9)) == "There is no run #9."
-    assert present.run_error("ko", RunNotFound("not_found", run_id=9)) == "학습 #9은(는) 없어요."
+    assert present.run_error("ko", RunNotFound("not_found", run_id=9)) == "학습 #9는 없어요."
     finished = InvalidRunState("already_finished", run_id=3, status=RunStatus.COMPLETED)
-    assert present.run_error("ko", finished) == "학습 #3은(는) 이미 끝났어요 (✅ 완료)."
+    assert present.run_error("ko", finished) == "학습 #3은 이미 끝났어요 (✅ 완료)."
     assert "admin" in present.run_error("en", NotAllowed("not_allowed", run_id=3))
 
 

@@ -57,7 +57,7 @@ def test_korean_progress_and_buttons() -> None:
     assert "에폭 *3/10*" in text and "손실 *0.6123*" in text and "검증 정확도 *62.5%* (최고 70.0%)" in text
     assert "초당 123장" in text and "경과 1분 35초" in text and "남은 시간 3분 20초" in text
     stop = button(dicts, "train_stop")
-    assert stop["text"]["text"] == "중지" and stop["confirm"]["title"]["text"] == "학습 #7을(를) 멈출까요?"
+    assert stop["text"]["text"] == "중지" and stop["confirm"]["title"]["text"] == "학습 #7을 멈출까요?"
 
 
 def test_values_are_escaped_so_they_stay_text() -> None:

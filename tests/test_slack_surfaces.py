@@ -157,7 +157,7 @@ def test_korean_upload_reports_and_refusals(slack: SlackHarness, tmp_path: Path)
     slack.wait_reply(thread, "데이터셋")
     evil = slack.standin.host_file("evil.zip", zip_bytes({"cat/1.png": b"x", "../../escape.png": b"x"}))
     slack.say(thread, OWNER, "", files=[evil])
-    slack.wait_reply(thread, "`evil.zip`을(를) 거부했어요")
+    slack.wait_reply(thread, "`evil.zip`을 거부했어요")
     images = make_image_folder(tmp_path / "src", classes=("ant", "bee"), per_class=3)
     upload = zip_bytes(
         {f"bugs/{p.relative_to(images).as_posix()}": p.read_bytes() for p in images.rglob("*.png")}

@@ -15,6 +15,7 @@ from safetensors.torch import load_file
 
 from tests.imagegen import make_image_folder, make_split_folder
 from tests.trainer_helpers import after_preparing, read_events, run_trainer
+from training import artifacts
 from training.artifacts import load_confusion_matrix
 from training.augment import Normalizer, augment_batch
 from training.cli import main
@@ -111,6 +112,21 @@ def test_model_card_describes_data_settings_results_and_loading(trained) -> None
     assert f"{done.best_val_acc:.1%} (epoch {done.best_epoch} of 6)" in card
     assert f'timm.create_model("local-dir:{out}", pretrained=True)' in card
     assert f"python -m training.predict {out} IMAGE..." in card
+    assert "- pretrained: `False`" in card  # run_trainer trains from random init
+
+
+@pytest.mark.parametrize("epochs", [2, 3, 7])
+def test_curves_have_whole_epoch_ticks(epochs: int) -> None:
+    history = [
+        {"epoch": e, "train_loss": 1 / e, "val_loss": 1 / e, "train_acc": e / 10, "val_acc": e / 10}
+        for e in range(1, epochs + 1)
+    ]
+    figure = artifacts.curves_figure(history)
+    for axes in figure.axes:
+        low, high = axes.get_xlim()
+        ticks = [tick for tick in axes.get_xticks() if low <= tick <= high]
+        assert ticks and all(float(tick).is_integer() for tick in ticks), ticks
+    artifacts.pyplot().close(figure)
 
 
 def test_auto_split_is_stratified_and_reproducible(tmp_path: Path) -> None:

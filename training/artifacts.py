@@ -174,6 +174,13 @@ def _plotted(plot: Callable[[], Path]) -> Path | None:
 
 
 def plot_curves(out_dir: Path, history: list[dict[str, float]]) -> Path:
+    return _save_figure(pyplot(), curves_figure(history), out_dir / CURVES_FILE)
+
+
+def curves_figure(history: list[dict[str, float]]) -> Any:
+    """Loss and accuracy per epoch; epochs are whole numbers, so are the ticks."""
+    from matplotlib.ticker import MaxNLocator
+
     epochs = [row["epoch"] for row in history]
     plt = pyplot()
     figure, (loss_axes, acc_axes) = plt.subplots(1, 2, figsize=(10, 4))
@@ -184,9 +191,10 @@ def plot_curves(out_dir: Path, history: list[dict[str, float]]) -> Path:
     acc_axes.plot(epochs, [r["val_acc"] for r in history], "o-", label="val")
     acc_axes.set(title="Top-1 accuracy", xlabel="epoch", ylim=(0, 1))
     for axes in (loss_axes, acc_axes):
+        axes.xaxis.set_major_locator(MaxNLocator(integer=True))
         axes.legend()
         axes.grid(alpha=0.3)
-    return _save_figure(plt, figure, out_dir / CURVES_FILE)
+    return figure
 
 
 def plot_confusions(out_dir: Path, matrix: list[list[int]], classes: list[str]) -> Path:

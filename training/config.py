@@ -68,7 +68,7 @@ class TrainingConfig(BaseModel):
     epochs: Annotated[
         int,
         Field(ge=EPOCHS_RANGE[0], le=EPOCHS_RANGE[1]),
-        FieldSpec({"en": "epochs", "ko": "Epochs"}, "number of epochs"),
+        FieldSpec({"en": "epochs", "ko": "에폭"}, "number of epochs"),
     ] = 10
     batch_size: Annotated[
         int,

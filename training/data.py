@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import os
 import random
 import time
@@ -173,10 +174,12 @@ def _balance_warnings(labels: list[int], classes: list[str]) -> list[tuple[str, 
 # --- decoding -----------------------------------------------------------------------------------------
 
 
-def open_rgb(path: Path, min_short_side: int) -> Image.Image:
-    """Decode to RGB with EXIF orientation applied; JPEGs decode at a reduced scale when much larger."""
+def open_rgb(path: Path, min_short_side: int | None) -> Image.Image:
+    """Decode to RGB with EXIF orientation applied; with `min_short_side`, JPEGs decode at a reduced scale
+    when much larger (faster, but not the pixels a full decode gives)."""
     with Image.open(path) as opened:
-        opened.draft("RGB", (min_short_side, min_short_side))
+        if min_short_side is not None:
+            opened.draft("RGB", (min_short_side, min_short_side))
         image = ImageOps.exif_transpose(opened)
         if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
             rgba = image.convert("RGBA")
@@ -186,15 +189,19 @@ def open_rgb(path: Path, min_short_side: int) -> Image.Image:
 
 
 def _resize_short_side(image: Image.Image, short_side: int) -> Image.Image:
+    """torchvision's Resize(short_side): the long side scaled and truncated, as timm's eval transform does."""
     width, height = image.size
-    scale = short_side / min(width, height)
-    size = (max(short_side, round(width * scale)), max(short_side, round(height * scale)))
+    if width <= height:
+        size = (short_side, int(short_side * height / width))
+    else:
+        size = (int(short_side * width / height), short_side)
     return image.resize(size, Image.Resampling[RESIZE_INTERPOLATION.upper()])
 
 
 def _center_crop(image: Image.Image, side: int) -> Image.Image:
+    """torchvision's CenterCrop: the offsets rounded, not floored."""
     width, height = image.size
-    left, top = (width - side) // 2, (height - side) // 2
+    left, top = round((width - side) / 2.0), round((height - side) / 2.0)
     return image.crop((left, top, left + side, top + side))
 
 
@@ -213,10 +220,11 @@ def load_train_image(path: Path, image_size: int) -> torch.Tensor:
 
 
 def load_eval_image(path: Path, image_size: int, crop_pct: float) -> torch.Tensor:
-    """Validation/prediction preprocessing (timm's eval transform): resize short side to
-    image_size / crop_pct, centre crop image_size. uint8 CHW."""
-    short_side = int(image_size / crop_pct)
-    return _to_chw(_center_crop(_resize_short_side(open_rgb(path, short_side), short_side), image_size))
+    """Validation/prediction preprocessing, pixel for pixel timm's eval transform
+    (`create_transform(**resolve_data_config(model=...))`): a full decode, short side resized to
+    floor(image_size / crop_pct), centre crop image_size. uint8 CHW."""
+    short_side = math.floor(image_size / crop_pct)
+    return _to_chw(_center_crop(_resize_short_side(open_rgb(path, None), short_side), image_size))
 
 
 # --- image sources ------------------------------------------------------------------------------------

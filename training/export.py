@@ -1,9 +1,10 @@
 """`python -m training.export OUT`: export a finished run's model to ONNX and verify it.
 
-The model goes to OUT/model.onnx with a dynamic batch axis and, in its metadata, the class names and the
-validation preprocessing (input size, mean, std, interpolation, crop). onnxruntime then runs it on the
-run's validation images beside PyTorch; the top-1 agreement and the largest absolute logit difference go
-into metrics.json (under "onnx") and on stdout as one JSON line. A file whose agreement is below
+The model goes to OUT/model.onnx (torch.export's exporter, `dynamo=True`; the legacy TorchScript one only
+when that fails, "exporter" in the report says which) with a dynamic batch axis and, in its metadata, the
+class names and the validation preprocessing (input size, mean, std, interpolation, crop). onnxruntime then
+runs it on the run's validation images beside PyTorch; the top-1 agreement and the largest absolute logit
+difference go into metrics.json (under "onnx") and on stdout as one JSON line. A file whose agreement is below
 MIN_AGREEMENT is deleted rather than offered.
 
 onnx and onnxruntime are an optional extra (`pip install -e ".[onnx]"`, ONNX_INSTALL); without them the
@@ -19,6 +20,7 @@ import json
 import logging
 import sys
 import time
+import warnings
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -33,7 +35,7 @@ from training.contract import METRICS_FILE, MODEL_FILE, ONNX_FILE, ONNX_INSTALL
 log = logging.getLogger(__name__)
 
 MIN_AGREEMENT = 0.999
-OPSET = 17
+OPSET = 18  # the dynamo exporter's lowest
 BATCH = 64
 
 
@@ -61,17 +63,7 @@ def export_and_verify(
     size = preprocessing["input_size"][-1]
     path = out_dir / ONNX_FILE
     temporary = path.with_suffix(".tmp")
-    with torch.no_grad():
-        torch.onnx.export(  # the TorchScript exporter: ~10x faster than dynamo=True for these CNNs
-            model,
-            (torch.zeros(1, 3, size, size),),
-            str(temporary),
-            input_names=["image"],
-            output_names=["logits"],
-            dynamic_axes={"image": {0: "batch"}, "logits": {0: "batch"}},
-            opset_version=OPSET,
-            dynamo=False,
-        )
+    exporter = _export(model, size, temporary)
     proto = onnx.load(str(temporary))
     onnx.helper.set_model_props(
         proto,
@@ -102,6 +94,7 @@ def export_and_verify(
         "max_abs_logit_diff": max_diff,
         "min_agreement": MIN_AGREEMENT,
         "opset": OPSET,
+        "exporter": exporter,
         "seconds": round(time.perf_counter() - started, 3),
     }
     if not total or agree / total < MIN_AGREEMENT:
@@ -110,6 +103,31 @@ def export_and_verify(
         return report | {"status": "refused"}
     temporary.replace(path)
     return report | {"status": "ok", "file": str(path)}
+
+
+def _export(model: torch.nn.Module, size: int, path: Path) -> str:
+    """Write `model` to `path` with torch.export's ONNX exporter (dynamo), or with the legacy TorchScript one
+    when that fails (an operator it cannot trace yet); returns which one wrote it."""
+    sample = (torch.zeros(1, 3, size, size),)
+    names: dict[str, Any] = {"input_names": ["image"], "output_names": ["logits"], "opset_version": OPSET}
+    with torch.no_grad():
+        try:
+            batch = torch.export.Dim("batch", min=1, max=4096)
+            torch.onnx.export(
+                model, sample, str(path), dynamic_shapes=({0: batch},), dynamo=True, verbose=False, **names
+            )
+            return "dynamo"
+        except Exception as exc:  # any tracing failure: the legacy exporter may still work
+            log.warning(
+                "the dynamo ONNX exporter failed (%s: %s); using the TorchScript exporter",
+                type(exc).__name__,
+                exc,
+            )
+        with warnings.catch_warnings():  # its deprecation notice is torch's, nothing a user can act on
+            warnings.simplefilter("ignore", DeprecationWarning)
+            axes = {"image": {0: "batch"}, "logits": {0: "batch"}}
+            torch.onnx.export(model, sample, str(path), dynamic_axes=axes, dynamo=False, **names)
+    return "torchscript"
 
 
 def _cpu_copy(model: torch.nn.Module) -> torch.nn.Module:

@@ -428,7 +428,7 @@ def finish_run(run: Run, state: RunState, started: float, options: RunOptions) -
         "best_epoch": best.epoch,
         "per_class_acc": best.per_class,
         "test": test_metrics,
-        "config": config.model_dump() | {"seed": options.seed},
+        "config": _what_ran(config, options, info),
         "early_stopped_at": len(state.history) if early_stopped else None,
     }
     if options.export_onnx:
@@ -444,7 +444,7 @@ def finish_run(run: Run, state: RunState, started: float, options: RunOptions) -
     paths |= {
         "metrics": artifacts.save_metrics(run.out, metrics),
         "results": run.out / RESULTS_FILE,
-        "model_card": artifacts.write_model_card(run.out, config.model_dump(), class_counts, metrics),
+        "model_card": artifacts.write_model_card(run.out, metrics["config"], class_counts, metrics),
         "confusion_matrix_data": artifacts.save_confusion_matrix(run.out, best.confusion, run.classes),
         **artifacts.plots(run.out, state.history, best.confusion, run.classes),
         "checkpoint": run.out / checkpoint.LAST,
@@ -465,6 +465,13 @@ def finish_run(run: Run, state: RunState, started: float, options: RunOptions) -
         )
     )
     return ExitCode.DONE
+
+
+def _what_ran(config: TrainingConfig, options: RunOptions, info: ModelInfo) -> dict[str, Any]:
+    """The settings as they took effect: `pretrained` says whether the hub's weights were loaded (offline, or
+    starting from a weights file, they were not), `weights` names the file a continued run started from."""
+    weights = {"weights": str(options.weights)} if options.weights is not None else {}
+    return config.model_dump() | {"pretrained": info.pretrained, "seed": options.seed} | weights
 
 
 def _class_counts(source: ImageSource, classes: list[str]) -> dict[str, int]:

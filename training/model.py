@@ -26,6 +26,7 @@ class ModelInfo:
     std: tuple[float, ...]
     crop_pct: float
     warnings: list[tuple[str, str]] = field(default_factory=list)
+    pretrained: bool = False  # whether the hub's pretrained weights were actually loaded (not just asked for)
 
 
 def check_model_request(name: str, weights: Path | None) -> None:
@@ -94,6 +95,7 @@ def build_model(name: str, num_classes: int, pretrained: bool, weights: Path | N
                     "initialisation, which needs more epochs and data",
                 )
             )
+    model_from_hub = model is not None
     if model is None:
         model = timm.create_model(name, pretrained=False, num_classes=num_classes)
     if weights is not None:
@@ -108,4 +110,5 @@ def build_model(name: str, num_classes: int, pretrained: bool, weights: Path | N
         std=tuple(cfg.get("std", (0.229, 0.224, 0.225))),
         crop_pct=float(cfg.get("crop_pct", 0.875)),
         warnings=warnings,
+        pretrained=model_from_hub,
     )

@@ -35,10 +35,14 @@ class Predictor:
         self.crop_pct = cfg["crop_pct"]
         self.normalize = Normalizer(tuple(cfg["mean"]), tuple(cfg["std"]), self.device)
 
+    def inputs(self, paths: Sequence[Path]) -> torch.Tensor:
+        """The model's input for `paths`: float NCHW, preprocessed exactly as timm's eval transform does."""
+        images = torch.stack([load_eval_image(path, self.image_size, self.crop_pct) for path in paths])
+        return self.normalize(images.to(self.device))
+
     @torch.no_grad()
     def probabilities(self, paths: Sequence[Path]) -> torch.Tensor:
-        images = torch.stack([load_eval_image(path, self.image_size, self.crop_pct) for path in paths])
-        return self.model(self.normalize(images.to(self.device))).softmax(dim=1).cpu()
+        return self.model(self.inputs(paths)).softmax(dim=1).cpu()
 
     def predict(self, paths: Sequence[Path], top_k: int = 3) -> list[Prediction]:
         probabilities = self.probabilities(paths)

@@ -90,6 +90,7 @@ class _Turn:
     lines: list[str] = field(default_factory=list)
     changed: list[str] = field(default_factory=list)
     summary: DatasetSummary | None = None
+    continues_run_id: int | None = None  # the run whose last checkpoint the new run starts from
 
 
 def _kept(turn: _Turn, name: str) -> str:
@@ -273,8 +274,14 @@ def _summary_lines(turn: _Turn, config: TrainingConfig) -> list[str]:
         value = getattr(config, name)
         if name == "dataset_path":
             shown = f"`{_shown_dataset_path(value, turn.options.data_root)}`"
+        elif name == "pretrained" and turn.continues_run_id is not None:  # its weights, nothing else
+            lines.append(f"• {msg.label(lang, name)}: {msg.text(lang, 'summary_weights_continued')}")
+            continue
         elif name == "pretrained" and value:
             shown = msg.text(lang, f"summary_weights_{facts.weights(config.model).status}")
+        elif name == "gpus" and gpu_limit(facts).found == 0:  # this host has none: say so, not "1"
+            lines.append(f"• {msg.label(lang, name)}: {msg.text(lang, 'summary_gpus_none')}")
+            continue
         else:
             shown = msg.format_value(lang, name, value)
         suffix = "" if name in turn.draft or name == "dataset_path" else f" ({msg.text(lang, 'default')})"
@@ -390,9 +397,16 @@ def _reply_only(
 
 
 def step(
-    draft: dict[str, Any], parsed: ParseResult, *, language: str, options: EngineOptions, text: str = ""
+    draft: dict[str, Any],
+    parsed: ParseResult,
+    *,
+    language: str,
+    options: EngineOptions,
+    text: str = "",
+    continues_run_id: int | None = None,
 ) -> StepResult:
-    """Apply one parsed message to the draft and write the reply."""
+    """Apply one parsed message to the draft and write the reply (for a run continuing another one when
+    `continues_run_id` is given)."""
     if parsed.intent == "cancel":
         return StepResult(
             draft=dict(draft),
@@ -403,7 +417,7 @@ def step(
         )
     if parsed.intent != "settings":
         return _reply_only(draft, parsed, text, language=language, options=options)
-    turn = _Turn(language=language, options=options, draft=dict(draft))
+    turn = _Turn(language=language, options=options, draft=dict(draft), continues_run_id=continues_run_id)
 
     updates = {
         name: value for name, value in parsed.updates.items() if name in FIELD_NAMES and value is not None

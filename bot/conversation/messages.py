@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.i18n import LANGUAGES, t
+from bot.i18n import CATALOGUE, LANGUAGES, language_or_default, t
 from training.config import FIELD_SPECS
 
 # from each field's declaration in training/config.py
@@ -51,4 +51,6 @@ def format_value(language: str, field: str, value: Any) -> str:
         return f"{value:g}"
     if field == "image_size":
         return f"{value}px"
+    if field == "task" and f"task_{value}" in CATALOGUE[language_or_default(language)]:
+        return text(language, f"task_{value}")  # "분류", not "classification"
     return str(value)

@@ -216,7 +216,7 @@ class ConversationService:
             if name in FIELD_NAMES and name != "epochs" and value is not None
         }
         parsed = ParseResult(updates={"epochs": epochs})
-        result = step(draft, parsed, language=language, options=self._options)
+        result = step(draft, parsed, language=language, options=self._options, continues_run_id=run_id)
         result.reply = "\n".join([t(language, "continue_intro", run_id=run_id, epochs=epochs), result.reply])
         with self._db.session() as db:
             row = session_for_change(db, session_id)

@@ -30,6 +30,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "not_checked": "(not checked: `{value}` does not exist under DATA_ROOT here)",
         "summary_title": "*Ready to train.* Every setting:",
         "default": "default",
+        "summary_gpus_none": "none on this host (it trains on the CPU)",
+        "task_classification": "classification",
         "cancelled": "Cancelled. Mention me again when you want to set up a new training run.",
         "nothing_understood": "I didn't catch a setting in that.",
         "yes": "yes",
@@ -150,6 +152,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "or copy an ImageFolder into DATA_ROOT.",
         # summary
         "summary_weights_cached": "yes (in this host's cache)",
+        "summary_weights_continued": "the continued run's, from its last checkpoint",
         "summary_weights_hub": "yes (downloaded from the Hugging Face hub at the start)",
         "summary_weights_unavailable": "asked for, but *not available here* (offline, not cached): the run "
         "will start from random initialisation. Put the weights into this host's Hugging Face cache to use "
@@ -160,12 +163,12 @@ TEXTS: dict[str, dict[str, str]] = {
     "ko": {
         "ask_dataset_path": "데이터셋 경로를 알려주세요. DATA_ROOT 아래 폴더 이름이면 돼요 (예: `cats`).",
         "ask_dataset_path_available": "지금 있는 데이터셋: {names}.",
-        "ask_epochs": "Epochs는 몇 번 할까요? (1~{max})",
+        "ask_epochs": "에폭은 몇 번 할까요? (1~{max})",
         "set": "알겠어요: {changes}.",
         "invalid": "{label} 값 `{value}`은(는) 쓸 수 없어요: {reason}.",
         "out_of_range": "{label}은(는) {low}~{high} 사이여야 해요. "
         "`{value}`은(는) 범위를 벗어나서 {kept}(으)로 두었어요.",
-        "too_many_epochs": "이 서버에서는 Epochs를 최대 {max}까지 할 수 있어요. "
+        "too_many_epochs": "이 서버에서는 에폭을 최대 {max}까지 할 수 있어요. "
         "`{value}`은(는) 너무 많아서 {kept}(으)로 두었어요.",
         "kept_default": "기본값 {value}",
         "gpus_over_host": "이 서버에는 GPU가 {found}개 있어서 한 학습에 최대 {most}개까지 쓸 수 있어요. "
@@ -182,13 +185,15 @@ TEXTS: dict[str, dict[str, str]] = {
         "path_not_found": "DATA_ROOT에 `{value}` 데이터셋이 없어요. 있는 데이터셋: {names}.",
         "path_empty": "`{value}`에 이미지가 든 클래스 폴더가 없어요 "
         "(`{value}/<클래스>/<이미지>.jpg` 구조여야 해요).",
-        "no_datasets": "아직 없어요 (.zip을 올리거나 ImageFolder를 DATA_ROOT에 복사해 주세요)",
+        "no_datasets": "아직 없어요 (.zip을 올리거나 클래스별 폴더를 DATA_ROOT에 복사해 주세요)",
         "dataset_found": "`{name}` 데이터셋을 찾았어요: 클래스 {count}개, 이미지 {images}장 ({classes}).",
         "classes_disagree": "클래스가 {stated}개라고 하셨는데 데이터셋에는 {actual}개가 있어요. "
         "{actual}개로 할게요.",
         "not_checked": "(확인 안 됨: 여기 DATA_ROOT에는 `{value}`이(가) 없어요)",
         "summary_title": "*학습 준비가 끝났어요.* 전체 설정:",
         "default": "기본값",
+        "summary_gpus_none": "없음 (이 서버는 CPU로 학습해요)",
+        "task_classification": "분류",
         "cancelled": "취소했어요. 새로 학습을 준비하려면 다시 불러 주세요.",
         "nothing_understood": "설정 값을 찾지 못했어요.",
         "yes": "사용",
@@ -204,21 +209,22 @@ TEXTS: dict[str, dict[str, str]] = {
         "말씀해 주세요 (예: “{value} 에폭”, “배치 {value}”).",
         "too_long": "메시지가 너무 길어요 ({length}자, 최대 {max}자). 설정을 더 짧게 보내 주세요.",
         "start_not_ready": "아직 시작할 수 없어요: {missing}이(가) 더 필요해요.",
-        "next_ready": "설정이 다 됐어요. 요약의 *Start*를 누르거나 `시작`이라고 입력하세요.",
+        "next_ready": "설정이 다 됐어요. 요약의 *시작*을 누르거나 `시작`이라고 입력해 주세요.",
         "command_status": "실행·대기 중인 학습: `/train status`.",
         "command_list": "최근 학습과 결과: `/train list`.",
-        "command_stop": "학습을 멈추려면 진행 메시지의 *Stop*을 누르거나 `/train stop <번호>`를 쓰세요.",
-        "command_resume": "학습을 이어 하려면 마지막 메시지의 *Resume*을 누르세요.",
+        "command_stop": "학습을 멈추려면 진행 메시지의 *중지*를 누르거나 "
+        "`/train stop <번호>`를 입력해 주세요.",
+        "command_resume": "학습을 이어서 하려면 마지막 메시지의 *이어서 학습*을 눌러 주세요.",
         "command_predict": "끝난 학습의 모델을 써 보려면 그 스레드에 이미지(또는 이미지 .zip)를 올려 주세요.",
         "command_export_onnx": "끝난 학습의 모델을 ONNX로 내보내려면 마지막 "
-        "메시지의 *Export ONNX*를 누르거나 "
+        "메시지의 *ONNX 내보내기*를 누르거나 "
         "그 스레드에서 `onnx로 내보내줘`라고 말해 주세요.",
         "command_continue": "끝난(또는 멈춘) 학습을 더 하려면 그 스레드에서 `10 에폭 더`라고 말해 주세요.",
         "hello": "안녕하세요! 이 스레드에서 이미지 분류 모델 학습을 준비하고 실행해 드려요.",
         "thanks": "천만에요!",
         "help": "*할 수 있는 일:* 이 대화로 이미지 분류 모델 학습을 준비하고 실행해요.\n"
-        "• 설명해 주세요: “ResNet50으로 고양이 3종류 분류해줘”, “resnet18, cats, 20 에폭, 배치 32”.\n"
-        "• Start 전에는 언제든 바꿀 수 있어요: “배치 16”, “아니 30 에폭으로”, “처음부터 학습”.\n"
+        "• 설명해 주세요: “ResNet50으로 고양이 3종류 분류해줘”, “resnet18, `cats`, 20 에폭, 배치 크기 32”.\n"
+        "• 시작하기 전에는 언제든 바꿀 수 있어요: “배치 16”, “아니 30 에폭으로”, “처음부터 학습”.\n"
         "• 물어보세요: “내 데이터엔 어떤 모델이 좋아?”, “에폭은 몇 번?”, “얼마나 걸려?”, "
         "“배치 크기가 뭐야?”, “GPU 뭐 있어?”, “지금 설정 알려줘”.\n"
         "• 명령: `help`/`도움말`, `status`/`상태` (실행·대기 중인 학습), `list`/`목록` (최근 학습), "
@@ -227,7 +233,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "대해서는 답할 수 있어요:",
         "settings_now": "*지금까지의 설정:*",
         "still_needed": "아직 필요한 것: {missing}.",
-        "how_to_set": "그렇게 하려면 “{example}”이라고 말씀해 주세요.",
+        "how_to_set": "그렇게 하려면 “{example}”(이)라고 말씀해 주세요.",
         "model_need_data": "먼저 데이터셋을 알려 주시면 크기에 맞춰 추천할게요. 일반적으로는: 이미지가 "
         "수천 장 "
         "이하면 작은 사전학습 모델({small})이 잘 맞고, 수만 장이면 더 큰 모델({large})이 효과가 있어요.",
@@ -293,7 +299,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "아주 "
         "다른 데이터나 테스트용일 때 쓰세요.",
         "weights_cached": "{model}의 가중치는 이 서버의 캐시에 있어요.",
-        "weights_hub": "{model}의 가중치는 시작할 때 Hugging Face hub에서 내려받아요.",
+        "weights_hub": "{model}의 사전학습 가중치는 시작할 때 Hugging Face 허브에서 내려받아요.",
         "weights_unavailable": "이 서버에서는 {model}의 가중치를 구할 수 없어요 (오프라인이고 캐시에도 "
         "없음). "
         "그래서 랜덤 초기화로 시작하게 돼요. 쓰려면 가중치를 이 서버의 Hugging Face 캐시(`HF_HOME`)에 넣어 "
@@ -310,9 +316,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "queue_now": "지금: 실행 중 {running}개, 대기 중 {queued}개.",
         "datasets_some": "DATA_ROOT에 있는 데이터셋: {names}.",
         "datasets_none": "DATA_ROOT에 아직 데이터셋이 없어요. 클래스 폴더를 담은 .zip을 여기 올리거나 "
-        "ImageFolder를 DATA_ROOT에 복사해 주세요.",
+        "클래스별 폴더를 DATA_ROOT에 복사해 주세요.",
         "summary_weights_cached": "사용 (이 서버 캐시에 있음)",
-        "summary_weights_hub": "사용 (시작할 때 Hugging Face hub에서 내려받음)",
+        "summary_weights_continued": "이어서 하는 학습의 마지막 체크포인트",
+        "summary_weights_hub": "사용 (시작할 때 Hugging Face 허브에서 내려받음)",
         "summary_weights_unavailable": "요청했지만 *이 서버에서는 구할 수 없어요* (오프라인, 캐시에 없음): "
         "랜덤 초기화로 시작해요. 쓰려면 가중치를 이 서버의 Hugging Face 캐시에 넣거나, “처음부터”라고 해 "
         "주세요.",

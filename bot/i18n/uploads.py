@@ -62,7 +62,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "upload_over_limit": "`{name}`이(가) 올리기 한도({limit})보다 커요.",
         "upload_download_failed": "Slack에서 `{name}`을(를) 내려받지 못했어요 ({reason}). "
         "다시 시도해 주세요.",
-        "upload_not_permitted": "Slack이 봇에게 `{name}` 내려받기를 허락하지 않았어요 (files:read 권한이 "
+        "upload_not_permitted": "Slack이 봇에게 `{name}` 내려받기를 허락하지 않았어요 (`files:read` 권한이 "
         "있나요?).",
     },
 }

@@ -25,7 +25,7 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from bot.i18n import t, template
+from bot.i18n import fill, t, template
 from bot.present import runs as present
 from bot.runs import RunView
 from bot.storage import RunStatus
@@ -63,7 +63,7 @@ def slack_text(language: str, key: str, **values: Any) -> str:
         name: value if isinstance(value, Mention) else escape(value) if isinstance(value, str) else value
         for name, value in values.items()
     }
-    return escape(template(language, key)).format(**escaped)
+    return fill(language, escape(template(language, key)), **escaped)
 
 
 @dataclass(frozen=True)
