@@ -11,11 +11,13 @@ must never import torch.
 from __future__ import annotations
 
 import os
+import random
 import signal
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import IntEnum
 from pathlib import Path, PurePath
-from typing import Literal
+from typing import Literal, TypeVar
 
 # --- the run folder (`python -m training --out OUT`) --------------------------------------------------
 
@@ -132,6 +134,7 @@ IGNORED_NAMES = frozenset({"__MACOSX", ".DS_Store", ".ipynb_checkpoints", "Thumb
 TRAIN_SPLIT = "train"
 VAL_SPLITS = ("val", "valid", "validation")  # the first one present is the validation split
 TEST_SPLIT = "test"
+VAL_FRACTION = 0.2  # the share of each class that a dataset without a val/ split validates on
 
 
 def is_visible(name: str) -> bool:
@@ -191,3 +194,20 @@ def split_layout(root: Path) -> SplitLayout:
         return SplitLayout()
     val = next((by_name[name] for name in VAL_SPLITS if name in by_name), None)
     return SplitLayout(train=train, val=val, test=by_name.get(TEST_SPLIT))
+
+
+_Item = TypeVar("_Item")
+
+
+def split_groups(groups: Sequence[Sequence[_Item]], seed: int) -> list[tuple[list[_Item], list[_Item]]]:
+    """A dataset without a val split, split by itself: per group (a class; for detection, the images whose
+    rarest class it is), in order, one seeded shuffle puts ~VAL_FRACTION of it in val, at least one item;
+    a group of one item stays in train. Returns (train, val) per group."""
+    rng = random.Random(seed)
+    halves = []
+    for group in groups:
+        items = list(group)
+        rng.shuffle(items)
+        n_val = max(1, round(len(items) * VAL_FRACTION)) if len(items) >= 2 else 0
+        halves.append((items[n_val:], items[:n_val]))
+    return halves
