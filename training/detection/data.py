@@ -1,0 +1,667 @@
+"""Object-detection datasets: YOLO, COCO and Pascal VOC, recognised by their layout, read, checked, split
+and reported. No torch here: the bot imports this module to recognise and describe detection datasets.
+
+The layouts (split folder names as training.contract declares them, any letter case):
+- YOLO: `images/` + `labels/` (each optionally split into `train/`, `val/`, `test/`), or the Ultralytics
+  layout `train/images` + `train/labels`, ...; one `class cx cy w h` line per box (normalised 0-1; a
+  polygon `class x1 y1 x2 y2 ...` counts as its bounding box); label files may also sit beside their
+  images. Class names from `data.yaml` (`names:` a list or an id → name map) or `classes.txt`. An image
+  without a label file is an image without objects, as in Ultralytics (counted and warned about).
+- COCO: an instances JSON (`images`, `annotations` with `bbox` x, y, w, h in pixels, `categories` with
+  any ids) beside or above its images: one file per split (Roboflow's `train/_annotations.coco.json`,
+  `valid/...`; COCO's `annotations/instances_train2017.json`) or a single file. Crowd annotations are
+  left out (counted), a Roboflow parent category without boxes of its own is not a class.
+- Pascal VOC: `Annotations/*.xml` + `JPEGImages/`, split by `ImageSets/Main/train.txt`, `val.txt`
+  (`test.txt`) when present; or each XML beside its image (Roboflow), in split folders or not. VOC's
+  1-based pixel corners become x1 = xmin - 1, y1 = ymin - 1, x2 = xmax, y2 = ymax, as Detectron2 reads
+  them. Classes are the object names, sorted.
+
+Boxes are (x1, y1, x2, y2) in pixels of the image as decoded with its EXIF orientation applied
+(training.data.open_rgb). Without a val split the dataset is split by itself (contract.split_groups,
+grouping images by their rarest class, images without boxes a group of their own).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import statistics
+from collections import Counter
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import pydantic
+from PIL import Image
+
+from training.contract import (
+    TEST_SPLIT,
+    TRAIN_SPLIT,
+    VAL_SPLITS,
+    class_folders,
+    image_files,
+    is_image_name,
+    is_visible,
+    split_groups,
+    split_layout,
+)
+from training.errors import DatasetError
+
+DetectionFormat = Literal["yolo", "coco", "voc"]
+Box = tuple[float, float, float, float]
+
+CLIP_TOLERANCE_PX = 1.0  # a box out of its image by up to this is clipped without being counted (rounding)
+MIN_INSIDE_SHARE = 0.5  # a box with less than this share of its area inside its image is refused
+TINY_BOX_SHARE = 0.01  # a box whose side sqrt(w*h) is under this share of its image's longer side is tiny
+EXAMPLES_SHOWN = 3  # problems of one kind named in a message; the rest are counted
+HEADER_THREADS = 8  # image headers read at once (file opening, mostly waiting on the disk)
+EXIF_ORIENTATION = 0x0112
+EXIF_TURNED = (5, 6, 7, 8)  # orientations that swap width and height
+CLASSES_TXT = "classes.txt"
+YOLO_YAML_NAMES = ("data.yaml", "dataset.yaml", "data.yml", "dataset.yml")
+
+
+@dataclass(frozen=True)
+class BoxedImage:
+    path: Path
+    width: int
+    height: int
+    boxes: tuple[Box, ...]  # x1, y1, x2, y2 in pixels of the original image, clipped to it
+    labels: tuple[int, ...]  # 0-based contiguous class indices into DetectionPlan.classes
+
+
+class DetectionReport(pydantic.BaseModel):
+    """What the dataset holds, for the trainer's `start` event (the classifier's class counts' equivalent).
+    Counts are over every split (after unreadable images are left out)."""
+
+    format: DetectionFormat
+    images: int
+    boxes: int
+    boxes_per_class: dict[str, int]
+    images_without_boxes: int  # kept: they train as images without objects
+    # sqrt(w * h) of the boxes in pixels of their images: min, p10, median, p90, max (empty without boxes)
+    box_sides: dict[str, float]
+    split_images: dict[str, int]  # images per split: train, val and test when there is one
+    auto_split: bool  # the val split was drawn from train by the trainer
+    labels_without_images: int = 0  # label files / image entries / XMLs whose image is missing
+    images_without_labels: int = 0  # image files no annotation mentions
+    clipped_boxes: int = 0  # out of their image by more than CLIP_TOLERANCE_PX, clipped
+    tiny_boxes: int = 0  # side under TINY_BOX_SHARE of their image's longer side
+    duplicate_boxes: int = 0  # the same class and box twice in one image: one kept
+    unreadable_images: int = 0  # left out, as the classifier leaves out images it cannot decode
+    resized_annotations: int = 0  # COCO/VOC images whose stated size differs from the file: boxes scaled
+    crowd_boxes: int = 0  # COCO iscrowd annotations, left out
+
+
+@dataclass
+class DetectionPlan:
+    format: DetectionFormat
+    classes: list[str]
+    train: list[BoxedImage]
+    val: list[BoxedImage]
+    test: list[BoxedImage] | None
+    report: DetectionReport
+    warnings: list[tuple[str, str]] = field(default_factory=list)  # (warning code, message)
+
+
+# --- problems: one message per kind, the first few named ----------------------------------------------
+
+
+class _Problems:
+    """Problems gathered over the whole dataset; `raise_any` refuses it with the first kind's message,
+    naming its first EXAMPLES_SHOWN places and counting the rest."""
+
+    def __init__(self) -> None:
+        self._found: dict[str, list[str]] = {}
+
+    def add(self, kind: str, example: str) -> None:
+        self._found.setdefault(kind, []).append(example)
+
+    def raise_any(self) -> None:
+        for kind, examples in self._found.items():
+            raise DatasetError(f"{len(examples)} {kind}: {named(examples)}")
+
+
+def named(examples: list[str]) -> str:
+    """'a; b; c and 4 more' (all of them when few)."""
+    shown = "; ".join(examples[:EXAMPLES_SHOWN])
+    more = len(examples) - EXAMPLES_SHOWN
+    return f"{shown} and {more} more" if more > 0 else shown
+
+
+def _relative(path: Path, root: Path) -> str:
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return str(path)
+
+
+# --- what every reader produces -----------------------------------------------------------------------
+
+
+@dataclass
+class _Entry:
+    """One image as its annotation describes it, before its file is looked at."""
+
+    path: Path
+    split: str | None  # train, val, test; None when the dataset has no split
+    boxes: list[Box] = field(default_factory=list)  # pixels; YOLO's normalised boxes once scaled
+    labels: list[int] = field(default_factory=list)
+    places: list[str] = field(default_factory=list)  # where each box is written, for messages
+    stated_size: tuple[int, int] | None = None  # COCO's and VOC's width and height
+    normalised: bool = False  # YOLO: boxes are 0-1 of the image's size
+
+
+@dataclass
+class _Read:
+    """A reader's result: the images with their boxes, the class names, and what it counted."""
+
+    classes: list[str]
+    entries: list[_Entry]
+    labels_without_images: list[str] = field(default_factory=list)
+    images_without_labels: list[str] = field(default_factory=list)
+    crowd_boxes: int = 0
+    notes: list[tuple[str, str]] = field(default_factory=list)  # reader-specific warnings
+
+
+# --- layout helpers -----------------------------------------------------------------------------------
+
+
+def _child(folder: Path, name: str) -> Path | None:
+    """The visible sub-folder of `folder` called `name` in any letter case."""
+    return next((sub for sub in class_folders(folder) if sub.name.lower() == name.lower()), None)
+
+
+def _split_name(name: str) -> str | None:
+    lowered = name.lower()
+    if lowered == TRAIN_SPLIT:
+        return TRAIN_SPLIT
+    if lowered in VAL_SPLITS:
+        return "val"
+    if lowered == TEST_SPLIT:
+        return TEST_SPLIT
+    return None
+
+
+def _split_folders(root: Path) -> list[tuple[str, Path]]:
+    """(split, folder) for the train/val/test folders of `root`; empty without a train folder."""
+    return [(name, path) for name, path in split_layout(root).splits().items()]
+
+
+def _files(folder: Path, suffix: str) -> list[Path]:
+    """Visible files directly in `folder` with `suffix` (lower-case, with the dot), sorted."""
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return []
+    return sorted(
+        Path(e.path)
+        for e in entries
+        if is_visible(e.name) and e.name.lower().endswith(suffix) and e.is_file()
+    )
+
+
+def _direct_images(folder: Path) -> list[Path]:
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return []
+    return sorted(Path(e.path) for e in entries if is_image_name(e.name) and e.is_file())
+
+
+# --- YOLO ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _YoloPart:
+    images: Path
+    labels: Path  # the same folder as images when label files sit beside their images
+    split: str | None
+
+
+def _yolo_parts(root: Path) -> list[_YoloPart]:
+    """Where a YOLO dataset's images and label files are, per split; empty when it is not one."""
+    images, labels = _child(root, "images"), _child(root, "labels")
+    if images is not None and labels is not None:
+        inner = _split_folders(images)
+        if inner:
+            return [_YoloPart(path, labels / path.relative_to(images), split) for split, path in inner]
+        return [_YoloPart(images, labels, None)]
+    parts = []
+    for split, folder in _split_folders(root):
+        images, labels = _child(folder, "images"), _child(folder, "labels")
+        if images is not None and labels is not None:
+            parts.append(_YoloPart(images, labels, split))
+        elif _labels_beside_images(folder):
+            parts.append(_YoloPart(folder, folder, split))
+    if parts:
+        return parts
+    return [_YoloPart(root, root, None)] if _labels_beside_images(root) else []
+
+
+def _labels_beside_images(folder: Path) -> bool:
+    """A folder holding images and a .txt file named like one of them (Darknet, labelImg)."""
+    stems = {path.stem for path in _direct_images(folder)}
+    return any(path.stem in stems for path in _files(folder, ".txt"))
+
+
+def _yolo_names(root: Path, parts: list[_YoloPart]) -> tuple[list[str], list[int]] | None:
+    """Class names and the YOLO class id of each: data.yaml's `names` or classes.txt's lines."""
+    yaml_files = [root / name for name in YOLO_YAML_NAMES if (root / name).is_file()]
+    yaml_files += [path for path in _files(root, ".yaml") + _files(root, ".yml") if path not in yaml_files]
+    for path in yaml_files:
+        names = _yaml_names(path, root)
+        if names is not None:
+            return names
+    for folder in [root, *dict.fromkeys(part.labels for part in parts)]:
+        path = folder / CLASSES_TXT
+        if path.is_file():
+            lines = [line.strip() for line in path.read_text(errors="replace").splitlines()]
+            names_list = [line for line in lines if line]
+            if not names_list:
+                raise DatasetError(f"{_relative(path, root)} names no class")
+            return names_list, list(range(len(names_list)))
+    return None
+
+
+def _yaml_names(path: Path, root: Path) -> tuple[list[str], list[int]] | None:
+    import yaml  # only a YOLO dataset needs it
+
+    try:
+        document = yaml.safe_load(path.read_text(errors="replace"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise DatasetError(f"malformed YAML in {_relative(path, root)}{where}: {problem}") from None
+    if not isinstance(document, dict) or "names" not in document:
+        return None
+    names = document["names"]
+    if isinstance(names, list) and names:
+        return [str(name) for name in names], list(range(len(names)))
+    if isinstance(names, dict) and names:
+        try:
+            ids = sorted(int(key) for key in names)
+        except (TypeError, ValueError):
+            raise DatasetError(
+                f"{_relative(path, root)}: `names` maps class ids to names; its keys must be whole numbers"
+            ) from None
+        by_id = {int(key): str(value) for key, value in names.items()}
+        return [by_id[i] for i in ids], ids
+    raise DatasetError(f"{_relative(path, root)}: `names` must be a list of class names or an id: name map")
+
+
+def _yolo_line(line: str) -> tuple[int, Box] | None:
+    """(class id, normalised x1, y1, x2, y2) of one label line; None when it is not one."""
+    values = line.split()
+    if len(values) < 5 or len(values) % 2 == 0:
+        return None
+    try:
+        number = float(values[0])
+        coordinates = [float(value) for value in values[1:]]
+    except ValueError:
+        return None
+    if not number.is_integer() or not all(math.isfinite(value) for value in coordinates):
+        return None
+    if len(coordinates) == 4:
+        cx, cy, w, h = coordinates
+        return int(number), (cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2)
+    xs, ys = coordinates[0::2], coordinates[1::2]  # a polygon: its bounding box
+    return int(number), (min(xs), min(ys), max(xs), max(ys))
+
+
+def _read_yolo(root: Path, problems: _Problems) -> _Read:
+    parts = _yolo_parts(root)
+    names = _yolo_names(root, parts)
+    notes = []
+    if names is None:
+        notes.append(
+            (
+                "no_class_names",
+                "no data.yaml or classes.txt names the classes: they are called by their ids",
+            )
+        )
+    entries, labels_without_images, images_without_labels = [], [], []
+    id_to_index = {class_id: index for index, class_id in enumerate(names[1])} if names else {}
+    seen_ids: set[int] = set()
+    for part in parts:
+        images = image_files(part.images) if part.images != part.labels else _direct_images(part.images)
+        matched: set[Path] = set()
+        for image in images:
+            label_file = (part.labels / image.relative_to(part.images)).with_suffix(".txt")
+            entry = _Entry(image, part.split, normalised=True)
+            entries.append(entry)
+            if not label_file.is_file():
+                images_without_labels.append(_relative(image, root))
+                continue
+            matched.add(label_file)
+            where = _relative(label_file, root)
+            for number, line in enumerate(label_file.read_text(errors="replace").splitlines(), start=1):
+                if not line.strip():
+                    continue
+                parsed = _yolo_line(line)
+                if parsed is None:
+                    problems.add(
+                        "malformed label lines (expected `class cx cy w h`, normalised 0-1)",
+                        f"{where} line {number}: {line.strip()[:60]!r}",
+                    )
+                    continue
+                class_id, box = parsed
+                seen_ids.add(class_id)
+                if names is not None and class_id not in id_to_index:
+                    problems.add(
+                        f"unknown class ids (the class names know ids {_id_range(names[1])})",
+                        f"{where} line {number}: class {class_id}",
+                    )
+                    continue
+                entry.boxes.append(box)
+                entry.labels.append(class_id)
+                entry.places.append(f"{where} line {number}")
+        beside = part.labels == part.images
+        label_files = _files(part.labels, ".txt") if beside else _files_below(part.labels, ".txt")
+        labels_without_images += [
+            _relative(path, root) for path in label_files if path not in matched and path.name != CLASSES_TXT
+        ]
+    if names is None:
+        if any(class_id < 0 for class_id in seen_ids):
+            problems.add("negative class ids", ", ".join(str(i) for i in sorted(seen_ids) if i < 0))
+        ids = list(range(max(seen_ids, default=-1) + 1))
+        names = ([str(i) for i in ids], ids)
+        id_to_index = {i: i for i in ids}
+    for entry in entries:
+        entry.labels = [id_to_index[class_id] for class_id in entry.labels]
+    return _Read(names[0], entries, labels_without_images, images_without_labels, notes=notes)
+
+
+def _id_range(ids: list[int]) -> str:
+    contiguous = ids == list(range(ids[0], ids[0] + len(ids)))
+    return f"{ids[0]}-{ids[-1]}" if contiguous and len(ids) > 1 else ", ".join(map(str, ids))
+
+
+def _files_below(folder: Path, suffix: str) -> list[Path]:
+    """Every file below `folder` ending in `suffix` (any depth, hidden folders skipped), sorted."""
+    found: list[Path] = []
+    for current, dirs, files in os.walk(folder):
+        dirs[:] = [name for name in dirs if is_visible(name)]
+        found += [Path(current, n) for n in files if is_visible(n) and n.lower().endswith(suffix)]
+    return sorted(found)
+
+
+# --- reading image sizes, checking boxes --------------------------------------------------------------
+
+
+def image_size(path: Path) -> tuple[int, int]:
+    """(width, height) as decoded with the EXIF orientation applied, from the header alone."""
+    with Image.open(path) as image:
+        width, height = image.size
+        if image.getexif().get(EXIF_ORIENTATION) in EXIF_TURNED:
+            return height, width
+    return width, height
+
+
+def _sizes(paths: list[Path]) -> Iterator[tuple[int, int] | None]:
+    def read(path: Path) -> tuple[int, int] | None:
+        try:
+            return image_size(path)
+        except Exception:
+            return None
+
+    with ThreadPoolExecutor(max_workers=HEADER_THREADS) as pool:
+        yield from pool.map(read, paths)
+
+
+@dataclass
+class _Tally:
+    clipped: int = 0
+    tiny: int = 0
+    duplicates: int = 0
+    resized: int = 0
+    resized_examples: list[str] = field(default_factory=list)
+
+
+def _boxed(
+    entry: _Entry, size: tuple[int, int], root: Path, problems: _Problems, tally: _Tally
+) -> BoxedImage:
+    """The entry's boxes in pixels of its image, clipped to it; absurd ones are problems."""
+    width, height = size
+    scale_x = scale_y = 1.0
+    if entry.normalised:
+        scale_x, scale_y = width, height
+    elif entry.stated_size is not None and entry.stated_size != size:
+        scale_x, scale_y = width / entry.stated_size[0], height / entry.stated_size[1]
+        tally.resized += 1
+        tally.resized_examples.append(
+            f"{_relative(entry.path, root)} ({entry.stated_size[0]}x{entry.stated_size[1]} stated, "
+            f"{width}x{height} on disk)"
+        )
+    boxes: list[Box] = []
+    labels: list[int] = []
+    seen: set[tuple[int, ...]] = set()
+    for (x1, y1, x2, y2), label, place in zip(entry.boxes, entry.labels, entry.places, strict=True):
+        x1, x2, y1, y2 = x1 * scale_x, x2 * scale_x, y1 * scale_y, y2 * scale_y
+        clipped = (max(0.0, x1), max(0.0, y1), min(float(width), x2), min(float(height), y2))
+        area = (x2 - x1) * (y2 - y1)
+        inside = max(0.0, clipped[2] - clipped[0]) * max(0.0, clipped[3] - clipped[1])
+        if x2 <= x1 or y2 <= y1 or inside <= 0:
+            problems.add(
+                "boxes with no size inside their image",
+                f"{place}: ({x1:g}, {y1:g}, {x2:g}, {y2:g}) in a {width}x{height} image",
+            )
+            continue
+        if inside < MIN_INSIDE_SHARE * area:
+            problems.add(
+                "boxes mostly outside their image",
+                f"{place}: ({x1:g}, {y1:g}, {x2:g}, {y2:g}) in a {width}x{height} image",
+            )
+            continue
+        if max(-x1, -y1, x2 - width, y2 - height) > CLIP_TOLERANCE_PX:
+            tally.clipped += 1
+        key = (label, *(round(value * 10) for value in clipped))
+        if key in seen:
+            tally.duplicates += 1
+            continue
+        seen.add(key)
+        side = math.sqrt((clipped[2] - clipped[0]) * (clipped[3] - clipped[1]))
+        tally.tiny += side < TINY_BOX_SHARE * max(width, height)
+        boxes.append(clipped)
+        labels.append(label)
+    return BoxedImage(entry.path, width, height, tuple(boxes), tuple(labels))
+
+
+# --- the plan -----------------------------------------------------------------------------------------
+
+_READERS: dict[DetectionFormat, Callable[[Path, _Problems], _Read]] = {"yolo": _read_yolo}
+_SNIFFERS: dict[DetectionFormat, Callable[[Path], bool]] = {"yolo": lambda root: bool(_yolo_parts(root))}
+
+
+def detection_format(root: Path) -> DetectionFormat | None:
+    """The detection format the folder's layout shows (YOLO, then COCO, then VOC), without reading any
+    image; None when it is none of them."""
+    if not root.is_dir():
+        return None
+    return next((name for name, looks in _SNIFFERS.items() if looks(root)), None)
+
+
+def discover_detection(root: Path, seed: int) -> DetectionPlan:
+    """Read, check and split the detection dataset at `root`; raises DatasetError naming the problem."""
+    if not root.exists():
+        raise DatasetError(f"dataset folder {root} does not exist")
+    if not root.is_dir():
+        raise DatasetError(f"dataset path {root} is not a folder")
+    found = detection_format(root)
+    if found is None:
+        raise DatasetError(
+            f"no detection dataset in {root}: expected YOLO (images/ and labels/ folders), COCO (an "
+            "instances .json beside or above the images) or Pascal VOC (Annotations/ and JPEGImages/)"
+        )
+    problems = _Problems()
+    read = _READERS[found](root, problems)
+    problems.raise_any()
+    if not read.entries:
+        raise DatasetError(f"no images found in the {found.upper()} dataset at {root}")
+    tally = _Tally()
+    boxed: list[tuple[str | None, BoxedImage]] = []
+    unreadable = []
+    for entry, size in zip(read.entries, _sizes([entry.path for entry in read.entries]), strict=True):
+        if size is None:
+            unreadable.append(entry.path)
+            continue
+        boxed.append((entry.split, _boxed(entry, size, root, problems, tally)))
+    problems.raise_any()
+    if not boxed:
+        raise DatasetError(f"none of the {len(unreadable)} images in {root} can be read")
+    _check_classes(read.classes, [image for _, image in boxed])
+    train, val, test, auto = _splits(boxed, seed)
+    if not val:
+        raise DatasetError("not enough images to validate: a detection dataset needs at least 2 images")
+    images = [image for _, image in boxed]
+    report = _report(found, read, images, {"train": train, "val": val, "test": test or []}, auto, tally)
+    report.unreadable_images = len(unreadable)
+    warnings = _warnings(read, report, tally, unreadable, train, root)
+    return DetectionPlan(found, read.classes, train, val, test, report, warnings)
+
+
+def _check_classes(classes: list[str], images: list[BoxedImage]) -> None:
+    counts = Counter(label for image in images for label in image.labels)
+    if not counts:
+        raise DatasetError("the dataset has no boxes at all: a detector needs boxes to learn from")
+    empty = [name for index, name in enumerate(classes) if counts[index] == 0]
+    if empty:
+        raise DatasetError(
+            f"{len(empty)} class(es) with no boxes at all: {named(empty)}; "
+            "add boxes for them or take them out of the class names"
+        )
+
+
+def _splits(
+    boxed: list[tuple[str | None, BoxedImage]], seed: int
+) -> tuple[list[BoxedImage], list[BoxedImage], list[BoxedImage] | None, bool]:
+    """(train, val, test or None, whether val was drawn from train)."""
+    by_split: dict[str | None, list[BoxedImage]] = {}
+    for split, image in boxed:
+        by_split.setdefault(split, []).append(image)
+    if None in by_split or TRAIN_SPLIT not in by_split:
+        unsplit = by_split.get(None, []) + by_split.get(TRAIN_SPLIT, [])
+        test = by_split.get(TEST_SPLIT)
+        if "val" in by_split:  # val without train: the val images validate, the rest train
+            return unsplit, by_split["val"], test, False
+        train, val = _auto_split(unsplit, seed)
+        return train, val, test, True
+    if "val" not in by_split:
+        train, val = _auto_split(by_split[TRAIN_SPLIT], seed)
+        return train, val, by_split.get(TEST_SPLIT), True
+    return by_split[TRAIN_SPLIT], by_split["val"], by_split.get(TEST_SPLIT), False
+
+
+def _auto_split(images: list[BoxedImage], seed: int) -> tuple[list[BoxedImage], list[BoxedImage]]:
+    """contract.split_groups over groups of images by their rarest class (images without boxes a group
+    of their own), so that every class with two images or more has one in val."""
+    frequency = Counter(label for image in images for label in image.labels)
+    groups: dict[int, list[BoxedImage]] = {}
+    for image in images:
+        rarest = min(image.labels, key=lambda label: (frequency[label], label), default=-1)
+        groups.setdefault(rarest, []).append(image)
+    halves = split_groups([groups[key] for key in sorted(groups)], seed)
+    order = {image.path: index for index, image in enumerate(images)}
+    train = sorted((image for kept, _ in halves for image in kept), key=lambda image: order[image.path])
+    val = sorted((image for _, held in halves for image in held), key=lambda image: order[image.path])
+    return train, val
+
+
+def _report(
+    found: DetectionFormat,
+    read: _Read,
+    images: list[BoxedImage],
+    splits: dict[str, list[BoxedImage]],
+    auto: bool,
+    tally: _Tally,
+) -> DetectionReport:
+    counts = Counter(label for image in images for label in image.labels)
+    sides = sorted(math.sqrt((b[2] - b[0]) * (b[3] - b[1])) for image in images for b in image.boxes)
+    spread = {}
+    if sides:
+        deciles = statistics.quantiles(sides, n=10) if len(sides) > 1 else [sides[0]] * 9
+        spread = {
+            "min": sides[0],
+            "p10": deciles[0],
+            "median": statistics.median(sides),
+            "p90": deciles[8],
+            "max": sides[-1],
+        }
+    return DetectionReport(
+        format=found,
+        images=len(images),
+        boxes=sum(counts.values()),
+        boxes_per_class={name: counts[index] for index, name in enumerate(read.classes)},
+        images_without_boxes=sum(1 for image in images if not image.boxes),
+        box_sides={key: round(value, 2) for key, value in spread.items()},
+        split_images={name: len(split) for name, split in splits.items() if split or name != TEST_SPLIT},
+        auto_split=auto,
+        labels_without_images=len(read.labels_without_images),
+        images_without_labels=len(read.images_without_labels),
+        clipped_boxes=tally.clipped,
+        tiny_boxes=tally.tiny,
+        duplicate_boxes=tally.duplicates,
+        resized_annotations=tally.resized,
+        crowd_boxes=read.crowd_boxes,
+    )
+
+
+def _warnings(
+    read: _Read,
+    report: DetectionReport,
+    tally: _Tally,
+    unreadable: list[Path],
+    train: list[BoxedImage],
+    root: Path,
+) -> list[tuple[str, str]]:
+    warnings = list(read.notes)
+    if unreadable:
+        names = named([_relative(path, root) for path in unreadable])
+        warnings.append(("corrupt_images", f"skipped {len(unreadable)} unreadable image(s): {names}"))
+    if read.images_without_labels:
+        warnings.append(
+            (
+                "images_without_labels",
+                f"{len(read.images_without_labels)} image(s) have no annotation"
+                + (" and train as images without objects" if report.format == "yolo" else " and are left out")
+                + f": {named(read.images_without_labels)}",
+            )
+        )
+    if read.labels_without_images:
+        warnings.append(
+            (
+                "labels_without_images",
+                f"{len(read.labels_without_images)} annotation(s) have no image and are left out: "
+                f"{named(read.labels_without_images)}",
+            )
+        )
+    if tally.clipped:
+        warnings.append(("clipped_boxes", f"{tally.clipped} box(es) reached outside their image: clipped"))
+    if tally.duplicates:
+        warnings.append(("duplicate_boxes", f"{tally.duplicates} duplicate box(es) left out"))
+    if tally.tiny:
+        warnings.append(
+            (
+                "tiny_boxes",
+                f"{tally.tiny} box(es) are tiny (under {TINY_BOX_SHARE:.0%} of their image's side): "
+                "a larger --image-size helps to find them",
+            )
+        )
+    if tally.resized:
+        warnings.append(
+            (
+                "resized_annotations",
+                f"{tally.resized} image(s) differ in size from their annotation, boxes scaled to the file: "
+                f"{named(tally.resized_examples)}",
+            )
+        )
+    if read.crowd_boxes:
+        warnings.append(("crowd_boxes", f"{read.crowd_boxes} crowd annotation(s) (iscrowd) left out"))
+    trained = {label for image in train for label in image.labels}
+    untrained = [name for index, name in enumerate(read.classes) if index not in trained]
+    if untrained:
+        warnings.append(("tiny_class", f"class(es) with no box in the train split: {', '.join(untrained)}"))
+    return warnings
