@@ -24,43 +24,30 @@ grouping images by their rarest class, images without boxes a group of their own
 from __future__ import annotations
 
 import math
-import os
 import statistics
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Protocol
 
 import pydantic
 from PIL import Image
 
-from training.contract import (
-    TEST_SPLIT,
-    TRAIN_SPLIT,
-    VAL_SPLITS,
-    class_folders,
-    image_files,
-    is_image_name,
-    is_visible,
-    split_groups,
-    split_layout,
-)
+from training.contract import TEST_SPLIT, TRAIN_SPLIT, split_groups
+from training.detection import coco, voc, yolo
+from training.detection.annotations import Box, Entry, Problems, Read, named, relative
 from training.errors import DatasetError
 
 DetectionFormat = Literal["yolo", "coco", "voc"]
-Box = tuple[float, float, float, float]
 
 CLIP_TOLERANCE_PX = 1.0  # a box out of its image by up to this is clipped without being counted (rounding)
 MIN_INSIDE_SHARE = 0.5  # a box with less than this share of its area inside its image is refused
 TINY_BOX_SHARE = 0.01  # a box whose side sqrt(w*h) is under this share of its image's longer side is tiny
-EXAMPLES_SHOWN = 3  # problems of one kind named in a message; the rest are counted
 HEADER_THREADS = 8  # image headers read at once (file opening, mostly waiting on the disk)
 EXIF_ORIENTATION = 0x0112
 EXIF_TURNED = (5, 6, 7, 8)  # orientations that swap width and height
-CLASSES_TXT = "classes.txt"
-YOLO_YAML_NAMES = ("data.yaml", "dataset.yaml", "data.yml", "dataset.yml")
 
 
 @dataclass(frozen=True)
@@ -106,289 +93,6 @@ class DetectionPlan:
     warnings: list[tuple[str, str]] = field(default_factory=list)  # (warning code, message)
 
 
-# --- problems: one message per kind, the first few named ----------------------------------------------
-
-
-class _Problems:
-    """Problems gathered over the whole dataset; `raise_any` refuses it with the first kind's message,
-    naming its first EXAMPLES_SHOWN places and counting the rest."""
-
-    def __init__(self) -> None:
-        self._found: dict[str, list[str]] = {}
-
-    def add(self, kind: str, example: str) -> None:
-        self._found.setdefault(kind, []).append(example)
-
-    def raise_any(self) -> None:
-        for kind, examples in self._found.items():
-            raise DatasetError(f"{len(examples)} {kind}: {named(examples)}")
-
-
-def named(examples: list[str]) -> str:
-    """'a; b; c and 4 more' (all of them when few)."""
-    shown = "; ".join(examples[:EXAMPLES_SHOWN])
-    more = len(examples) - EXAMPLES_SHOWN
-    return f"{shown} and {more} more" if more > 0 else shown
-
-
-def _relative(path: Path, root: Path) -> str:
-    try:
-        return path.relative_to(root).as_posix()
-    except ValueError:
-        return str(path)
-
-
-# --- what every reader produces -----------------------------------------------------------------------
-
-
-@dataclass
-class _Entry:
-    """One image as its annotation describes it, before its file is looked at."""
-
-    path: Path
-    split: str | None  # train, val, test; None when the dataset has no split
-    boxes: list[Box] = field(default_factory=list)  # pixels; YOLO's normalised boxes once scaled
-    labels: list[int] = field(default_factory=list)
-    places: list[str] = field(default_factory=list)  # where each box is written, for messages
-    stated_size: tuple[int, int] | None = None  # COCO's and VOC's width and height
-    normalised: bool = False  # YOLO: boxes are 0-1 of the image's size
-
-
-@dataclass
-class _Read:
-    """A reader's result: the images with their boxes, the class names, and what it counted."""
-
-    classes: list[str]
-    entries: list[_Entry]
-    labels_without_images: list[str] = field(default_factory=list)
-    images_without_labels: list[str] = field(default_factory=list)
-    crowd_boxes: int = 0
-    notes: list[tuple[str, str]] = field(default_factory=list)  # reader-specific warnings
-
-
-# --- layout helpers -----------------------------------------------------------------------------------
-
-
-def _child(folder: Path, name: str) -> Path | None:
-    """The visible sub-folder of `folder` called `name` in any letter case."""
-    return next((sub for sub in class_folders(folder) if sub.name.lower() == name.lower()), None)
-
-
-def _split_name(name: str) -> str | None:
-    lowered = name.lower()
-    if lowered == TRAIN_SPLIT:
-        return TRAIN_SPLIT
-    if lowered in VAL_SPLITS:
-        return "val"
-    if lowered == TEST_SPLIT:
-        return TEST_SPLIT
-    return None
-
-
-def _split_folders(root: Path) -> list[tuple[str, Path]]:
-    """(split, folder) for the train/val/test folders of `root`; empty without a train folder."""
-    return [(name, path) for name, path in split_layout(root).splits().items()]
-
-
-def _files(folder: Path, suffix: str) -> list[Path]:
-    """Visible files directly in `folder` with `suffix` (lower-case, with the dot), sorted."""
-    try:
-        entries = list(os.scandir(folder))
-    except OSError:
-        return []
-    return sorted(
-        Path(e.path)
-        for e in entries
-        if is_visible(e.name) and e.name.lower().endswith(suffix) and e.is_file()
-    )
-
-
-def _direct_images(folder: Path) -> list[Path]:
-    try:
-        entries = list(os.scandir(folder))
-    except OSError:
-        return []
-    return sorted(Path(e.path) for e in entries if is_image_name(e.name) and e.is_file())
-
-
-# --- YOLO ---------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _YoloPart:
-    images: Path
-    labels: Path  # the same folder as images when label files sit beside their images
-    split: str | None
-
-
-def _yolo_parts(root: Path) -> list[_YoloPart]:
-    """Where a YOLO dataset's images and label files are, per split; empty when it is not one."""
-    images, labels = _child(root, "images"), _child(root, "labels")
-    if images is not None and labels is not None:
-        inner = _split_folders(images)
-        if inner:
-            return [_YoloPart(path, labels / path.relative_to(images), split) for split, path in inner]
-        return [_YoloPart(images, labels, None)]
-    parts = []
-    for split, folder in _split_folders(root):
-        images, labels = _child(folder, "images"), _child(folder, "labels")
-        if images is not None and labels is not None:
-            parts.append(_YoloPart(images, labels, split))
-        elif _labels_beside_images(folder):
-            parts.append(_YoloPart(folder, folder, split))
-    if parts:
-        return parts
-    return [_YoloPart(root, root, None)] if _labels_beside_images(root) else []
-
-
-def _labels_beside_images(folder: Path) -> bool:
-    """A folder holding images and a .txt file named like one of them (Darknet, labelImg)."""
-    stems = {path.stem for path in _direct_images(folder)}
-    return any(path.stem in stems for path in _files(folder, ".txt"))
-
-
-def _yolo_names(root: Path, parts: list[_YoloPart]) -> tuple[list[str], list[int]] | None:
-    """Class names and the YOLO class id of each: data.yaml's `names` or classes.txt's lines."""
-    yaml_files = [root / name for name in YOLO_YAML_NAMES if (root / name).is_file()]
-    yaml_files += [path for path in _files(root, ".yaml") + _files(root, ".yml") if path not in yaml_files]
-    for path in yaml_files:
-        names = _yaml_names(path, root)
-        if names is not None:
-            return names
-    for folder in [root, *dict.fromkeys(part.labels for part in parts)]:
-        path = folder / CLASSES_TXT
-        if path.is_file():
-            lines = [line.strip() for line in path.read_text(errors="replace").splitlines()]
-            names_list = [line for line in lines if line]
-            if not names_list:
-                raise DatasetError(f"{_relative(path, root)} names no class")
-            return names_list, list(range(len(names_list)))
-    return None
-
-
-def _yaml_names(path: Path, root: Path) -> tuple[list[str], list[int]] | None:
-    import yaml  # only a YOLO dataset needs it
-
-    try:
-        document = yaml.safe_load(path.read_text(errors="replace"))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise DatasetError(f"malformed YAML in {_relative(path, root)}{where}: {problem}") from None
-    if not isinstance(document, dict) or "names" not in document:
-        return None
-    names = document["names"]
-    if isinstance(names, list) and names:
-        return [str(name) for name in names], list(range(len(names)))
-    if isinstance(names, dict) and names:
-        try:
-            ids = sorted(int(key) for key in names)
-        except (TypeError, ValueError):
-            raise DatasetError(
-                f"{_relative(path, root)}: `names` maps class ids to names; its keys must be whole numbers"
-            ) from None
-        by_id = {int(key): str(value) for key, value in names.items()}
-        return [by_id[i] for i in ids], ids
-    raise DatasetError(f"{_relative(path, root)}: `names` must be a list of class names or an id: name map")
-
-
-def _yolo_line(line: str) -> tuple[int, Box] | None:
-    """(class id, normalised x1, y1, x2, y2) of one label line; None when it is not one."""
-    values = line.split()
-    if len(values) < 5 or len(values) % 2 == 0:
-        return None
-    try:
-        number = float(values[0])
-        coordinates = [float(value) for value in values[1:]]
-    except ValueError:
-        return None
-    if not number.is_integer() or not all(math.isfinite(value) for value in coordinates):
-        return None
-    if len(coordinates) == 4:
-        cx, cy, w, h = coordinates
-        return int(number), (cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2)
-    xs, ys = coordinates[0::2], coordinates[1::2]  # a polygon: its bounding box
-    return int(number), (min(xs), min(ys), max(xs), max(ys))
-
-
-def _read_yolo(root: Path, problems: _Problems) -> _Read:
-    parts = _yolo_parts(root)
-    names = _yolo_names(root, parts)
-    notes = []
-    if names is None:
-        notes.append(
-            (
-                "no_class_names",
-                "no data.yaml or classes.txt names the classes: they are called by their ids",
-            )
-        )
-    entries, labels_without_images, images_without_labels = [], [], []
-    id_to_index = {class_id: index for index, class_id in enumerate(names[1])} if names else {}
-    seen_ids: set[int] = set()
-    for part in parts:
-        images = image_files(part.images) if part.images != part.labels else _direct_images(part.images)
-        matched: set[Path] = set()
-        for image in images:
-            label_file = (part.labels / image.relative_to(part.images)).with_suffix(".txt")
-            entry = _Entry(image, part.split, normalised=True)
-            entries.append(entry)
-            if not label_file.is_file():
-                images_without_labels.append(_relative(image, root))
-                continue
-            matched.add(label_file)
-            where = _relative(label_file, root)
-            for number, line in enumerate(label_file.read_text(errors="replace").splitlines(), start=1):
-                if not line.strip():
-                    continue
-                parsed = _yolo_line(line)
-                if parsed is None:
-                    problems.add(
-                        "malformed label lines (expected `class cx cy w h`, normalised 0-1)",
-                        f"{where} line {number}: {line.strip()[:60]!r}",
-                    )
-                    continue
-                class_id, box = parsed
-                seen_ids.add(class_id)
-                if names is not None and class_id not in id_to_index:
-                    problems.add(
-                        f"unknown class ids (the class names know ids {_id_range(names[1])})",
-                        f"{where} line {number}: class {class_id}",
-                    )
-                    continue
-                entry.boxes.append(box)
-                entry.labels.append(class_id)
-                entry.places.append(f"{where} line {number}")
-        beside = part.labels == part.images
-        label_files = _files(part.labels, ".txt") if beside else _files_below(part.labels, ".txt")
-        labels_without_images += [
-            _relative(path, root) for path in label_files if path not in matched and path.name != CLASSES_TXT
-        ]
-    if names is None:
-        if any(class_id < 0 for class_id in seen_ids):
-            problems.add("negative class ids", ", ".join(str(i) for i in sorted(seen_ids) if i < 0))
-        ids = list(range(max(seen_ids, default=-1) + 1))
-        names = ([str(i) for i in ids], ids)
-        id_to_index = {i: i for i in ids}
-    for entry in entries:
-        entry.labels = [id_to_index[class_id] for class_id in entry.labels]
-    return _Read(names[0], entries, labels_without_images, images_without_labels, notes=notes)
-
-
-def _id_range(ids: list[int]) -> str:
-    contiguous = ids == list(range(ids[0], ids[0] + len(ids)))
-    return f"{ids[0]}-{ids[-1]}" if contiguous and len(ids) > 1 else ", ".join(map(str, ids))
-
-
-def _files_below(folder: Path, suffix: str) -> list[Path]:
-    """Every file below `folder` ending in `suffix` (any depth, hidden folders skipped), sorted."""
-    found: list[Path] = []
-    for current, dirs, files in os.walk(folder):
-        dirs[:] = [name for name in dirs if is_visible(name)]
-        found += [Path(current, n) for n in files if is_visible(n) and n.lower().endswith(suffix)]
-    return sorted(found)
-
-
 # --- reading image sizes, checking boxes --------------------------------------------------------------
 
 
@@ -421,9 +125,7 @@ class _Tally:
     resized_examples: list[str] = field(default_factory=list)
 
 
-def _boxed(
-    entry: _Entry, size: tuple[int, int], root: Path, problems: _Problems, tally: _Tally
-) -> BoxedImage:
+def _boxed(entry: Entry, size: tuple[int, int], root: Path, problems: Problems, tally: _Tally) -> BoxedImage:
     """The entry's boxes in pixels of its image, clipped to it; absurd ones are problems."""
     width, height = size
     scale_x = scale_y = 1.0
@@ -433,7 +135,7 @@ def _boxed(
         scale_x, scale_y = width / entry.stated_size[0], height / entry.stated_size[1]
         tally.resized += 1
         tally.resized_examples.append(
-            f"{_relative(entry.path, root)} ({entry.stated_size[0]}x{entry.stated_size[1]} stated, "
+            f"{relative(entry.path, root)} ({entry.stated_size[0]}x{entry.stated_size[1]} stated, "
             f"{width}x{height} on disk)"
         )
     boxes: list[Box] = []
@@ -472,8 +174,14 @@ def _boxed(
 
 # --- the plan -----------------------------------------------------------------------------------------
 
-_READERS: dict[DetectionFormat, Callable[[Path, _Problems], _Read]] = {"yolo": _read_yolo}
-_SNIFFERS: dict[DetectionFormat, Callable[[Path], bool]] = {"yolo": lambda root: bool(_yolo_parts(root))}
+
+class _Reader(Protocol):  # yolo.py, coco.py, voc.py
+    def looks_like(self, root: Path) -> bool: ...  # cheap: folder listings, no image read
+
+    def read(self, root: Path, problems: Problems) -> Read: ...
+
+
+READERS: dict[DetectionFormat, _Reader] = {"yolo": yolo, "coco": coco, "voc": voc}  # in the order tried
 
 
 def detection_format(root: Path) -> DetectionFormat | None:
@@ -481,7 +189,7 @@ def detection_format(root: Path) -> DetectionFormat | None:
     image; None when it is none of them."""
     if not root.is_dir():
         return None
-    return next((name for name, looks in _SNIFFERS.items() if looks(root)), None)
+    return next((name for name, reader in READERS.items() if reader.looks_like(root)), None)
 
 
 def discover_detection(root: Path, seed: int) -> DetectionPlan:
@@ -496,8 +204,8 @@ def discover_detection(root: Path, seed: int) -> DetectionPlan:
             f"no detection dataset in {root}: expected YOLO (images/ and labels/ folders), COCO (an "
             "instances .json beside or above the images) or Pascal VOC (Annotations/ and JPEGImages/)"
         )
-    problems = _Problems()
-    read = _READERS[found](root, problems)
+    problems = Problems()
+    read: Read = READERS[found].read(root, problems)
     problems.raise_any()
     if not read.entries:
         raise DatasetError(f"no images found in the {found.upper()} dataset at {root}")
@@ -572,7 +280,7 @@ def _auto_split(images: list[BoxedImage], seed: int) -> tuple[list[BoxedImage], 
 
 def _report(
     found: DetectionFormat,
-    read: _Read,
+    read: Read,
     images: list[BoxedImage],
     splits: dict[str, list[BoxedImage]],
     auto: bool,
@@ -610,7 +318,7 @@ def _report(
 
 
 def _warnings(
-    read: _Read,
+    read: Read,
     report: DetectionReport,
     tally: _Tally,
     unreadable: list[Path],
@@ -619,7 +327,7 @@ def _warnings(
 ) -> list[tuple[str, str]]:
     warnings = list(read.notes)
     if unreadable:
-        names = named([_relative(path, root) for path in unreadable])
+        names = named([relative(path, root) for path in unreadable])
         warnings.append(("corrupt_images", f"skipped {len(unreadable)} unreadable image(s): {names}"))
     if read.images_without_labels:
         warnings.append(
