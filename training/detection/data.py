@@ -138,6 +138,10 @@ def _boxed(entry: Entry, size: tuple[int, int], root: Path, problems: Problems, 
             f"{relative(entry.path, root)} ({entry.stated_size[0]}x{entry.stated_size[1]} stated, "
             f"{width}x{height} on disk)"
         )
+    # a YOLO file in pixels instead of fractions is the usual cause of boxes far outside
+    hint = (
+        " (YOLO's coordinates are fractions 0-1 of the image's width and height)" if entry.normalised else ""
+    )
     boxes: list[Box] = []
     labels: list[int] = []
     seen: set[tuple[int, ...]] = set()
@@ -148,13 +152,13 @@ def _boxed(entry: Entry, size: tuple[int, int], root: Path, problems: Problems, 
         inside = max(0.0, clipped[2] - clipped[0]) * max(0.0, clipped[3] - clipped[1])
         if x2 <= x1 or y2 <= y1 or inside <= 0:
             problems.add(
-                "boxes with no size inside their image",
+                f"boxes with no size inside their image{hint}",
                 f"{place}: ({x1:g}, {y1:g}, {x2:g}, {y2:g}) in a {width}x{height} image",
             )
             continue
         if inside < MIN_INSIDE_SHARE * area:
             problems.add(
-                "boxes mostly outside their image",
+                f"boxes mostly outside their image{hint}",
                 f"{place}: ({x1:g}, {y1:g}, {x2:g}, {y2:g}) in a {width}x{height} image",
             )
             continue
@@ -221,7 +225,7 @@ def discover_detection(root: Path, seed: int) -> DetectionPlan:
     if not boxed:
         raise DatasetError(f"none of the {len(unreadable)} images in {root} can be read")
     _check_classes(read.classes, [image for _, image in boxed])
-    train, val, test, auto = _splits(boxed, seed)
+    train, val, test, auto = _splits(boxed, read.classes, seed)
     if not val:
         raise DatasetError("not enough images to validate: a detection dataset needs at least 2 images")
     images = [image for _, image in boxed]
@@ -244,7 +248,7 @@ def _check_classes(classes: list[str], images: list[BoxedImage]) -> None:
 
 
 def _splits(
-    boxed: list[tuple[str | None, BoxedImage]], seed: int
+    boxed: list[tuple[str | None, BoxedImage]], classes: list[str], seed: int
 ) -> tuple[list[BoxedImage], list[BoxedImage], list[BoxedImage] | None, bool]:
     """(train, val, test or None, whether val was drawn from train)."""
     by_split: dict[str | None, list[BoxedImage]] = {}
@@ -255,23 +259,26 @@ def _splits(
         test = by_split.get(TEST_SPLIT)
         if "val" in by_split:  # val without train: the val images validate, the rest train
             return unsplit, by_split["val"], test, False
-        train, val = _auto_split(unsplit, seed)
+        train, val = _auto_split(unsplit, classes, seed)
         return train, val, test, True
     if "val" not in by_split:
-        train, val = _auto_split(by_split[TRAIN_SPLIT], seed)
+        train, val = _auto_split(by_split[TRAIN_SPLIT], classes, seed)
         return train, val, by_split.get(TEST_SPLIT), True
     return by_split[TRAIN_SPLIT], by_split["val"], by_split.get(TEST_SPLIT), False
 
 
-def _auto_split(images: list[BoxedImage], seed: int) -> tuple[list[BoxedImage], list[BoxedImage]]:
-    """contract.split_groups over groups of images by their rarest class (images without boxes a group
-    of their own), so that every class with two images or more has one in val."""
+def _auto_split(
+    images: list[BoxedImage], classes: list[str], seed: int
+) -> tuple[list[BoxedImage], list[BoxedImage]]:
+    """contract.split_groups over the images grouped by their rarest class (images without boxes a group
+    of their own), so that every class with two images or more has one in val. Groups and images are
+    taken in name order: the same data splits alike in every format."""
     frequency = Counter(label for image in images for label in image.labels)
-    groups: dict[int, list[BoxedImage]] = {}
-    for image in images:
-        rarest = min(image.labels, key=lambda label: (frequency[label], label), default=-1)
-        groups.setdefault(rarest, []).append(image)
-    halves = split_groups([groups[key] for key in sorted(groups)], seed)
+    groups: dict[str, list[BoxedImage]] = {}
+    for image in sorted(images, key=lambda image: (image.path.name, image.path)):
+        rarest = min(image.labels, key=lambda label: (frequency[label], classes[label]), default=None)
+        groups.setdefault("" if rarest is None else classes[rarest], []).append(image)
+    halves = split_groups([groups[name] for name in sorted(groups)], seed)
     order = {image.path: index for index, image in enumerate(images)}
     train = sorted((image for kept, _ in halves for image in kept), key=lambda image: order[image.path])
     val = sorted((image for _, held in halves for image in held), key=lambda image: order[image.path])
