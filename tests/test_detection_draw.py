@@ -1,0 +1,82 @@
+"""Boxes drawn on images (training/detection/draw.py): where they should be, in their class's colour,
+tagged with class and score; the validation grid of true and predicted boxes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PIL import Image
+
+from training.detection.draw import (
+    GRID_BACKGROUND,
+    GRID_TILE,
+    Detections,
+    class_colour,
+    draw_boxes,
+    line_width,
+    save_prediction_grid,
+)
+
+CLASSES = ["square", "circle", "triangle"]
+BLACK = (0, 0, 0)
+
+
+def close(pixel: tuple[int, ...], colour: tuple[int, int, int], tolerance: int = 40) -> bool:
+    return all(abs(a - b) <= tolerance for a, b in zip(pixel, colour, strict=True))
+
+
+def test_a_predicted_box_is_a_thick_outline_inside_its_box_with_a_tag_above() -> None:
+    image = Image.new("RGB", (200, 160), BLACK)
+    drawn = draw_boxes(image, Detections([(40, 60, 120, 140)], [1], [0.87]), CLASSES)
+    colour, width = class_colour(1), line_width(200, "prediction")
+    assert width >= 4 and image.getpixel((40, 100)) == BLACK  # the input is left as it was
+    for x in (40, 40 + width - 1, 119 - width + 1, 119):
+        assert drawn.getpixel((x, 100)) == colour
+    for x, y in ((40 + width, 100), (80, 100), (120, 100), (39, 100), (80, 141)):
+        assert drawn.getpixel((x, y)) == BLACK, (x, y)
+    tag = [drawn.getpixel((x, y)) for x in range(40, 100) for y in range(40, 60)]
+    assert tag.count(colour) > 200 and any(pixel != colour for pixel in tag)  # filled, with text
+
+
+def test_true_boxes_are_thin_untagged_and_each_class_has_its_colour() -> None:
+    image = Image.new("RGB", (200, 160), BLACK)
+    truth = Detections([(10, 10, 60, 60), (100, 80, 180, 150)], [0, 2])
+    drawn = draw_boxes(image, truth, CLASSES, style="truth")
+    assert line_width(200, "truth") == 2 < line_width(200, "prediction")
+    assert drawn.getpixel((11, 30)) == class_colour(0) and drawn.getpixel((12, 30)) == BLACK
+    assert drawn.getpixel((178, 100)) == class_colour(2) and drawn.getpixel((177, 100)) == BLACK
+    assert drawn.getpixel((120, 75)) == BLACK  # no tag above
+    assert len({class_colour(label) for label in range(10)}) == 10
+
+
+def test_a_tag_with_no_room_above_goes_inside_and_stays_in_the_image() -> None:
+    image = Image.new("RGB", (100, 80), BLACK)
+    drawn = draw_boxes(image, Detections([(70, 0, 100, 40)], [0], [0.5]), CLASSES)
+    colour = class_colour(0)
+    assert drawn.getpixel((72, 1)) == colour  # the tag's fill, inside the box
+    assert drawn.getpixel((60, 3)) == colour  # moved left: "square 0.50" is wider than the box
+
+
+def test_the_grid_shows_each_image_with_its_true_and_predicted_boxes(tmp_path: Path) -> None:
+    items = []
+    for n in range(5):
+        image = Image.new("RGB", (64, 32), (40, 40, 40))  # scaled by 4 into a 256 tile, 64 px from its top
+        truth = Detections([(8, 8, 24, 24)], [n % 3])
+        predicted = Detections([(32, 4, 60, 28)], [(n + 1) % 3], [0.9])
+        items.append((image, truth, predicted))
+    path = save_prediction_grid(tmp_path / "val_predictions.jpg", items, CLASSES)
+    grid = Image.open(path)
+    gap = 4
+    legend = grid.height - 2 * GRID_TILE - 3 * gap
+    assert grid.width == 4 * GRID_TILE + 5 * gap and 8 <= legend <= 40
+    for n in (0, 4):
+        row, column = divmod(n, 4)
+        left, top = gap + column * (GRID_TILE + gap), legend + gap + row * (GRID_TILE + gap)
+        assert close(grid.getpixel((left + 8 * 4, top + 64 + 16 * 4)), class_colour(n % 3))  # truth edge
+        assert close(grid.getpixel((left + 28 * 4, top + 64 + 16 * 4)), (40, 40, 40))  # between the boxes
+        assert close(grid.getpixel((left + 32 * 4 + 1, top + 64 + 16 * 4)), class_colour((n + 1) % 3))
+        assert close(grid.getpixel((left + 10, top + 10)), GRID_BACKGROUND)  # letterbox
+    assert close(
+        grid.getpixel((gap + 3 * (GRID_TILE + gap) + 100, legend + gap + GRID_TILE + gap + 100)),
+        GRID_BACKGROUND,
+    )

@@ -1,0 +1,152 @@
+"""Boxes drawn on images: a prediction's boxes with their class and score (`python -m training.predict
+--draw DIR`), and val_predictions.jpg, a grid of validation images with their true and predicted boxes.
+PIL only, no torch: anything that holds boxes as numbers can draw them.
+
+The look: each class has its own colour (class_colour); a predicted box is a thick outline with a tag
+above it, "class 0.87", in the class's colour; a true box is a thin outline of the same colour, untagged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from PIL import Image, ImageDraw, ImageFont
+
+Box = tuple[float, float, float, float]  # x1, y1, x2, y2 in pixels of the image, x2 and y2 exclusive
+RGB = tuple[int, int, int]
+
+# bright, distinct colours that show on dark and light images (Material Design's accents), cycled
+PALETTE: tuple[RGB, ...] = (
+    (255, 179, 0),
+    (0, 190, 255),
+    (255, 64, 129),
+    (118, 255, 3),
+    (213, 0, 249),
+    (255, 109, 0),
+    (29, 233, 182),
+    (255, 234, 0),
+    (41, 121, 255),
+    (244, 67, 54),
+    (174, 234, 0),
+    (101, 31, 255),
+    (0, 200, 83),
+    (197, 17, 98),
+)
+GRID_TILE = 256  # each grid image is scaled to fit a square of this side
+GRID_COLUMNS = 4
+GRID_BACKGROUND: RGB = (24, 24, 24)
+LEGEND = "thin: true box, thick: predicted"  # fits above a single tile
+
+
+@dataclass(frozen=True)
+class Detections:
+    """Boxes of one image with their class indices and, for predictions, their scores (0-1)."""
+
+    boxes: Sequence[Box]
+    labels: Sequence[int]  # indices into the class names
+    scores: Sequence[float] | None = None  # None for true boxes
+
+
+def class_colour(label: int) -> RGB:
+    return PALETTE[label % len(PALETTE)]
+
+
+def _text_colour(background: RGB) -> RGB:
+    red, green, blue = background
+    return (0, 0, 0) if 0.299 * red + 0.587 * green + 0.114 * blue > 140 else (255, 255, 255)
+
+
+def _font(image_side: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+    return ImageFont.load_default(size=max(10, round(image_side / 28)))
+
+
+def line_width(image_side: int, style: Literal["prediction", "truth"]) -> int:
+    """Outline width in pixels for an image whose longer side is `image_side`."""
+    thick = max(4, round(image_side / 150))
+    return thick if style == "prediction" else max(2, thick // 2)
+
+
+def draw_boxes(
+    image: Image.Image,
+    detections: Detections,
+    classes: Sequence[str],
+    style: Literal["prediction", "truth"] = "prediction",
+) -> Image.Image:
+    """A copy of `image` (as RGB) with the boxes drawn: predictions thick and tagged "class score", truth
+    thin and untagged. Outlines lie inside their boxes; a tag sits above its box's left corner (inside
+    the box when there is no room above, moved left when it would leave the image)."""
+    out = image.convert("RGB")  # a copy, also when already RGB
+    draw = ImageDraw.Draw(out)
+    side = max(out.size)
+    width = line_width(side, style)
+    font = _font(side)
+    scores = detections.scores if detections.scores is not None else [None] * len(detections.boxes)
+    for box, label, score in zip(detections.boxes, detections.labels, scores, strict=True):
+        x1, y1, x2, y2 = (round(float(value)) for value in box)
+        colour = class_colour(int(label))
+        draw.rectangle((x1, y1, max(x1, x2 - 1), max(y1, y2 - 1)), outline=colour, width=width)
+        if style == "truth":
+            continue
+        text = classes[int(label)] + ("" if score is None else f" {float(score):.2f}")
+        left, top, right, bottom = draw.textbbox((0, 0), text, font=font)
+        tag_w, tag_h = right - left + 4, bottom - top + 4
+        tag_x = max(0, min(x1, out.width - tag_w))
+        tag_y = y1 - tag_h if y1 - tag_h >= 0 else y1
+        draw.rectangle((tag_x, tag_y, tag_x + tag_w - 1, tag_y + tag_h - 1), fill=colour)
+        draw.text((tag_x + 2 - left, tag_y + 2 - top), text, fill=_text_colour(colour), font=font)
+    return out
+
+
+def _scaled(detections: Detections, scale: float, dx: float, dy: float) -> Detections:
+    boxes = [
+        (x1 * scale + dx, y1 * scale + dy, x2 * scale + dx, y2 * scale + dy)
+        for x1, y1, x2, y2 in detections.boxes
+    ]
+    return Detections(boxes, detections.labels, detections.scores)
+
+
+def grid_tile(
+    image: Image.Image, truth: Detections, predicted: Detections, classes: Sequence[str]
+) -> Image.Image:
+    """One grid cell: the image scaled to fit GRID_TILE (centred on the background), true boxes thin,
+    predicted boxes thick with their scores, both drawn at the tile's scale."""
+    scale = GRID_TILE / max(image.size)
+    size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
+    dx, dy = (GRID_TILE - size[0]) / 2, (GRID_TILE - size[1]) / 2
+    tile = Image.new("RGB", (GRID_TILE, GRID_TILE), GRID_BACKGROUND)
+    tile.paste(image.convert("RGB").resize(size, Image.Resampling.BILINEAR), (round(dx), round(dy)))
+    tile = draw_boxes(tile, _scaled(truth, scale, round(dx), round(dy)), classes, style="truth")
+    return draw_boxes(tile, _scaled(predicted, scale, round(dx), round(dy)), classes, style="prediction")
+
+
+def save_prediction_grid(
+    path: Path,
+    items: Sequence[tuple[Image.Image, Detections, Detections]],
+    classes: Sequence[str],
+    columns: int = GRID_COLUMNS,
+) -> Path:
+    """val_predictions.jpg: (image, true boxes, predicted boxes) per cell, GRID_COLUMNS to a row, under
+    a line saying which outline is which. Boxes are in pixels of each image as given. Returns `path`."""
+    if not items:
+        raise ValueError("a prediction grid needs at least one image")
+    columns = max(1, min(columns, len(items)))
+    rows = -(-len(items) // columns)
+    font = _font(GRID_TILE * 3 // 2)
+    legend_h = ImageDraw.Draw(Image.new("RGB", (1, 1))).textbbox((0, 0), LEGEND, font=font)[3] + 8
+    gap = 4
+    sheet = Image.new(
+        "RGB",
+        (columns * GRID_TILE + (columns + 1) * gap, legend_h + rows * GRID_TILE + (rows + 1) * gap),
+        GRID_BACKGROUND,
+    )
+    ImageDraw.Draw(sheet).text((gap, 4), LEGEND, fill=(230, 230, 230), font=font)
+    for index, (image, truth, predicted) in enumerate(items):
+        row, column = divmod(index, columns)
+        position = (gap + column * (GRID_TILE + gap), legend_h + gap + row * (GRID_TILE + gap))
+        sheet.paste(grid_tile(image, truth, predicted, classes), position)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sheet.save(path, quality=90, subsampling=0)  # full-resolution colour: thin outlines keep theirs
+    return path
