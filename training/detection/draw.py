@@ -92,7 +92,7 @@ def draw_boxes(
             continue
         text = classes[int(label)] + ("" if score is None else f" {float(score):.2f}")
         left, top, right, bottom = draw.textbbox((0, 0), text, font=font)
-        tag_w, tag_h = right - left + 4, bottom - top + 4
+        tag_w, tag_h = round(right - left) + 4, round(bottom - top) + 4
         tag_x = max(0, min(x1, out.width - tag_w))
         tag_y = y1 - tag_h if y1 - tag_h >= 0 else y1
         draw.rectangle((tag_x, tag_y, tag_x + tag_w - 1, tag_y + tag_h - 1), fill=colour)
@@ -135,7 +135,7 @@ def save_prediction_grid(
     columns = max(1, min(columns, len(items)))
     rows = -(-len(items) // columns)
     font = _font(GRID_TILE * 3 // 2)
-    legend_h = ImageDraw.Draw(Image.new("RGB", (1, 1))).textbbox((0, 0), LEGEND, font=font)[3] + 8
+    legend_h = round(ImageDraw.Draw(Image.new("RGB", (1, 1))).textbbox((0, 0), LEGEND, font=font)[3]) + 8
     gap = 4
     sheet = Image.new(
         "RGB",
