@@ -331,3 +331,9 @@ def test_not_a_detection_dataset(tmp_path: Path) -> None:
     assert detection_format(tmp_path) is None
     assert refusal(tmp_path).startswith(f"no detection dataset in {tmp_path}: expected YOLO")
     assert refusal(tmp_path / "missing") == f"dataset folder {tmp_path / 'missing'} does not exist"
+
+
+def test_class_names_from_a_classes_txt_with_a_bom_and_windows_line_ends(tmp_path: Path) -> None:
+    write_yolo(tmp_path, n_images=8, size=SIZE, names="classes_txt")
+    (tmp_path / "classes.txt").write_bytes("\ufeffsquare\r\ncircle\r\ntriangle\r\n".encode())
+    assert discover_detection(tmp_path, seed=0).classes == list(CLASSES)

@@ -65,7 +65,7 @@ def _image_sets(root: Path) -> dict[str, str] | None:
         path = main / f"{name}.txt"
         if path.is_file():
             found = True
-            for line in path.read_text(errors="replace").split("\n"):
+            for line in path.read_text(encoding="utf-8-sig", errors="replace").split("\n"):
                 if image_id := line.strip():
                     split_of_id[image_id.split()[0]] = IMAGE_SETS[name]
     return split_of_id if found else None

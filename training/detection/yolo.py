@@ -72,7 +72,11 @@ def _names(root: Path, parts: list[_Part]) -> tuple[list[str], list[int]] | None
     for folder in [root, *dict.fromkeys(part.labels for part in parts)]:
         path = folder / CLASSES_TXT
         if path.is_file():
-            listed = [line.strip() for line in path.read_text(errors="replace").splitlines() if line.strip()]
+            listed = [
+                line.strip()
+                for line in path.read_text(encoding="utf-8-sig", errors="replace").splitlines()
+                if line.strip()
+            ]
             if not listed:
                 raise DatasetError(f"{relative(path, root)} names no class")
             return listed, list(range(len(listed)))
@@ -83,7 +87,7 @@ def _yaml_names(path: Path, root: Path) -> tuple[list[str], list[int]] | None:
     import yaml  # only YOLO datasets need it
 
     try:
-        document = yaml.safe_load(path.read_text(errors="replace"))
+        document = yaml.safe_load(path.read_text(encoding="utf-8-sig", errors="replace"))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark is not None else ""
@@ -168,7 +172,9 @@ def _read_labels(
     """The boxes of one label file into `entry`; class ids become class indices (without class names,
     the ids are the indices)."""
     where = relative(path, root)
-    for number, line in enumerate(path.read_text(errors="replace").splitlines(), start=1):
+    for number, line in enumerate(
+        path.read_text(encoding="utf-8-sig", errors="replace").splitlines(), start=1
+    ):
         if not line.strip():
             continue
         parsed = _line(line)
