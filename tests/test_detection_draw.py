@@ -3,14 +3,16 @@ tagged with class and score; the validation grid of true and predicted boxes."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 from PIL import Image
 
+from training.detection.data import BoxedImage
 from training.detection.draw import (
     GRID_BACKGROUND,
     GRID_TILE,
-    Detections,
     class_colour,
     draw_boxes,
     line_width,
@@ -21,13 +23,29 @@ CLASSES = ["square", "circle", "triangle"]
 BLACK = (0, 0, 0)
 
 
+@dataclass
+class Predicted:  # as the trainer's coco_eval.Detections holds them
+    boxes: np.ndarray
+    scores: np.ndarray
+    labels: np.ndarray
+
+
+def predicted(boxes: list[tuple[float, ...]], labels: list[int], scores: list[float]) -> Predicted:
+    return Predicted(np.array(boxes, dtype=np.float32), np.array(scores), np.array(labels))
+
+
+def truth(boxes: list[tuple[float, float, float, float]], labels: list[int]) -> BoxedImage:
+    return BoxedImage(Path("x.jpg"), 200, 160, tuple(boxes), tuple(labels))
+
+
 def close(pixel: tuple[int, ...], colour: tuple[int, int, int], tolerance: int = 40) -> bool:
     return all(abs(a - b) <= tolerance for a, b in zip(pixel, colour, strict=True))
 
 
 def test_a_predicted_box_is_a_thick_outline_inside_its_box_with_a_tag_above() -> None:
     image = Image.new("RGB", (200, 160), BLACK)
-    drawn = draw_boxes(image, Detections([(40, 60, 120, 140)], [1], [0.87]), CLASSES)
+    found = predicted([(40, 60, 120, 140)], [1], [0.87])
+    drawn = draw_boxes(image, found, CLASSES, found.scores)
     colour, width = class_colour(1), line_width(200, "prediction")
     assert width >= 4 and image.getpixel((40, 100)) == BLACK  # the input is left as it was
     for x in (40, 40 + width - 1, 119 - width + 1, 119):
@@ -40,8 +58,7 @@ def test_a_predicted_box_is_a_thick_outline_inside_its_box_with_a_tag_above() ->
 
 def test_true_boxes_are_thin_untagged_and_each_class_has_its_colour() -> None:
     image = Image.new("RGB", (200, 160), BLACK)
-    truth = Detections([(10, 10, 60, 60), (100, 80, 180, 150)], [0, 2])
-    drawn = draw_boxes(image, truth, CLASSES, style="truth")
+    drawn = draw_boxes(image, truth([(10, 10, 60, 60), (100, 80, 180, 150)], [0, 2]), CLASSES, style="truth")
     assert line_width(200, "truth") == 2 < line_width(200, "prediction")
     assert drawn.getpixel((11, 30)) == class_colour(0) and drawn.getpixel((12, 30)) == BLACK
     assert drawn.getpixel((178, 100)) == class_colour(2) and drawn.getpixel((177, 100)) == BLACK
@@ -51,7 +68,7 @@ def test_true_boxes_are_thin_untagged_and_each_class_has_its_colour() -> None:
 
 def test_a_tag_with_no_room_above_goes_inside_and_stays_in_the_image() -> None:
     image = Image.new("RGB", (100, 80), BLACK)
-    drawn = draw_boxes(image, Detections([(70, 0, 100, 40)], [0], [0.5]), CLASSES)
+    drawn = draw_boxes(image, truth([(70, 0, 100, 40)], [0]), CLASSES, [0.5])
     colour = class_colour(0)
     assert drawn.getpixel((72, 1)) == colour  # the tag's fill, inside the box
     assert drawn.getpixel((60, 3)) == colour  # moved left: "square 0.50" is wider than the box
@@ -61,9 +78,9 @@ def test_the_grid_shows_each_image_with_its_true_and_predicted_boxes(tmp_path: P
     items = []
     for n in range(5):
         image = Image.new("RGB", (64, 32), (40, 40, 40))  # scaled by 4 into a 256 tile, 64 px from its top
-        truth = Detections([(8, 8, 24, 24)], [n % 3])
-        predicted = Detections([(32, 4, 60, 28)], [(n + 1) % 3], [0.9])
-        items.append((image, truth, predicted))
+        items.append(
+            (image, truth([(8, 8, 24, 24)], [n % 3]), predicted([(32, 4, 60, 28)], [(n + 1) % 3], [0.9]))
+        )
     path = save_prediction_grid(tmp_path / "val_predictions.jpg", items, CLASSES)
     grid = Image.open(path)
     gap = 4

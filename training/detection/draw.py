@@ -8,10 +8,9 @@ above it, "class 0.87", in the class's colour; a true box is a thin outline of t
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Protocol
 
 from PIL import Image, ImageDraw, ImageFont
 
@@ -41,13 +40,22 @@ GRID_BACKGROUND: RGB = (24, 24, 24)
 LEGEND = "thin: true box, thick: predicted"  # fits above a single tile
 
 
-@dataclass(frozen=True)
-class Detections:
-    """Boxes of one image with their class indices and, for predictions, their scores (0-1)."""
+class Boxes(Protocol):
+    """Boxes of one image, x1, y1, x2, y2 in its pixels, with their class indices: a BoxedImage (the
+    truth), coco_eval.Detections (numpy arrays), or lists."""
 
-    boxes: Sequence[Box]
-    labels: Sequence[int]  # indices into the class names
-    scores: Sequence[float] | None = None  # None for true boxes
+    @property
+    def boxes(self) -> Iterable[Iterable[float]]: ...
+
+    @property
+    def labels(self) -> Iterable[int]: ...
+
+
+class ScoredBoxes(Boxes, Protocol):
+    """Predicted boxes, with their scores (0-1)."""
+
+    @property
+    def scores(self) -> Iterable[float]: ...
 
 
 def class_colour(label: int) -> RGB:
@@ -71,21 +79,25 @@ def line_width(image_side: int, style: Literal["prediction", "truth"]) -> int:
 
 def draw_boxes(
     image: Image.Image,
-    detections: Detections,
+    found: Boxes,
     classes: Sequence[str],
+    scores: Iterable[float] | None = None,
     style: Literal["prediction", "truth"] = "prediction",
+    offset: tuple[float, float] = (0.0, 0.0),
+    scale: float = 1.0,
 ) -> Image.Image:
-    """A copy of `image` (as RGB) with the boxes drawn: predictions thick and tagged "class score", truth
-    thin and untagged. Outlines lie inside their boxes; a tag sits above its box's left corner (inside
-    the box when there is no room above, moved left when it would leave the image)."""
+    """A copy of `image` (as RGB) with the boxes drawn, each at box * scale + offset: predictions thick
+    and tagged "class" or "class score", truth thin and untagged. Outlines lie inside their boxes; a tag
+    sits above its box's left corner (inside the box when there is no room above, moved left when it
+    would leave the image). E.g. `draw_boxes(image, prediction, classes, prediction.scores)`."""
     out = image.convert("RGB")  # a copy, also when already RGB
     draw = ImageDraw.Draw(out)
     side = max(out.size)
     width = line_width(side, style)
     font = _font(side)
-    scores = detections.scores if detections.scores is not None else [None] * len(detections.boxes)
-    for box, label, score in zip(detections.boxes, detections.labels, scores, strict=True):
-        x1, y1, x2, y2 = (round(float(value)) for value in box)
+    boxes, labels = [list(box) for box in found.boxes], list(found.labels)
+    listed: list[float | None] = list(scores) if scores is not None else [None] * len(boxes)
+    for (x1, y1, x2, y2), label, score in zip(_placed(boxes, offset, scale), labels, listed, strict=True):
         colour = class_colour(int(label))
         draw.rectangle((x1, y1, max(x1, x2 - 1), max(y1, y2 - 1)), outline=colour, width=width)
         if style == "truth":
@@ -100,36 +112,37 @@ def draw_boxes(
     return out
 
 
-def _scaled(detections: Detections, scale: float, dx: float, dy: float) -> Detections:
-    boxes = [
-        (x1 * scale + dx, y1 * scale + dy, x2 * scale + dx, y2 * scale + dy)
-        for x1, y1, x2, y2 in detections.boxes
+def _placed(boxes: list[list[float]], offset: tuple[float, float], scale: float) -> list[tuple[int, ...]]:
+    dx, dy = offset
+    return [
+        (round(x1 * scale + dx), round(y1 * scale + dy), round(x2 * scale + dx), round(y2 * scale + dy))
+        for x1, y1, x2, y2 in (map(float, box) for box in boxes)
     ]
-    return Detections(boxes, detections.labels, detections.scores)
 
 
 def grid_tile(
-    image: Image.Image, truth: Detections, predicted: Detections, classes: Sequence[str]
+    image: Image.Image, truth: Boxes, predicted: ScoredBoxes, classes: Sequence[str]
 ) -> Image.Image:
     """One grid cell: the image scaled to fit GRID_TILE (centred on the background), true boxes thin,
     predicted boxes thick with their scores, both drawn at the tile's scale."""
     scale = GRID_TILE / max(image.size)
     size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
-    dx, dy = (GRID_TILE - size[0]) / 2, (GRID_TILE - size[1]) / 2
+    offset = ((GRID_TILE - size[0]) // 2, (GRID_TILE - size[1]) // 2)
     tile = Image.new("RGB", (GRID_TILE, GRID_TILE), GRID_BACKGROUND)
-    tile.paste(image.convert("RGB").resize(size, Image.Resampling.BILINEAR), (round(dx), round(dy)))
-    tile = draw_boxes(tile, _scaled(truth, scale, round(dx), round(dy)), classes, style="truth")
-    return draw_boxes(tile, _scaled(predicted, scale, round(dx), round(dy)), classes, style="prediction")
+    tile.paste(image.convert("RGB").resize(size, Image.Resampling.BILINEAR), offset)
+    tile = draw_boxes(tile, truth, classes, style="truth", offset=offset, scale=scale)
+    return draw_boxes(tile, predicted, classes, predicted.scores, offset=offset, scale=scale)
 
 
 def save_prediction_grid(
     path: Path,
-    items: Sequence[tuple[Image.Image, Detections, Detections]],
+    items: Sequence[tuple[Image.Image, Boxes, ScoredBoxes]],
     classes: Sequence[str],
     columns: int = GRID_COLUMNS,
 ) -> Path:
     """val_predictions.jpg: (image, true boxes, predicted boxes) per cell, GRID_COLUMNS to a row, under
-    a line saying which outline is which. Boxes are in pixels of each image as given. Returns `path`."""
+    a line saying which outline is which. Boxes are in pixels of each image as given (the original
+    image's: a BoxedImage and the predictions for it). Returns `path`."""
     if not items:
         raise ValueError("a prediction grid needs at least one image")
     columns = max(1, min(columns, len(items)))
