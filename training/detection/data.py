@@ -26,7 +26,6 @@ from __future__ import annotations
 import math
 import statistics
 from collections import Counter
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -105,15 +104,25 @@ def image_size(path: Path) -> tuple[int, int]:
     return width, height
 
 
-def _sizes(paths: list[Path]) -> Iterator[tuple[int, int] | None]:
-    def read(path: Path) -> tuple[int, int] | None:
-        try:
-            return image_size(path)
-        except Exception:
-            return None
+def _sizes(paths: list[Path]) -> list[tuple[int, int] | None]:
+    """Each image's size, None for one PIL cannot read; HEADER_THREADS chunks read at once."""
 
+    def read(chunk: list[Path]) -> list[tuple[int, int] | None]:
+        sizes: list[tuple[int, int] | None] = []
+        for path in chunk:
+            try:
+                sizes.append(image_size(path))
+            except Exception:
+                sizes.append(None)
+        return sizes
+
+    step = max(1, -(-len(paths) // HEADER_THREADS))
     with ThreadPoolExecutor(max_workers=HEADER_THREADS) as pool:
-        yield from pool.map(read, paths)
+        return [
+            size
+            for sizes in pool.map(read, [paths[i : i + step] for i in range(0, len(paths), step)])
+            for size in sizes
+        ]
 
 
 @dataclass

@@ -7,6 +7,7 @@ map) or classes.txt. An image without a label file has no objects, as Ultralytic
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -141,20 +142,21 @@ def read(root: Path, problems: Problems) -> Read:
     entries, labels_without_images, images_without_labels = [], [], []
     for part in parts:
         beside = part.labels == part.images
-        matched: set[Path] = set()
+        label_files = files(part.labels, ".txt") if beside else files_below(part.labels, ".txt")
+        unmatched = {str(path): path for path in label_files if path.name != CLASSES_TXT}
         for image in direct_images(part.images) if beside else image_files(part.images):
-            label_file = (part.labels / image.relative_to(part.images)).with_suffix(".txt")
+            # images/a/b.jpg -> labels/a/b.txt, in strings: Path arithmetic is slow over many files
+            in_part = relative(image, part.images)
+            label_file = unmatched.pop(
+                os.path.join(str(part.labels), os.path.splitext(in_part)[0] + ".txt"), None
+            )
             entry = Entry(image, part.split, normalised=True)
             entries.append(entry)
-            if not label_file.is_file():
+            if label_file is None:
                 images_without_labels.append(relative(image, root))
-                continue
-            matched.add(label_file)
-            _read_labels(label_file, entry, index_of, root, problems)
-        label_files = files(part.labels, ".txt") if beside else files_below(part.labels, ".txt")
-        labels_without_images += [
-            relative(path, root) for path in label_files if path not in matched and path.name != CLASSES_TXT
-        ]
+            else:
+                _read_labels(label_file, entry, index_of, root, problems)
+        labels_without_images += [relative(path, root) for path in unmatched.values()]
     notes = []
     if names is None:
         notes.append(
