@@ -220,7 +220,7 @@ def write_coco(
     layout: Literal["roboflow", "coco"] = "roboflow",
 ) -> GroundTruth:
     """COCO: Roboflow's layout puts `_annotations.coco.json` beside the images (of each split folder,
-    `train/`, `valid/`); the COCO layout has `annotations/instances_<split>.json` above `<split>2017/`
+    `train/`, `valid/`); the COCO layout has `annotations/instances_<split>2017.json` above `<split>2017/`
     (no split: `annotations/instances.json` and `images/`). A negative image has no annotation."""
     generated = generate(n_images, size, seed, negatives, split)
     splits: dict[str | None, list[TruthImage]] = {}
@@ -239,7 +239,7 @@ def write_coco(
             path = (
                 root
                 / "annotations"
-                / ("instances.json" if split_name is None else f"instances_{split_name}.json")
+                / ("instances.json" if split_name is None else f"instances_{split_name}2017.json")
             )
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(coco_document(truths)))
