@@ -199,6 +199,7 @@ def coco_document(truths: list[TruthImage], file_prefix: str = "") -> dict[str, 
                     "image_id": image_id,
                     "category_id": COCO_CATEGORY_IDS[label],
                     "bbox": [x1, y1, x2 - x1, y2 - y1],
+                    "segmentation": [[x1, y1, x2, y1, x2, y2, x1, y2]],  # the box as a polygon
                     "area": (x2 - x1) * (y2 - y1),
                     "iscrowd": 0,
                 }
