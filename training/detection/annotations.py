@@ -25,7 +25,7 @@ EXAMPLES_SHOWN = 3  # problems of one kind named in a message; the rest are coun
 
 class Problems:
     """Problems gathered over the whole dataset, by kind; `raise_any` refuses the dataset with the first
-    kind's message, naming its first EXAMPLES_SHOWN places and counting the rest."""
+    kind's message, "kind: place; place; place and 9 more" (its first EXAMPLES_SHOWN places named)."""
 
     def __init__(self) -> None:
         self._found: dict[str, list[str]] = {}
@@ -35,7 +35,7 @@ class Problems:
 
     def raise_any(self) -> None:
         for kind, examples in self._found.items():
-            raise DatasetError(f"{len(examples)} {kind}: {named(examples)}")
+            raise DatasetError(f"{kind}: {named(examples)}")
 
 
 def named(examples: list[str]) -> str:

@@ -159,17 +159,12 @@ def _boxed(entry: Entry, size: tuple[int, int], root: Path, problems: Problems, 
         clipped = (max(0.0, x1), max(0.0, y1), min(float(width), x2), min(float(height), y2))
         area = (x2 - x1) * (y2 - y1)
         inside = max(0.0, clipped[2] - clipped[0]) * max(0.0, clipped[3] - clipped[1])
-        if x2 <= x1 or y2 <= y1 or inside <= 0:
-            problems.add(
-                f"boxes with no size inside their image{hint}",
-                f"{place}: ({x1:g}, {y1:g}, {x2:g}, {y2:g}) in a {width}x{height} image",
-            )
+        where = f"{place}: ({x1:g}, {y1:g}, {x2:g}, {y2:g}) in a {width}x{height} image"
+        if x2 <= x1 or y2 <= y1:
+            problems.add("boxes with no width or height", where)
             continue
         if inside < MIN_INSIDE_SHARE * area:
-            problems.add(
-                f"boxes mostly outside their image{hint}",
-                f"{place}: ({x1:g}, {y1:g}, {x2:g}, {y2:g}) in a {width}x{height} image",
-            )
+            problems.add(f"boxes mostly outside their image{hint}", where)
             continue
         if max(-x1, -y1, x2 - width, y2 - height) > CLIP_TOLERANCE_PX:
             tally.clipped += 1
@@ -251,7 +246,7 @@ def _check_classes(classes: list[str], images: list[BoxedImage]) -> None:
     empty = [name for index, name in enumerate(classes) if counts[index] == 0]
     if empty:
         raise DatasetError(
-            f"{len(empty)} class(es) with no boxes at all: {named(empty)}; "
+            f"class(es) with no boxes at all: {named(empty)}; "
             "add boxes for them or take them out of the class names"
         )
 
