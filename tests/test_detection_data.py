@@ -4,6 +4,8 @@ data read alike; splits, negatives, the report; every bad dataset gets one clear
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -335,3 +337,10 @@ def test_class_names_from_a_classes_txt_with_a_bom_and_windows_line_ends(tmp_pat
     write_yolo(tmp_path, n_images=8, size=SIZE, names="classes_txt")
     (tmp_path / "classes.txt").write_bytes("\ufeffsquare\r\ncircle\r\ntriangle\r\n".encode())
     assert discover_detection(tmp_path, seed=0).classes == list(CLASSES)
+
+
+def test_the_dataset_and_drawing_modules_import_no_torch() -> None:
+    """The bot imports them to recognise, describe and draw detection datasets."""
+    code = "import sys, training.detection.data, training.detection.draw; print('torch' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "False"
