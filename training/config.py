@@ -39,6 +39,14 @@ GPUS_RANGE = (1, 64)
 SCORE_THRESHOLD_RANGE = (0.01, 0.99)
 
 REQUIRED_FIELDS = ("dataset_path",)
+# what a detection run gets where it sets nothing else: COCO-pretrained Faster R-CNN fine-tunes at a lower
+# lr than a classifier, and 8 images of 640 px fit one GPU
+DETECTION_DEFAULTS = {
+    "model": DEFAULT_DETECTOR,
+    "image_size": DETECTION_IMAGE_SIZE,
+    "batch_size": 8,
+    "learning_rate": 1e-4,
+}
 
 
 @dataclass(frozen=True)
@@ -144,7 +152,7 @@ class TrainingConfig(BaseModel):
     def _detection_defaults(cls, values: Any) -> Any:
         """A detection run not naming its model or image size gets the detection defaults."""
         if isinstance(values, dict) and values.get("task") == "detection":
-            values = {"model": DEFAULT_DETECTOR, "image_size": DETECTION_IMAGE_SIZE} | values
+            values = DETECTION_DEFAULTS | values
         return values
 
     @field_validator("model")
