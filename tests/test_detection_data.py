@@ -344,3 +344,84 @@ def test_the_dataset_and_drawing_modules_import_no_torch() -> None:
     code = "import sys, training.detection.data, training.detection.draw; print('torch' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False"
+
+
+# --- through the trainer: exit 3, one `error` event, no traceback -----------------------------------------
+
+
+def _yolo_line(line: str) -> Any:
+    def make(root: Path) -> None:
+        write_yolo(root, n_images=8, size=SIZE, negatives=0)
+        (root / "labels" / "img_0002.txt").write_text(line)
+
+    return make
+
+
+def _empty_class(root: Path) -> None:
+    write_yolo(root, n_images=8, size=SIZE)
+    (root / "data.yaml").write_text("names: [square, circle, triangle, hexagon]\n")
+
+
+def _coco_edit(edit: Any) -> Any:
+    def make(root: Path) -> None:
+        write_coco(root, n_images=8, size=SIZE)
+        path, document = coco_file(root)
+        path.write_text(edit(document))
+
+    return make
+
+
+def _voc_broken(root: Path) -> None:
+    write_voc(root, n_images=8, size=SIZE)
+    (root / "Annotations" / "img_0005.xml").write_text("<annotation><object>")
+
+
+def _set_category(document: dict[str, Any]) -> str:
+    document["annotations"][0]["category_id"] = 42
+    return json.dumps(document)
+
+
+BAD_DATASETS = {
+    "malformed line": (_yolo_line("0 0.5 0.5 0.2\n"), "malformed label lines"),
+    "unknown class id": (_yolo_line("5 0.5 0.5 0.2 0.2\n"), "unknown class ids"),
+    "box outside": (_yolo_line("0 1.4 0.5 0.4 0.4\n"), "boxes mostly outside their image"),
+    "box without size": (_yolo_line("0 0.5 0.5 0.2 0\n"), "boxes with no width or height"),
+    "empty class": (_empty_class, "class(es) with no boxes at all: hexagon"),
+    "malformed JSON": (_coco_edit(lambda document: json.dumps(document)[:-1]), "malformed JSON in"),
+    "unknown category": (_coco_edit(_set_category), "annotations with unknown category ids"),
+    "malformed XML": (_voc_broken, "malformed XML annotations: Annotations/img_0005.xml line 1"),
+    "no dataset": (lambda root: root.mkdir(), "no detection dataset in"),
+}
+
+
+@pytest.mark.parametrize("kind", BAD_DATASETS)
+def test_the_trainer_refuses_each_bad_dataset_with_exit_3_and_one_message(
+    tmp_path: Path, kind: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from training.cli import main
+
+    make, expected = BAD_DATASETS[kind]
+    make(tmp_path / "data")
+    argv = ["--task", "detection", "--data", str(tmp_path / "data"), "--out", str(tmp_path / "out"),
+            "--device", "cpu", "--no-pretrained", "--epochs", "1"]  # fmt: skip
+    assert main(argv) == 3
+    captured = capsys.readouterr()
+    events = [json.loads(line) for line in captured.out.splitlines()]
+    assert [event["type"] for event in events] == ["error"]
+    assert events[0]["kind"] == "dataset" and events[0]["message"].startswith(expected)
+    assert "Traceback" not in captured.err
+
+
+def test_python_m_training_exits_3_without_a_traceback(tmp_path: Path) -> None:
+    _yolo_line("0 0.5 oops\n")(tmp_path / "data")
+    command = [sys.executable, "-m", "training", "--task", "detection", "--data", str(tmp_path / "data"),
+               "--out", str(tmp_path / "out"), "--device", "cpu", "--no-pretrained"]  # fmt: skip
+    result = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 3
+    (event,) = [json.loads(line) for line in result.stdout.splitlines()]
+    assert event["type"] == "error" and event["kind"] == "dataset"
+    assert event["message"] == (
+        "malformed label lines (expected `class cx cy w h`, normalised 0-1): labels/img_0002.txt line 1: "
+        "'0 0.5 oops'"
+    )
+    assert "Traceback" not in result.stderr
