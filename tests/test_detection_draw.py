@@ -12,6 +12,7 @@ from PIL import Image
 from training.detection.data import BoxedImage
 from training.detection.draw import (
     GRID_BACKGROUND,
+    GRID_IMAGES,
     GRID_TILE,
     class_colour,
     draw_boxes,
@@ -74,26 +75,26 @@ def test_a_tag_with_no_room_above_goes_inside_and_stays_in_the_image() -> None:
     assert drawn.getpixel((60, 3)) == colour  # moved left: "square 0.50" is wider than the box
 
 
-def test_the_grid_shows_each_image_with_its_true_and_predicted_boxes(tmp_path: Path) -> None:
+def test_the_grid_shows_validation_images_with_true_and_confident_predicted_boxes(tmp_path: Path) -> None:
     items = []
-    for n in range(5):
-        image = Image.new("RGB", (64, 32), (40, 40, 40))  # scaled by 4 into a 256 tile, 64 px from its top
-        items.append(
-            (image, truth([(8, 8, 24, 24)], [n % 3]), predicted([(32, 4, 60, 28)], [(n + 1) % 3], [0.9]))
-        )
-    path = save_prediction_grid(tmp_path / "val_predictions.jpg", items, CLASSES)
+    for n in range(20):  # the first GRID_IMAGES are shown
+        path = tmp_path / f"{n}.png"
+        Image.new("RGB", (64, 32), (40, 40, 40)).save(path)  # 4x into a 256 tile, 64 px from its top
+        item = BoxedImage(path, 64, 32, ((8.0, 8.0, 24.0, 24.0),), (n % 3,))
+        found = predicted([(32, 4, 60, 28), (40, 10, 50, 20)], [(n + 1) % 3, 2], [0.9, 0.2])
+        items.append((item, found))
+    path = save_prediction_grid(tmp_path / "val_predictions.jpg", items, CLASSES, score_threshold=0.5)
     grid = Image.open(path)
     gap = 4
-    legend = grid.height - 2 * GRID_TILE - 3 * gap
+    legend = grid.height - GRID_IMAGES // 4 * (GRID_TILE + gap) - gap
     assert grid.width == 4 * GRID_TILE + 5 * gap and 8 <= legend <= 40
-    for n in (0, 4):
+    for n in (0, 5, GRID_IMAGES - 1):
         row, column = divmod(n, 4)
         left, top = gap + column * (GRID_TILE + gap), legend + gap + row * (GRID_TILE + gap)
         assert close(grid.getpixel((left + 8 * 4, top + 64 + 16 * 4)), class_colour(n % 3))  # truth edge
         assert close(grid.getpixel((left + 28 * 4, top + 64 + 16 * 4)), (40, 40, 40))  # between the boxes
         assert close(grid.getpixel((left + 32 * 4 + 1, top + 64 + 16 * 4)), class_colour((n + 1) % 3))
+        assert close(
+            grid.getpixel((left + 40 * 4 + 1, top + 64 + 15 * 4)), (40, 40, 40)
+        )  # under 0.5: not drawn
         assert close(grid.getpixel((left + 10, top + 10)), GRID_BACKGROUND)  # letterbox
-    assert close(
-        grid.getpixel((gap + 3 * (GRID_TILE + gap) + 100, legend + gap + GRID_TILE + gap + 100)),
-        GRID_BACKGROUND,
-    )

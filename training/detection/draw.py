@@ -9,10 +9,13 @@ above it, "class 0.87", in the class's colour; a true box is a thin outline of t
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Protocol
 
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw, ImageFont, ImageOps
+
+from training.detection.data import BoxedImage
 
 Box = tuple[float, float, float, float]  # x1, y1, x2, y2 in pixels of the image, x2 and y2 exclusive
 RGB = tuple[int, int, int]
@@ -36,6 +39,7 @@ PALETTE: tuple[RGB, ...] = (
 )
 GRID_TILE = 256  # each grid image is scaled to fit a square of this side
 GRID_COLUMNS = 4
+GRID_IMAGES = 16  # validation images shown
 GRID_BACKGROUND: RGB = (24, 24, 24)
 LEGEND = "thin: true box, thick: predicted"  # fits above a single tile
 
@@ -120,32 +124,62 @@ def _placed(boxes: list[list[float]], offset: tuple[float, float], scale: float)
     ]
 
 
+@dataclass(frozen=True)
+class _Kept:
+    """The predictions at or above the grid's score threshold."""
+
+    boxes: list[list[float]]
+    labels: list[int]
+    scores: list[float]
+
+
+def _confident(predicted: ScoredBoxes, threshold: float) -> _Kept:
+    kept = [
+        (list(map(float, box)), int(label), float(score))
+        for box, label, score in zip(predicted.boxes, predicted.labels, predicted.scores, strict=True)
+        if float(score) >= threshold
+    ]
+    return _Kept([k[0] for k in kept], [k[1] for k in kept], [k[2] for k in kept])
+
+
+def _open(item: BoxedImage, side: int) -> Image.Image:
+    """The item's image as the trainer sees it (EXIF orientation applied), decoded at a reduced scale
+    when much larger than `side` (JPEG draft mode)."""
+    with Image.open(item.path) as opened:
+        opened.draft("RGB", (side, side))
+        return ImageOps.exif_transpose(opened).convert("RGB")
+
+
 def grid_tile(
-    image: Image.Image, truth: Boxes, predicted: ScoredBoxes, classes: Sequence[str]
+    item: BoxedImage, predicted: ScoredBoxes, classes: Sequence[str], threshold: float
 ) -> Image.Image:
-    """One grid cell: the image scaled to fit GRID_TILE (centred on the background), true boxes thin,
-    predicted boxes thick with their scores, both drawn at the tile's scale."""
-    scale = GRID_TILE / max(image.size)
-    size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
+    """One grid cell: the item's image scaled to fit GRID_TILE (centred on the background), its true boxes
+    thin, the predictions scoring at least `threshold` thick with their scores, at the tile's scale."""
+    scale = GRID_TILE / max(item.width, item.height)
+    size = (max(1, round(item.width * scale)), max(1, round(item.height * scale)))
     offset = ((GRID_TILE - size[0]) // 2, (GRID_TILE - size[1]) // 2)
     tile = Image.new("RGB", (GRID_TILE, GRID_TILE), GRID_BACKGROUND)
-    tile.paste(image.convert("RGB").resize(size, Image.Resampling.BILINEAR), offset)
-    tile = draw_boxes(tile, truth, classes, style="truth", offset=offset, scale=scale)
-    return draw_boxes(tile, predicted, classes, predicted.scores, offset=offset, scale=scale)
+    tile.paste(_open(item, GRID_TILE).resize(size, Image.Resampling.BILINEAR), offset)
+    tile = draw_boxes(tile, item, classes, style="truth", offset=offset, scale=scale)
+    kept = _confident(predicted, threshold)
+    return draw_boxes(tile, kept, classes, kept.scores, offset=offset, scale=scale)
 
 
 def save_prediction_grid(
     path: Path,
-    items: Sequence[tuple[Image.Image, Boxes, ScoredBoxes]],
+    items: Sequence[tuple[BoxedImage, ScoredBoxes]],
     classes: Sequence[str],
-    columns: int = GRID_COLUMNS,
+    score_threshold: float = 0.0,
+    limit: int = GRID_IMAGES,
 ) -> Path:
-    """val_predictions.jpg: (image, true boxes, predicted boxes) per cell, GRID_COLUMNS to a row, under
-    a line saying which outline is which. Boxes are in pixels of each image as given (the original
-    image's: a BoxedImage and the predictions for it). Returns `path`."""
+    """val_predictions.jpg: the first `limit` (validation image, its predictions) pairs, GRID_COLUMNS to a
+    row under a line saying which outline is which: each image's true boxes (the BoxedImage's) thin, its
+    predictions scoring at least `score_threshold` thick with their scores. Predicted boxes are in the
+    original image's pixels, as the BoxedImage's. Returns `path`."""
+    items = items[:limit]
     if not items:
         raise ValueError("a prediction grid needs at least one image")
-    columns = max(1, min(columns, len(items)))
+    columns = min(GRID_COLUMNS, len(items))
     rows = -(-len(items) // columns)
     font = _font(GRID_TILE * 3 // 2)
     legend_h = round(ImageDraw.Draw(Image.new("RGB", (1, 1))).textbbox((0, 0), LEGEND, font=font)[3]) + 8
@@ -156,10 +190,10 @@ def save_prediction_grid(
         GRID_BACKGROUND,
     )
     ImageDraw.Draw(sheet).text((gap, 4), LEGEND, fill=(230, 230, 230), font=font)
-    for index, (image, truth, predicted) in enumerate(items):
+    for index, (item, predicted) in enumerate(items):
         row, column = divmod(index, columns)
         position = (gap + column * (GRID_TILE + gap), legend_h + gap + row * (GRID_TILE + gap))
-        sheet.paste(grid_tile(image, truth, predicted, classes), position)
+        sheet.paste(grid_tile(item, predicted, classes, score_threshold), position)
     path.parent.mkdir(parents=True, exist_ok=True)
     sheet.save(path, quality=90, subsampling=0)  # full-resolution colour: thin outlines keep theirs
     return path
