@@ -1,20 +1,9 @@
 """Object-detection datasets: YOLO, COCO and Pascal VOC, recognised by their layout, read, checked, split
 and reported. No torch here: the bot imports this module to recognise and describe detection datasets.
 
-The layouts (split folder names as training.contract declares them, any letter case):
-- YOLO: `images/` + `labels/` (each optionally split into `train/`, `val/`, `test/`), or the Ultralytics
-  layout `train/images` + `train/labels`, ...; one `class cx cy w h` line per box (normalised 0-1; a
-  polygon `class x1 y1 x2 y2 ...` counts as its bounding box); label files may also sit beside their
-  images. Class names from `data.yaml` (`names:` a list or an id → name map) or `classes.txt`. An image
-  without a label file is an image without objects, as in Ultralytics (counted and warned about).
-- COCO: an instances JSON (`images`, `annotations` with `bbox` x, y, w, h in pixels, `categories` with
-  any ids) beside or above its images: one file per split (Roboflow's `train/_annotations.coco.json`,
-  `valid/...`; COCO's `annotations/instances_train2017.json`) or a single file. Crowd annotations are
-  left out (counted), a Roboflow parent category without boxes of its own is not a class.
-- Pascal VOC: `Annotations/*.xml` + `JPEGImages/`, split by `ImageSets/Main/train.txt`, `val.txt`
-  (`test.txt`) when present; or each XML beside its image (Roboflow), in split folders or not. VOC's
-  1-based pixel corners become x1 = xmin - 1, y1 = ymin - 1, x2 = xmax, y2 = ymax, as Detectron2 reads
-  them. Classes are the object names, sorted.
+The layouts and how each is read: yolo.py (`images/` + `labels/`, data.yaml or classes.txt), coco.py (an
+instances JSON per split or one in all), voc.py (`Annotations/` + `JPEGImages/`, ImageSets), tried in that
+order; split folder names as training.contract declares them, in any letter case.
 
 Boxes are (x1, y1, x2, y2) in pixels of the image as decoded with its EXIF orientation applied
 (training.data.open_rgb). Without a val split the dataset is split by itself (contract.split_groups,
