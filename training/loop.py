@@ -38,9 +38,9 @@ def seed_everything(seed: int) -> torch.Generator:
 
 def build_task(context: RunContext, options: RunOptions) -> Task:
     if context.config.task == "detection":
-        from training.detection import task as detection  # pycocotools and torchvision's detectors
+        from training.detection.task import build  # pycocotools and torchvision's detectors
 
-        return detection.build(context, options)
+        return build(context, options)
     from training import classification
 
     return classification.build(context, options)

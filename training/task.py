@@ -107,8 +107,10 @@ class EpochStats:
 class Task(Protocol):
     """A task's part of a run; training/loop.py does the rest (epochs, stop, early stopping, resume)."""
 
-    classes: list[str]
     trainables: Trainables
+
+    @property
+    def classes(self) -> list[str]: ...
 
     def announce(self, state: RunState, options: RunOptions) -> None:
         """The `start` event, then the warnings gathered while preparing."""

@@ -63,9 +63,14 @@ def is_detection_run(out_dir: Path) -> bool:
     return isinstance(config, dict) and config.get("task") == "detection"
 
 
+def read_config(out_dir: Path) -> dict[str, Any]:
+    config: dict[str, Any] = json.loads((out_dir / MODEL_CONFIG_FILE).read_text(encoding="utf-8"))
+    return config
+
+
 def load_detector(out_dir: Path) -> tuple[torch.nn.Module, dict[str, Any]]:
     """The saved detector (eval mode, CPU) and its config.json."""
-    config = json.loads((out_dir / MODEL_CONFIG_FILE).read_text(encoding="utf-8"))
+    config = read_config(out_dir)
     model = architecture(config["architecture"], config["num_classes"], config["image_size"])
     model.load_state_dict(load_file(str(out_dir / MODEL_FILE)))
     return model.eval(), config
@@ -103,8 +108,8 @@ def write_model_card(
         "",
         "## Data",
         "",
-        f"Dataset: `{config['dataset_path']}` ({report.get('format')} format): {report.get('images')} images, "
-        f"{report.get('boxes')} boxes, {report.get('images_without_boxes')} images without boxes.",
+        f"Dataset: `{config['dataset_path']}` ({report.get('format')} format): {report.get('images')} "
+        f"images, {report.get('boxes')} boxes, {report.get('images_without_boxes')} images without boxes.",
         "",
         "| class | boxes | val AP@.50 (best epoch) |",
         "|---|---|---|",
@@ -121,9 +126,9 @@ def write_model_card(
         "",
         "## Results",
         "",
-        f"- Best validation mAP@[.50:.95] {metrics['best_val_map']:.3f}, mAP@.50 {metrics['best_val_map50']:.3f} "
-        f"(COCO, pycocotools; epoch {metrics['best_epoch']} of {len(metrics['history'])}); `{MODEL_FILE}` "
-        "holds that epoch's weights.",
+        f"- Best validation mAP@[.50:.95] {metrics['best_val_map']:.3f}, "
+        f"mAP@.50 {metrics['best_val_map50']:.3f} (COCO, pycocotools; epoch {metrics['best_epoch']} of "
+        f"{len(metrics['history'])}); `{MODEL_FILE}` holds that epoch's weights.",
     ]
     if metrics.get("early_stopped_at"):
         lines.append(
@@ -159,7 +164,7 @@ def write_model_card(
         "From the command line (one JSON line per image, boxes in the image's own pixels):",
         "",
         "```",
-        f"python -m training.predict {out_dir.resolve()} IMAGE... [--conf 0.5] [--max-boxes 100] [--draw DIR]",
+        f"python -m training.predict {out_dir.resolve()} IMAGE... [--conf C] [--max-boxes N] [--draw DIR]",
         "```",
         "",
     ]

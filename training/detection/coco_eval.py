@@ -9,8 +9,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from pycocotools.coco import COCO
-from pycocotools.cocoeval import COCOeval
+from pycocotools.coco import COCO  # type: ignore[import-untyped]
+from pycocotools.cocoeval import COCOeval  # type: ignore[import-untyped]
 
 from training.detection.data import BoxedImage
 
@@ -33,7 +33,7 @@ class DetectionScores:
 
 def ground_truth(images: Sequence[BoxedImage], classes: list[str]) -> dict[str, object]:
     """The split as a COCO instances document: image ids from 1 in order, category id = class index + 1."""
-    annotations = []
+    annotations: list[dict[str, object]] = []
     for image_id, image in enumerate(images, start=1):
         for (x1, y1, x2, y2), label in zip(image.boxes, image.labels, strict=True):
             width, height = x2 - x1, y2 - y1

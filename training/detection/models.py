@@ -13,6 +13,7 @@ import difflib
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import torch
 import torchvision
@@ -59,7 +60,7 @@ def architecture(name: str, num_classes: int, image_size: int) -> torch.nn.Modul
     check_detector_name(name)
     builder = getattr(torchvision.models.detection, name)
     model: torch.nn.Module = builder(weights=None, weights_backbone=None, num_classes=num_classes + 1)
-    old = model.transform
+    old: Any = model.transform
     if fixed_size(name):
         model.transform = GeneralizedRCNNTransform(
             image_size, image_size, old.image_mean, old.image_std, size_divisible=1,
@@ -68,7 +69,7 @@ def architecture(name: str, num_classes: int, image_size: int) -> torch.nn.Modul
     else:
         sizes = tuple(sorted({max(32, round(image_size * share)) for share in SCALE_JITTER}))
         model.transform = GeneralizedRCNNTransform(sizes, image_size, old.image_mean, old.image_std)
-    heads = model.roi_heads if hasattr(model, "roi_heads") else model
+    heads: Any = model.roi_heads if hasattr(model, "roi_heads") else model
     heads.score_thresh = SCORE_FLOOR
     heads.detections_per_img = MAX_DETECTIONS
     return model
@@ -96,7 +97,7 @@ def build_detector(
     if not pretrained:
         return DetectorInfo(model, None)
     try:
-        skipped = load_matching(model, _coco_state(name))
+        fresh = load_matching(model, _coco_state(name))
     except Exception as exc:
         log.warning("COCO weights unavailable: %s", exc)
         message = (
@@ -104,5 +105,5 @@ def build_detector(
             "which needs many more epochs and images"
         )
         return DetectorInfo(model, None, [("pretrained_unavailable", message)])
-    log.info("COCO weights loaded; %d class-specific tensors start fresh", len(skipped or []))
+    log.info("COCO weights loaded; %d class-specific tensors start fresh", len(fresh or ()))
     return DetectorInfo(model, "coco")

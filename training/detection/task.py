@@ -22,7 +22,8 @@ from training.config import TrainingConfig
 from training.contract import RESULTS_FILE, VAL_PREDICTIONS_FILE
 from training.data import available_memory_bytes
 from training.detection import artifacts as detection_artifacts
-from training.detection.coco_eval import DetectionScores, Detections, coco_scores
+from training.detection import draw
+from training.detection.coco_eval import Detections, DetectionScores, coco_scores
 from training.detection.data import DetectionPlan, discover_detection
 from training.detection.images import DetectionImages, augmentation, augmented, target_of
 from training.detection.models import DetectorInfo, build_detector, check_detector_name
@@ -282,7 +283,10 @@ class DetectionRun:
         if options.export_onnx:
             from training.detection.export import export_and_verify
 
-            metrics["onnx"] = export_and_verify(self.out, model, self.data["val"], val_predictions)
+            preprocessing = detection_artifacts.read_config(self.out)["preprocessing"]
+            metrics["onnx"] = export_and_verify(
+                self.out, model, config.model, self.classes, preprocessing, self.data["val"]
+            )
             if metrics["onnx"]["status"] == "ok":
                 paths["onnx"] = Path(metrics["onnx"]["file"])
         drawn = self._draw_val_predictions(val_predictions)
@@ -296,7 +300,8 @@ class DetectionRun:
             "curves": detection_artifacts.plot_curves(self.out, state.history),
             "checkpoint": self.out / checkpoint.LAST,
             "checkpoint_best": self.out / checkpoint.BEST,
-        } | ({"val_predictions": drawn} if drawn else {})
+            "val_predictions": drawn,
+        }
         self.writer.emit(
             DoneEvent(
                 task="detection",
@@ -312,16 +317,8 @@ class DetectionRun:
             )
         )
 
-    def _draw_val_predictions(self, predictions: list[Detections]) -> Path | None:
+    def _draw_val_predictions(self, predictions: list[Detections]) -> Path:
         """val_predictions.jpg: validation images with their predicted and true boxes."""
-        try:
-            from training.detection import draw  # DETDATA's module (box drawing and the grid)
-        except ImportError:
-            log.info("training.detection.draw is not there yet: no %s", VAL_PREDICTIONS_FILE)
-            return None
-        return draw.save_prediction_grid(  # type: ignore[no-any-return]
-            self.out / VAL_PREDICTIONS_FILE,
-            list(zip(self.data["val"].items, predictions, strict=True)),
-            self.classes,
-            self.config.score_threshold,
-        )
+        pairs = list(zip(self.data["val"].items, predictions, strict=True))
+        path = self.out / VAL_PREDICTIONS_FILE
+        return draw.save_prediction_grid(path, pairs, self.classes, self.config.score_threshold)
