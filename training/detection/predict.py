@@ -81,6 +81,7 @@ def predict_files(
         print(f"{path}: {len(found.scores)} box(es)", file=sys.stderr)
         if draw_dir is not None:
             draw_dir.mkdir(parents=True, exist_ok=True)
-            drawn = draw.draw_boxes(open_rgb(path, 0), found, predictor.classes, found.scores.tolist())
+            full = open_rgb(path, max(image_size(path)))  # at its own size: the boxes are in its pixels
+            drawn = draw.draw_boxes(full, found, predictor.classes, found.scores.tolist())
             drawn.save(draw_dir / f"{path.stem}.jpg", quality=90)
     return status
