@@ -257,6 +257,7 @@ class DetectionRun:
         if "test" in self.data and len(self.data["test"]):
             scores = self.evaluate("test")
             test = {"map": scores.map, "map50": scores.map50}
+        val_predictions = self.predictions("val")  # with every rank (collectives), for the grid
         if not self.world.is_main:
             return
         paths = detection_artifacts.save_detector(
@@ -279,7 +280,6 @@ class DetectionRun:
             "config": config.model_dump() | {"seed": options.seed},
             "early_stopped_at": len(state.history) if early_stopped else None,
         }
-        val_predictions = self.predictions("val")
         if options.export_onnx:
             from training.detection.export import export_and_verify
 
