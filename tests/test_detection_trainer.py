@@ -96,14 +96,13 @@ def test_events_carry_the_dataset_report_and_the_map_figures(trained, dataset: P
     assert set(done.per_class_ap50) <= set(plan.classes) and done.per_class_ap50
 
 
-def test_training_lowers_the_detectors_loss_and_scores_it_against_an_untrained_one(trained, dataset) -> None:
-    """The loss falls clearly. NOTE: from random init at 64 px in 12 epochs the validation mAP@.50 stays
-    near an untrained model's (see REPORT_DETTRAIN.md); the figures are checked for what they are."""
+def test_the_detector_learns_well_above_an_untrained_one(trained, dataset: Path) -> None:
     out, events = trained
     metrics = json.loads((out / "metrics.json").read_text())
+    before = untrained_map50(dataset)
+    assert metrics["best_val_map50"] > max(0.08, 5 * before), (before, metrics["best_val_map50"])
     losses = [e.train_loss for e in events if e.type == "epoch"]
-    assert losses[-1] < 0.5 * losses[0]
-    assert 0 <= untrained_map50(dataset) < 1 and 0 <= metrics["best_val_map50"] <= 1
+    assert losses[-1] < 0.6 * losses[0]
 
 
 def test_artifacts_of_a_detection_run(trained) -> None:

@@ -30,7 +30,7 @@ WEIGHTS_HOST = ("download.pytorch.org", 443)
 PROBE_SECONDS = 3.0
 SCORE_FLOOR = 0.01  # boxes below this score are never kept; the mAP counts down to it
 MAX_DETECTIONS = 100  # per image, as COCO's mAP counts them
-BATCHNORM_MOMENTUM = 0.1  # torch's default
+BATCHNORM_MOMENTUM = 0.1  # torch's default, from pretrained weights
 SCALE_JITTER = (0.75, 0.875, 1.0)  # of the input side, drawn per step in training (not for SSD)
 
 
@@ -70,15 +70,19 @@ def architecture(name: str, num_classes: int, image_size: int) -> torch.nn.Modul
     else:
         sizes = tuple(sorted({max(32, round(image_size * share)) for share in SCALE_JITTER}))
         model.transform = GeneralizedRCNNTransform(sizes, image_size, old.image_mean, old.image_std)
-    for module in model.modules():
-        if isinstance(module, torch.nn.BatchNorm2d):
-            # SSDlite's 0.03 suits its 600-epoch recipe; over a short run the running statistics would
-            # stay near their initial values and evaluation would see flat features
-            module.momentum = BATCHNORM_MOMENTUM
+    batchnorm_momentum(model, BATCHNORM_MOMENTUM)  # SSDlite's 0.03 suits its 600-epoch recipe
     heads: Any = model.roi_heads if hasattr(model, "roi_heads") else model
     heads.score_thresh = SCORE_FLOOR
     heads.detections_per_img = MAX_DETECTIONS
     return model
+
+
+def batchnorm_momentum(model: torch.nn.Module, momentum: float | None) -> list[torch.nn.BatchNorm2d]:
+    """Set every BatchNorm's momentum (None: the plain mean of the batches seen); the layers."""
+    layers = [module for module in model.modules() if isinstance(module, torch.nn.BatchNorm2d)]
+    for layer in layers:
+        layer.momentum = momentum
+    return layers
 
 
 def _coco_state(name: str) -> dict[str, torch.Tensor]:

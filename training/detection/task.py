@@ -26,7 +26,13 @@ from training.detection import draw
 from training.detection.coco_eval import Detections, DetectionScores, coco_scores
 from training.detection.data import DetectionPlan, discover_detection
 from training.detection.images import DetectionImages, augmentation, augmented, target_of
-from training.detection.models import DetectorInfo, build_detector, check_detector_name
+from training.detection.models import (
+    BATCHNORM_MOMENTUM,
+    DetectorInfo,
+    batchnorm_momentum,
+    build_detector,
+    check_detector_name,
+)
 from training.device import Precision, describe
 from training.distributed import SINGLE, World
 from training.emit import EventWriter, PreparingReporter
@@ -39,6 +45,7 @@ log = logging.getLogger(__name__)
 WEIGHT_DECAY = 1e-4  # torchvision's detection recipes'
 GRAD_CLIP = 10.0  # a detector's losses spike early on; clipped, a bad batch cannot throw the weights off
 BYTES_PER_PIXEL = 3
+BATCHNORM_IMAGES = 256  # training images that measure BatchNorm's statistics before a random-init eval
 
 
 def build(context: RunContext, options: RunOptions) -> DetectionRun:
@@ -214,7 +221,29 @@ class DetectionRun:
         return [found[index] for index in range(len(source))]
 
     def evaluate(self, split: str) -> DetectionScores:
+        if self.info.pretrained is None:
+            self.refresh_batchnorm()
         return coco_scores(self.data[split].items, self.classes, self.predictions(split))
+
+    @torch.no_grad()
+    def refresh_batchnorm(self) -> None:
+        """BatchNorm's running statistics measured afresh on training images with the current weights
+        (precise BN). From random init the activations are tiny next to the running variance's starting
+        value of 1, and over a short run the running averages keep much of it: evaluation would see
+        flat features, the same boxes for every image."""
+        model, source = self.trainables.model, self.data["train"]
+        layers = batchnorm_momentum(model, None)
+        for layer in layers:
+            layer.reset_running_stats()
+        model.train()
+        count = min(len(source), BATCHNORM_IMAGES)
+        for indices, images, scales in source.batches(self.batch_size, range(count)):
+            targets = [target_of(source.items[i], scale) for i, scale in zip(indices, scales, strict=True)]
+            model(
+                [_as_input(image, self.device) for image in images],
+                [{key: value.to(self.device) for key, value in target.items()} for target in targets],
+            )
+        batchnorm_momentum(model, BATCHNORM_MOMENTUM)
 
     def end_epoch(self, state: RunState, stats: EpochStats) -> None:
         scores = self.evaluate("val")
