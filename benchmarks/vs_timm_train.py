@@ -39,7 +39,8 @@ from trainer_runs import run_warm
 
 # timm's train.py gets the trainer's own recipe, so the two runs stay the same job
 from training.augment import CROP_SCALE
-from training.loop import LABEL_SMOOTHING, WEIGHT_DECAY
+from training.classification import LABEL_SMOOTHING
+from training.task import WEIGHT_DECAY
 
 TIMM_STEP = re.compile(r"Train: (\d+) \[\s*(\d+)/(\d+).*?Time: ([\d.]+)s,\s+([\d.]+)/s")
 

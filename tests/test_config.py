@@ -74,7 +74,7 @@ def test_negative_learning_rate_is_refused() -> None:
         ("pretrained", "maybe"),
         ("image_size", None),
         ("model", 50),
-        ("task", "detection"),
+        ("task", "segmentation"),
     ],
 )
 def test_wrong_types_are_refused(field: str, value: object) -> None:

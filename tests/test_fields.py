@@ -76,6 +76,7 @@ def test_numeric_fields_and_their_kinds_come_from_the_types() -> None:
         "image_size": "int",
         "early_stopping_patience": "int",
         "gpus": "int",
+        "score_threshold": "float",
     }
 
 

@@ -98,12 +98,14 @@ def preprocessing(config: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def save_results_csv(out_dir: Path, history: list[dict[str, float]]) -> Path:
+def save_results_csv(
+    out_dir: Path, history: list[dict[str, float]], columns: tuple[str, ...] = RESULTS_COLUMNS
+) -> Path:
     """One row per finished epoch, rewritten after each epoch (so it is current while the run goes on)."""
     path = out_dir / RESULTS_FILE
     temporary = path.with_suffix(".tmp")
     with temporary.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=RESULTS_COLUMNS, extrasaction="ignore")
+        writer = csv.DictWriter(handle, fieldnames=columns, extrasaction="ignore")
         writer.writeheader()
         writer.writerows(history)
     temporary.replace(path)

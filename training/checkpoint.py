@@ -27,7 +27,9 @@ class BestEpoch:
     val_acc: float = -1.0  # below any real accuracy, so the first epoch is always the best so far
     epoch: int = 0
     confusion: list[list[int]] = field(default_factory=list)  # rows: true class, columns: predicted
-    per_class: dict[str, float] = field(default_factory=dict)
+    per_class: dict[str, float] = field(default_factory=dict)  # accuracy; detection: AP@.50
+    val_map: float = -1.0  # detection's criterion: COCO mAP@[.50:.95]
+    val_map50: float = -1.0
 
 
 @dataclass

@@ -17,7 +17,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from training.contract import DEFAULT_DETECTOR, DETECTION_IMAGE_SIZE
 
 EPOCHS_RANGE = (1, 1000)
 BATCH_SIZE_RANGE = (1, 4096)
@@ -26,8 +36,17 @@ NUM_CLASSES_RANGE = (2, 100_000)
 LEARNING_RATE_MAX = 1.0
 EARLY_STOPPING_RANGE = (0, 1000)
 GPUS_RANGE = (1, 64)
+SCORE_THRESHOLD_RANGE = (0.01, 0.99)
 
 REQUIRED_FIELDS = ("dataset_path",)
+# what a detection run gets where it sets nothing else: COCO-pretrained Faster R-CNN fine-tunes at a lower
+# lr than a classifier, and 8 images of 640 px fit one GPU
+DETECTION_DEFAULTS = {
+    "model": DEFAULT_DETECTOR,
+    "image_size": DETECTION_IMAGE_SIZE,
+    "batch_size": 8,
+    "learning_rate": 1e-4,
+}
 
 
 @dataclass(frozen=True)
@@ -46,15 +65,18 @@ class TrainingConfig(BaseModel):
 
     model: Annotated[
         str,
-        Field(min_length=1, max_length=128, description="a timm model name"),
-        FieldSpec({"en": "model", "ko": "모델"}, "any timm model name"),
+        Field(min_length=1, max_length=128, description="a timm model name, or a torchvision detector"),
+        FieldSpec(
+            {"en": "model", "ko": "모델"},
+            "any timm model name; for detection one of torchvision's detectors (training/contract.py)",
+        ),
     ] = "resnet50"
     dataset_path: Annotated[
         str,
         Field(min_length=1, max_length=1024),
         FieldSpec(
             {"en": "dataset", "ko": "데이터셋"},
-            "dataset folder (ImageFolder, optional train/val/test)",
+            "dataset folder: ImageFolder (classification) or YOLO, COCO or VOC (detection); optional splits",
             "--data",
         ),
     ]
@@ -109,9 +131,29 @@ class TrainingConfig(BaseModel):
             "and must be started by torchrun (python -m training.launch)",
         ),
     ] = 1
-    task: Annotated[Literal["classification"], FieldSpec({"en": "task", "ko": "작업"}, "what to train")] = (
-        "classification"
-    )
+    task: Annotated[
+        Literal["classification", "detection"],
+        FieldSpec(
+            {"en": "task", "ko": "작업"},
+            "what to train: an image classifier (ImageFolder) or an object detector (YOLO, COCO or VOC data)",
+        ),
+    ] = "classification"
+    score_threshold: Annotated[
+        float,
+        Field(ge=SCORE_THRESHOLD_RANGE[0], le=SCORE_THRESHOLD_RANGE[1]),
+        FieldSpec(
+            {"en": "score threshold", "ko": "점수 임계값"},
+            "detection: the lowest score a predicted box needs to be shown (the model's default for predict)",
+        ),
+    ] = 0.5
+
+    @model_validator(mode="before")
+    @classmethod
+    def _detection_defaults(cls, values: Any) -> Any:
+        """A detection run not naming its model or image size gets the detection defaults."""
+        if isinstance(values, dict) and values.get("task") == "detection":
+            values = DETECTION_DEFAULTS | values
+        return values
 
     @field_validator("model")
     @classmethod

@@ -11,11 +11,13 @@ must never import torch.
 from __future__ import annotations
 
 import os
+import random
 import signal
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import IntEnum
 from pathlib import Path, PurePath
-from typing import Literal
+from typing import Literal, TypeVar
 
 # --- the run folder (`python -m training --out OUT`) --------------------------------------------------
 
@@ -38,6 +40,24 @@ ONNX_INSTALL = 'pip install -e ".[onnx]"'  # how to get onnx and onnxruntime (th
 # folders, so runs in OUTPUT_ROOT/<run> share OUTPUT_ROOT/decoded-cache; the bot passes it with --cache-dir
 DECODED_CACHE_FOLDER = "decoded-cache"
 DECODED_CACHE_MAX_MB = 20 * 1024
+
+
+# --- what the trainer trains (`--task`) ----------------------------------------------------------------
+TASKS = ("classification", "detection")
+# torchvision's detectors the trainer builds for `--task detection`; the bot checks model names against it
+DETECTION_MODELS = (
+    "fasterrcnn_resnet50_fpn_v2",
+    "fasterrcnn_mobilenet_v3_large_fpn",
+    "fasterrcnn_mobilenet_v3_large_320_fpn",
+    "retinanet_resnet50_fpn_v2",
+    "fcos_resnet50_fpn",
+    "ssdlite320_mobilenet_v3_large",
+)
+# Faster R-CNN with the ResNet-50 FPN v2 backbone, from its COCO weights: the most accurate of the family
+# when fine-tuned on a few hundred images, and it fits one GPU at 640 px with a batch of 8
+DEFAULT_DETECTOR = "fasterrcnn_resnet50_fpn_v2"
+DETECTION_IMAGE_SIZE = 640  # the default input side for detection (classification's is the config's)
+VAL_PREDICTIONS_FILE = "val_predictions.jpg"  # validation images with predicted and true boxes
 
 
 # --- a trainer started ahead of time (training/warm.py) ------------------------------------------------
@@ -133,6 +153,7 @@ IGNORED_NAMES = frozenset({"__MACOSX", ".DS_Store", ".ipynb_checkpoints", "Thumb
 TRAIN_SPLIT = "train"
 VAL_SPLITS = ("val", "valid", "validation")  # the first one present is the validation split
 TEST_SPLIT = "test"
+VAL_FRACTION = 0.2  # the share of each class that a dataset without a val/ split validates on
 
 
 def is_visible(name: str) -> bool:
@@ -192,3 +213,20 @@ def split_layout(root: Path) -> SplitLayout:
         return SplitLayout()
     val = next((by_name[name] for name in VAL_SPLITS if name in by_name), None)
     return SplitLayout(train=train, val=val, test=by_name.get(TEST_SPLIT))
+
+
+_Item = TypeVar("_Item")
+
+
+def split_groups(groups: Sequence[Sequence[_Item]], seed: int) -> list[tuple[list[_Item], list[_Item]]]:
+    """A dataset without a val split, split by itself: per group (a class; for detection, the images whose
+    rarest class it is), in order, one seeded shuffle puts ~VAL_FRACTION of it in val, at least one item;
+    a group of one item stays in train. Returns (train, val) per group."""
+    rng = random.Random(seed)
+    halves = []
+    for group in groups:
+        items = list(group)
+        rng.shuffle(items)
+        n_val = max(1, round(len(items) * VAL_FRACTION)) if len(items) >= 2 else 0
+        halves.append((items[n_val:], items[:n_val]))
+    return halves

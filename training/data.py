@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import math
 import os
-import random
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -17,7 +16,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageOps
 
-from training.contract import IMAGE_EXTENSIONS, class_folders, image_files, split_layout
+from training.contract import IMAGE_EXTENSIONS, class_folders, image_files, split_groups, split_layout
 from training.decoded_cache import CacheUnavailable, DecodedCache, Decoder, Variant
 from training.emit import PreparingReporter
 from training.errors import DatasetError
@@ -28,7 +27,6 @@ log = logging.getLogger(__name__)
 
 RESIZE_INTERPOLATION = "bicubic"  # every resize here; recorded with the model
 TRAIN_CACHE_SCALE = 1.14  # train images are cached a little larger than image_size so crops keep detail
-VAL_FRACTION = 0.2
 IMBALANCE_RATIO = 5.0  # warn when the largest class has this many times the images of the smallest
 TINY_CLASS = 5  # warn when a class has fewer training images than this
 
@@ -93,17 +91,14 @@ def _labelled(listing: dict[str, list[Path]], classes: list[str]) -> list[Sample
 def _stratified_split(
     listing: dict[str, list[Path]], classes: list[str], seed: int
 ) -> tuple[list[Sample], list[Sample], list[str]]:
-    """Per class, a seeded shuffle puts ~VAL_FRACTION in val; a class of one image stays in train."""
-    rng = random.Random(seed)
+    """Per class, contract.split_groups puts ~VAL_FRACTION in val; a class of one image stays in train."""
     train, val, unsplit = [], [], []
-    for label, name in enumerate(classes):
-        files = list(listing[name])
-        rng.shuffle(files)
-        n_val = max(1, round(len(files) * VAL_FRACTION)) if len(files) >= 2 else 0
-        if n_val == 0:
+    halves = split_groups([listing[name] for name in classes], seed)
+    for label, (name, (kept, held)) in enumerate(zip(classes, halves, strict=True)):
+        if not held:
             unsplit.append(name)
-        val += [(p, label) for p in files[:n_val]]
-        train += [(p, label) for p in files[n_val:]]
+        val += [(p, label) for p in held]
+        train += [(p, label) for p in kept]
     return train, val, unsplit
 
 

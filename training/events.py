@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal, get_args
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from training.contract import ErrorKind
+from training.detection.data import DetectionReport  # torch-free, like this module
 
 
 class _Event(BaseModel):
@@ -66,6 +67,8 @@ class StartEvent(_Event):
     config: dict[str, Any]
     resumed_from_epoch: int = 0
     data: DataReport | None = None
+    task: str = "classification"  # training/contract.py TASKS
+    detection: DetectionReport | None = None  # a detection run's dataset report (training/detection/data.py)
 
 
 class ProgressEvent(_Event):
@@ -82,15 +85,20 @@ class EpochEvent(_Event):
     epoch: int  # 1-based epoch just finished
     epochs: int
     train_loss: float
-    train_acc: float
-    val_loss: float
-    val_acc: float
+    # classification's figures (None in a detection run)
+    train_acc: float | None = None
+    val_loss: float | None = None
+    val_acc: float | None = None
     val_top5: float | None = None  # only with more than 5 classes
     lr: float
     epoch_seconds: float
     eta_seconds: float
-    best_val_acc: float
+    best_val_acc: float | None = None
     images_per_sec: float = 0.0
+    # detection's figures (None in a classification run): COCO mAP on the validation split, 0-1
+    val_map50: float | None = None  # mAP at IoU 0.50
+    val_map: float | None = None  # mAP averaged over IoU 0.50:0.95, the best epoch's criterion
+    best_val_map: float | None = None
 
 
 class WarningEvent(_Event):
@@ -102,10 +110,16 @@ class WarningEvent(_Event):
 class DoneEvent(_Event):
     type: Literal["done"] = "done"
     epochs_completed: int
-    final: dict[str, float]  # the last epoch's metrics (train_loss, train_acc, val_loss, val_acc, ...)
-    best_val_acc: float
+    # the last epoch's metrics (train_loss, train_acc, val_loss, val_acc, ...; detection: train_loss,
+    # val_map50, val_map, ...)
+    final: dict[str, float]
+    best_val_acc: float | None = None  # classification; None in a detection run
     best_epoch: int
-    per_class_acc: dict[str, float]
+    per_class_acc: dict[str, float] = {}  # classification
+    # detection: the best epoch's AP at IoU 0.50 per class (classes without validation boxes left out);
+    # final carries val_map50 and val_map
+    per_class_ap50: dict[str, float] | None = None
+    task: str = "classification"
     test: dict[str, float] | None = None  # metrics on a held-out test/ split, when there is one
     # the ONNX export check (training/export.py): status ok|refused|unavailable, top1_agreement,
     # max_abs_logit_diff, images; None when no export was asked for

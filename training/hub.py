@@ -15,11 +15,16 @@ def hub_reachable(timeout: float) -> bool:
     HF_HUB_OFFLINE means offline."""
     if os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes"):
         return False
+    return host_reachable(HUB_HOST, timeout)
+
+
+def host_reachable(host: tuple[str, int], timeout: float) -> bool:
+    """A TCP connect to `host` in a thread, given up after `timeout` seconds."""
     result: list[bool] = []
 
     def probe() -> None:
         try:
-            with socket.create_connection(HUB_HOST, timeout=timeout):
+            with socket.create_connection(host, timeout=timeout):
                 result.append(True)
         except OSError:
             result.append(False)

@@ -71,10 +71,19 @@ def load_weights_file(model: torch.nn.Module, path: Path) -> list[str]:
     except Exception as exc:
         raise ConfigError(f"could not read weights file {path}: {exc}") from exc
     state = {k.removeprefix("module."): v for k, v in state.items()}
+    skipped = load_matching(model, state)
+    if skipped is None:
+        raise ConfigError(f"weights file {path} has no tensors that fit this model")
+    return skipped
+
+
+def load_matching(model: torch.nn.Module, state: dict[str, torch.Tensor]) -> list[str] | None:
+    """Load the tensors of `state` whose name and shape fit `model`; the names of the model's tensors that
+    kept their own values, or None when nothing fits."""
     own = model.state_dict()
     usable = {k: v for k, v in state.items() if k in own and own[k].shape == v.shape}
     if not usable:
-        raise ConfigError(f"weights file {path} has no tensors that fit this model")
+        return None
     model.load_state_dict(usable, strict=False)
     return sorted(set(own) - set(usable))
 

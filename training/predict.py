@@ -1,5 +1,9 @@
 """`python -m training.predict OUT IMAGE... [--top-k K]`: classify images with a trained run's model,
-using exactly the validation preprocessing. Prints one JSON line per image on stdout."""
+using exactly the validation preprocessing. Prints one JSON line per image on stdout.
+
+On a detection run: `python -m training.predict OUT IMAGE... [--conf C] [--max-boxes N] [--draw DIR]`,
+one line per image, {"image": ..., "boxes": [{"class": name, "score": s, "box": [x1, y1, x2, y2]}, ...]}
+in the image's own pixels, best first."""
 
 from __future__ import annotations
 
@@ -60,10 +64,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("images", type=Path, nargs="+", help="image files to classify")
     parser.add_argument("--top-k", type=int, default=3, help="how many classes to show per image (default 3)")
+    parser.add_argument(
+        "--conf", type=float, help="detection: the lowest score shown (default: the run's score threshold)"
+    )
+    parser.add_argument("--max-boxes", type=int, default=100, help="detection: boxes per image (default 100)")
+    parser.add_argument("--draw", type=Path, metavar="DIR", help="detection: write each image with its boxes")
     args = parser.parse_args(argv)
     if not (args.out / MODEL_FILE).is_file():
         print(f"error: no trained model in {args.out} ({MODEL_FILE} missing)", file=sys.stderr)
         return 2
+    from training.detection.artifacts import is_detection_run
+
+    if is_detection_run(args.out):
+        from training.detection.predict import predict_files
+
+        return predict_files(args.out, args.images, args.conf, args.max_boxes, args.draw)
     predictor = Predictor(args.out)
     status = 0
     for path in args.images:

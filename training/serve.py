@@ -7,7 +7,9 @@ each on stdin -> one JSON line on stdout:
     {"id": 1, "results": [{"image": "/tmp/a.jpg", "top": [["cat", 0.91], ...]},
                           {"image": "/tmp/b.png", "error": "unreadable", "message": "..."}]}
 
-A request that cannot be served at all gets {"id": 1, "error": "...", "message": "..."}. The
+A detection run's request may carry "conf" and "max_boxes"; each result then holds "boxes":
+[{"class": name, "score": s, "box": [x1, y1, x2, y2]}, ...] (training/detection/predict.py) instead of
+"top". A request that cannot be served at all gets {"id": 1, "error": "...", "message": "..."}. The
 preprocessing is the validation one recorded with the model (training/predict.py). The bot decides
 when the worker starts and stops (bot/predict.py); it also exits when stdin closes.
 """
@@ -42,7 +44,14 @@ class Worker:
         if run_dir in self._models:
             self._models.move_to_end(run_dir)
         else:
-            self._models[run_dir] = self._predictor_class(Path(run_dir), self._device)
+            from training.detection.artifacts import is_detection_run
+
+            if is_detection_run(Path(run_dir)):
+                from training.detection.predict import DetectionPredictor
+
+                self._models[run_dir] = DetectionPredictor(Path(run_dir), self._device)
+            else:
+                self._models[run_dir] = self._predictor_class(Path(run_dir), self._device)
             while len(self._models) > MODELS_KEPT:
                 self._models.popitem(last=False)
         return self._models[run_dir]
@@ -55,8 +64,13 @@ class Worker:
         predictor = self.predictor(run_dir)
         top_k = int(request.get("top_k") or 3)
         results = []
+        detects = hasattr(predictor, "boxes")  # a detection run's predictor
+        conf, max_boxes = request.get("conf"), int(request.get("max_boxes") or 100)
         for image in request.get("images") or []:
             try:
+                if detects:
+                    results.append({"image": image, "boxes": predictor.boxes(Path(image), conf, max_boxes)})
+                    continue
                 (prediction,) = predictor.predict([Path(image)], top_k)
             except Exception as exc:  # not an image after all, truncated, too large to decode
                 results.append({"image": image, "error": "unreadable", "message": str(exc)[:300]})
