@@ -300,3 +300,25 @@ def test_detection_defaults_and_names() -> None:
     assert config.model == DEFAULT_DETECTOR in DETECTION_MODELS and config.image_size == 640
     assert TrainingConfig(task="detection", dataset_path="d", image_size=320).image_size == 320
     assert TrainingConfig(dataset_path="data").model == "resnet50"  # classification keeps its defaults
+
+
+def test_the_warm_prediction_worker_serves_a_detection_run(trained, dataset: Path, tmp_path: Path) -> None:
+    from training.serve import Worker
+
+    out, _ = trained
+    image = sorted((dataset / "images" / "val").iterdir())[0]
+    broken = tmp_path / "broken.jpg"
+    broken.write_bytes(b"not a jpeg")
+    request = {
+        "id": 7,
+        "run_dir": str(out),
+        "images": [str(image), str(broken)],
+        "conf": 0.05,
+        "max_boxes": 3,
+    }
+    reply = Worker("cpu").handle(request)
+    assert reply["id"] == 7
+    found, unreadable = reply["results"]
+    assert found["image"] == str(image) and len(found["boxes"]) <= 3
+    assert all(b["score"] >= 0.05 and b["class"] in ("square", "circle", "triangle") for b in found["boxes"])
+    assert unreadable["error"] == "unreadable" and "boxes" not in unreadable

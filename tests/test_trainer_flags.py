@@ -28,6 +28,7 @@ NUMBERS = {  # flag -> values that are out of range, or not the kind of number t
     "--cache-max-mb": ["0", "-5", "1e9", "big"],
     "--early-stopping-patience": ["-1", "1001", "2.5", "five"],
     "--gpus": ["0", "-1", "65", "1.5", "two"],
+    "--score-threshold": ["0", "1", "-0.5", "high"],
 }
 OTHER = {  # flag sets with paths or choices that cannot be used; {tmp} is the test's folder
     "out is a file": ["--out", "{tmp}/afile"],
@@ -40,7 +41,7 @@ OTHER = {  # flag sets with paths or choices that cannot be used; {tmp} is the t
     "init-from not a checkpoint": ["--init-from", "{tmp}/afile"],
     "unknown device": ["--device", "gpu"],
     "unknown compile mode": ["--compile", "maybe"],
-    "unknown task": ["--task", "detection"],
+    "unknown task": ["--task", "segmentation"],
     "device index not a number": ["--device", "cuda:x"],
     "empty model": ["--model", ""],
     "unknown model": ["--model", "resnet_nope"],
