@@ -54,6 +54,23 @@ class DataReport(BaseModel):
     note: str | None = None  # why the decoded cache was not used
 
 
+ThreadReason = Literal["flag", "cpus", "cgroup", "slurm", "load"]
+
+
+class ThreadPlan(BaseModel):
+    """The CPU threads a run uses and why (training/cpus.py), for `start`."""
+
+    model_config = ConfigDict(frozen=True)
+
+    compute: int  # torch's intra-op threads
+    interop: int  # torch's inter-op threads
+    decode: int  # decode threads / DataLoader workers
+    cpus: int  # CPUs the trainer may run on (its affinity)
+    busy: float  # CPUs' worth of other work seen on them at start
+    reason: ThreadReason  # what set `compute`: --threads, the CPU count, a CPU quota, Slurm, or the load
+    detail: str  # the same in words
+
+
 class StartEvent(_Event):
     type: Literal["start"] = "start"
     run_id: str
@@ -66,6 +83,7 @@ class StartEvent(_Event):
     config: dict[str, Any]
     resumed_from_epoch: int = 0
     data: DataReport | None = None
+    threads: ThreadPlan | None = None
 
 
 class ProgressEvent(_Event):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import math
-import os
 import random
 import threading
 import time
@@ -23,6 +22,7 @@ from training.augment import Normalizer, augment_batch
 from training.checkpoint import RunState, Trainables
 from training.config import TrainingConfig
 from training.contract import RESULTS_FILE, ExitCode
+from training.cpus import host_plan
 from training.data import DatasetPlan, ImageSource, PreparedData, available_memory_bytes, discover, prepare
 from training.decoded_cache import DEFAULT_MAX_BYTES, DecodedCache
 from training.device import (
@@ -44,6 +44,7 @@ from training.events import (
     ProgressEvent,
     StartEvent,
     StoppedEvent,
+    ThreadPlan,
     WarningEvent,
 )
 from training.model import ModelInfo, build_model, check_model_request
@@ -60,7 +61,8 @@ PROGRESS_SECONDS = 0.5  # at most ~2 progress events per second, plus each epoch
 class RunOptions:
     out_dir: Path
     device: str = "auto"
-    workers: int | None = None  # decode threads / DataLoader workers; default: all cores
+    workers: int | None = None  # decode threads / DataLoader workers; default: the compute threads
+    threads: int | None = None  # torch's compute threads; default: from the CPUs and their load at start
     seed: int = 0
     resume: bool = False
     weights: Path | None = None
@@ -174,7 +176,8 @@ def train(
     generator = seed_everything(options.seed)  # alike on every rank: they draw the same shuffled order
     world = options.world
     device = resolve_device(distributed.device_name(options.device, world))
-    configure_backend(device)
+    threads = host_plan(options.threads, options.workers)
+    configure_backend(device, threads)
     distributed.init(world, device)
     precision = choose_precision(device, config.image_size)
 
@@ -183,7 +186,7 @@ def train(
         raise ConfigError(
             f"num_classes is {config.num_classes} but the dataset has {len(plan.classes)} classes"
         )
-    data, info = images_and_model(config, options, plan, device, writer)
+    data, info = images_and_model(config, options, plan, device, writer, threads.decode)
 
     model = info.model.to(device, memory_format=torch.channels_last)  # type: ignore[call-overload]
     optimizer = torch.optim.AdamW(
@@ -201,7 +204,7 @@ def train(
     )  # fmt: skip
 
     state = resume(run) if options.resume else RunState(classes=plan.classes, config=config.model_dump())
-    announce(run, state, options, plan.warnings + info.warnings)
+    announce(run, state, options, plan.warnings + info.warnings, threads)
     stopped = False  # agreed by every rank (distributed.agreed_stop): they all stop, or none does
     for epoch in range(state.epoch, config.epochs):
         stats = train_one_epoch(run, epoch, stop)
@@ -223,13 +226,17 @@ def plateaued(epoch: int, best_epoch: int, patience: int) -> bool:
 
 
 def images_and_model(
-    config: TrainingConfig, options: RunOptions, plan: DatasetPlan, device: torch.device, writer: EventWriter
+    config: TrainingConfig,
+    options: RunOptions,
+    plan: DatasetPlan,
+    device: torch.device,
+    writer: EventWriter,
+    threads: int,
 ) -> tuple[PreparedData, ModelInfo]:
     """The decoded images and the model, built at once: the model (and its pretrained weights) while
     the images decode, with `preparing` events throughout."""
     check_model_request(config.model, options.weights)  # before the long part
     preparing = PreparingReporter(writer)
-    threads = options.workers or len(os.sched_getaffinity(0))
     budget = options.cache_budget_bytes
     if budget is None and options.world.distributed:  # in memory, each rank of this node has a copy
         budget = available_memory_bytes() // 2 // options.world.size
@@ -269,7 +276,9 @@ def resume(run: Run) -> RunState:
     return state
 
 
-def announce(run: Run, state: RunState, options: RunOptions, warnings: list[tuple[str, str]]) -> None:
+def announce(
+    run: Run, state: RunState, options: RunOptions, warnings: list[tuple[str, str]], threads: ThreadPlan
+) -> None:
     """The `start` event, then the warnings gathered while preparing."""
     device_name, gpu_name = describe(run.device)
     precision = str(run.precision.autocast_dtype or "fp32")
@@ -294,6 +303,7 @@ def announce(run: Run, state: RunState, options: RunOptions, warnings: list[tupl
             config=run.config.model_dump() | {"seed": options.seed, "precision": precision},
             resumed_from_epoch=state.epoch,
             data=report,
+            threads=threads,
         )
     )
     if skipped := run.data.skipped:
