@@ -184,7 +184,9 @@ class Console:
         found = [(path.name, path) for _, path in paths if path.is_file()]
         if self._predictions is None:
             self._predictions = PredictService(
-                visible_gpus=lambda: list(self._runs.gpus()), busy_gpus=self._runs.busy_gpus
+                visible_gpus=lambda: list(self._runs.gpus()),
+                busy_gpus=self._runs.busy_gpus,
+                cpus=self._runs.helper_cpus,
             )
         reply = predict_reply(self._predictions, run, found, self._language) if found else ""
         self._say("\n".join(line for line in (reply, *missing) if line))
@@ -200,7 +202,7 @@ class Console:
         report = export.verified_report(run)
         if report is None:
             self._say(t(self._language, "onnx_working", run_id=run.id))
-            report = export.run_export(Path(run.output_dir), self._export_command)
+            report = export.run_export(Path(run.output_dir), self._export_command, self._runs.helper_cpus())
         self._say(present.onnx_report(self._language, run.id, report))
         offered = export.offered_file(run, report)
         if offered is not None:

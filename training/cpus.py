@@ -114,14 +114,15 @@ def other_load(
     seconds: float = LOAD_SAMPLE_S,
     stat: Path = PROC_STAT,
     sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
 ) -> float:
     """How many of `cpus` other processes kept busy over `seconds` (1.0 = one core's worth), this process's
     own CPU time taken out. 0.0 when /proc/stat cannot be read."""
     try:
         ticks = os.sysconf("SC_CLK_TCK")
-        busy_before, own_before, started = _busy_ticks(cpus, stat), _own_seconds(), time.monotonic()
+        busy_before, own_before, started = _busy_ticks(cpus, stat), _own_seconds(), clock()
         sleep(seconds)
-        busy_after, own_after, elapsed = _busy_ticks(cpus, stat), _own_seconds(), time.monotonic() - started
+        busy_after, own_after, elapsed = _busy_ticks(cpus, stat), _own_seconds(), clock() - started
     except (OSError, ValueError):
         return 0.0
     others = (busy_after - busy_before) / ticks - (own_after - own_before)

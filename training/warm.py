@@ -5,12 +5,19 @@ waits for one WarmRequest as a JSON line on stdin and becomes `python -m trainin
 and its stderr sent to the given file. The bot keeps one ready (bot/runs/process.py), so a run skips the
 imports. An end of stdin with no request (the bot went away) ends it quietly. Nothing here touches CUDA
 before the request: CUDA_VISIBLE_DEVICES must still be settable.
+
+The imports run in a thread of the lowest CPU priority (SCHED_IDLE and nice 19): a spare started while a
+run trains takes only CPU time the run leaves idle. The run itself then runs on the main thread, at the
+priority the spare was started with (an unprivileged process could not raise it back).
 """
 
 from __future__ import annotations
 
 import os
 import sys
+import threading
+from collections.abc import Callable
+from contextlib import suppress
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
@@ -32,6 +39,34 @@ def warm_up() -> None:
     pyplot()
 
 
+def lowest_priority_here() -> None:
+    """This thread (not the process) yields the CPU to anything else: SCHED_IDLE where the OS has it, and
+    nice 19, which also keeps its time out of the load a starting trainer counts (training/cpus.py)."""
+    thread = threading.get_native_id()
+    with suppress(OSError):
+        os.setpriority(os.PRIO_PROCESS, thread, 19)
+    with suppress(OSError, AttributeError):
+        os.sched_setscheduler(thread, os.SCHED_IDLE, os.sched_param(0))
+
+
+def at_lowest_priority(work: Callable[[], None]) -> None:
+    """`work` in a new thread at the lowest priority, waited for; its exception is raised here."""
+    failed: list[BaseException] = []
+
+    def run() -> None:
+        lowest_priority_here()
+        try:
+            work()
+        except BaseException as exc:  # handed to the caller's thread
+            failed.append(exc)
+
+    thread = threading.Thread(target=run, name="warm-imports")
+    thread.start()
+    thread.join()
+    if failed:
+        raise failed[0]
+
+
 def become(request: WarmRequest) -> int:
     os.environ.update(request.env)
     with request.stderr.open("ab") as stderr:
@@ -42,7 +77,7 @@ def become(request: WarmRequest) -> int:
 
 
 def main() -> int:
-    warm_up()
+    at_lowest_priority(warm_up)
     line = sys.stdin.readline()
     if not line.strip():
         return 0

@@ -4,7 +4,8 @@ One worker per device at most: one on the CPU, and one on each GPU that no train
 moment (a busy GPU's requests go to the CPU worker). A worker loads each model once and stays up for
 `idle_seconds` after its last request. A CPU worker's address space is capped at `memory_mb`
 (RLIMIT_AS; CUDA needs a large virtual space, so GPU workers are not capped): a model that does not fit
-fails with a clear message instead of pushing the bot's host into swap.
+fails with a clear message instead of pushing the bot's host into swap. A worker starts on the cores the
+run manager gives helpers (`cpus`: those no run holds, when there are any; bot/runs/cpus.py).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.predict.files import Accepted, Problem
+from bot.runs.cpus import set_affinity
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +51,14 @@ class ImageResult:
 
 
 class _Worker:
-    def __init__(self, command: Sequence[str], device: str, gpu: str | None, memory_mb: int | None) -> None:
+    def __init__(
+        self,
+        command: Sequence[str],
+        device: str,
+        gpu: str | None,
+        memory_mb: int | None,
+        cpus: Sequence[int] | None = None,
+    ) -> None:
         env = dict(os.environ, CUDA_VISIBLE_DEVICES=gpu) if gpu is not None else None
         self.device = device
         self.process = subprocess.Popen(
@@ -60,6 +69,8 @@ class _Worker:
             env=env,
             start_new_session=True,  # a Ctrl+C in the console reaches the bot, not the worker
         )
+        if cpus:
+            set_affinity(self.process.pid, cpus)
         if memory_mb is not None and device == "cpu":
             limit = memory_mb * 1024 * 1024
             with contextlib.suppress(OSError, ValueError):  # it may already have exited
@@ -126,12 +137,14 @@ class PredictService:
         busy_gpus: Callable[[], set[str]] = set,
         idle_seconds: float = IDLE_SECONDS,
         memory_mb: int | None = MEMORY_MB,
+        cpus: Callable[[], Sequence[int]] | None = None,
     ) -> None:
         self._command = list(command or [sys.executable, "-m", "training.serve"])
         self._visible_gpus = visible_gpus
         self._busy_gpus = busy_gpus
         self._idle_seconds = idle_seconds
         self._memory_mb = memory_mb
+        self._cpus = cpus
         self._workers: dict[str, _Worker] = {}  # "cpu" or a GPU index
         self._lock = threading.Lock()
         self._closed = threading.Event()
@@ -175,7 +188,8 @@ class PredictService:
             if worker is None or not worker.alive():
                 device = "cpu" if key == "cpu" else "cuda"
                 gpu = None if key == "cpu" else key
-                worker = self._workers[key] = _Worker(self._command, device, gpu, self._memory_mb)
+                cpus = self._cpus() if self._cpus is not None else None
+                worker = self._workers[key] = _Worker(self._command, device, gpu, self._memory_mb, cpus)
             return worker
 
     def _reap(self) -> None:

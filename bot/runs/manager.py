@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 
 from bot.runs.advice import failure_code
 from bot.runs.backends import make_launcher
+from bot.runs.cpus import CpuInventory, Share, affinity_of
 from bot.runs.errors import InvalidRunState, NotAllowed
 from bot.runs.follower import EventTail, RunFollower
 from bot.runs.gpus import GpuInventory
@@ -60,6 +61,7 @@ class RunManager:
         watchdog_interval: float | None = None,
         gpus: GpuInventory | None = None,
         launcher: Launcher | None = None,
+        cpus: CpuInventory | None = None,
     ) -> None:
         self._store = RunStore(db, settings.output_root)
         self._settings = settings
@@ -70,6 +72,8 @@ class RunManager:
         self._poll_interval = poll_interval
         self._watchdog_interval = watchdog_interval or min(30.0, settings.stall_seconds / 3)
         self._gpus = gpus or GpuInventory()
+        self._cpus = cpus or CpuInventory(reserved=settings.cpu_cores_reserved)
+        self._cpu_shares: dict[int, Share] = {}  # run id -> the cores its trainer runs on (this host's runs)
         self._launcher = launcher or make_launcher(settings)
         self._lock = threading.RLock()
         self._followers: dict[int, RunFollower] = {}
@@ -144,6 +148,12 @@ class RunManager:
     def busy_gpus(self) -> set[str]:
         """The GPUs that training runs are using now (a prediction worker goes elsewhere)."""
         return self._store.busy_gpus()
+
+    def helper_cpus(self) -> Share:
+        """The cores a prediction or export worker starting now may use: none a run holds, when it can."""
+        with self._lock:
+            held = list(self._cpu_shares.values())
+        return self._cpus.for_helper(held)
 
     def can_manage(self, run: RunView, user_id: str) -> bool:
         return user_id == run.requested_by or user_id in self._settings.admin_user_ids
@@ -296,12 +306,22 @@ class RunManager:
                 self._slots(), list(self._followers), self._pick_gpu, self._weight
             )
             self._unfollowed.update(claim.run_id for claim in claims)
+            self._share_cpus(claims)
             if claims:
                 # the runs behind moved up; published before another fill can start one of them
                 self._publish_queue_positions()
         for claim in claims:
             self._launch(claim)
             self._publish_status(claim.run_id)
+
+    def _share_cpus(self, claims: list[Claim]) -> None:
+        """Each claimed run's cores, as its GPU was chosen (the backend places its jobs itself)."""
+        if self._launcher.schedules_itself:
+            return
+        slots = self._slots() or 1
+        for claim in claims:
+            held = list(self._cpu_shares.values())
+            self._cpu_shares[claim.run_id] = self._cpus.for_run(claim.gpu, self._gpus.indices, held, slots)
 
     def _launch(self, claim: Claim) -> None:
         claim.output_dir.mkdir(parents=True, exist_ok=True)
@@ -318,7 +338,10 @@ class RunManager:
             gpus=gpus,
         )
         try:
-            job = self._launcher.submit(LaunchSpec(claim.run_id, args, claim.output_dir, claim.gpu, gpus))
+            with self._lock:
+                cpus = self._cpu_shares.get(claim.run_id)
+            spec = LaunchSpec(claim.run_id, args, claim.output_dir, claim.gpu, gpus, cpus)
+            job = self._launcher.submit(spec)
         except (OSError, LaunchFailed) as exc:
             log.exception("run %s: could not start the trainer", claim.run_id)
             self._store.record_launch_failed(
@@ -326,6 +349,7 @@ class RunManager:
             )
             with self._lock:
                 self._unfollowed.discard(claim.run_id)
+                self._cpu_shares.pop(claim.run_id, None)
             return
         self._store.record_launched(claim.run_id, job.pid, job.job_id, job.state())
         self._follow(Attached(claim.run_id, job.pid, job.job_id, claim.output_dir, 0), job)
@@ -369,6 +393,7 @@ class RunManager:
     def _on_exit(self, run_id: int, returncode: int | None, saw_terminal: bool) -> None:
         with self._lock:
             follower = self._followers.pop(run_id, None)
+            self._cpu_shares.pop(run_id, None)
         if follower is not None:
             follower.process.forget()
             self._finish_unreported(run_id, follower.process.out_dir, returncode, RunStatus.FAILED)
@@ -412,6 +437,10 @@ class RunManager:
             log.info(
                 "run %s: re-attached to %s from offset %s", run.run_id, _job_name(job), run.events_offset
             )
+            share = affinity_of(job.pid) if job.pid is not None else None  # a local trainer's
+            if share is not None:  # it keeps the cores it was started with
+                with self._lock:
+                    self._cpu_shares[run.run_id] = share
             self._follow(run, job)
             return
         follower = self._new_follower(run, job or EndedJob(run.output_dir))

@@ -86,7 +86,9 @@ def build(
         executor=executor,
         progress=progress,
         bot_user_id=client.auth_test()["user_id"],
-        predictions=PredictService(visible_gpus=lambda: list(runs.gpus()), busy_gpus=runs.busy_gpus),
+        predictions=PredictService(
+            visible_gpus=lambda: list(runs.gpus()), busy_gpus=runs.busy_gpus, cpus=runs.helper_cpus
+        ),
     )
 
     @app.middleware

@@ -164,7 +164,7 @@ def export_onnx(ctx: SlackContext, where: ThreadRef, user_id: str, run: RunView)
     report = export.verified_report(run)
     if report is None:
         threads.post(ctx, where, render.slack_text(language, "onnx_working", run_id=run.id))
-        report = export.run_export(Path(run.output_dir), ctx.export_command)
+        report = export.run_export(Path(run.output_dir), ctx.export_command, ctx.runs.helper_cpus())
     text = render.escape(present.onnx_report(language, run.id, report))
     offered = export.offered_file(run, report)
     if offered is None:
