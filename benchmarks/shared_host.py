@@ -34,7 +34,10 @@ from trainer_runs import TrainerRun, run_trainer
 
 from bot.runs.cpus import CpuInventory
 
-HOG = "import os, sys\nos.sched_setaffinity(0, {int(sys.argv[1])})\nwhile True: pass\n"
+# busy on one core until its parent (this script) is gone, even when the script is killed
+HOG = "import os, sys\nos.sched_setaffinity(0, {int(sys.argv[1])})\nparent = int(sys.argv[2])\n" + (
+    "while os.getppid() == parent: pass\n"
+)
 # an invalid value: libgomp warns once and keeps its default (spin, then sleep): the trainer before
 DEFAULT_WAIT_POLICY = {"OMP_WAIT_POLICY": ""}
 
@@ -67,7 +70,7 @@ def environment(values: dict[str, str]) -> Iterator[None]:
 @contextlib.contextmanager
 def neighbour(cpus: list[int]) -> Iterator[None]:
     """One CPU-bound process pinned to each of `cpus`."""
-    hogs = [subprocess.Popen([sys.executable, "-c", HOG, str(cpu)]) for cpu in cpus]
+    hogs = [subprocess.Popen([sys.executable, "-c", HOG, str(cpu), str(os.getpid())]) for cpu in cpus]
     try:
         yield
     finally:
