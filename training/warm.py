@@ -6,9 +6,11 @@ and its stderr sent to the given file. The bot keeps one ready (bot/runs/process
 imports. An end of stdin with no request (the bot went away) ends it quietly. Nothing here touches CUDA
 before the request: CUDA_VISIBLE_DEVICES must still be settable.
 
-The imports run in a thread of the lowest CPU priority (SCHED_IDLE and nice 19): a spare started while a
-run trains takes only CPU time the run leaves idle. The run itself then runs on the main thread, at the
-priority the spare was started with (an unprivileged process could not raise it back).
+The imports run in a thread at the lowest nice level (19): a spare started while a run trains takes
+little from it (a nice-19 thread weighs 15 against a normal one's 1024). The run itself then runs on the
+main thread, at the priority the spare was started with (an unprivileged process could not raise a
+niced thread back). SCHED_IDLE would yield even more, but it starves the imports, and even a SIGKILL's
+exit, for as long as anything else keeps the cores busy.
 """
 
 from __future__ import annotations
@@ -40,13 +42,10 @@ def warm_up() -> None:
 
 
 def lowest_priority_here() -> None:
-    """This thread (not the process) yields the CPU to anything else: SCHED_IDLE where the OS has it, and
-    nice 19, which also keeps its time out of the load a starting trainer counts (training/cpus.py)."""
-    thread = threading.get_native_id()
+    """This thread (not the process) at nice 19: it yields the CPU to normal work, and its time stays out
+    of the load a starting trainer counts (training/cpus.py)."""
     with suppress(OSError):
-        os.setpriority(os.PRIO_PROCESS, thread, 19)
-    with suppress(OSError, AttributeError):
-        os.sched_setscheduler(thread, os.SCHED_IDLE, os.sched_param(0))
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
 
 
 def at_lowest_priority(work: Callable[[], None]) -> None:
