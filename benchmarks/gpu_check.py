@@ -28,6 +28,7 @@ import torch.nn.functional as F
 from bench_data import ensure_dataset
 from trainer_runs import run_trainer
 
+from training.cpus import host_plan
 from training.data import load_train_image, train_cache_side
 from training.device import choose_precision, configure_backend, resolve_device
 from training.gpu_decode import device_decode_rate, pil_decode_rate
@@ -116,7 +117,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
     parser.add_argument("--compile", choices=("auto", "on", "off"), default="auto")
     args = parser.parse_args(argv)
     device = resolve_device(args.device)
-    configure_backend(device)
+    configure_backend(device, host_plan(None, None))
     args.device = str(device)
     args.data = ensure_dataset(args.data)
     on_gpu = device.type == "cuda"

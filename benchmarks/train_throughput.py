@@ -123,10 +123,11 @@ def run_synthetic(args: argparse.Namespace) -> dict:
     import timm
     import torch
 
+    from training.cpus import host_plan
     from training.device import choose_precision, configure_backend, resolve_device
 
     device = resolve_device(args.device)
-    configure_backend(device)
+    configure_backend(device, host_plan(None, None))
     precision = choose_precision(device, args.image_size)
     n_images = sum(1 for p in train_folder(args.data).rglob("*") if p.is_file())
     steps = max(1, n_images // args.batch_size)

@@ -113,6 +113,9 @@ class Settings(BaseSettings):
     warm_trainer: Annotated[  # local backend: one trainer kept started, its imports done, for the next run
         bool, Field(**allowed("true or false"))
     ] = True
+    cpu_cores_reserved: Annotated[  # local backend: cores no run or worker is given (the bot, the system)
+        int, Field(ge=0, le=4096, **allowed("a whole number from 0 to 4096"))
+    ] = 0
     timezone: Annotated[  # for scheduled starts ("at 02:00")
         str, Field(**allowed("an IANA time zone name such as UTC or Asia/Seoul"))
     ] = "UTC"
@@ -124,6 +127,7 @@ class Settings(BaseSettings):
     slurm_qos: str | None = None
     slurm_time_limit: str | None = None  # sbatch --time, e.g. 1-00:00:00
     slurm_gpus_per_run: Annotated[int, Field(ge=0, le=64)] = 1  # 0 on partitions without GPUs
+    slurm_cpus_per_gpu: Annotated[int, Field(ge=0, le=1024)] = 8  # sbatch --cpus-per-gpu; 0: the partition's
     slurm_extra_args: str = ""  # more sbatch options, quoted as in a shell
 
     # Dataset uploads (.zip in a thread)

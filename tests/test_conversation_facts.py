@@ -51,6 +51,7 @@ def offline_service(db: Database, data_root: Path, gpus: list[Gpu] | None = None
         reachable=lambda: False,
         gpus=lambda: list(gpus or []),
         hf_cached=lambda repo: False,
+        probe=lambda *key: None,  # no quick measurement: the answers go by the history alone
     )
     return ConversationService(db, Settings(data_root=data_root, _env_file=None), "rules", facts=facts)
 

@@ -6,6 +6,7 @@ import contextlib
 import csv
 import io
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -50,6 +51,8 @@ def test_events_follow_the_protocol_in_order(trained) -> None:
     assert start.counts == {"train": 48, "val": 12}
     assert start.model == "resnet18" and start.device == "cpu" and start.num_params > 1_000_000
     assert start.config["epochs"] == 6 and start.resumed_from_epoch == 0
+    assert start.threads is not None and start.threads.cpus == len(os.sched_getaffinity(0))
+    assert 1 <= start.threads.compute <= start.threads.cpus and start.threads.reason in ("cpus", "load")
     epochs = [e for e in events if e.type == "epoch"]
     assert [e.epoch for e in epochs] == [1, 2, 3, 4, 5, 6]
     assert all(e.epochs == 6 and e.val_top5 is None for e in epochs)  # 3 classes: no top-5

@@ -24,6 +24,7 @@ NUMBERS = {  # flag -> values that are out of range, or not the kind of number t
     "--num-classes": ["-1", "0", "1", "many"],
     "--seed": ["-5", "4294967296", "1.5", "x"],
     "--workers": ["-2", "1025", "one"],
+    "--threads": ["0", "-1", "1025", "2.5", "all"],
     "--cache-budget-mb": ["-1", "lots"],
     "--cache-max-mb": ["0", "-5", "1e9", "big"],
     "--early-stopping-patience": ["-1", "1001", "2.5", "five"],

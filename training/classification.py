@@ -3,7 +3,6 @@ top-1/top-5 accuracy and the confusion matrix, and a classifier's artifacts (tra
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 import uuid
@@ -34,6 +33,7 @@ from training.events import (
     EpochEvent,
     ProgressEvent,
     StartEvent,
+    ThreadPlan,
     WarningEvent,
 )
 from training.model import ModelInfo, build_model, check_model_request
@@ -58,7 +58,7 @@ def build(context: RunContext, options: RunOptions) -> ClassificationRun:
         raise ConfigError(
             f"num_classes is {config.num_classes} but the dataset has {len(plan.classes)} classes"
         )
-    data, info = images_and_model(config, options, plan, device, context.writer)
+    data, info = images_and_model(config, options, plan, device, context.writer, context.threads.decode)
 
     model = info.model.to(device, memory_format=torch.channels_last)  # type: ignore[call-overload]
     optimizer = torch.optim.AdamW(
@@ -73,7 +73,7 @@ def build(context: RunContext, options: RunOptions) -> ClassificationRun:
     return ClassificationRun(
         config, context.out, device, context.precision, plan.classes, data, info, trainables, network,
         normalize, schedule, context.writer, world, plan.warnings + info.warnings,
-        distributed.wrap(network, world, device),
+        distributed.wrap(network, world, device), threads=context.threads,
     )  # fmt: skip
 
 
@@ -97,6 +97,7 @@ class ClassificationRun:
     warnings: list[tuple[str, str]] = field(default_factory=list)  # gathered while preparing
     replica: torch.nn.Module | None = None  # the network inside DistributedDataParallel, on several GPUs
     epoch_seconds: list[float] = field(default_factory=list)  # this process's epochs, for the ETA
+    threads: ThreadPlan | None = None  # the CPU threads it uses and why, for `start`
 
     @property
     def batch_size(self) -> int:
@@ -144,6 +145,7 @@ class ClassificationRun:
                 config=self.config.model_dump() | {"seed": options.seed, "precision": precision},
                 resumed_from_epoch=state.epoch,
                 data=report,
+                threads=self.threads,
             )
         )
         if skipped := self.data.skipped:
@@ -309,13 +311,17 @@ def _what_ran(config: TrainingConfig, options: RunOptions, info: ModelInfo) -> d
 
 
 def images_and_model(
-    config: TrainingConfig, options: RunOptions, plan: DatasetPlan, device: torch.device, writer: EventWriter
+    config: TrainingConfig,
+    options: RunOptions,
+    plan: DatasetPlan,
+    device: torch.device,
+    writer: EventWriter,
+    threads: int,
 ) -> tuple[PreparedData, ModelInfo]:
     """The decoded images and the model, built at once: the model (and its pretrained weights) while
     the images decode, with `preparing` events throughout."""
     check_model_request(config.model, options.weights)  # before the long part
     preparing = PreparingReporter(writer)
-    threads = options.workers or len(os.sched_getaffinity(0))
     budget = options.cache_budget_bytes
     if budget is None and options.world.distributed:  # in memory, each rank of this node has a copy
         budget = available_memory_bytes() // 2 // options.world.size

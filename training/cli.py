@@ -112,7 +112,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--workers",
         type=whole_number(0, WORKERS_MAX),
-        help="decode threads / loader workers (default: all cores)",
+        help="decode threads / loader workers (default: as many as the compute threads)",
+    )
+    parser.add_argument(
+        "--threads",
+        type=whole_number(1, WORKERS_MAX),
+        help="torch's compute threads (default: the CPUs this process may use, less those busy at start)",
     )
     parser.add_argument("--seed", type=whole_number(0, SEED_MAX), default=0, help="random seed (default 0)")
     parser.add_argument("--resume", action="store_true", help=f"continue from OUT/{CHECKPOINT_LAST_FILE}")
@@ -259,8 +264,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         weights = checkpoint.init_weights_file(args.init_from, out) if args.init_from else args.weights
 
         options = RunOptions(
-            out_dir=out, device=args.device, workers=args.workers, seed=args.seed, resume=args.resume,
-            weights=weights, export_onnx=args.onnx,
+            out_dir=out, device=args.device, workers=args.workers, threads=args.threads, seed=args.seed,
+            resume=args.resume, weights=weights, export_onnx=args.onnx,
             cache_budget_bytes=args.cache_budget_mb * 2**20 if args.cache_budget_mb is not None else None,
             cache_dir=None if args.no_cache_dir else (args.cache_dir or out.parent / DECODED_CACHE_FOLDER),
             cache_max_bytes=args.cache_max_mb * 2**20, compile=args.compile, world=world,

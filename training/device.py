@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import logging
-import os
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from functools import cache
 
 import torch
 
+from training.cpus import ThreadPlan
 from training.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -74,14 +74,24 @@ def choose_precision(device: torch.device, image_size: int) -> Precision:
     return Precision(None, use_scaler=False)
 
 
-def configure_backend(device: torch.device) -> None:
+def configure_backend(device: torch.device, threads: ThreadPlan) -> None:
+    """The device's backend flags and torch's CPU threads (`threads`: on a GPU they run the CPU-side
+    work, so they are sized from the CPUs too)."""
+    torch.set_num_threads(threads.compute)
+    try:
+        torch.set_num_interop_threads(threads.interop)
+    except RuntimeError:  # the pool exists already (an earlier run in this process): it keeps its size
+        log.debug("inter-op threads already started; keeping %d", torch.get_num_interop_threads())
+    log.info(
+        "CPU threads: %d compute, %d inter-op, %d decode (%s)",
+        threads.compute, threads.interop, threads.decode, threads.detail,
+    )  # fmt: skip
     if device.type == "cuda":
         torch.cuda.set_device(device)
         torch.backends.cudnn.benchmark = True
         torch.backends.cuda.matmul.allow_tf32 = True
         torch.backends.cudnn.allow_tf32 = True
     else:
-        torch.set_num_threads(max(1, len(os.sched_getaffinity(0))))
         torch.use_deterministic_algorithms(True, warn_only=True)
 
 

@@ -55,6 +55,23 @@ class DataReport(BaseModel):
     note: str | None = None  # why the decoded cache was not used
 
 
+ThreadReason = Literal["flag", "cpus", "cgroup", "slurm", "load"]
+
+
+class ThreadPlan(BaseModel):
+    """The CPU threads a run uses and why (training/cpus.py), for `start`."""
+
+    model_config = ConfigDict(frozen=True)
+
+    compute: int  # torch's intra-op threads
+    interop: int  # torch's inter-op threads
+    decode: int  # decode threads / DataLoader workers
+    cpus: int  # CPUs the trainer may run on (its affinity)
+    busy: float  # CPUs' worth of other work seen on them at start
+    reason: ThreadReason  # what set `compute`: --threads, the CPU count, a CPU quota, Slurm, or the load
+    detail: str  # the same in words
+
+
 class StartEvent(_Event):
     type: Literal["start"] = "start"
     run_id: str
@@ -69,6 +86,7 @@ class StartEvent(_Event):
     data: DataReport | None = None
     task: str = "classification"  # training/contract.py TASKS
     detection: DetectionReport | None = None  # a detection run's dataset report (training/detection/data.py)
+    threads: ThreadPlan | None = None
 
 
 class ProgressEvent(_Event):

@@ -18,6 +18,7 @@ from training import checkpoint, distributed
 from training.checkpoint import RunState
 from training.config import TrainingConfig
 from training.contract import ExitCode
+from training.cpus import host_plan
 from training.device import choose_precision, configure_backend, resolve_device
 from training.emit import EventWriter
 from training.errors import ConfigError, DatasetError
@@ -55,10 +56,11 @@ def train(
     generator = seed_everything(options.seed)  # alike on every rank: they draw the same shuffled order
     world = options.world
     device = resolve_device(distributed.device_name(options.device, world))
-    configure_backend(device)
+    threads = host_plan(options.threads, options.workers)
+    configure_backend(device, threads)
     distributed.init(world, device)
     precision = choose_precision(device, config.image_size)
-    context = RunContext(config, out, device, precision, writer, generator, world)
+    context = RunContext(config, out, device, precision, writer, generator, threads, world)
     task = build_task(context, options)
 
     state = (

@@ -18,6 +18,7 @@ from training.decoded_cache import DEFAULT_MAX_BYTES
 from training.device import Precision
 from training.distributed import SINGLE, World
 from training.emit import EventWriter
+from training.events import ThreadPlan
 
 WEIGHT_DECAY = 0.05
 WARMUP_FRACTION = 0.05  # of all steps, at most one epoch
@@ -28,7 +29,8 @@ PROGRESS_SECONDS = 0.5  # at most ~2 progress events per second, plus each epoch
 class RunOptions:
     out_dir: Path
     device: str = "auto"
-    workers: int | None = None  # decode threads / DataLoader workers; default: all cores
+    workers: int | None = None  # decode threads / DataLoader workers; default: the compute threads
+    threads: int | None = None  # torch's compute threads; default: from the CPUs and their load at start
     seed: int = 0
     resume: bool = False
     weights: Path | None = None
@@ -50,6 +52,7 @@ class RunContext:
     precision: Precision
     writer: EventWriter
     generator: torch.Generator  # seeded: the shuffles and augmentations of every rank alike
+    threads: ThreadPlan  # the CPU threads it uses and why (training/cpus.py)
     world: World = SINGLE
 
 

@@ -5,12 +5,21 @@ waits for one WarmRequest as a JSON line on stdin and becomes `python -m trainin
 and its stderr sent to the given file. The bot keeps one ready (bot/runs/process.py), so a run skips the
 imports. An end of stdin with no request (the bot went away) ends it quietly. Nothing here touches CUDA
 before the request: CUDA_VISIBLE_DEVICES must still be settable.
+
+The imports run in a thread at the lowest nice level (19): a spare started while a run trains takes
+little from it (a nice-19 thread weighs 15 against a normal one's 1024). The run itself then runs on the
+main thread, at the priority the spare was started with (an unprivileged process could not raise a
+niced thread back). SCHED_IDLE would yield even more, but it starves the imports, and even a SIGKILL's
+exit, for as long as anything else keeps the cores busy.
 """
 
 from __future__ import annotations
 
 import os
 import sys
+import threading
+from collections.abc import Callable
+from contextlib import suppress
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
@@ -32,6 +41,31 @@ def warm_up() -> None:
     pyplot()
 
 
+def lowest_priority_here() -> None:
+    """This thread (not the process) at nice 19: it yields the CPU to normal work, and its time stays out
+    of the load a starting trainer counts (training/cpus.py)."""
+    with suppress(OSError):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
+
+
+def at_lowest_priority(work: Callable[[], None]) -> None:
+    """`work` in a new thread at the lowest priority, waited for; its exception is raised here."""
+    failed: list[BaseException] = []
+
+    def run() -> None:
+        lowest_priority_here()
+        try:
+            work()
+        except BaseException as exc:  # handed to the caller's thread
+            failed.append(exc)
+
+    thread = threading.Thread(target=run, name="warm-imports")
+    thread.start()
+    thread.join()
+    if failed:
+        raise failed[0]
+
+
 def become(request: WarmRequest) -> int:
     os.environ.update(request.env)
     with request.stderr.open("ab") as stderr:
@@ -42,7 +76,7 @@ def become(request: WarmRequest) -> int:
 
 
 def main() -> int:
-    warm_up()
+    at_lowest_priority(warm_up)
     line = sys.stdin.readline()
     if not line.strip():
         return 0

@@ -62,7 +62,7 @@ class Actions:
         self.policy = policy
         self.conversation = conversation
         self.runs = runs
-        self._predictions = predictions or PredictService(gpus=runs)
+        self._predictions = predictions or PredictService(gpus=runs, cpus=runs.helper_cpus)
         self.export_command = export_command or export.export_command()
         self._messages = RateLimiter(settings.user_messages_per_minute)
         self._heavy = RateLimiter(settings.user_heavy_actions_per_minute)
@@ -292,7 +292,7 @@ class Actions:
         report = export.verified_report(found)
         if report is None:
             working(found)
-            report = export.run_export(Path(found.output_dir), self.export_command)
+            report = export.run_export(Path(found.output_dir), self.export_command, self.runs.helper_cpus())
         return Exported(found, report, export.offered_file(found, report))
 
     # ---- lists ---------------------------------------------------------------------------------------

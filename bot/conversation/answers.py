@@ -60,7 +60,17 @@ def estimate(ctx: AnswerContext, epochs: int) -> tuple[float, Throughput] | None
     throughput = ctx.facts.throughput(_model(ctx), int(_value(ctx, "image_size")))
     if throughput is None:
         return None
-    return epochs * throughput.epoch_seconds(ctx.summary.total_images), throughput
+    return throughput.run_seconds(ctx.summary.total_images, epochs), throughput
+
+
+def _measured_estimate(ctx: AnswerContext, epochs: int) -> tuple[float, Throughput] | None:
+    """With no past run to go by: a quick measurement on this host, when the facts can take one."""
+    measure = getattr(ctx.facts, "measure_throughput", None)
+    if ctx.summary is None or not callable(measure):
+        return None
+    size, batch = int(_value(ctx, "image_size")), int(_value(ctx, "batch_size"))
+    found: Throughput | None = measure(_model(ctx), size, batch)
+    return (found.run_seconds(ctx.summary.total_images, epochs), found) if found is not None else None
 
 
 def _help(ctx: AnswerContext, question: Question) -> list[str]:
@@ -145,7 +155,7 @@ def _duration(ctx: AnswerContext, question: Question) -> list[str]:
     if ctx.summary is None:
         return [msg.text(lang, "duration_need_data")]
     epochs = int(_value(ctx, "epochs"))
-    found = estimate(ctx, epochs)
+    found = estimate(ctx, epochs) or _measured_estimate(ctx, epochs)
     device = device_kind(ctx.facts.gpus())
     if found is None:
         return [msg.text(lang, "duration_no_history", model=_model(ctx), device=device.upper())]
@@ -158,10 +168,11 @@ def _duration(ctx: AnswerContext, question: Question) -> list[str]:
     return [
         msg.text(
             lang,
-            "duration_estimate",
+            "duration_estimate" if basis.runs else "duration_measured",
             total=duration_text(lang, seconds),
             epochs=epochs,
-            per_epoch=duration_text(lang, seconds / max(epochs, 1)),
+            per_epoch=duration_text(lang, basis.epoch_seconds(ctx.summary.total_images)),
+            overhead=_overhead_text(lang, basis),
             images=ctx.summary.total_images,
             runs=basis.runs,
             model=basis.model,
@@ -169,6 +180,15 @@ def _duration(ctx: AnswerContext, question: Question) -> list[str]:
             scaled=scaled,
         )
     ]
+
+
+def _overhead_text(language: str, basis: Throughput) -> str:
+    """What a run takes besides its epochs, when known (past runs: start-up, test and export; a quick
+    measurement: its start-up)."""
+    if basis.overhead_seconds <= 0:
+        return ""
+    key = "duration_overhead" if basis.runs else "duration_start_up"
+    return msg.text(language, key, time=duration_text(language, basis.overhead_seconds))
 
 
 def _field(ctx: AnswerContext, question: Question) -> list[str]:

@@ -8,8 +8,11 @@ host (the database, nvidia-smi, the Hugging Face cache, the hub with a short tim
 from __future__ import annotations
 
 import json
+import logging
 import os
 import statistics
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -27,9 +30,12 @@ from bot.settings import Settings, nvidia_smi_gpus, visible_gpu_indices
 from bot.storage import Database, RunEpoch, RunStatus, TrainingRun
 from training.hub import hub_reachable
 
+log = logging.getLogger(__name__)
+
 HUB_PROBE_SECONDS = 2.0
 HUB_PROBE_TTL_S = 300.0  # reachability is probed again after this long
 HISTORY_RUNS = 20  # past runs of a model looked at for its throughput
+PROBE_TIMEOUT_S = 120.0  # a quick measurement (training.speed_probe) that takes longer gives no answer
 
 WeightsStatus = Literal["cached", "hub", "unavailable", "none"]
 
@@ -71,17 +77,23 @@ class Weights:
 
 @dataclass(frozen=True)
 class Throughput:
-    """Measured on this host: seconds per image per epoch (train + val), from past runs' epochs."""
+    """Measured on this host: seconds per image per epoch (train + val), from past runs' epochs, and what a
+    run takes besides its epochs (start-up, the test evaluation, plots and the ONNX export)."""
 
     model: str
     image_size: int
     device: str  # "cuda" or "cpu"
     seconds_per_image: float
-    runs: int  # past runs it comes from
+    runs: int  # past runs it comes from; 0: a quick measurement on this host (speed_probe)
     measured_size: int  # the image size of those runs (scaled by area when it differs)
+    overhead_seconds: float = 0.0  # per run, outside its epochs (median of the finished past runs)
 
     def epoch_seconds(self, images: int) -> float:
         return self.seconds_per_image * images
+
+    def run_seconds(self, images: int, epochs: int) -> float:
+        """The whole run, from its start to its last event."""
+        return self.overhead_seconds + epochs * self.epoch_seconds(images)
 
 
 class FactsProvider(Protocol):
@@ -198,8 +210,8 @@ def _images_per_epoch(metrics: dict[str, Any]) -> int:
 def measured_throughput(db: Database, model: str, image_size: int, device: str) -> Throughput | None:
     """Seconds per image per epoch for `model` on `device` from past runs' epochs (the first epoch of each
     run left out when there are others: it includes decoding and warm-up); scaled by image area when the
-    past runs used another size. None when no past run of this model on this kind of device finished an
-    epoch."""
+    past runs used another size; and the median time the finished ones spent outside their epochs. None
+    when no past run of this model on this kind of device finished an epoch."""
     with db.session() as session:
         rows = session.scalars(
             select(TrainingRun)
@@ -208,6 +220,7 @@ def measured_throughput(db: Database, model: str, image_size: int, device: str) 
             .limit(HISTORY_RUNS * 5)
         ).all()
         samples: list[tuple[int, float]] = []  # (image size, seconds per image)
+        overheads: list[float] = []  # seconds outside the epochs, per finished run
         runs = 0
         for row in rows:
             config, metrics = row.config or {}, row.metrics or {}
@@ -223,16 +236,46 @@ def measured_throughput(db: Database, model: str, image_size: int, device: str) 
                 continue
             runs += 1
             samples += [(int(config.get("image_size", image_size)), value / images) for value in seconds]
+            if row.status == RunStatus.COMPLETED and row.started_at and row.completed_at:
+                wall = (row.completed_at - row.started_at).total_seconds()
+                trained = sum(float(e.metrics.get("epoch_seconds", 0)) for e in epochs)
+                overheads.append(max(0.0, wall - trained))
             if runs >= HISTORY_RUNS:
                 break
     if not samples:
         return None
+    overhead = statistics.median(overheads) if overheads else 0.0
     same_size = [per_image for size, per_image in samples if size == image_size]
     if same_size:
-        return Throughput(model, image_size, device, statistics.median(same_size), runs, image_size)
+        median = statistics.median(same_size)
+        return Throughput(model, image_size, device, median, runs, image_size, overhead)
     size, _ = min(samples, key=lambda sample: abs(sample[0] - image_size))
     scaled = statistics.median(per_image for s, per_image in samples if s == size) * (image_size / size) ** 2
-    return Throughput(model, image_size, device, scaled, runs, size)
+    return Throughput(model, image_size, device, scaled, runs, size, overhead)
+
+
+def speed_probe(model: str, image_size: int, batch_size: int, device: str) -> Throughput | None:
+    """A quick measurement of `model` on this host (`python -m training.speed_probe`, a few training steps
+    on random images): its speed, and its process start-up as the run's overhead. None when it fails."""
+    command = [sys.executable, "-m", "training.speed_probe", "--model", model, "--device", device,
+               "--image-size", str(image_size), "--batch-size", str(batch_size)]  # fmt: skip
+    started = time.monotonic()
+    try:
+        result = subprocess.run(
+            command,
+            capture_output=True,
+            text=True,
+            timeout=PROBE_TIMEOUT_S,
+            check=True,
+            start_new_session=True,
+        )
+        measured = json.loads(result.stdout.strip().splitlines()[-1])
+        per_image, steps = float(measured["seconds_per_image"]), float(measured["measured_seconds"])
+    except (OSError, subprocess.SubprocessError, ValueError, IndexError, KeyError) as exc:
+        log.warning("the speed probe of %s at %spx failed: %s", model, image_size, exc)
+        return None
+    start_up = max(0.0, time.monotonic() - started - steps)
+    return Throughput(model, image_size, device, per_image, 0, image_size, start_up)
 
 
 class HostFacts:
@@ -247,6 +290,7 @@ class HostFacts:
         gpus: Callable[[], list[Gpu]] = host_gpus,
         hf_cached: Callable[[str], bool] = _hf_cached,
         partition_gpus: Callable[[], int] | None = None,
+        probe: Callable[[str, int, int, str], Throughput | None] = speed_probe,
     ) -> None:
         self._settings = settings
         self._db = db
@@ -255,6 +299,9 @@ class HostFacts:
         self._hf_cached = hf_cached
         # on Slurm: the most GPUs one node of the partition has (sinfo), asked again after a while
         self._partition_gpus = _CachedProbe(partition_gpus or _slurm_node_gpus(settings))
+        self._probe = probe
+        self._probed: dict[tuple[str, int, int, str], Throughput | None] = {}  # one measurement each
+        self._probing = threading.Lock()
 
     def datasets(self) -> list[str]:
         return list_datasets(self._settings.data_root)
@@ -284,6 +331,15 @@ class HostFacts:
 
     def throughput(self, model: str, image_size: int) -> Throughput | None:
         return measured_throughput(self._db, model, image_size, device_kind(self.gpus()))
+
+    def measure_throughput(self, model: str, image_size: int, batch_size: int) -> Throughput | None:
+        """A quick measurement on this host, for when no past run can answer (once per model, size and
+        batch; it takes seconds: the imports and a few steps)."""
+        key = (model, image_size, batch_size, device_kind(self.gpus()))
+        with self._probing:
+            if key not in self._probed:
+                self._probed[key] = self._probe(*key)
+            return self._probed[key]
 
 
 def render_facts(

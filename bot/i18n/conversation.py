@@ -100,7 +100,12 @@ TEXTS: dict[str, dict[str, str]] = {
         "epochs_value_time": "On this host that is about {time}.",
         # duration
         "duration_estimate": "About {total} for {epochs} epochs (about {per_epoch} per epoch over {images} "
-        "images), from {runs} past run(s) of {model} on this host's {device}{scaled}.",
+        "images{overhead}), from {runs} past run(s) of {model} on this host's {device}{scaled}.",
+        "duration_overhead": ", and about {time} to start, test and export",
+        "duration_measured": "About {total} for {epochs} epochs (about {per_epoch} per epoch over {images} "
+        "images{overhead}), from a quick measurement of {model} on this host's {device} just now: no run of "
+        "it has finished here yet. The first run will tell more exactly.",
+        "duration_start_up": ", and about {time} to start",
         "duration_scaled": ", scaled from {size}px to {target}px",
         "duration_no_history": "I have no basis for an estimate yet: no past run of {model} has finished an "
         "epoch on this host's {device}. After the first run I can tell.",
@@ -263,8 +268,13 @@ TEXTS: dict[str, dict[str, str]] = {
         "epochs_value_few": "{value} 에폭은 좀 짧아요. 모델이 아직 수렴하지 않을 수 있어요.",
         "epochs_value_fine": "{value} 에폭이면 적당해요.",
         "epochs_value_time": "이 서버에서는 약 {time} 걸려요.",
-        "duration_estimate": "{epochs} 에폭에 약 {total} 걸려요 (이미지 {images}장, 에폭당 약 {per_epoch}). "
-        "이 서버의 {device}에서 {model}을(를) 학습한 지난 {runs}번의 기록 기준이에요{scaled}.",
+        "duration_estimate": "{epochs} 에폭에 약 {total} 걸려요 (이미지 {images}장, 에폭당 약 {per_epoch}"
+        "{overhead}). 이 서버의 {device}에서 {model}을(를) 학습한 지난 {runs}번의 기록 기준이에요{scaled}.",
+        "duration_overhead": ", 시작·테스트·내보내기에 약 {time}",
+        "duration_measured": "{epochs} 에폭에 약 {total} 걸려요 (이미지 {images}장, 에폭당 약 {per_epoch}"
+        "{overhead}). 아직 이 서버에서 끝난 {model} 학습이 없어서 방금 {device}에서 잠깐 측정한 값이에요. "
+        "첫 학습이 끝나면 더 정확히 알려 드릴게요.",
+        "duration_start_up": ", 시작에 약 {time}",
         "duration_scaled": " ({size}px 기록을 {target}px로 환산)",
         "duration_no_history": "아직 예측할 근거가 없어요: 이 서버의 {device}에서 {model}로 에폭을 끝낸 "
         "기록이 "

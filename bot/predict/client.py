@@ -5,7 +5,8 @@ run holds; requests go to the CPU worker when there is none). A training run tha
 takes it back: its worker stops, and later requests go elsewhere. A worker loads each model once and
 stays up for `idle_seconds` after its last request. A CPU worker's address space is capped at
 `memory_mb` (RLIMIT_AS; CUDA needs a large virtual space, so GPU workers are not capped): a model that
-does not fit fails with a clear message instead of pushing the bot's host into swap.
+does not fit fails with a clear message instead of pushing the bot's host into swap. A worker starts on
+the cores the run manager gives helpers (`cpus`: those no run holds, when there are any; bot/runs/cpus.py).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from typing import Any, Protocol
 
 from bot.child_env import child_environment
 from bot.predict.files import Accepted, Problem
+from bot.runs.cpus import set_affinity
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +60,14 @@ class ImageResult:
 
 
 class _Worker:
-    def __init__(self, command: Sequence[str], device: str, gpu: str | None, memory_mb: int | None) -> None:
+    def __init__(
+        self,
+        command: Sequence[str],
+        device: str,
+        gpu: str | None,
+        memory_mb: int | None,
+        cpus: Sequence[int] | None = None,
+    ) -> None:
         env = child_environment({"CUDA_VISIBLE_DEVICES": gpu} if gpu is not None else None)
         self.device = device
         self.process = subprocess.Popen(
@@ -69,6 +78,8 @@ class _Worker:
             env=env,
             start_new_session=True,  # a Ctrl+C in the console reaches the bot, not the worker
         )
+        if cpus:
+            set_affinity(self.process.pid, cpus)
         if memory_mb is not None and device == "cpu":
             limit = memory_mb * 1024 * 1024
             with contextlib.suppress(OSError, ValueError):  # it may already have exited
@@ -134,11 +145,13 @@ class PredictService:
         gpus: GpuLender | None = None,
         idle_seconds: float = IDLE_SECONDS,
         memory_mb: int | None = MEMORY_MB,
+        cpus: Callable[[], Sequence[int]] | None = None,
     ) -> None:
         self._command = list(command or [sys.executable, "-m", "training.serve"])
         self._gpus = gpus
         self._idle_seconds = idle_seconds
         self._memory_mb = memory_mb
+        self._cpus = cpus
         self._workers: dict[str, _Worker] = {}  # "cpu" or a GPU index
         self._lock = threading.Lock()
         self._closed = threading.Event()
@@ -188,7 +201,8 @@ class PredictService:
             if existing is not None and existing.alive():
                 return existing
             try:
-                worker = _Worker(self._command, "cuda" if gpu else "cpu", gpu, self._memory_mb)
+                cpus = self._cpus() if self._cpus is not None else None
+                worker = _Worker(self._command, "cuda" if gpu else "cpu", gpu, self._memory_mb, cpus)
             except BaseException:
                 if gpu is not None and self._gpus is not None:
                     self._gpus.give_back_gpu(gpu)

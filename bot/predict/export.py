@@ -14,6 +14,7 @@ from typing import Any
 
 from bot.child_env import child_environment
 from bot.runs import RunView
+from bot.runs.cpus import set_affinity
 from training.contract import METRICS_FILE, ONNX_FILE
 
 log = logging.getLogger(__name__)
@@ -44,21 +45,32 @@ def offered_file(run: RunView, report: dict[str, Any]) -> Path | None:
     return path if report.get("status") == "ok" and run.output_dir and path.is_file() else None
 
 
-def run_export(out_dir: Path, command: Sequence[str] | None = None) -> dict[str, Any]:
-    """Export and verify in a subprocess: its JSON report (status ok | refused | unavailable | error)."""
+def run_export(
+    out_dir: Path, command: Sequence[str] | None = None, cpus: Sequence[int] | None = None
+) -> dict[str, Any]:
+    """Export and verify in a subprocess on `cpus` (the run manager's helper_cpus(); None: the bot's):
+    its JSON report (status ok | refused | unavailable | error)."""
     try:
-        result = subprocess.run(
+        with subprocess.Popen(
             [*(command or export_command()), str(out_dir)],
-            capture_output=True,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
             text=True,
-            timeout=EXPORT_TIMEOUT_S,
-            check=False,
             env=child_environment(),
             start_new_session=True,
-        )
+        ) as process:
+            if cpus:
+                set_affinity(process.pid, cpus)
+            try:
+                stdout, stderr = process.communicate(timeout=EXPORT_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                raise
     except (OSError, subprocess.TimeoutExpired) as exc:
         log.warning("the ONNX export of %s did not finish: %s", out_dir, exc)
         return {"status": "error", "message": type(exc).__name__}
+    result = subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
     for line in reversed(result.stdout.splitlines()):
         try:
             report = json.loads(line)

@@ -31,6 +31,7 @@ class LaunchSpec:
     output_dir: Path
     gpu: str | None = None  # the slots this host chose, as CUDA_VISIBLE_DEVICES ("0,1"); None: the backend's
     gpus: int = 1  # GPUs the run asks for (its TrainingConfig.gpus); more than 1: one node's, under torchrun
+    cpus: tuple[int, ...] | None = None  # the cores this host chose (its affinity); None: the backend's
 
 
 @dataclass(frozen=True)

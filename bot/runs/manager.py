@@ -23,6 +23,7 @@ from pydantic import ValidationError
 
 from bot.runs.advice import failure_code, launch_failure_code, launch_failure_detail
 from bot.runs.backends import make_launcher
+from bot.runs.cpus import CpuInventory, Share, affinity_of
 from bot.runs.errors import InvalidRunState, NotAllowed
 from bot.runs.files import copy_atomically
 from bot.runs.follower import EventTail, RunFollower
@@ -62,6 +63,7 @@ class RunManager:
         watchdog_interval: float | None = None,
         gpus: GpuInventory | None = None,
         launcher: Launcher | None = None,
+        cpus: CpuInventory | None = None,
     ) -> None:
         self._store = RunStore(db, settings.output_root)
         self._settings = settings
@@ -72,6 +74,8 @@ class RunManager:
         self._poll_interval = poll_interval
         self._watchdog_interval = watchdog_interval or min(30.0, settings.stall_seconds / 3)
         self._gpus = gpus or GpuInventory()
+        self._cpus = cpus or CpuInventory(reserved=settings.cpu_cores_reserved)
+        self._cpu_shares: dict[int, Share] = {}  # run id -> the cores its trainer runs on (this host's runs)
         self._launcher = launcher or make_launcher(settings)
         self._lock = threading.RLock()
         self._followers: dict[int, RunFollower] = {}
@@ -159,6 +163,12 @@ class RunManager:
 
     def give_back_gpu(self, gpu: str) -> None:
         self._gpus.give_back(gpu)
+
+    def helper_cpus(self) -> Share:
+        """The cores a prediction or export worker starting now may use: none a run holds, when it can."""
+        with self._lock:
+            held = list(self._cpu_shares.values())
+        return self._cpus.for_helper(held)
 
     def can_manage(self, run: RunView, user_id: str) -> bool:
         return user_id == run.requested_by or user_id in self._settings.admin_user_ids
@@ -306,12 +316,25 @@ class RunManager:
                     self._slots(), list(self._followers), self._pick_gpu, self._weight
                 )
                 self._unfollowed.update(claim.run_id for claim in claims)
+                self._share_cpus(claims)
                 if claims:
                     # the runs behind moved up; published before another fill can start one of them
                     self._publish_queue_positions()
             launched = [self._launch(claim) for claim in claims]
             if all(launched):
                 return
+
+    def _share_cpus(self, claims: list[Claim]) -> None:
+        """Each claimed run's cores, as its GPU was chosen (the backend places its jobs itself)."""
+        if self._launcher.schedules_itself:
+            return
+        slots = self._slots() or 1
+        with self._lock:
+            for claim in claims:
+                held = list(self._cpu_shares.values())
+                self._cpu_shares[claim.run_id] = self._cpus.for_run(
+                    claim.gpu, self._gpus.indices, held, slots
+                )
 
     def _launch(self, claim: Claim) -> bool:
         """Start the claimed run's trainer and follow it. False when that failed at any step: the run is
@@ -357,7 +380,9 @@ class RunManager:
             init_from=claim.init_from,
             gpus=config.gpus,
         )
-        return LaunchSpec(claim.run_id, args, claim.output_dir, claim.gpu, config.gpus)
+        with self._lock:
+            cpus = self._cpu_shares.get(claim.run_id)
+        return LaunchSpec(claim.run_id, args, claim.output_dir, claim.gpu, config.gpus, cpus)
 
     def _launch_failed(self, run_id: int, step: str, exc: Exception, *, writing_folder: bool = False) -> None:
         """End a claimed run whose launch failed at `step`: failed, with the reason code the person reads
@@ -372,6 +397,7 @@ class RunManager:
         finally:
             with self._lock:
                 self._unfollowed.discard(run_id)
+                self._cpu_shares.pop(run_id, None)
         self._publish_launched(run_id)
 
     def _publish_launched(self, run_id: int) -> None:
@@ -421,6 +447,7 @@ class RunManager:
     def _on_exit(self, run_id: int, returncode: int | None, saw_terminal: bool) -> None:
         with self._lock:
             follower = self._followers.pop(run_id, None)
+            self._cpu_shares.pop(run_id, None)
         if follower is not None:
             follower.process.forget()
             self._finish_unreported(run_id, follower.process.out_dir, returncode, RunStatus.FAILED)
@@ -483,6 +510,10 @@ class RunManager:
             if (job.pid, job.job_id) != (run.pid, run.job_id):  # started, but never recorded
                 self._store.record_launched(run.run_id, job.pid, job.job_id, state)
                 run = Attached(run.run_id, job.pid, job.job_id, run.output_dir, run.events_offset)
+            share = affinity_of(job.pid) if job.pid is not None else None  # a local trainer's
+            if share is not None:  # it keeps the cores it was started with
+                with self._lock:
+                    self._cpu_shares[run.run_id] = share
             self._follow(run, job)
             return
         follower = self._new_follower(run, job or EndedJob(run.output_dir))

@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from bot.child_env import child_environment
+from bot.runs.cpus import set_affinity
 from bot.runs.launcher import JobState, LaunchSpec
 from training.contract import STDERR_FILE, WARM_PID_FILE, trainer_flags, warm_command
 from training.warm import WarmRequest
@@ -122,7 +123,9 @@ class TrainerProcess:
                 env=env,
                 start_new_session=True,  # its own process group: signals reach its workers, not the bot
             )
-        log.info("launched trainer pid %s: %s", popen.pid, spec.args)
+        if spec.cpus is not None:  # before it has started a thread of its own: they inherit it
+            set_affinity(popen.pid, spec.cpus)
+        log.info("launched trainer pid %s on cores %s: %s", popen.pid, spec.cpus or "all", spec.args)
         return cls(popen.pid, spec.output_dir, popen)
 
     def state(self) -> JobState:
@@ -191,6 +194,8 @@ class WarmSpare:
             return None
         marker = spec.output_dir / WARM_PID_FILE
         marker.write_text(f"{popen.pid} {start_time(popen.pid)}\n")
+        if spec.cpus is not None:  # before the request: the run sizes its threads from its affinity
+            set_affinity(popen.pid, spec.cpus)
         env = {"CUDA_VISIBLE_DEVICES": spec.gpu} if spec.gpu is not None else {}
         request = WarmRequest(argv=flags, env=env, stderr=spec.output_dir / STDERR_FILE)
         try:

@@ -88,6 +88,7 @@ class SlurmLauncher:
         qos: str | None = None,
         time_limit: str | None = None,
         gpus_per_run: int = 1,
+        cpus_per_gpu: int = 0,
         extra_args: Sequence[str] = (),
         poll_seconds: float = 2.0,
         environ: Mapping[str, str] | None = None,
@@ -97,6 +98,7 @@ class SlurmLauncher:
         self._qos = qos
         self._time_limit = time_limit
         self._gpus_per_run = gpus_per_run
+        self._cpus_per_gpu = cpus_per_gpu
         self._extra_args = list(extra_args)
         self._poll_seconds = poll_seconds
         self._environ = environ
@@ -113,6 +115,7 @@ class SlurmLauncher:
             qos=settings.slurm_qos,
             time_limit=settings.slurm_time_limit,
             gpus_per_run=settings.slurm_gpus_per_run,
+            cpus_per_gpu=settings.slurm_cpus_per_gpu,
             extra_args=shlex.split(settings.slurm_extra_args),
         )
 
@@ -227,7 +230,8 @@ class SlurmLauncher:
 
     def _resource_args(self, run_gpus: int) -> list[str]:
         """sbatch's options; a run on several GPUs asks for them on one node (torchrun runs in the job),
-        a one-GPU run for SLURM_GPUS_PER_RUN."""
+        a one-GPU run for SLURM_GPUS_PER_RUN; with GPUs, SLURM_CPUS_PER_GPU cores for each (the trainer sizes
+        its threads from the allocation)."""
         gpus = run_gpus if run_gpus > 1 else self._gpus_per_run
         options = {
             "--partition": self.partition,
@@ -235,6 +239,7 @@ class SlurmLauncher:
             "--qos": self._qos,
             "--time": self._time_limit,
             "--gpus-per-node": str(gpus) if gpus else None,
+            "--cpus-per-gpu": str(self._cpus_per_gpu) if gpus and self._cpus_per_gpu else None,
         }
         return [f"{flag}={value}" for flag, value in options.items() if value] + self._extra_args
 

@@ -5,7 +5,6 @@ epoch by mAP@[.50:.95]), and a detector's artifacts."""
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 import uuid
@@ -37,7 +36,7 @@ from training.device import Precision, describe
 from training.distributed import SINGLE, World
 from training.emit import EventWriter, PreparingReporter
 from training.errors import ConfigError
-from training.events import DoneEvent, EpochEvent, ProgressEvent, StartEvent, WarningEvent
+from training.events import DoneEvent, EpochEvent, ProgressEvent, StartEvent, ThreadPlan, WarningEvent
 from training.task import PROGRESS_SECONDS, EpochStats, RunContext, RunOptions, Schedule, save_best_weights
 
 log = logging.getLogger(__name__)
@@ -63,7 +62,7 @@ def build(context: RunContext, options: RunOptions) -> DetectionRun:
         config.model, len(plan.classes), config.image_size, config.pretrained, options.weights
     )
     preparing.report("decode", total=len(plan.train) + len(plan.val))
-    data = _images(plan, config.image_size, options)
+    data = _images(plan, config.image_size, options, context.threads.decode)
 
     model = info.model.to(device)
     parameters = [p for p in model.parameters() if p.requires_grad]
@@ -76,11 +75,11 @@ def build(context: RunContext, options: RunOptions) -> DetectionRun:
     schedule = Schedule.for_run(len(data["train"]) // world.size, config, rank_batch)
     return DetectionRun(
         config, context.out, device, precision, plan, data, info, trainables, schedule, context.writer,
-        world, distributed.wrap(model, world, device),
+        world, distributed.wrap(model, world, device), threads=context.threads,
     )  # fmt: skip
 
 
-def _images(plan: DetectionPlan, side: int, options: RunOptions) -> dict[str, DetectionImages]:
+def _images(plan: DetectionPlan, side: int, options: RunOptions, threads: int) -> dict[str, DetectionImages]:
     """The splits, decoded into memory when they fit the budget (half the available memory by default),
     else decoded at each use."""
     splits = {"train": plan.train, "val": plan.val} | ({"test": plan.test} if plan.test else {})
@@ -93,7 +92,6 @@ def _images(plan: DetectionPlan, side: int, options: RunOptions) -> dict[str, De
         log.info(
             "decoding detection images at each use: %d MB would not fit %d MB", needed >> 20, budget >> 20
         )
-    threads = options.workers or len(os.sched_getaffinity(0))
     return {name: DetectionImages(items, side, keep, threads) for name, items in splits.items()}
 
 
@@ -116,6 +114,7 @@ class DetectionRun:
     world: World = SINGLE
     replica: torch.nn.Module | None = None  # the model inside DistributedDataParallel, on several GPUs
     epoch_seconds: list[float] = field(default_factory=list)
+    threads: ThreadPlan | None = None  # the CPU threads it uses and why, for `start`
 
     @property
     def classes(self) -> list[str]:
@@ -142,6 +141,7 @@ class DetectionRun:
                 resumed_from_epoch=state.epoch,
                 task="detection",
                 detection=self.plan.report,
+                threads=self.threads,
             )
         )
         for code, message in self.plan.warnings + self.info.warnings:
