@@ -127,7 +127,9 @@ class Settings(BaseSettings):
     slurm_qos: str | None = None
     slurm_time_limit: str | None = None  # sbatch --time, e.g. 1-00:00:00
     slurm_gpus_per_run: Annotated[int, Field(ge=0, le=64)] = 1  # 0 on partitions without GPUs
-    slurm_cpus_per_gpu: Annotated[int, Field(ge=0, le=1024)] = 8  # sbatch --cpus-per-gpu; 0: the partition's
+    slurm_cpus_per_gpu: Annotated[  # sbatch --cpus-per-gpu; 0: the partition's
+        int, Field(ge=0, le=1024, **allowed("a whole number from 0 to 1024"))
+    ] = 8
     slurm_extra_args: str = ""  # more sbatch options, quoted as in a shell
 
     # Dataset uploads (.zip in a thread)

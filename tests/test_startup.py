@@ -45,6 +45,8 @@ BAD_VALUES: dict[str, list[str]] = {
     "timezone": ["Mars/Olympus", "../../etc/passwd", "KST+9"],
     "upload_max_bytes": ["2 gigs", "0", "-5", "1e3"],
     "upload_max_files": ["many", "0", "1e9", "-1"],
+    "upload_quota_bytes": ["a lot", "-1", "1 zettabyte"],
+    "cpu_cores_reserved": ["-1", "some", "5000"],
     "log_level": ["LOUD", "verbose", "5"],
     "run_backend": ["kubernetes", "SLURM!"],
     "slurm_partition": [],  # any partition name; the start-up check asks the cluster
@@ -52,6 +54,7 @@ BAD_VALUES: dict[str, list[str]] = {
     "slurm_qos": [],
     "slurm_time_limit": [],  # sbatch itself checks the time format
     "slurm_gpus_per_run": ["-1", "65", "two", "1.5"],
+    "slurm_cpus_per_gpu": ["-1", "2000", "eight"],
     "slurm_extra_args": [],
 }
 

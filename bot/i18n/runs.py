@@ -37,8 +37,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "done_train_loss": "• Final training loss: *{loss}*",
         "done_test_acc": "• Accuracy on the held-out test split: *{acc}*",
         "done_per_class": "• Per-class accuracy: {classes}",
-        "done_per_class_lowest": "• Lowest per-class accuracy ({shown} of {count} classes; all in the "
-        "metrics file): {classes}",
+        "done_per_class_lowest": "• Lowest per-class accuracy ({shown} of {count} classes; all in "
+        "`metrics.json`): {classes}",
         "ended_stopped": "⏹️ Run #{id} was stopped after epoch {epoch}.",
         "ended_interrupted": "⚠️ Run #{id} was interrupted (the bot restarted and the trainer was gone).",
         "ended_failed": "❌ Run #{id} failed.",
@@ -121,7 +121,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "done_test_acc": "• 따로 떼어 둔 테스트 세트 정확도: *{acc}*",
         "done_per_class": "• 클래스별 정확도: {classes}",
         "done_per_class_lowest": "• 정확도가 가장 낮은 클래스 ({count}개 중 {shown}개, "
-        "전체는 metrics 파일에): {classes}",
+        "전체는 `metrics.json`에 있어요): {classes}",
         "ended_stopped": "⏹️ 학습 #{id}을(를) {epoch} 에폭 후에 멈췄어요.",
         "ended_interrupted": "⚠️ 학습 #{id}이(가) 중단됐어요 (봇이 다시 시작됐을 때 학습 프로그램이 "
         "없었어요).",
