@@ -24,7 +24,7 @@ from bot.i18n import t
 from bot.settings import Settings
 from bot.terminal import columns
 from tests.imagegen import make_image_folder
-from tests.runs_support import wait_until
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.skipif(
     shutil.which("tmux") is None, reason="tmux not installed: apt-get install -y tmux (.ci/run does it)"

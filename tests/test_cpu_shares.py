@@ -17,7 +17,8 @@ from bot.runs.manager import RunManager
 from bot.runs.process import TrainerProcess, WarmSpare
 from bot.runs.slurm import SlurmLauncher
 from bot.storage import Database, RunStatus, TrainingRun
-from tests.runs_support import fake_command, make_request, make_settings, managers, wait_until
+from tests.runs_support import fake_command, make_request, make_settings, managers
+from tests.waiting import wait_until
 from training.cpus import cgroup_cpu_limit, host_plan, other_load, plan_threads, slurm_cpus
 from training.warm import at_lowest_priority
 
