@@ -12,7 +12,8 @@ from bot.conversation import messages as msg
 from bot.conversation.datasets import DatasetSummary
 from bot.conversation.facts import FactsProvider, Throughput, Weights, device_kind, gpu_limit
 from bot.conversation.parsing import Question
-from training.config import field_defaults
+from bot.conversation.tasks import task_defaults, task_of
+from training.contract import DEFAULT_DETECTOR
 
 SMALL_DATA_IMAGES = 5_000
 LARGE_DATA_IMAGES = 50_000
@@ -42,7 +43,7 @@ def duration_text(language: str, seconds: float) -> str:
 
 
 def _value(ctx: AnswerContext, name: str) -> Any:
-    return ctx.draft.get(name, field_defaults().get(name))
+    return ctx.draft.get(name, task_defaults(task_of(ctx.draft)).get(name))
 
 
 def _model(ctx: AnswerContext) -> str:
@@ -70,7 +71,7 @@ def _help(ctx: AnswerContext, question: Question) -> list[str]:
 def _settings(ctx: AnswerContext, question: Question) -> list[str]:
     lang = ctx.language
     lines = [msg.text(lang, "settings_now")]
-    for name, value in {**field_defaults(), **ctx.draft}.items():
+    for name, value in {**task_defaults(task_of(ctx.draft)), **ctx.draft}.items():
         if name == "task":
             continue
         suffix = "" if name in ctx.draft else f" ({msg.text(lang, 'default')})"
@@ -215,6 +216,43 @@ def _datasets(ctx: AnswerContext, question: Question) -> list[str]:
     return [msg.text(ctx.language, "datasets_some", names=", ".join(f"`{name}`" for name in names[:30]))]
 
 
+# a detector for this host: COCO-pretrained Faster R-CNN R50-FPN v2 where a GPU trains it, the MobileNet
+# Faster R-CNN at 320 px on a CPU (several times fewer operations per image)
+DETECTORS = {"cuda": DEFAULT_DETECTOR, "cpu": "fasterrcnn_mobilenet_v3_large_320_fpn"}
+FEW_BOXES_PER_CLASS = 100  # under this a detector leans on its COCO weights
+
+
+def _detection_model(ctx: AnswerContext, question: Question) -> list[str]:
+    lang = ctx.language
+    device = device_kind(ctx.facts.gpus())
+    model = DETECTORS[device]
+    images = question.value if isinstance(question.value, int) and question.value > 0 else None
+    report = ctx.summary.detection if ctx.summary else None
+    if images is None and report is not None:
+        images = report.images
+    where = (
+        msg.text(lang, "on_gpu", gpu=ctx.facts.gpus()[0].name)
+        if device == "cuda"
+        else msg.text(lang, "on_cpu")
+    )
+    lines = [msg.text(lang, f"detector_advice_{device}", model=model, device=where)]
+    if report is not None:
+        fewest = min(report.boxes_per_class.values(), default=0)
+        lines.append(
+            msg.text(lang, "detector_advice_data", images=report.images, boxes=report.boxes, fewest=fewest)
+        )
+        if fewest < FEW_BOXES_PER_CLASS:
+            lines.append(msg.text(lang, "detector_advice_few_boxes", fewest=fewest))
+    elif images is not None:
+        lines.append(msg.text(lang, "detector_advice_images", images=images))
+    lines.append(msg.text(lang, "how_to_set", example=model))
+    return lines
+
+
+def _detection_metric(ctx: AnswerContext, question: Question) -> list[str]:
+    return [msg.text(ctx.language, "detection_metric")]
+
+
 def _unknown(ctx: AnswerContext, question: Question) -> list[str]:
     return [msg.text(ctx.language, "cant_answer"), msg.text(ctx.language, "help")]
 
@@ -229,6 +267,8 @@ _ANSWERS = {
     "gpus": _gpus,
     "datasets": _datasets,
     "pretrained": _pretrained,
+    "detection_metric": _detection_metric,
+    "detection_model": _detection_model,
     "unknown": _unknown,
 }
 

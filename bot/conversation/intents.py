@@ -197,6 +197,21 @@ _TOPICS: tuple[tuple[str, re.Pattern[str]], ...] = (
         ),
     ),
     (
+        "detection_metric",
+        re.compile(
+            r"(?<![A-Za-z])m?AP(?:@|\s*50|\s*\.5|\b)|mean\s+average\s+precision|\biou\b|intersection\s+over|"
+            r"평균\s*정밀도",
+            0,
+        ),
+    ),
+    (
+        "detection_model",
+        re.compile(
+            r"\bdetectors?\b|detection\s+models?|object\s+detection|(?:탐지|검출|디텍션)\s*(?:모델|에|엔|용|은|는)|디텍터",
+            _I,
+        ),
+    ),
+    (
         "settings",
         re.compile(
             r"current\s+(?:settings|config)|settings\s+so\s+far|what\s+(?:are|did\s+you\s+set|have\s+you\s+set)\s+"

@@ -38,6 +38,8 @@ Topic = Literal[
     "gpus",  # which GPUs this host has, how runs share them
     "datasets",  # which datasets exist
     "pretrained",  # pretrained weights: what, and whether available here
+    "detection_metric",  # what mAP / IoU mean
+    "detection_model",  # which detector suits this data
     "unknown",
 ]
 TOPICS: tuple[str, ...] = (
@@ -50,6 +52,8 @@ TOPICS: tuple[str, ...] = (
     "gpus",
     "datasets",
     "pretrained",
+    "detection_metric",
+    "detection_model",
     "unknown",
 )
 
