@@ -228,23 +228,21 @@ def _detection_model(ctx: AnswerContext, question: Question) -> list[str]:
     model = DETECTORS[device]
     images = question.value if isinstance(question.value, int) and question.value > 0 else None
     report = ctx.summary.detection if ctx.summary else None
-    if images is None and report is not None:
-        images = report.images
     where = (
         msg.text(lang, "on_gpu", gpu=ctx.facts.gpus()[0].name)
         if device == "cuda"
         else msg.text(lang, "on_cpu")
     )
     lines = [msg.text(lang, f"detector_advice_{device}", model=model, device=where)]
-    if report is not None:
+    if images is not None:  # the question's own figure, over the dataset's
+        lines.append(msg.text(lang, "detector_advice_images", images=images))
+    elif report is not None:
         fewest = min(report.boxes_per_class.values(), default=0)
         lines.append(
             msg.text(lang, "detector_advice_data", images=report.images, boxes=report.boxes, fewest=fewest)
         )
         if fewest < FEW_BOXES_PER_CLASS:
             lines.append(msg.text(lang, "detector_advice_few_boxes", fewest=fewest))
-    elif images is not None:
-        lines.append(msg.text(lang, "detector_advice_images", images=images))
     lines.append(msg.text(lang, "how_to_set", example=model))
     return lines
 

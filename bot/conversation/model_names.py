@@ -180,7 +180,7 @@ class ModelMention:
 def find_model(text: str) -> ModelMention | None:
     """The first known model family mentioned in free text, normalised to its timm name (or to its
     torchvision name for a detector)."""
-    detector = _find_detector(text)
+    detector = _find_detector(text) or _misspelt_detector(text)
     if detector is not None:
         return detector
     best: ModelMention | None = None
@@ -207,11 +207,14 @@ def find_model(text: str) -> ModelMention | None:
     return None
 
 
+_WORD_GOES_ON = re.compile(r"[A-Za-z0-9_]")  # "retinanet_resnet50_fpn_v3" is not retinanet_resnet50_fpn_v2
+
+
 def _find_detector(text: str) -> ModelMention | None:
     found = [
         ModelMention(name, match.start(), match.end())
         for pattern, name in _DETECTOR_FAMILIES
-        if (match := pattern.search(text))
+        if (match := pattern.search(text)) and not _WORD_GOES_ON.match(text, match.end())
     ]
     found += [
         ModelMention(name, match.start(), match.end())
@@ -220,6 +223,18 @@ def _find_detector(text: str) -> ModelMention | None:
     ]
     # the earliest, and of those the longest ("faster rcnn mobilenet 320" over "faster rcnn")
     return min(found, key=lambda mention: (mention.start, -mention.end), default=None)
+
+
+def _misspelt_detector(text: str) -> ModelMention | None:
+    """ "model retinanet_resnet50_fpn_v3": a name given after "model" that is nearly a detector's, as given
+    (its backbone inside is not the model), so the answer can name the detector meant."""
+    explicit = _EXPLICIT_MODEL.search(text)
+    if explicit is None:
+        return None
+    given = explicit.group("name").lower()
+    if difflib.get_close_matches(given, DETECTION_MODELS, n=1, cutoff=0.8):
+        return ModelMention(given, explicit.start("name"), explicit.end("name"))
+    return None
 
 
 def is_detector(name: str) -> bool:

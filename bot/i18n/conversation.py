@@ -35,10 +35,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "task_detection": "object detection",
         "summary_weights_detector": "yes (COCO-trained detector weights from torchvision; random "
         "initialisation when this host can't download them)",
-        "detector_advice_cuda": "For object detection {device} I'd use `{model}` (the default): Faster R-CNN "
+        "detector_advice_cuda": "For object detection{device} I'd use `{model}` (the default): Faster R-CNN "
         "with a ResNet-50 FPN backbone, started from its COCO weights, is the most accurate of the detectors "
         "here on small datasets, and 640 px images in batches of 8 fit one GPU.",
-        "detector_advice_cpu": "For object detection {device} I'd use `{model}`: Faster R-CNN with a "
+        "detector_advice_cpu": "For object detection{device} I'd use `{model}`: Faster R-CNN with a "
         "MobileNetV3 backbone at 320 px is several times cheaper per image than the ResNet-50 default, "
         "which a CPU trains very slowly.",
         "detector_advice_data": "Your dataset has {images} images and {boxes} boxes; the rarest class has "
@@ -252,11 +252,11 @@ TEXTS: dict[str, dict[str, str]] = {
         "task_detection": "객체 탐지",
         "summary_weights_detector": "사용 (토치비전의 COCO 학습 탐지 가중치, 이 서버가 내려받지 못하면 랜덤 "
         "초기화)",
-        "detector_advice_cuda": "객체 탐지는 {device} `{model}`(기본값)을(를) 추천해요: COCO 가중치에서 "
+        "detector_advice_cuda": "객체 탐지는{device} `{model}`(기본값)을(를) 추천해요: COCO 가중치에서 "
         "시작하는 ResNet-50 FPN 백본의 Faster R-CNN이 여기 있는 탐지 모델 중 작은 데이터셋에서 "
         "가장 정확하고, "
         "640px 이미지를 8장씩 묶어도 GPU 하나에 들어가요.",
-        "detector_advice_cpu": "객체 탐지는 {device} `{model}`을(를) 추천해요: 320px의 MobileNet V3 백본 "
+        "detector_advice_cpu": "객체 탐지는{device} `{model}`을(를) 추천해요: 320px의 MobileNet V3 백본 "
         "Faster R-CNN은 이미지 한 장에 드는 계산이 ResNet-50 기본 모델보다 몇 배 적어요. CPU로는 기본 모델 "
         "학습이 아주 느려요.",
         "detector_advice_data": "데이터셋에는 이미지 {images}장, 박스 {boxes}개가 있고 가장 적은 클래스의 "
