@@ -63,7 +63,9 @@ def chat(service: ConversationService, *texts: str, thread: str = "1") -> Turn:
         ("객체 탐지 모델 만들어줘", "detection"),
         ("제품 사진에서 불량 위치를 찾는 모델 만들어줘", "detection"),
         ("사람 얼굴에 박스 쳐주는 모델", "detection"),
-        ("용접 결함 검출", "detection"),
+        ("용접 결함 위치 검출", "detection"),
+        ("detect whether a weld is good or bad", "classification"),
+        ("녹슨 부분이 있는지 없는지 검출해줘", "classification"),
         ("사진에 사과가 몇 개 있는지 세는 모델 만들어줘", "detection"),
         ("make it a detector", "detection"),
         ("분류 말고 탐지로 해줘", "detection"),
@@ -130,6 +132,23 @@ def test_a_detection_folder_is_reported_and_settles_the_task(
         assert f"{name} {count}" in turn.reply
     assert "2 images have no boxes" in turn.reply and "so this run trains an object detector" in turn.reply
     assert turn.complete and turn.config is not None and turn.config.model == DEFAULT_DETECTOR
+
+
+def test_an_unclear_request_is_asked_about_and_a_dataset_settles_it(service: ConversationService) -> None:
+    asked = chat(service, "불량품 검출 모델 만들어줘")
+    assert "task" not in asked.draft and "이미지가 *무엇인지* 말해야 하나요 (분류)" in asked.reply
+    answered = chat(service, "어디에 있는지 찾아야 해")
+    assert answered.draft == {"task": "detection"} and "무엇인지" not in answered.reply
+    settled = chat(
+        service, "find defects for me, dataset parts", thread="2"
+    )  # no detection word, a YOLO folder
+    assert settled.draft["task"] == "detection" and "*what* the image is" not in settled.reply
+    unclear = chat(service, "불량 검출용으로 cats 데이터셋", thread="3")  # class folders settle it
+    assert (
+        "task" not in unclear.draft
+        and unclear.draft["dataset_path"] == "cats"
+        and "무엇인지" not in unclear.reply
+    )
 
 
 def test_switching_task_resets_an_incompatible_model_and_dataset(service: ConversationService) -> None:

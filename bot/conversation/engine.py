@@ -565,6 +565,8 @@ def step(
     elif not turn.lines and not parsed.updates and draft:
         turn.lines.append(msg.text(language, "nothing_understood"))
 
+    if parsed.task_unclear and _task_open(turn):
+        turn.lines.append(msg.text(language, "ask_task"))
     missing = [name for name in REQUIRED_ORDER if name not in turn.draft]
     config = _complete(turn) if not missing else None
     missing = [name for name in REQUIRED_ORDER if name not in turn.draft]

@@ -199,7 +199,7 @@ _TOPICS: tuple[tuple[str, re.Pattern[str]], ...] = (
     (
         "detection_metric",
         re.compile(
-            r"(?<![A-Za-z])m?AP(?:@|\s*50|\s*\.5|\b)|mean\s+average\s+precision|\biou\b|intersection\s+over|"
+            r"(?<![A-Za-z])m?AP(?![A-Za-z])|(?i:mean\s+average\s+precision|(?<![A-Za-z])iou(?![A-Za-z])|intersection\s+over)|"
             r"평균\s*정밀도",
             0,
         ),

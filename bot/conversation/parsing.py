@@ -125,6 +125,7 @@ class ParseResult:
     question: Question | None = None  # when intent == "question"
     unattached: list[str] = field(default_factory=list)  # numbers read but not attached to a setting
     notices: list[str] = field(default_factory=list)  # e.g. "Claude unavailable; used the built-in parser"
+    task_unclear: bool = False  # asks for a model in words either task is called by: the bot asks which
 
 
 class Parser(Protocol):

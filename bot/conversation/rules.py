@@ -13,7 +13,7 @@ from typing import Any
 from bot.conversation import intents
 from bot.conversation.model_names import find_model
 from bot.conversation.parsing import ParseContext, ParseResult, Question
-from bot.conversation.tasks import blank_task_words, find_task
+from bot.conversation.tasks import blank_task_words, find_task, task_unclear
 from training.config import NUMERIC_FIELDS
 
 _I = re.I
@@ -358,6 +358,8 @@ _ORDINAL = re.compile(
     _I,
 )
 _ORDINAL_AFTER_NUMBER_WORDS = re.compile(r"\d{1,2}\s*번째")
+# the bot's own question (catalogue "ask_task"): a message naming a task right after it answers it
+_ASKED_TASK = re.compile(r"\*what\* the image is|이미지가 \*무엇인지\*")
 _LISTED = re.compile(r"(?:Available(?: datasets)?|있는 데이터셋):\s*((?:`[^`\n]{1,200}`(?:,\s*)?)+)")
 
 
@@ -458,10 +460,15 @@ def parse_message(text: str, context: ParseContext) -> ParseResult:
         return ParseResult(intent="command", command=command.name, command_args=args)
     if intents.is_smalltalk(text):  # the whole message: "hi", "thanks!", "고마워요" (never a dataset name)
         return ParseResult(intent="smalltalk")
-    if intents.is_question(text, bare_value=stated) and not (stated and intents.is_request(text)):
+    answers_task = "task" in updates and _ASKED_TASK.search(context.last_bot_message) and "?" not in text
+    if (
+        intents.is_question(text, bare_value=stated)
+        and not (stated and intents.is_request(text))
+        and not answers_task  # "where things are" answers the bot's question, it doesn't ask one
+    ):
         named = {name: value for name, value in updates.items() if not (guessed and name == "dataset_path")}
         return ParseResult(intent="question", question=_question(text, named))
-    return ParseResult(updates=updates, unattached=unattached)
+    return ParseResult(updates=updates, unattached=unattached, task_unclear=task_unclear(text))
 
 
 def _question(text: str, updates: dict[str, Any]) -> Question:

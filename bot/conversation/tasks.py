@@ -17,20 +17,24 @@ CLASSIFICATION = "classification"
 
 _I = re.I
 _DETECTION = re.compile(
-    r"object\s+detect\w*|\bdetect\w*|\bdetector|find(?:s|ing)?\s+(?:out\s+)?where|show(?:s|ing)?\s+where|"
+    r"object\s+detect\w*|\bdetect\w*(?!\s+(?:whether|if)\b)|\bdetector|"
+    r"find(?:s|ing)?\s+(?:out\s+)?where|show(?:s|ing)?\s+where|"
     r"where\s+(?:the\s+|each\s+|all\s+)?\w+\s+(?:is|are)\b|\blocat(?:e|es|ing|ion)\b|locali[sz]\w*|"
     r"bounding[\s_-]*box\w*|\bbbox\w*|draw\w*\s+(?:a\s+)?box\w*|put\s+boxes|boxes\s+(?:around|on)|"
     r"count(?:s|ing)?\s+(?:the|how\s+many|all|each)\b|\bhow\s+many\s+\w+\s+(?:are\s+)?(?:there|in|on)\s+"
     r"(?:each|every|the|a|an|this|these)\s+(?:image|photo|picture)|"
-    r"객체\s*(?:탐지|검출|인식)|물체\s*(?:탐지|검출|인식)|탐지|검출|디텍션|디텍터|"
-    r"위치\s*(?:를|을|도)?\s*(?:찾|알려|표시|잡)|어디\s*(?:에|에서)?\s*있는지|"
+    r"객체\s*(?:탐지|검출|인식)|물체\s*(?:탐지|검출|인식)|탐지|디텍션|디텍터|"
+    r"위치\s*(?:를|을|도)?\s*(?:찾|알려|표시|잡|검출)|어디\s*(?:에|에서)?\s*있는지|"
     r"(?:바운딩\s*)?박스\s*(?:를|도)?\s*(?:쳐|치|그려|그리|표시)|바운딩\s*박스|"
     r"몇\s*개\s*(?:가|나)?\s*(?:있는지|인지|있나)|개수\s*(?:를|을)?\s*(?:세|셀|알려)",
     _I,
 )
+# "검출" alone is said of a defect classifier ("불량품 검출") as often as of a detector: the bot asks
+_EITHER = re.compile(r"검출", _I)
 _CLASSIFICATION = re.compile(
     r"\bclassif\w*|categori[sz]\w*|what\s+kind\s+of|which\s+kind\s+of|image\s+classifier|"
-    r"분류|판별|어떤\s*종류인지|무슨\s*종류인지",
+    r"\bdetect(?:s|ing)?\s+(?:whether|if)\b|\bwhat\s+(?:the\s+|each\s+)?(?:image|photo|picture|it)\s+"
+    r"(?:is|shows)\b|분류|판별|어떤\s*종류인지|무슨\s*종류인지|있는지\s*없는지|무엇인지|뭔지",
     _I,
 )
 # "분류 말고", "분류가 아니라", "분류 대신": the mention just before is turned down
@@ -53,6 +57,12 @@ def find_task(text: str) -> str | None:
                 continue
             mentions.append((match.start(), task))
     return max(mentions)[1] if mentions else None
+
+
+def task_unclear(text: str) -> bool:
+    """The message asks for a model with a word either task is called by ("검출"), and nothing else in it
+    says which."""
+    return find_task(text) is None and bool(_EITHER.search(text))
 
 
 def blank_task_words(text: str) -> str:

@@ -33,6 +33,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "summary_gpus_none": "none on this host (it trains on the CPU)",
         "task_classification": "classification",
         "task_detection": "object detection",
+        "ask_task": "Should the model say *what* the image is (classification), or *where* things are in it "
+        "(object detection, with boxes)? Until you say, or a dataset shows it, I'll set up a classifier.",
         "summary_weights_detector": "yes (COCO-trained detector weights from torchvision; random "
         "initialisation when this host can't download them)",
         "detector_advice_cuda": "For object detection{device} I'd use `{model}` (the default): Faster R-CNN "
@@ -250,6 +252,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "summary_gpus_none": "없음 (이 서버는 CPU로 학습해요)",
         "task_classification": "분류",
         "task_detection": "객체 탐지",
+        "ask_task": "모델이 이미지가 *무엇인지* 말해야 하나요 (분류), 아니면 이미지 *어디에* 무엇이 있는지 "
+        "찾아야 하나요 (객체 탐지, 박스 표시)? 말씀하시거나 데이터셋으로 알 수 있을 때까지는 분류로 "
+        "준비할게요.",
         "summary_weights_detector": "사용 (토치비전의 COCO 학습 탐지 가중치, 이 서버가 내려받지 못하면 랜덤 "
         "초기화)",
         "detector_advice_cuda": "객체 탐지는{device} `{model}`(기본값)을(를) 추천해요: COCO 가중치에서 "
