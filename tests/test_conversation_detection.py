@@ -231,6 +231,15 @@ def test_detection_questions_are_answered_and_change_nothing(
     assert turn.draft == before and expected in turn.reply
 
 
+def test_a_detection_estimate_without_history_is_labelled_a_guess(service: ConversationService) -> None:
+    summary = chat(service, "detect bolts, dataset parts, 5 epochs, image size 320")
+    assert "roughly" in summary.reply and "a guess: no detection run of this model" in summary.reply
+    answer = chat(service, "how long will it take?")
+    # 5 epochs x 12 images x 4 s (CPU, 640 px) x (320/640)^2 = 60 s
+    assert "A rough guess, not a measurement: about 60 s for 5 epochs" in answer.reply
+    assert "about 1 s each per epoch" in answer.reply and answer.draft == summary.draft
+
+
 def test_detector_advice_uses_the_dataset_boxes(service: ConversationService) -> None:
     turn = chat(service, "detect bolts, dataset parts, 5 epochs", "which detector should I use?")
     assert (

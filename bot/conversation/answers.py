@@ -12,7 +12,7 @@ from bot.conversation import messages as msg
 from bot.conversation.datasets import DatasetSummary
 from bot.conversation.facts import FactsProvider, Throughput, Weights, device_kind, gpu_limit
 from bot.conversation.parsing import Question
-from bot.conversation.tasks import task_defaults, task_of
+from bot.conversation.tasks import DETECTION, task_defaults, task_of
 from training.contract import DEFAULT_DETECTOR
 
 SMALL_DATA_IMAGES = 5_000
@@ -62,6 +62,27 @@ def estimate(ctx: AnswerContext, epochs: int) -> tuple[float, Throughput] | None
     if throughput is None:
         return None
     return epochs * throughput.epoch_seconds(ctx.summary.total_images), throughput
+
+
+# What an epoch of a detector costs per image (train + val) when this host has no detection history: a
+# stated guess, never shown as a measurement. Faster R-CNN R50-FPN at 640 px: ~0.06 s on a GPU (the
+# torchvision reference's COCO schedule, ~2 images per 0.1 s step), ~4 s on a CPU (~130 GFLOPs forward,
+# about 3x that to train); the MobileNet/SSDlite detectors about a fifth of it. Scaled by image area.
+DETECTION_GUESS_SECONDS = {"cuda": 0.06, "cpu": 4.0}
+DETECTION_GUESS_SIZE = 640
+LIGHT_DETECTOR_SHARE = 0.2
+
+
+def detection_guess(ctx: AnswerContext, epochs: int) -> tuple[float, float] | None:
+    """(seconds, seconds per image) of a rough guess for a detection run with no history here; None for
+    a classification run or without a dataset."""
+    if ctx.summary is None or task_of(ctx.draft) != DETECTION:
+        return None
+    per_image = DETECTION_GUESS_SECONDS[device_kind(ctx.facts.gpus())]
+    if "mobilenet" in _model(ctx):
+        per_image *= LIGHT_DETECTOR_SHARE
+    per_image *= (int(_value(ctx, "image_size")) / DETECTION_GUESS_SIZE) ** 2
+    return epochs * per_image * ctx.summary.total_images, per_image
 
 
 def _help(ctx: AnswerContext, question: Question) -> list[str]:
@@ -148,6 +169,14 @@ def _duration(ctx: AnswerContext, question: Question) -> list[str]:
     epochs = int(_value(ctx, "epochs"))
     found = estimate(ctx, epochs)
     device = device_kind(ctx.facts.gpus())
+    if found is None and (guess := detection_guess(ctx, epochs)) is not None:
+        return [
+            msg.text(
+                lang, "duration_detection_guess", total=duration_text(lang, guess[0]), epochs=epochs,
+                images=ctx.summary.total_images, per_image=f"{guess[1]:.2g}", size=_value(ctx, "image_size"),
+                device=device.upper(), model=_model(ctx),
+            )
+        ]  # fmt: skip
     if found is None:
         return [msg.text(lang, "duration_no_history", model=_model(ctx), device=device.upper())]
     seconds, basis = found

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.conversation import messages as msg
-from bot.conversation.answers import AnswerContext, answer, duration_text, estimate
+from bot.conversation.answers import AnswerContext, answer, detection_guess, duration_text, estimate
 from bot.conversation.datasets import (
     DatasetPathError,
     DatasetSummary,
@@ -403,11 +403,14 @@ def _summary_lines(turn: _Turn, config: TrainingConfig) -> list[str]:
             shown = msg.format_value(lang, name, value)
         suffix = "" if name in turn.draft or name == "dataset_path" else f" ({msg.text(lang, 'default')})"
         lines.append(f"• {msg.label(lang, name)}: {shown}{suffix}")
-    found = estimate(_answer_context(turn, []), config.epochs) if turn.summary else None
+    context = _answer_context(turn, [])
+    found = estimate(context, config.epochs) if turn.summary else None
     if found is not None:
         lines.append(
             "• " + msg.text(lang, "summary_estimate", total=duration_text(lang, found[0]), runs=found[1].runs)
         )
+    elif (guess := detection_guess(context, config.epochs)) is not None:
+        lines.append("• " + msg.text(lang, "summary_estimate_guess", total=duration_text(lang, guess[0])))
     return lines
 
 

@@ -33,6 +33,12 @@ TEXTS: dict[str, dict[str, str]] = {
         "summary_gpus_none": "none on this host (it trains on the CPU)",
         "task_classification": "classification",
         "task_detection": "object detection",
+        "duration_detection_guess": "A rough guess, not a measurement: about {total} for {epochs} epochs "
+        "({images} images at about {per_image} s each per epoch, a detector's typical cost at {size}px on "
+        "this host's {device}). No detection run of {model} has finished an epoch here yet; after one, "
+        "estimates come from its measured times.",
+        "summary_estimate_guess": "Estimated time: roughly {total} (a guess: no detection run of this model "
+        "has finished an epoch on this host yet)",
         "ask_task": "Should the model say *what* the image is (classification), or *where* things are in it "
         "(object detection, with boxes)? Until you say, or a dataset shows it, I'll set up a classifier.",
         "summary_weights_detector": "yes (COCO-trained detector weights from torchvision; random "
@@ -252,6 +258,12 @@ TEXTS: dict[str, dict[str, str]] = {
         "summary_gpus_none": "없음 (이 서버는 CPU로 학습해요)",
         "task_classification": "분류",
         "task_detection": "객체 탐지",
+        "duration_detection_guess": "측정이 아닌 대략적인 짐작이에요: {epochs} 에폭에 약 {total} (이미지 "
+        "{images}장, 에폭마다 장당 약 {per_image}초. 이 서버의 {device}에서 {size}px 탐지 모델이 보통 드는 "
+        "시간). 이 서버에서 {model}(으)로 에폭을 끝낸 탐지 학습이 아직 없어요. 한 번 끝나면 그 측정값으로 "
+        "예측해요.",
+        "summary_estimate_guess": "예상 시간: 대략 {total} (짐작: 이 서버에서 이 모델로 에폭을 끝낸 탐지 "
+        "학습이 아직 없어요)",
         "ask_task": "모델이 이미지가 *무엇인지* 말해야 하나요 (분류), 아니면 이미지 *어디에* 무엇이 있는지 "
         "찾아야 하나요 (객체 탐지, 박스 표시)? 말씀하시거나 데이터셋으로 알 수 있을 때까지는 분류로 "
         "준비할게요.",
