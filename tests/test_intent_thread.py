@@ -65,7 +65,7 @@ REQUESTS: list[tuple[str, dict[str, Any]]] = [
         "detect scratches with resnet18, data ./scratches, 6 epochs",
         {"model": "resnet18", "dataset_path": "./scratches", "epochs": 6, "task": "detection"},
     ),
-    ("검출 모델로 ./welds 학습, 8 에폭", {"dataset_path": "./welds", "epochs": 8, "task": "detection"}),
+    ("검출 모델로 ./welds 학습, 8 에폭", {"dataset_path": "./welds", "epochs": 8}),  # "검출": either task
     (
         "탐지해줘 ./parts, 두 종류, 5 에폭",
         {"dataset_path": "./parts", "num_classes": 2, "epochs": 5, "task": "detection"},
