@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from bot.conversation import ConversationService, Turn
+from bot.conversation.datasets import summarize_dataset
 from bot.conversation.parsing import ParseContext
 from bot.conversation.rules import parse_message
 from bot.settings import Settings
@@ -213,6 +214,15 @@ def test_a_broken_detection_dataset_is_refused_with_the_reason(
     assert "dataset_path" not in turn.draft
     assert "`broken` looks like a YOLO detection dataset, but it can't be used as it is" in turn.reply
     assert str(data_root) not in turn.reply  # the server's paths stay there
+
+
+def test_a_changed_detection_folder_is_read_again(tmp_path: Path) -> None:
+    write_yolo(tmp_path / "grow", n_images=8, size=48)
+    assert summarize_dataset(tmp_path / "grow").total_images == 8
+    write_yolo(tmp_path / "more", n_images=9, size=48)
+    (tmp_path / "more" / "images" / "img_0008.jpg").rename(tmp_path / "grow" / "images" / "extra.jpg")
+    (tmp_path / "more" / "labels" / "img_0008.txt").rename(tmp_path / "grow" / "labels" / "extra.txt")
+    assert summarize_dataset(tmp_path / "grow").total_images == 9
 
 
 @pytest.mark.parametrize(

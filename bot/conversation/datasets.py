@@ -4,6 +4,9 @@ label files and image headers only)."""
 
 from __future__ import annotations
 
+import os
+import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -105,7 +108,52 @@ def _class_counts(folder: Path) -> dict[str, int]:
     return {name: images for name, images in counts.items() if images}
 
 
+# A detection check reads every label file and image header (about a second for 2,000 images) and one
+# conversation turn looks at its dataset several times: a result is reused while the folders' times are
+# unchanged, for at most REPORT_REUSE_S (a label file rewritten in place changes no folder's time).
+REPORT_REUSE_S = 30.0
+_REPORTS_KEPT = 8
+_reports: dict[Path, tuple[tuple[int, ...], float, DatasetSummary | DatasetPathError | None]] = {}
+_reports_lock = threading.Lock()
+
+
+def _folder_times(path: Path) -> tuple[int, ...]:
+    """Modification times of the folder and of the folders two levels below it (images/train, ...)."""
+    times = [path.stat().st_mtime_ns]
+    for entry in os.scandir(path):
+        if entry.is_dir(follow_symlinks=False):
+            times.append(entry.stat().st_mtime_ns)
+            times += [
+                sub.stat().st_mtime_ns for sub in os.scandir(entry.path) if sub.is_dir(follow_symlinks=False)
+            ]
+    return tuple(times)
+
+
 def summarize_detection(path: Path) -> DatasetSummary | None:
+    """summarize_detection_now, reused for a folder that has not changed (see REPORT_REUSE_S)."""
+    try:
+        stamp = _folder_times(path)
+    except OSError:
+        return summarize_detection_now(path)
+    with _reports_lock:
+        kept = _reports.get(path)
+    if kept is not None and kept[0] == stamp and time.monotonic() - kept[1] < REPORT_REUSE_S:
+        outcome = kept[2]
+    else:
+        try:
+            outcome = summarize_detection_now(path)
+        except DatasetPathError as error:
+            outcome = error
+        with _reports_lock:
+            if len(_reports) >= _REPORTS_KEPT:
+                _reports.pop(next(iter(_reports)))
+            _reports[path] = (stamp, time.monotonic(), outcome)
+    if isinstance(outcome, DatasetPathError):
+        raise outcome
+    return outcome
+
+
+def summarize_detection_now(path: Path) -> DatasetSummary | None:
     """The trainer's check of a detection dataset (None when the folder has no detection layout).
 
     Raises DatasetPathError(reason="detection_invalid") with the trainer's reason when it refuses it.
