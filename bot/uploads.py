@@ -3,8 +3,10 @@
 The whole zip is refused when it holds more files than UPLOAD_MAX_FILES or declares more than UPLOAD_MAX_BYTES
 unpacked (counted from its end record and directory headers before zipfile opens it: bot/zip_census.py),
 when any member would land outside the target folder or is a symlink, and when the bytes actually written
-pass UPLOAD_MAX_BYTES (a zip bomb can lie in its headers). Only image files are
-kept; folders, hidden files and macOS metadata are dropped. The result must be an ImageFolder layout.
+pass UPLOAD_MAX_BYTES (a zip bomb can lie in its headers). Only image files and label files (.txt, .json,
+.xml, .yaml: a detection dataset's annotations) are kept; folders, hidden files and macOS metadata are
+dropped. The result must be an ImageFolder layout or a detection dataset (YOLO, COCO or VOC) the trainer
+accepts; single wrapping folders are stepped into.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from bot.i18n import DEFAULT_LANGUAGE, t
 from bot.settings import Settings
 from bot.upload_quota import record_upload, used_by
 from bot.zip_census import NotAZip, count_zip
-from training.contract import is_image_path
+from training.contract import is_image_path, is_visible
 
 COPY_CHUNK = 1024 * 1024
 SUPPORTED_COMPRESSION = frozenset(
@@ -47,6 +49,9 @@ UNSUPPORTED_NAMES = {
     97: "WavPack",
     98: "PPMd",
 }
+# the annotation files of the detection formats (YOLO .txt + data.yaml, COCO .json, VOC .xml), kept
+# beside the images
+LABEL_SUFFIXES = frozenset({".txt", ".json", ".xml", ".yaml", ".yml"})
 SHOWN_NAME_MAX = 80  # a name longer than this is cut in the middle when a reply echoes it
 
 
@@ -105,12 +110,8 @@ def extract_dataset_zip(
         try:
             written = _extract(archive, members, staging, allowance, name)
             root = _dataset_root(staging)
-            try:
-                classes = summarize_dataset(root).classes
-            except DatasetPathError:
-                classes = []
-            if len(classes) < 2:
-                raise UploadError("no_classes", name=name)
+            if _check_dataset(root, name).detection is None:  # class folders: the images are the labels
+                dropped += _remove_label_files(staging)
             final = uploads / _folder_name(original_name)
             root.rename(final)
             if owner is not None:
@@ -121,16 +122,46 @@ def extract_dataset_zip(
         path=final,
         relative_path=f"{UPLOADS_FOLDER}/{final.name}",
         summary=summarize_dataset(final),
-        images=len(members),
+        images=sum(is_image_path(path) for _, path in members),
         dropped=dropped,
     )
+
+
+def _check_dataset(root: Path, name: str) -> DatasetSummary:
+    """A usable dataset: two classes or more in class folders, or a detection dataset the trainer
+    accepts (its refusal is passed on)."""
+    try:
+        summary = summarize_dataset(root)
+    except DatasetPathError as error:
+        if error.reason == "detection_invalid":
+            raise UploadError(
+                "detection_invalid", name=name, format=error.format, reason=error.message
+            ) from error
+        raise UploadError("no_classes", name=name) from error
+    if len(summary.classes) < 2 and summary.detection is None:
+        raise UploadError("no_classes", name=name)
+    return summary
+
+
+def _remove_label_files(folder: Path) -> int:
+    """Delete the label files kept for a detection layout; how many."""
+    labels = [
+        path for path in folder.rglob("*") if path.is_file() and not is_image_path(path.relative_to(folder))
+    ]
+    for path in labels:
+        path.unlink()
+    return len(labels)
+
+
+def _is_label_path(path: PurePosixPath) -> bool:
+    return all(is_visible(part) for part in path.parts) and path.suffix.lower() in LABEL_SUFFIXES
 
 
 def _image_members(
     archive: zipfile.ZipFile, name: str
 ) -> tuple[list[tuple[zipfile.ZipInfo, PurePosixPath]], int]:
-    """The image members to extract. Anything that makes the zip unusable as a whole (a path out, a link,
-    a password, a compression zipfile cannot read) refuses it before a byte is written."""
+    """The image and label members to extract. Anything that makes the zip unusable as a whole (a path
+    out, a link, a password, a compression zipfile cannot read) refuses it before a byte is written."""
     members: list[tuple[zipfile.ZipInfo, PurePosixPath]] = []
     dropped = 0
     for info in archive.infolist():
@@ -142,7 +173,7 @@ def _image_members(
             raise UploadError("symlink", name=name, member=member)
         if info.is_dir():
             continue
-        if not is_image_path(path):
+        if not (is_image_path(path) or _is_label_path(path)):
             dropped += 1
             continue
         if info.flag_bits & 0x1:
@@ -151,7 +182,7 @@ def _image_members(
             method = UNSUPPORTED_NAMES.get(info.compress_type, f"method {info.compress_type}")
             raise UploadError("compression", name=name, member=member, method=method)
         members.append((info, path))
-    if not members:
+    if not any(is_image_path(path) for _, path in members):
         raise UploadError("no_images", name=name)
     return members, dropped
 
@@ -266,11 +297,12 @@ def _read(source: IO[bytes], name: str, member: str) -> bytes:
 
 
 def _dataset_root(staging: Path) -> Path:
-    """Step into single wrapping folders (`pets/cat/1.jpg`) down to the class or split folders."""
+    """Step into single wrapping folders (`pets/cat/1.jpg`, `parts/_annotations.coco.json`) down to the
+    class or split folders, or the detection dataset."""
     root = staging
     while True:
         entries = list(root.iterdir())
-        if len(entries) == 1 and entries[0].is_dir() and any(p.is_dir() for p in entries[0].iterdir()):
+        if len(entries) == 1 and entries[0].is_dir():
             root = entries[0]
         else:
             return root

@@ -32,6 +32,8 @@ ANSWER_MARKS = {
     "gpus": r"GPU",
     "datasets": r"DATA_ROOT",
     "pretrained": r"[Pp]retrained|사전학습",
+    "detection_metric": r"mAP@\.50",
+    "detection_model": r"fasterrcnn_",
     "unknown": r"can't answer that yet|아직 답할 수 없어요",
 }
 

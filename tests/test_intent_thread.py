@@ -26,11 +26,17 @@ def context(thread: ThreadState, asked: str | None = None, last: str | None = No
 REQUESTS: list[tuple[str, dict[str, Any]]] = [
     (
         "분류 모델 만들어줘. resnet18, 데이터는 ./birds, 20 에폭",
-        {"model": "resnet18", "dataset_path": "./birds", "epochs": 20},
+        {"model": "resnet18", "dataset_path": "./birds", "epochs": 20, "task": "classification"},
     ),
     (
         "classify defects into 4 types with efficientnet_b0, data in ./defects, 15 epochs",
-        {"num_classes": 4, "model": "efficientnet_b0", "dataset_path": "./defects", "epochs": 15},
+        {
+            "num_classes": 4,
+            "model": "efficientnet_b0",
+            "dataset_path": "./defects",
+            "epochs": 15,
+            "task": "classification",
+        },
     ),
     ("예측 모델 만들어줘. 데이터는 ./birds, 10 에폭", {"dataset_path": "./birds", "epochs": 10}),
     (
@@ -39,7 +45,13 @@ REQUESTS: list[tuple[str, dict[str, Any]]] = [
     ),
     (
         "분류해줘 고양이 세 종류, resnet34, 데이터 cats3, 에폭 7",
-        {"num_classes": 3, "model": "resnet34", "dataset_path": "cats3", "epochs": 7},
+        {
+            "num_classes": 3,
+            "model": "resnet34",
+            "dataset_path": "cats3",
+            "epochs": 7,
+            "task": "classification",
+        },
     ),
     ("예측 정확도를 높이고 싶어. 에폭을 50으로 늘려줘", {"epochs": 50}),
     ("stop at 10 epochs, batch 32", {"epochs": 10, "batch_size": 32}),
@@ -51,10 +63,13 @@ REQUESTS: list[tuple[str, dict[str, Any]]] = [
     ("export the model after 12 epochs with resnet18", {"epochs": 12, "model": "resnet18"}),
     (
         "detect scratches with resnet18, data ./scratches, 6 epochs",
-        {"model": "resnet18", "dataset_path": "./scratches", "epochs": 6},
+        {"model": "resnet18", "dataset_path": "./scratches", "epochs": 6, "task": "detection"},
     ),
-    ("검출 모델로 ./welds 학습, 8 에폭", {"dataset_path": "./welds", "epochs": 8}),
-    ("탐지해줘 ./parts, 두 종류, 5 에폭", {"dataset_path": "./parts", "num_classes": 2, "epochs": 5}),
+    ("검출 모델로 ./welds 학습, 8 에폭", {"dataset_path": "./welds", "epochs": 8}),  # "검출": either task
+    (
+        "탐지해줘 ./parts, 두 종류, 5 에폭",
+        {"dataset_path": "./parts", "num_classes": 2, "epochs": 5, "task": "detection"},
+    ),
 ]
 
 

@@ -18,7 +18,8 @@ NAMES = {
     "sqlite", "hugging", "face", "imagenet", "zip", "csv", "json", "png", "jpg", "jpeg", "safetensors", "pth",
     "px", "mb", "gb", "kb", "ms", "s", "img", "id", "api", "url", "top", "resnet", "efficientnet", "vit",
     "convnext", "mobilenet", "pytorch", "torch", "sbatch", "anthropic", "adamw", "sgd", "fp16", "bf16",
-    "coco", "yolo", "mrkdwn", "eta", "optuna", "webp", "qos", "torchrun", "deflate", "dm",
+    "coco", "yolo", "mrkdwn", "eta", "optuna", "webp", "qos", "torchrun", "deflate", "dm", "voc",
+    "map", "iou", "ap", "faster", "cnn", "fpn",
 }  # fmt: skip
 # code spans (typed commands), paths, setting and env names, mentions, file names
 _ASIDE = re.compile(r"Train Bot|`[^`]*`|\S*[/_.]\S*|<@[A-Z0-9]+>|\b[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+\b")
@@ -32,6 +33,7 @@ class Sample(dict):  # type: ignore[type-arg]
     VALUES: ClassVar[dict[str, str]] = {
         "model": "resnet18", "path": "/data/cats", "name": "cats", "dataset": "cats",
         "names": "`cats`, `dogs`", "classes": "고양이, 강아지", "status": "🏃 학습 중", "user": "<@U123>",
+        "format": "YOLO", "old": "resnet50", "new": "fasterrcnn_resnet50_fpn_v2", "task": "객체 탐지",
     }  # fmt: skip
 
     def __missing__(self, key: str) -> object:

@@ -16,7 +16,10 @@ NOTHING_ASKED = ParseContext(asked_field=None, last_field=None)
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("ResNet50으로 고양이 3종류 분류하는 모델 만들어줘", {"model": "resnet50", "num_classes": 3}),
+        (
+            "ResNet50으로 고양이 3종류 분류하는 모델 만들어줘",
+            {"model": "resnet50", "num_classes": 3, "task": "classification"},
+        ),
         ("ResNet50", {"model": "resnet50"}),
         ("lr 1e-4", {"learning_rate": 0.0001}),
         ("학습률은 3e-4", {"learning_rate": 0.0003}),

@@ -12,7 +12,8 @@ from bot.conversation import messages as msg
 from bot.conversation.datasets import DatasetSummary
 from bot.conversation.facts import FactsProvider, Throughput, Weights, device_kind, gpu_limit
 from bot.conversation.parsing import Question
-from training.config import field_defaults
+from bot.conversation.tasks import DETECTION, task_defaults, task_of
+from training.contract import DEFAULT_DETECTOR
 
 SMALL_DATA_IMAGES = 5_000
 LARGE_DATA_IMAGES = 50_000
@@ -42,7 +43,7 @@ def duration_text(language: str, seconds: float) -> str:
 
 
 def _value(ctx: AnswerContext, name: str) -> Any:
-    return ctx.draft.get(name, field_defaults().get(name))
+    return ctx.draft.get(name, task_defaults(task_of(ctx.draft)).get(name))
 
 
 def _model(ctx: AnswerContext) -> str:
@@ -73,6 +74,27 @@ def _measured_estimate(ctx: AnswerContext, epochs: int) -> tuple[float, Throughp
     return (found.run_seconds(ctx.summary.total_images, epochs), found) if found is not None else None
 
 
+# What an epoch of a detector costs per image (train + val) when this host has no detection history: a
+# stated guess, never shown as a measurement. Faster R-CNN R50-FPN at 640 px: ~0.06 s on a GPU (the
+# torchvision reference's COCO schedule, ~2 images per 0.1 s step), ~4 s on a CPU (~130 GFLOPs forward,
+# about 3x that to train); the MobileNet/SSDlite detectors about a fifth of it. Scaled by image area.
+DETECTION_GUESS_SECONDS = {"cuda": 0.06, "cpu": 4.0}
+DETECTION_GUESS_SIZE = 640
+LIGHT_DETECTOR_SHARE = 0.2
+
+
+def detection_guess(ctx: AnswerContext, epochs: int) -> tuple[float, float] | None:
+    """(seconds, seconds per image) of a rough guess for a detection run with no history here; None for
+    a classification run or without a dataset."""
+    if ctx.summary is None or task_of(ctx.draft) != DETECTION:
+        return None
+    per_image = DETECTION_GUESS_SECONDS[device_kind(ctx.facts.gpus())]
+    if "mobilenet" in _model(ctx):
+        per_image *= LIGHT_DETECTOR_SHARE
+    per_image *= (int(_value(ctx, "image_size")) / DETECTION_GUESS_SIZE) ** 2
+    return epochs * per_image * ctx.summary.total_images, per_image
+
+
 def _help(ctx: AnswerContext, question: Question) -> list[str]:
     return [msg.text(ctx.language, "help")]
 
@@ -80,7 +102,7 @@ def _help(ctx: AnswerContext, question: Question) -> list[str]:
 def _settings(ctx: AnswerContext, question: Question) -> list[str]:
     lang = ctx.language
     lines = [msg.text(lang, "settings_now")]
-    for name, value in {**field_defaults(), **ctx.draft}.items():
+    for name, value in {**task_defaults(task_of(ctx.draft)), **ctx.draft}.items():
         if name == "task":
             continue
         suffix = "" if name in ctx.draft else f" ({msg.text(lang, 'default')})"
@@ -157,6 +179,14 @@ def _duration(ctx: AnswerContext, question: Question) -> list[str]:
     epochs = int(_value(ctx, "epochs"))
     found = estimate(ctx, epochs) or _measured_estimate(ctx, epochs)
     device = device_kind(ctx.facts.gpus())
+    if found is None and (guess := detection_guess(ctx, epochs)) is not None:
+        return [
+            msg.text(
+                lang, "duration_detection_guess", total=duration_text(lang, guess[0]), epochs=epochs,
+                images=ctx.summary.total_images, per_image=f"{guess[1]:.2g}", size=_value(ctx, "image_size"),
+                device=device.upper(), model=_model(ctx),
+            )
+        ]  # fmt: skip
     if found is None:
         return [msg.text(lang, "duration_no_history", model=_model(ctx), device=device.upper())]
     seconds, basis = found
@@ -235,6 +265,41 @@ def _datasets(ctx: AnswerContext, question: Question) -> list[str]:
     return [msg.text(ctx.language, "datasets_some", names=", ".join(f"`{name}`" for name in names[:30]))]
 
 
+# a detector for this host: COCO-pretrained Faster R-CNN R50-FPN v2 where a GPU trains it, the MobileNet
+# Faster R-CNN at 320 px on a CPU (several times fewer operations per image)
+DETECTORS = {"cuda": DEFAULT_DETECTOR, "cpu": "fasterrcnn_mobilenet_v3_large_320_fpn"}
+FEW_BOXES_PER_CLASS = 100  # under this a detector leans on its COCO weights
+
+
+def _detection_model(ctx: AnswerContext, question: Question) -> list[str]:
+    lang = ctx.language
+    device = device_kind(ctx.facts.gpus())
+    model = DETECTORS[device]
+    images = question.value if isinstance(question.value, int) and question.value > 0 else None
+    report = ctx.summary.detection if ctx.summary else None
+    where = (
+        msg.text(lang, "on_gpu", gpu=ctx.facts.gpus()[0].name)
+        if device == "cuda"
+        else msg.text(lang, "on_cpu")
+    )
+    lines = [msg.text(lang, f"detector_advice_{device}", model=model, device=where)]
+    if images is not None:  # the question's own figure, over the dataset's
+        lines.append(msg.text(lang, "detector_advice_images", images=images))
+    elif report is not None:
+        fewest = min(report.boxes_per_class.values(), default=0)
+        lines.append(
+            msg.text(lang, "detector_advice_data", images=report.images, boxes=report.boxes, fewest=fewest)
+        )
+        if fewest < FEW_BOXES_PER_CLASS:
+            lines.append(msg.text(lang, "detector_advice_few_boxes", fewest=fewest))
+    lines.append(msg.text(lang, "how_to_set", example=model))
+    return lines
+
+
+def _detection_metric(ctx: AnswerContext, question: Question) -> list[str]:
+    return [msg.text(ctx.language, "detection_metric")]
+
+
 def _unknown(ctx: AnswerContext, question: Question) -> list[str]:
     return [msg.text(ctx.language, "cant_answer"), msg.text(ctx.language, "help")]
 
@@ -249,6 +314,8 @@ _ANSWERS = {
     "gpus": _gpus,
     "datasets": _datasets,
     "pretrained": _pretrained,
+    "detection_metric": _detection_metric,
+    "detection_model": _detection_model,
     "unknown": _unknown,
 }
 

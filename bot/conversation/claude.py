@@ -42,7 +42,8 @@ TURN_DEADLINE_S = 15.0  # the whole call, retries (and any retry-after wait) inc
 MAX_TOKENS = 4096
 MAX_CONTEXT_CHARS = 1500  # of the bot's last message sent along
 
-SYSTEM_PROMPT = """You are the conversation parser of a Slack bot that trains image classifiers (timm).
+SYSTEM_PROMPT = """You are the conversation parser of a Slack bot that trains image classifiers (timm) and
+object detectors (torchvision).
 Users write in Korean, English or both. For each <user_message> decide its intent and extract settings.
 
 intent:
@@ -81,6 +82,15 @@ Settings (use these names; only what the user states or changes in <user_message
 - batch_size ("배치 32", "bs 16"), learning_rate ("lr 1e-4", "학습률 0.001"),
   image_size in pixels ("224px", "이미지 크기 256"),
   pretrained (true/false; "from scratch"/"처음부터" -> false).
+- task: "detection" when the user wants to find where things are in an image ("detect", "find where",
+  "locate", "bounding boxes", "count the", "객체 탐지", "위치를 찾", "박스 쳐", "검출", "몇 개 있는지",
+  "make it a detector", "탐지로 바꿔줘"); "classification" when they want to say what an image is
+  ("classify", "분류", "what kind of", "분류로 바꿔줘"). For detection, model is one of torchvision's
+  detectors: fasterrcnn_resnet50_fpn_v2 ("Faster R-CNN"), fasterrcnn_mobilenet_v3_large_fpn,
+  fasterrcnn_mobilenet_v3_large_320_fpn, retinanet_resnet50_fpn_v2, fcos_resnet50_fpn,
+  ssdlite320_mobilenet_v3_large ("SSDlite").
+- score_threshold: for detection, the lowest score a predicted box needs ("confidence 0.4",
+  "신뢰도 0.5 이상만", "threshold 30%" -> 0.3).
 A bare answer such as "50", "50번" or "./cats" answers <asked_field>. A correction without a setting name
 ("actually 30", "아니 30으로 바꿔줘") changes <asked_field>, or <last_changed_field> when nothing was asked.
 A number you cannot attach to a setting with confidence is not a setting: leave it out.
@@ -102,7 +112,10 @@ Example: <user_message>stop 7</user_message>
 Example: <user_message>10 에폭 더 학습해줘</user_message> (thread: finished_run true)
 -> {"intent": "command", "updates": {}, "command": "continue", "more_epochs": 10}
 Example: <user_message>classify defects into 4 types with efficientnet_b0, 15 epochs</user_message>
--> {"intent": "settings", "updates": {"num_classes": 4, "model": "efficientnet_b0", "epochs": 15}}
+-> {"intent": "settings", "updates": {"task": "classification", "num_classes": 4, "model": "efficientnet_b0",
+"epochs": 15}}
+Example: <user_message>제품 사진에서 불량 위치를 찾는 모델 만들어줘, 신뢰도 0.4</user_message>
+-> {"intent": "settings", "updates": {"task": "detection", "score_threshold": 0.4}}
 """
 
 _JSON_TYPES = {str: "string", int: "integer", float: "number", bool: "boolean"}

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.conversation import messages as msg
-from bot.conversation.answers import AnswerContext, answer, duration_text, estimate
+from bot.conversation.answers import AnswerContext, answer, detection_guess, duration_text, estimate
 from bot.conversation.datasets import (
     DatasetPathError,
     DatasetSummary,
@@ -22,8 +22,15 @@ from bot.conversation.datasets import (
     summarize_dataset,
 )
 from bot.conversation.facts import FactsProvider, GpuLimit, OfflineFacts, gpu_limit
-from bot.conversation.model_names import close_matches, is_known_model, normalize_model_name
+from bot.conversation.model_names import (
+    close_detectors,
+    close_matches,
+    is_detector,
+    is_known_model,
+    normalize_model_name,
+)
 from bot.conversation.parsing import ParseResult
+from bot.conversation.tasks import CLASSIFICATION, DETECTION, task_defaults, task_of
 from training.config import (
     EPOCHS_RANGE,
     FIELD_NAMES,
@@ -32,7 +39,6 @@ from training.config import (
     FieldError,
     TrainingConfig,
     field_bounds,
-    field_defaults,
     validate_field,
 )
 
@@ -91,12 +97,13 @@ class _Turn:
     changed: list[str] = field(default_factory=list)
     summary: DatasetSummary | None = None
     continues_run_id: int | None = None  # the run whose last checkpoint the new run starts from
+    task_stated: bool = False  # this message names the task (even the one the draft already has)
 
 
 def _kept(turn: _Turn, name: str) -> str:
     if name in turn.draft:
         return msg.format_value(turn.language, name, turn.draft[name])
-    default = msg.format_value(turn.language, name, field_defaults().get(name))
+    default = msg.format_value(turn.language, name, task_defaults(task_of(turn.draft)).get(name))
     return msg.text(turn.language, "kept_default", value=default)
 
 
@@ -127,6 +134,22 @@ def _refuse(turn: _Turn, name: str, value: Any, error: FieldError) -> None:
         )
     else:
         turn.lines.append(msg.text(turn.language, "invalid", label=label, value=value, reason=error.message))
+
+
+CLASSIFIER_EXAMPLES = ("resnet50", "efficientnet_b0", "convnext_tiny")
+
+
+def _refuse_model_for_task(turn: _Turn, value: str) -> None:
+    """A classifier named for a detector (or the reverse), or a detector that does not exist."""
+    kept = _kept(turn, "model")
+    if task_of(turn.draft) == DETECTION:
+        key = "unknown_detector" if not is_known_model(value) else "classifier_for_detection"
+        shown = ", ".join(f"`{name}`" for name in close_detectors(value))
+    else:
+        key = "detector_for_classification"
+        backbones = [part for part in value.split("_") if is_known_model(part)]  # resnet50 of a detector
+        shown = ", ".join(f"`{name}`" for name in backbones or CLASSIFIER_EXAMPLES)
+    turn.lines.append(msg.text(turn.language, key, value=value, matches=shown, kept=kept))
 
 
 def _refuse_model(turn: _Turn, value: str) -> None:
@@ -162,6 +185,16 @@ def _summarize(turn: _Turn, user_path: str) -> tuple[Path, DatasetSummary | None
 def _dataset_error(turn: _Turn, value: str, error: DatasetPathError) -> None:
     if error.reason == "outside":
         turn.lines.append(msg.text(turn.language, "path_outside", value=value))
+    elif error.reason == "detection_invalid":
+        turn.lines.append(
+            msg.text(
+                turn.language,
+                "detection_dataset_refused",
+                name=value,
+                format=error.format,
+                reason=error.message,
+            )
+        )
     elif error.reason == "empty":
         turn.lines.append(msg.text(turn.language, "path_empty", value=value))
     else:
@@ -181,29 +214,100 @@ def _apply_dataset(turn: _Turn, value: Any, stated_classes: int | None) -> None:
     except DatasetPathError as error:
         _dataset_error(turn, user_path, error)
         return
+    if summary is not None and summary.task != task_of(turn.draft):
+        if "task" in turn.draft or turn.task_stated or summary.task == CLASSIFICATION:
+            turn.lines.append(_mismatch(turn, user_path, summary))  # explained, not half-accepted
+            return
+        turn.lines.append(msg.text(turn.language, "task_from_dataset", name=user_path))
+        _switch_task(turn, summary.task)
     _set(turn, "dataset_path", user_path)
     if summary is None:
         turn.lines.append(msg.text(turn.language, "not_checked", value=user_path))
         return
     turn.summary = summary
-    classes = ", ".join(f"{name} {summary.counts[name]}" for name in summary.classes[:12])
-    if len(summary.classes) > 12:
-        classes += ", …"
-    turn.lines.append(
-        msg.text(
-            turn.language,
-            "dataset_found",
-            name=user_path,
-            count=len(summary.classes),
-            images=summary.total_images,
-            classes=classes,
-        )
-    )
+    turn.lines.extend(dataset_lines(turn.language, user_path, summary))
     actual = len(summary.classes)
     if stated_classes is not None and stated_classes != actual:
         turn.lines.append(msg.text(turn.language, "classes_disagree", stated=stated_classes, actual=actual))
     if actual >= NUM_CLASSES_RANGE[0]:
         _set(turn, "num_classes", actual)
+
+
+def _mismatch(turn: _Turn, name: str, summary: DatasetSummary) -> str:
+    """Why a classification dataset can't feed a detector (or the reverse), and how to fix it."""
+    shown_format = summary.detection.format.upper() if summary.detection else ""
+    return msg.text(turn.language, f"dataset_is_{summary.task}", name=name, format=shown_format)
+
+
+def dataset_lines(language: str, name: str, summary: DatasetSummary) -> list[str]:
+    """The dataset as the thread is told about it: classes and images, for detection the format, boxes
+    per class, images without boxes and the trainer's warnings worded for a person."""
+    classes = ", ".join(f"{label} {summary.counts.get(label, 0)}" for label in summary.classes[:12])
+    if len(summary.classes) > 12:
+        classes += ", …"
+    report = summary.detection
+    if report is None:
+        return [
+            msg.text(
+                language, "dataset_found", name=name, count=len(summary.classes),
+                images=summary.total_images, classes=classes,
+            )
+        ]  # fmt: skip
+    lines = [
+        msg.text(
+            language, "dataset_found_detection", name=name, format=report.format.upper(),
+            count=len(summary.classes), images=report.images, boxes=report.boxes, classes=classes,
+            empty=report.images_without_boxes,
+        )
+    ]  # fmt: skip
+    for code in _DETECTION_WARNINGS:
+        if count := getattr(report, code):
+            lines.append("• " + msg.text(language, f"detection_warning_{code}", n=count))
+    return lines
+
+
+# the report's counters a person is told about, in this order
+_DETECTION_WARNINGS = (
+    "unreadable_images", "labels_without_images", "images_without_labels", "clipped_boxes",
+    "duplicate_boxes", "tiny_boxes", "resized_annotations", "crowd_boxes",
+)  # fmt: skip
+
+
+def _switch_task(turn: _Turn, task: str) -> None:
+    """Set the task; a model of the other task goes back to the new task's default (said so), and a
+    dataset of the other kind is taken off with the reason (the next question asks for another)."""
+    _set(turn, "task", task)
+    model = turn.draft.get("model")
+    if model is not None and is_detector(model) != (task == DETECTION):
+        del turn.draft["model"]
+        new = task_defaults(task)["model"]
+        shown_task = msg.format_value(turn.language, "task", task)
+        turn.lines.append(
+            msg.text(turn.language, "model_reset_for_task", old=model, task=shown_task, new=new)
+        )
+    if "dataset_path" in turn.draft and "dataset_path" not in turn.changed:
+        summary = _dataset_summary(turn)
+        if summary is not None and summary.task != task:
+            turn.lines.append(_mismatch(turn, turn.draft.pop("dataset_path"), summary))
+            turn.draft.pop("num_classes", None)
+
+
+def _apply_task(turn: _Turn, value: Any) -> None:
+    try:
+        task = validate_field("task", value)
+    except FieldError as error:
+        _refuse(turn, "task", value, error)
+        return
+    turn.task_stated = True
+    if task != task_of(turn.draft) or "task" in turn.draft:
+        _switch_task(turn, task)
+
+
+def _task_open(turn: _Turn) -> bool:
+    """Nothing has settled the task yet: not the person, not a dataset."""
+    if "task" in turn.draft or turn.task_stated:
+        return False
+    return turn.summary is None and _dataset_summary(turn) is None
 
 
 def _known_class_count(turn: _Turn) -> int | None:
@@ -224,8 +328,17 @@ def _apply_field(turn: _Turn, name: str, value: Any) -> None:
     except FieldError as error:
         _refuse(turn, name, value, error)
         return
-    if name == "model" and not is_known_model(valid):
+    if name == "model" and is_detector(valid) and _task_open(turn):
+        _switch_task(turn, DETECTION)  # a detector named where nothing says classification
+    if name == "model" and is_detector(valid) != (task_of(turn.draft) == DETECTION):
+        _refuse_model_for_task(turn, valid)
+        return
+    if name == "model" and not is_detector(valid) and not is_known_model(valid):
         _refuse_model(turn, valid)
+        return
+    if name == "score_threshold" and task_of(turn.draft) != DETECTION:
+        label = msg.label(turn.language, name)
+        turn.lines.append(msg.text(turn.language, "score_threshold_classification", label=label))
         return
     if name == "epochs" and valid > turn.options.max_epochs:
         turn.lines.append(
@@ -272,11 +385,15 @@ def _summary_lines(turn: _Turn, config: TrainingConfig) -> list[str]:
     lines = [msg.text(lang, "summary_title")]
     for name in _SUMMARY_ORDER:
         value = getattr(config, name)
+        if name == "score_threshold" and config.task != DETECTION:
+            continue  # a detector's setting
         if name == "dataset_path":
             shown = f"`{_shown_dataset_path(value, turn.options.data_root)}`"
         elif name == "pretrained" and turn.continues_run_id is not None:  # its weights, nothing else
             lines.append(f"• {msg.label(lang, name)}: {msg.text(lang, 'summary_weights_continued')}")
             continue
+        elif name == "pretrained" and value and is_detector(config.model):
+            shown = msg.text(lang, "summary_weights_detector")
         elif name == "pretrained" and value:
             shown = msg.text(lang, f"summary_weights_{facts.weights(config.model).status}")
         elif name == "gpus" and gpu_limit(facts).found == 0:  # this host has none: say so, not "1"
@@ -286,11 +403,14 @@ def _summary_lines(turn: _Turn, config: TrainingConfig) -> list[str]:
             shown = msg.format_value(lang, name, value)
         suffix = "" if name in turn.draft or name == "dataset_path" else f" ({msg.text(lang, 'default')})"
         lines.append(f"• {msg.label(lang, name)}: {shown}{suffix}")
-    found = estimate(_answer_context(turn, []), config.epochs) if turn.summary else None
+    context = _answer_context(turn, [])
+    found = estimate(context, config.epochs) if turn.summary else None
     if found is not None:
         lines.append(
             "• " + msg.text(lang, "summary_estimate", total=duration_text(lang, found[0]), runs=found[1].runs)
         )
+    elif (guess := detection_guess(context, config.epochs)) is not None:
+        lines.append("• " + msg.text(lang, "summary_estimate_guess", total=duration_text(lang, guess[0])))
     return lines
 
 
@@ -332,7 +452,7 @@ def _complete(turn: _Turn) -> TrainingConfig | None:
 
 def config_from_draft(draft: dict[str, Any], dataset: Path) -> TrainingConfig:
     """The full config of a complete draft: defaults filled in, the dataset's resolved absolute path."""
-    values = {**field_defaults(), **draft, "dataset_path": str(dataset)}
+    values = {**task_defaults(task_of(draft)), **draft, "dataset_path": str(dataset)}
     return TrainingConfig(**{name: values[name] for name in FIELD_NAMES if name in values})
 
 
@@ -425,6 +545,8 @@ def step(
     stated_classes = updates.get("num_classes") if isinstance(updates.get("num_classes"), int) else None
     if stated_classes is None and "dataset_path" not in draft:
         stated_classes = draft.get("num_classes")
+    if "task" in updates:  # first: the dataset and the model are checked against it
+        _apply_task(turn, updates.pop("task"))
     if "dataset_path" in updates:
         _apply_dataset(turn, updates.pop("dataset_path"), stated_classes)
         if turn.summary is not None:
@@ -446,6 +568,8 @@ def step(
     elif not turn.lines and not parsed.updates and draft:
         turn.lines.append(msg.text(language, "nothing_understood"))
 
+    if parsed.task_unclear and _task_open(turn):
+        turn.lines.append(msg.text(language, "ask_task"))
     missing = [name for name in REQUIRED_ORDER if name not in turn.draft]
     config = _complete(turn) if not missing else None
     missing = [name for name in REQUIRED_ORDER if name not in turn.draft]

@@ -136,7 +136,7 @@ _EN_REQUEST = re.compile(
     _I,
 )
 _KO_REQUEST = re.compile(
-    r"(?:해|바꿔|줄여|늘려|올려|내려|낮춰|높여|키워|써|돌려|설정해|변경해|맞춰|넣어|골라)\s*(?:줘|줄래|줄\s*수|주세요|주실|주시|줘요|줄래요|볼래)"
+    r"(?:해|바꿔|줄여|늘려|올려|내려|낮춰|높여|키워|써|돌려|설정해|변경해|맞춰|넣어|골라|만들어)\s*(?:줘|줄래|줄\s*수|주세요|주실|주시|줘요|줄래요|볼래)"
     r"|(?:하자|할게|쓰자|가자|해볼까|하면\s*어때|하는\s*(?:건|게)\s*어때|로\s*해|으로\s*해|로\s*하고|으로\s*하고)"
 )
 # an opinion is asked about a value, so the value is not set ("50 에폭으로 하면 너무 많아?")
@@ -193,6 +193,21 @@ _TOPICS: tuple[tuple[str, re.Pattern[str]], ...] = (
             r"(?:which|what|any|list)\s+(?:of\s+)?(?:the\s+)?datasets|datasets?\s+(?:are\s+there|do\s+(?:you|i|we)\s+have|"
             r"(?:are\s+)?available|exist)|데이터\s*셋?\s*(?:이|은|는|가)?\s*(?:뭐|목록|어떤|무슨|뭐가|있어|있나|있니)|"
             r"어떤\s*데이터|무슨\s*데이터",
+            _I,
+        ),
+    ),
+    (
+        "detection_metric",
+        re.compile(
+            r"(?<![A-Za-z])m?AP(?![A-Za-z])|(?i:mean\s+average\s+precision|(?<![A-Za-z])iou(?![A-Za-z])|intersection\s+over)|"
+            r"평균\s*정밀도",
+            0,
+        ),
+    ),
+    (
+        "detection_model",
+        re.compile(
+            r"\bdetectors?\b|detection\s+models?|object\s+detection|(?:탐지|검출|디텍션)\s*(?:모델|에|엔|용|은|는)|디텍터",
             _I,
         ),
     ),

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from training.contract import DETECTION_MODELS
+
 CATALOGUE_FILE = Path(__file__).with_name("timm_models.json")
 
 _SEP = r"[\s_\-]*"
@@ -114,6 +116,49 @@ _FAMILIES: tuple[_Family, ...] = (
     ),
 )
 
+# torchvision's detectors as people say them ("Faster R-CNN", "retinanet", "SSDlite"); the exact names
+# (training/contract.py) are found as they are
+_DETECTOR_FAMILIES: tuple[tuple[re.Pattern[str], str], ...] = (
+    (
+        re.compile(
+            rf"faster{_SEP}r?{_SEP}-?cnn{_SEP}(?:with{_SEP})?mobile{_SEP}net(?:{_SEP}v?3)?(?:{_SEP}large)?"
+            rf"{_SEP}320(?:{_SEP}fpn)?",
+            re.I,
+        ),
+        "fasterrcnn_mobilenet_v3_large_320_fpn",
+    ),
+    (
+        re.compile(
+            rf"faster{_SEP}r?{_SEP}-?cnn{_SEP}(?:with{_SEP})?mobile{_SEP}net(?:{_SEP}v?3)?(?:{_SEP}large)?"
+            rf"(?:{_SEP}fpn)?",
+            re.I,
+        ),
+        "fasterrcnn_mobilenet_v3_large_fpn",
+    ),
+    (
+        re.compile(
+            rf"faster{_SEP}r{_SEP}-?cnn(?:{_SEP}(?:with{_SEP})?resnet{_SEP}50)?(?:{_SEP}fpn)?(?:{_SEP}v2)?|"
+            rf"패스터{_SEP}알{_SEP}씨{_SEP}엔{_SEP}엔",
+            re.I,
+        ),
+        "fasterrcnn_resnet50_fpn_v2",
+    ),
+    (
+        re.compile(
+            rf"retina{_SEP}net(?:{_SEP}resnet{_SEP}50)?(?:{_SEP}fpn)?(?:{_SEP}v2)?|레티나{_SEP}넷", re.I
+        ),
+        "retinanet_resnet50_fpn_v2",
+    ),
+    (re.compile(rf"\bfcos(?:{_SEP}resnet{_SEP}50)?(?:{_SEP}fpn)?", re.I), "fcos_resnet50_fpn"),
+    (
+        re.compile(
+            rf"\bssd{_SEP}(?:lite)?(?:{_SEP}320)?(?:{_SEP}mobile{_SEP}net(?:{_SEP}v?3)?(?:{_SEP}large)?)?",
+            re.I,
+        ),
+        "ssdlite320_mobilenet_v3_large",
+    ),
+)
+
 _TIMM_LIKE = re.compile(r"^[a-z][a-z0-9]*(?:[_.][a-z0-9]+)*$")
 # "model: <name>" / "모델은 <name>": a name given explicitly after a keyword
 _EXPLICIT_MODEL = re.compile(
@@ -133,7 +178,11 @@ class ModelMention:
 
 
 def find_model(text: str) -> ModelMention | None:
-    """The first known model family mentioned in free text, normalised to its timm name."""
+    """The first known model family mentioned in free text, normalised to its timm name (or to its
+    torchvision name for a detector)."""
+    detector = _find_detector(text) or _misspelt_detector(text)
+    if detector is not None:
+        return detector
     best: ModelMention | None = None
     for family in _FAMILIES:
         for match in family.pattern.finditer(text):
@@ -158,9 +207,52 @@ def find_model(text: str) -> ModelMention | None:
     return None
 
 
+_WORD_GOES_ON = re.compile(r"[A-Za-z0-9_]")  # "retinanet_resnet50_fpn_v3" is not retinanet_resnet50_fpn_v2
+
+
+def _find_detector(text: str) -> ModelMention | None:
+    found = [
+        ModelMention(name, match.start(), match.end())
+        for pattern, name in _DETECTOR_FAMILIES
+        if (match := pattern.search(text)) and not _WORD_GOES_ON.match(text, match.end())
+    ]
+    found += [
+        ModelMention(name, match.start(), match.end())
+        for name in DETECTION_MODELS
+        if (match := re.search(rf"(?<![\w-]){name}(?![\w-])", text, re.I))
+    ]
+    # the earliest, and of those the longest ("faster rcnn mobilenet 320" over "faster rcnn")
+    return min(found, key=lambda mention: (mention.start, -mention.end), default=None)
+
+
+def _misspelt_detector(text: str) -> ModelMention | None:
+    """ "model retinanet_resnet50_fpn_v3": a name given after "model" that is nearly a detector's, as given
+    (its backbone inside is not the model), so the answer can name the detector meant."""
+    explicit = _EXPLICIT_MODEL.search(text)
+    if explicit is None:
+        return None
+    given = explicit.group("name").lower()
+    if difflib.get_close_matches(given, DETECTION_MODELS, n=1, cutoff=0.8):
+        return ModelMention(given, explicit.start("name"), explicit.end("name"))
+    return None
+
+
+def is_detector(name: str) -> bool:
+    return name in DETECTION_MODELS
+
+
+def close_detectors(name: str, limit: int = 3) -> list[str]:
+    """The detectors closest to `name` (a classifier name gets the ones sharing its backbone)."""
+    matches = difflib.get_close_matches(name.lower()[:128], DETECTION_MODELS, n=limit, cutoff=0.3)
+    return matches or list(DETECTION_MODELS[:limit])
+
+
 def normalize_model_name(raw: str) -> str:
     """A timm name for `raw`: a known family's canonical name, else `raw` lowercased and trimmed."""
     text = raw.strip()
+    for pattern, detector in _DETECTOR_FAMILIES:
+        if pattern.fullmatch(text):
+            return detector
     for family in _FAMILIES:
         match = family.pattern.fullmatch(text)
         if match and (name := family.to_timm(match)):

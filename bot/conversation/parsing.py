@@ -38,6 +38,8 @@ Topic = Literal[
     "gpus",  # which GPUs this host has, how runs share them
     "datasets",  # which datasets exist
     "pretrained",  # pretrained weights: what, and whether available here
+    "detection_metric",  # what mAP / IoU mean
+    "detection_model",  # which detector suits this data
     "unknown",
 ]
 TOPICS: tuple[str, ...] = (
@@ -50,6 +52,8 @@ TOPICS: tuple[str, ...] = (
     "gpus",
     "datasets",
     "pretrained",
+    "detection_metric",
+    "detection_model",
     "unknown",
 )
 
@@ -121,6 +125,7 @@ class ParseResult:
     question: Question | None = None  # when intent == "question"
     unattached: list[str] = field(default_factory=list)  # numbers read but not attached to a setting
     notices: list[str] = field(default_factory=list)  # e.g. "Claude unavailable; used the built-in parser"
+    task_unclear: bool = False  # asks for a model in words either task is called by: the bot asks which
 
 
 class Parser(Protocol):

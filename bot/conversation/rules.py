@@ -13,6 +13,7 @@ from typing import Any
 from bot.conversation import intents
 from bot.conversation.model_names import find_model
 from bot.conversation.parsing import ParseContext, ParseResult, Question
+from bot.conversation.tasks import blank_task_words, find_task, task_unclear
 from training.config import NUMERIC_FIELDS
 
 _I = re.I
@@ -148,6 +149,14 @@ _PATTERNS: dict[str, list[re.Pattern[str]]] = {
         re.compile(
             r"(?:num[\s_-]*+gpus|number\s+of\s+gpus|(?<![a-z])" + _GPU_WORD + r")"
             r"\s*+(?:[:=]|는|은|를|을|수는?|개수는?|to)?\s*+" + _NUM + r"(?!\s*+(?:번|th\b|st\b|nd\b|rd\b))",
+            _I,
+        ),
+    ],
+    # "confidence 0.4", "신뢰도 0.5 이상만", "threshold 30%": the lowest score a detected box needs
+    "score_threshold": [
+        re.compile(
+            r"(?:score[\s_-]*threshold|conf(?:idence)?(?:[\s_-]*threshold)?|threshold|신뢰도|임계값|임계치|"
+            r"점수\s*(?:기준|임계값)?)" + _JOIN + _NUM + r"(\s*%)?",
             _I,
         ),
     ],
@@ -317,6 +326,10 @@ def _find_bare_name(text: str) -> str | None:
     return None
 
 
+def _numeric(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
 def _to_number(field: str, raw: str) -> int | float | str:
     """The number as typed, never cut: "-8" → -8, "1e9" → 1000000000, "2.5" stays 2.5 (an integer field
     then refuses it); a number too big for a float stays text ("1e400"), which the engine refuses too."""
@@ -345,6 +358,8 @@ _ORDINAL = re.compile(
     _I,
 )
 _ORDINAL_AFTER_NUMBER_WORDS = re.compile(r"\d{1,2}\s*번째")
+# the bot's own question (catalogue "ask_task"): a message naming a task right after it answers it
+_ASKED_TASK = re.compile(r"\*what\* the image is|이미지가 \*무엇인지\*")
 _LISTED = re.compile(r"(?:Available(?: datasets)?|있는 데이터셋):\s*((?:`[^`\n]{1,200}`(?:,\s*)?)+)")
 
 
@@ -392,6 +407,8 @@ def _find_fields(text: str, context: ParseContext) -> tuple[dict[str, Any], list
             matches = list(pattern.finditer(work))
             if matches:
                 updates[field] = _to_number(field, matches[-1].group(1))
+                if field == "score_threshold" and matches[-1].group(2) and _numeric(updates[field]):
+                    updates[field] = float(updates[field]) / 100  # "30%" is 0.3
                 for match in matches:
                     work = _blank(work, match.start(), match.end())
                 break
@@ -399,6 +416,10 @@ def _find_fields(text: str, context: ParseContext) -> tuple[dict[str, Any], list
     if "num_classes" not in updates and (binary := _BINARY.search(work)):
         updates["num_classes"] = 2
         work = _blank(work, binary.start(), binary.end())
+
+    if task := find_task(text):
+        updates["task"] = task
+        work = blank_task_words(work)
 
     if _PRETRAINED_FALSE.search(work):
         updates["pretrained"] = False
@@ -439,16 +460,21 @@ def parse_message(text: str, context: ParseContext) -> ParseResult:
         return ParseResult(intent="command", command=command.name, command_args=args)
     if intents.is_smalltalk(text):  # the whole message: "hi", "thanks!", "고마워요" (never a dataset name)
         return ParseResult(intent="smalltalk")
-    if intents.is_question(text, bare_value=stated) and not (stated and intents.is_request(text)):
+    answers_task = "task" in updates and _ASKED_TASK.search(context.last_bot_message) and "?" not in text
+    if (
+        intents.is_question(text, bare_value=stated)
+        and not (stated and intents.is_request(text))
+        and not answers_task  # "where things are" answers the bot's question, it doesn't ask one
+    ):
         named = {name: value for name, value in updates.items() if not (guessed and name == "dataset_path")}
         return ParseResult(intent="question", question=_question(text, named))
-    return ParseResult(updates=updates, unattached=unattached)
+    return ParseResult(updates=updates, unattached=unattached, task_unclear=task_unclear(text))
 
 
 def _question(text: str, updates: dict[str, Any]) -> Question:
     topic, field = intents.question_topic(text)
-    if topic == "model":
-        return Question("model", value=intents.image_count(text))
+    if topic in ("model", "detection_model"):
+        return Question(topic, value=intents.image_count(text))
     if topic == "epochs":
         field = "epochs"
     value = updates.get(field) if field else None

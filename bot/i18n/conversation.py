@@ -32,6 +32,69 @@ TEXTS: dict[str, dict[str, str]] = {
         "default": "default",
         "summary_gpus_none": "none on this host (it trains on the CPU)",
         "task_classification": "classification",
+        "task_detection": "object detection",
+        "duration_detection_guess": "A rough guess, not a measurement: about {total} for {epochs} epochs "
+        "({images} images at about {per_image} s each per epoch, a detector's typical cost at {size}px on "
+        "this host's {device}). No detection run of {model} has finished an epoch here yet; after one, "
+        "estimates come from its measured times.",
+        "summary_estimate_guess": "Estimated time: roughly {total} (a guess: no detection run of this model "
+        "has finished an epoch on this host yet)",
+        "ask_task": "Should the model say *what* the image is (classification), or *where* things are in it "
+        "(object detection, with boxes)? Until you say, or a dataset shows it, I'll set up a classifier.",
+        "summary_weights_detector": "yes (COCO-trained detector weights from torchvision; random "
+        "initialisation when this host can't download them)",
+        "detector_advice_cuda": "For object detection{device} I'd use `{model}` (the default): Faster R-CNN "
+        "with a ResNet-50 FPN backbone, started from its COCO weights, is the most accurate of the detectors "
+        "here on small datasets, and 640 px images in batches of 8 fit one GPU.",
+        "detector_advice_cpu": "For object detection{device} I'd use `{model}`: Faster R-CNN with a "
+        "MobileNetV3 backbone at 320 px is several times cheaper per image than the ResNet-50 default, "
+        "which a CPU trains very slowly.",
+        "detector_advice_data": "Your dataset has {images} images and {boxes} boxes; the rarest class has "
+        "{fewest}.",
+        "detector_advice_few_boxes": "With {fewest} boxes for a class, keep the pretrained (COCO) weights on "
+        "and expect that class to be found less reliably; more labelled boxes help it most.",
+        "detector_advice_images": "For {images} images: what matters most is the number of boxes per class "
+        "(a few hundred each is a good start) and keeping the pretrained weights on.",
+        "detection_metric": "*mAP* (mean average precision) is how a detector is scored: for each class, "
+        "the predicted boxes are ranked by score and matched to the true boxes; a match needs an IoU "
+        "(overlap: intersection over union) of at least 0.5 for *mAP@.50*, and *mAP@[.50:.95]* averages "
+        "over IoU thresholds from 0.5 to 0.95 (stricter about position). Precision averaged over recall "
+        "gives each class's AP; their mean is the mAP (0 to 1, higher is better).",
+        "task_from_dataset": "`{name}` is a detection dataset, so this run trains an object detector "
+        "(say “make it a classifier” to change that).",
+        "model_reset_for_task": "`{old}` is not a model for {task}, so the model is now that task's default, "
+        "`{new}`.",
+        "classifier_for_detection": "`{value}` is an image classifier; an object detector is one of "
+        "torchvision's detectors ({matches}). I kept {kept}.",
+        "detector_for_classification": "`{value}` is an object detector, but this run classifies images: "
+        "say “make it a detector” to train one, or name a timm classifier ({matches}). I kept {kept}.",
+        "unknown_detector": "There is no detector `{value}`; did you mean {matches}? I kept {kept}.",
+        "score_threshold_classification": "The {label} is for object detection (the lowest score a box "
+        "needs to be shown); this run classifies images, so I changed nothing.",
+        "dataset_found_detection": "Found `{name}`: a {format} detection dataset with {count} classes, "
+        "{images} images and {boxes} boxes (boxes per class: {classes}); {empty} images have no boxes.",
+        "detection_warning_clipped_boxes": "{n} boxes reach outside their image; they are cut to its edge.",
+        "detection_warning_tiny_boxes": "{n} boxes are tiny (under 1% of the image's side); they are hard "
+        "to learn.",
+        "detection_warning_duplicate_boxes": "{n} boxes are listed twice in the same image; one of each "
+        "is kept.",
+        "detection_warning_images_without_labels": "{n} images have no label entry; they are left out.",
+        "detection_warning_labels_without_images": "{n} label entries name an image that is missing; "
+        "they are left out.",
+        "detection_warning_unreadable_images": "{n} images can't be read; they are left out.",
+        "detection_warning_resized_annotations": "{n} images are a different size than their labels say; "
+        "their boxes are scaled to the file.",
+        "detection_warning_crowd_boxes": "{n} crowd boxes (COCO iscrowd) are left out.",
+        "detection_dataset_refused": "`{name}` looks like a {format} detection dataset, but it can't be "
+        "used as it is: {reason}",
+        "dataset_is_detection": "`{name}` is an object-detection dataset ({format}: images with box labels), "
+        "but this run is an image classifier, which needs one folder per class "
+        "(`{name}/<class>/<image>.jpg`). Say “make it a detector” to train a detector on it, or give a "
+        "dataset of class folders.",
+        "dataset_is_classification": "`{name}` is an image-classification dataset (one folder per class), "
+        "but this run is an object detector, which needs images with box labels: YOLO (`images/` and "
+        "`labels/*.txt`), COCO (a JSON file of boxes) or VOC (`Annotations/*.xml`). Say “make it a "
+        "classifier” to classify with it, or give a detection dataset.",
         "cancelled": "Cancelled. Mention me again when you want to set up a new training run.",
         "nothing_understood": "I didn't catch a setting in that.",
         "yes": "yes",
@@ -199,6 +262,74 @@ TEXTS: dict[str, dict[str, str]] = {
         "default": "기본값",
         "summary_gpus_none": "없음 (이 서버는 CPU로 학습해요)",
         "task_classification": "분류",
+        "task_detection": "객체 탐지",
+        "duration_detection_guess": "측정이 아닌 대략적인 짐작이에요: {epochs} 에폭에 약 {total} (이미지 "
+        "{images}장, 에폭마다 장당 약 {per_image}초. 이 서버의 {device}에서 {size}px 탐지 모델이 보통 드는 "
+        "시간). 이 서버에서 {model}(으)로 에폭을 끝낸 탐지 학습이 아직 없어요. 한 번 끝나면 그 측정값으로 "
+        "예측해요.",
+        "summary_estimate_guess": "예상 시간: 대략 {total} (짐작: 이 서버에서 이 모델로 에폭을 끝낸 탐지 "
+        "학습이 아직 없어요)",
+        "ask_task": "모델이 이미지가 *무엇인지* 말해야 하나요 (분류), 아니면 이미지 *어디에* 무엇이 있는지 "
+        "찾아야 하나요 (객체 탐지, 박스 표시)? 말씀하시거나 데이터셋으로 알 수 있을 때까지는 분류로 "
+        "준비할게요.",
+        "summary_weights_detector": "사용 (토치비전의 COCO 학습 탐지 가중치, 이 서버가 내려받지 못하면 랜덤 "
+        "초기화)",
+        "detector_advice_cuda": "객체 탐지는{device} `{model}`(기본값)을(를) 추천해요: COCO 가중치에서 "
+        "시작하는 ResNet-50 FPN 백본의 Faster R-CNN이 여기 있는 탐지 모델 중 작은 데이터셋에서 "
+        "가장 정확하고, "
+        "640px 이미지를 8장씩 묶어도 GPU 하나에 들어가요.",
+        "detector_advice_cpu": "객체 탐지는{device} `{model}`을(를) 추천해요: 320px의 MobileNet V3 백본 "
+        "Faster R-CNN은 이미지 한 장에 드는 계산이 ResNet-50 기본 모델보다 몇 배 적어요. CPU로는 기본 모델 "
+        "학습이 아주 느려요.",
+        "detector_advice_data": "데이터셋에는 이미지 {images}장, 박스 {boxes}개가 있고 가장 적은 클래스의 "
+        "박스는 {fewest}개예요.",
+        "detector_advice_few_boxes": "박스가 {fewest}개뿐인 클래스가 있으니 사전학습(COCO) 가중치를 "
+        "켜 두세요. "
+        "그 클래스는 덜 잘 찾을 수 있고, 라벨 박스를 더 모으는 게 가장 도움이 돼요.",
+        "detector_advice_images": "이미지 {images}장이라면 클래스별 박스 수(클래스마다 수백 개면 좋은 "
+        "출발점)와 사전학습 가중치를 켜 두는 게 가장 중요해요.",
+        "detection_metric": "*mAP*(평균 정밀도의 평균)는 탐지 모델의 점수예요. 클래스마다 예측 박스를 점수 "
+        "순으로 세워 실제 박스와 짝지어요. *mAP@.50*에서는 겹침(IoU, 교집합÷합집합)이 0.5 이상이어야 맞은 "
+        "것이고, *mAP@[.50:.95]*는 0.5부터 0.95까지 여러 기준의 평균이라 위치에 더 엄격해요. 재현율에 걸친 "
+        "정밀도의 평균이 클래스별 AP이고, 그 평균이 mAP예요 (0~1, 높을수록 좋아요).",
+        "task_from_dataset": "`{name}`은(는) 객체 탐지 데이터셋이라서 이번 학습은 객체 탐지 모델로 "
+        "할게요 (“분류로 바꿔줘”라고 하면 바꿀 수 있어요).",
+        "model_reset_for_task": "`{old}`은(는) {task}용 모델이 아니라서 모델을 그 작업의 기본값 "
+        "`{new}`(으)로 "
+        "바꿨어요.",
+        "classifier_for_detection": "`{value}`은(는) 이미지 분류 모델이에요. 객체 탐지 모델은 토치비전의 "
+        "탐지 모델 중 하나예요 ({matches}). {kept}(으)로 두었어요.",
+        "detector_for_classification": "`{value}`은(는) 객체 탐지 모델인데 이번 학습은 이미지 분류예요. "
+        "탐지 모델을 학습하려면 “탐지로 바꿔줘”라고 하거나, timm 분류 모델을 말씀해 주세요 ({matches}). "
+        "{kept}(으)로 두었어요.",
+        "unknown_detector": "`{value}`(이)라는 탐지 모델은 없어요. 혹시 {matches} 중 하나인가요? "
+        "{kept}(으)로 두었어요.",
+        "score_threshold_classification": "{label}은(는) 객체 탐지용 설정이에요 (박스를 보여줄 최소 점수). "
+        "이번 학습은 이미지 분류라서 아무것도 바꾸지 않았어요.",
+        "dataset_found_detection": "`{name}` 데이터셋을 찾았어요: {format} 형식의 객체 탐지 데이터셋, "
+        "클래스 {count}개, 이미지 {images}장, 박스 {boxes}개 (클래스별 박스: {classes}). 박스가 없는 "
+        "이미지는 {empty}장이에요.",
+        "detection_warning_clipped_boxes": "박스 {n}개가 이미지 밖으로 나가서 이미지 경계에 맞춰 잘랐어요.",
+        "detection_warning_tiny_boxes": "박스 {n}개가 아주 작아요 (이미지 변의 1% 미만). 학습하기 어려워요.",
+        "detection_warning_duplicate_boxes": "같은 이미지에 같은 박스가 두 번 적힌 경우가 {n}개 있어서 "
+        "하나씩만 남겼어요.",
+        "detection_warning_images_without_labels": "라벨 항목이 없는 이미지 {n}장은 뺐어요.",
+        "detection_warning_labels_without_images": "이미지 파일이 없는 라벨 항목 {n}개는 뺐어요.",
+        "detection_warning_unreadable_images": "읽을 수 없는 이미지 {n}장은 뺐어요.",
+        "detection_warning_resized_annotations": "라벨에 적힌 크기와 실제 크기가 다른 이미지가 {n}장 있어서 "
+        "박스를 실제 크기에 맞췄어요.",
+        "detection_warning_crowd_boxes": "군중 박스(COCO `iscrowd`) {n}개는 뺐어요.",
+        "detection_dataset_refused": "`{name}`은(는) {format} 형식의 탐지 데이터셋 같지만 지금 상태로는 쓸 "
+        "수 없어요: {reason}",
+        "dataset_is_detection": "`{name}`은(는) 객체 탐지 데이터셋이에요 "
+        "({format}: 박스 라벨이 붙은 이미지). "
+        "그런데 이번 학습은 이미지 분류라서 클래스마다 폴더가 하나씩 있어야 해요 "
+        "(`{name}/<class>/<image>.jpg`). 이 데이터로 탐지 모델을 학습하려면 “탐지로 바꿔줘”라고 하거나, "
+        "클래스 폴더로 된 데이터셋을 알려 주세요.",
+        "dataset_is_classification": "`{name}`은(는) 이미지 분류 데이터셋이에요 (클래스마다 폴더 하나). "
+        "그런데 이번 학습은 객체 탐지라서 박스 라벨이 붙은 이미지가 필요해요: YOLO (`images/`와 "
+        "`labels/*.txt`), COCO (박스가 적힌 `.json` 파일), VOC (`Annotations/*.xml`). 이 데이터로 분류하려면 "
+        "“분류로 바꿔줘”라고 하거나, 탐지 데이터셋을 알려 주세요.",
         "cancelled": "취소했어요. 새로 학습을 준비하려면 다시 불러 주세요.",
         "nothing_understood": "설정 값을 찾지 못했어요.",
         "yes": "사용",

@@ -5,7 +5,10 @@ TEXTS: dict[str, dict[str, str]] = {
     "en": {
         "upload_not_zip": "`{name}` is not a readable .zip file.",
         "upload_no_classes": "`{name}` needs one folder per class (at least two), each with images, e.g. "
-        "`cat/1.jpg`, `dog/1.jpg` (optionally inside `train/` and `val/`).",
+        "`cat/1.jpg`, `dog/1.jpg` (optionally inside `train/` and `val/`), or, for object detection, images "
+        "with box labels: YOLO (`images/` and `labels/`), COCO (a `.json` of boxes) or VOC (`Annotations/`).",
+        "upload_detection_invalid": "`{name}` holds a {format} detection dataset, but it can't be used as it "
+        "is: {reason}. Nothing was kept.",
         "upload_outside": "`{name}` was refused: the member `{member}` points outside the folder it would be "
         "extracted to. Nothing was extracted.",
         "upload_symlink": "`{name}` was refused: `{member}` is a symbolic link. Nothing was extracted.",
@@ -35,7 +38,11 @@ TEXTS: dict[str, dict[str, str]] = {
     "ko": {
         "upload_not_zip": "`{name}`은(는) 읽을 수 있는 .zip 파일이 아니에요.",
         "upload_no_classes": "`{name}`에는 클래스마다 이미지가 든 폴더가 (두 개 이상) 있어야 해요. 예: "
-        "`cat/1.jpg`, `dog/1.jpg` (`train/`, `val/` 안에 있어도 돼요).",
+        "`cat/1.jpg`, `dog/1.jpg` (`train/`, `val/` 안에 있어도 돼요). 객체 탐지라면 박스 라벨이 "
+        "붙은 이미지가 필요해요: YOLO (`images/`와 `labels/`), COCO (박스가 적힌 `.json`), "
+        "VOC (`Annotations/`).",
+        "upload_detection_invalid": "`{name}`에는 {format} 형식의 탐지 데이터셋이 있지만 지금 상태로는 쓸 수 "
+        "없어요: {reason}. 아무것도 남기지 않았어요.",
         "upload_outside": "`{name}`을(를) 거부했어요: `{member}` 항목이 풀 폴더 바깥을 가리켜요. "
         "아무것도 풀지 않았어요.",
         "upload_symlink": "`{name}`을(를) 거부했어요: `{member}`은(는) 심볼릭 링크예요. "
