@@ -65,7 +65,8 @@ def test_the_saved_layout_keeps_the_keys_older_checkpoints_have(tmp_path: Path) 
         "generator",
         "rng",
     }
-    assert saved["best"] == {"val_acc": -1.0, "epoch": 0, "confusion": [], "per_class": {}}
+    older = {"val_acc": -1.0, "epoch": 0, "confusion": [], "per_class": {}}
+    assert older.items() <= saved["best"].items()  # detection's figures come on top
 
 
 class Planted:
