@@ -320,6 +320,7 @@ def run_console(settings: Settings, db: Database, parser_choice: str) -> int:
     user = getpass.getuser()
     actions = Actions.compose(settings, db, parser_choice, admins=frozenset({user}))
     actions.runs.start()
+    actions.start_sweeps()
     try:
         return Console(actions, user=user, language=locale_language()).run()
     finally:

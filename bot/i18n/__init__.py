@@ -14,11 +14,21 @@ from collections.abc import Mapping
 from types import ModuleType
 from typing import Any
 
-from bot.i18n import backends, console, conversation, policy, predict, runs, slack, uploads
+from bot.i18n import backends, console, conversation, policy, predict, runs, slack, sweeps, uploads
 
 LANGUAGES = ("en", "ko")
 DEFAULT_LANGUAGE = "en"
-AREAS: tuple[ModuleType, ...] = (conversation, runs, slack, console, uploads, predict, backends, policy)
+AREAS: tuple[ModuleType, ...] = (
+    conversation,
+    runs,
+    slack,
+    console,
+    uploads,
+    predict,
+    backends,
+    policy,
+    sweeps,
+)
 
 
 def _merge(areas: tuple[ModuleType, ...]) -> dict[str, dict[str, str]]:

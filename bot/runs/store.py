@@ -145,6 +145,7 @@ class RunStore:
                     slack_channel=request.slack_channel,
                     slack_thread_ts=request.slack_thread_ts,
                     continues_run_id=request.continues_run_id,
+                    sweep_id=request.sweep_id,
                 )
                 session.add(row)
                 session.flush()

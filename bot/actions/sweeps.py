@@ -1,0 +1,161 @@
+"""The sweep use cases for every front end: a message asking for a sweep gets a proposal (trials, what
+varies, the estimate) with Start; Start, a typed "start sweep" and Stop go through the policy as for runs
+(the requester or an admin). Refusals change nothing."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.actions.results import Thread
+from bot.conversation import ConversationService
+from bot.conversation.answers import AnswerContext, estimate
+from bot.conversation.datasets import DatasetPathError, summarize_dataset
+from bot.conversation.language import detect_language
+from bot.i18n import t
+from bot.policy import Action, Actor, Policy, Reason, Refusal
+from bot.settings import Settings
+from bot.storage import ChatSession, SweepStatus
+from bot.sweeps import present
+from bot.sweeps.controller import SweepController, SweepView
+from bot.sweeps.parse import parse_sweep
+from bot.sweeps.spec import SweepRefusal, SweepSpec, checked, objective_for
+from training.config import TrainingConfig
+
+_START_WORDS = re.compile(
+    r"^\s*(?:start|run|go)\s+(?:the\s+)?sweep\b|^\s*스윕\s*(?:시작|돌려)", re.IGNORECASE
+)
+_STOP_WORDS = re.compile(
+    r"^\s*(?:stop|cancel|abort)\s+(?:the\s+)?sweep\b|^\s*스윕\s*(?:중지|멈춰|취소)", re.IGNORECASE
+)
+
+
+@dataclass(frozen=True)
+class SweepProposed:
+    sweep: SweepView
+    text: str
+    language: str
+
+
+@dataclass(frozen=True)
+class SweepStarted:
+    sweep: SweepView
+    language: str
+
+
+@dataclass(frozen=True)
+class SweepStopped:
+    sweep: SweepView
+    language: str
+
+
+@dataclass(frozen=True)
+class SweepSaid:
+    """A refusal or a short answer, in the person's language; nothing was changed."""
+
+    text: str
+
+
+SweepResult = SweepProposed | SweepStarted | SweepStopped | SweepSaid | Refusal
+
+
+class SweepActions:
+    def __init__(
+        self, settings: Settings, policy: Policy, conversation: ConversationService, sweeps: SweepController
+    ) -> None:
+        self._settings = settings
+        self._policy = policy
+        self._conversation = conversation
+        self.controller = sweeps
+
+    def handle_text(self, actor: Actor, where: Thread, text: str) -> SweepResult | None:
+        """A message about a sweep (asking for one, starting or stopping the thread's); None otherwise."""
+        session = self._conversation.get_session(where.team_id, where.channel, where.thread_ts)
+        language = detect_language(text, session.language if session else "en")
+        if _START_WORDS.search(text) and session is not None:
+            drafts = [s for s in self.controller.in_session(session.id) if s.status == SweepStatus.DRAFT]
+            return self.start(actor, drafts[0].id, language) if drafts else None
+        if _STOP_WORDS.search(text) and session is not None:
+            running = [s for s in self.controller.in_session(session.id) if s.status == SweepStatus.RUNNING]
+            return self.stop(actor, running[0].id, language) if running else None
+        try:
+            spec = parse_sweep(text)
+        except SweepRefusal as refused:
+            return SweepSaid(present.refusal(language, refused))
+        if spec is None:
+            return None
+        refusal = self._policy.may_use_draft(actor, session.user_id if session else None, Action.EDIT)
+        if refusal is not None:
+            return refusal
+        return self._propose(actor, where, session, spec, language)
+
+    def _propose(
+        self, actor: Actor, where: Thread, session: ChatSession | None, spec: SweepSpec, language: str
+    ) -> SweepResult:
+        base = self._conversation.confirmed_config(session) if session is not None else None
+        try:
+            if base is None:
+                raise SweepRefusal("needs_setup")
+            config = base[0]
+            spec = checked(
+                spec.model_copy(update={"objective": objective_for(config.model_dump())}),
+                self._settings.sweep_max_trials,
+            )
+            for params in spec.grid_points() if spec.kind == "grid" else []:
+                TrainingConfig.model_validate({**config.model_dump(), **params})
+        except SweepRefusal as refused:
+            return SweepSaid(present.refusal(language, refused))
+        assert session is not None
+        sweep = self.controller.create(
+            spec,
+            config,
+            session.user_id,
+            session_id=session.id,
+            slack_channel=where.channel if where.team_id != "console" else None,
+            slack_thread_ts=where.thread_ts if where.team_id != "console" else None,
+            draft=True,
+        )
+        text = present.proposal(
+            language, spec, config, sweep.parallel, self._estimate(spec, config, sweep.parallel)
+        )
+        return SweepProposed(sweep, text, language)
+
+    def _estimate(self, spec: SweepSpec, config: TrainingConfig, parallel: int) -> float | None:
+        """The whole sweep's time from this host's history: every trial's estimate, in waves of `parallel`."""
+        try:
+            summary = summarize_dataset(Path(config.dataset_path))
+        except (DatasetPathError, OSError):
+            return None
+        points = spec.grid_points() if spec.kind == "grid" else [{}] * spec.trial_count()
+        seconds = []
+        for params in points:
+            draft = {**config.model_dump(), **params}
+            found = estimate(
+                AnswerContext("en", draft, summary, self._conversation.facts, []), int(draft["epochs"])
+            )
+            if found is None:
+                return None
+            seconds.append(found[0])
+        return sum(seconds) / min(parallel, len(seconds))  # trials in waves of `parallel`
+
+    def start(self, actor: Actor, sweep_id: int, language: str) -> SweepResult:
+        sweep = self.controller.view(sweep_id)
+        refusal = self._policy.may_use_draft(actor, sweep.requested_by, Action.START)
+        if refusal is not None:
+            return refusal
+        started = self.controller.launch(sweep_id)
+        if started is None:
+            return SweepSaid(t(language, "sweep_refused_gone"))
+        return SweepStarted(started, language)
+
+    def stop(self, actor: Actor, sweep_id: int, language: str) -> SweepResult:
+        sweep = self.controller.view(sweep_id)
+        if actor.user != sweep.requested_by and not self._policy.is_admin(actor.user):
+            return Refusal(Reason.NOT_OWNER, Action.STOP, owner=sweep.requested_by)
+        return SweepStopped(self.controller.stop(sweep_id, actor.user), language)
+
+    def visible(self, user: str, limit: int = 10) -> list[SweepView]:
+        """Recent sweeps a person may see: their own, or all for admins."""
+        sweeps = self.controller.recent(limit)
+        return [s for s in sweeps if self._policy.is_admin(user) or s.requested_by == user]
