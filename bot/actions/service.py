@@ -12,7 +12,6 @@ from pathlib import Path
 import anthropic
 
 from bot.actions.fairness import RateLimiter
-from bot.actions.sweeps import SweepActions
 from bot.actions.results import (
     Cancelled,
     Exported,
@@ -24,6 +23,7 @@ from bot.actions.results import (
     Stopped,
     Thread,
 )
+from bot.actions.sweeps import SweepActions
 from bot.conversation import ConversationService
 from bot.conversation.service import StartOrder, Turn
 from bot.i18n import DEFAULT_LANGUAGE, t
