@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TextIO
 
 from bot.actions import Actions, Exported, Failed, ModelOf, Resumed, Said, Started, Stopped, Thread
+from bot.actions.sweeps import SweepProposed, SweepSaid, SweepStarted, SweepStopped
 from bot.conversation.service import Turn
 from bot.i18n import DEFAULT_LANGUAGE, t
 from bot.policy import Actor, Refusal
@@ -32,6 +33,8 @@ from bot.present.refusals import refusal_text
 from bot.runs import RunUpdate, RunView
 from bot.settings import Settings
 from bot.storage import Database, RunStatus
+from bot.sweeps import present as sweep_present
+from bot.sweeps.controller import SweepController, SweepView
 
 QUIT_WORDS = frozenset({"quit", "exit", "종료", "q"})
 CONSOLE = "console"
@@ -104,6 +107,8 @@ class Console:
         return Thread(CONSOLE, CONSOLE, self._thread)
 
     def _handle(self, text: str) -> None:
+        if self._handle_sweep(text):
+            return
         started = self._actions.typed_start(self._actor, self._where(), text, None)
         if started is not None:
             self._on_started(started)
@@ -119,6 +124,64 @@ class Console:
             CONSOLE_COMMANDS[turn.command](self, turn)
             return
         self._say_turn(turn)
+
+    def _handle_sweep(self, text: str) -> bool:
+        """A sweep asked for, started ("start sweep" / "스윕 시작") or stopped; False for other messages."""
+        sweeps = self._actions.sweeps
+        result = sweeps.handle_text(self._actor, self._where(), text) if sweeps is not None else None
+        if result is None or sweeps is None:
+            return False
+        match result:
+            case SweepProposed(text=proposal, language=language):
+                self._language = language
+                self._say(proposal)
+            case SweepStarted(sweep=sweep, language=language):
+                self._say(
+                    t(
+                        language,
+                        "sweep_started",
+                        id=sweep.id,
+                        count=sweep.trials_budget,
+                        parallel=sweep.parallel,
+                    )
+                )
+                self._follow_sweep(sweeps.controller, sweep.id)
+            case SweepStopped(sweep=sweep, language=language):
+                self._say(t(language, "sweep_stopped", id=sweep.id))
+            case SweepSaid(text=said):
+                self._say(said)
+            case Refusal():
+                self._say_answer(result)
+        return True
+
+    def _follow_sweep(self, controller: SweepController, sweep_id: int) -> None:
+        """Print the sweep's table whenever a trial starts or ends, then the result; Ctrl+C stops it."""
+        changes: queue.SimpleQueue[SweepView] = queue.SimpleQueue()
+        unsubscribe = controller.subscribe(changes.put)
+        shown: tuple[object, ...] = ()
+        sweep = controller.view(sweep_id)
+        try:
+            while not sweep_present.is_finished(sweep):
+                try:
+                    changed = changes.get(timeout=0.5)
+                except queue.Empty:
+                    continue
+                except KeyboardInterrupt:
+                    controller.stop(sweep_id, self._user)
+                    continue
+                if changed.id != sweep_id:
+                    continue
+                sweep = changed
+                states = tuple((t.run.status if t.run else None, t.pruned) for t in sweep.trials)
+                if states != shown:
+                    shown = states
+                    self._say(sweep_present.table(self._language, sweep))
+        finally:
+            unsubscribe()
+        self._say(sweep_present.result(self._language, sweep))
+        best = sweep.best
+        if best is not None and best.run is not None:
+            self._say(t(self._language, "console_files", path=best.run.output_dir))
 
     def _say_turn(self, turn: Turn) -> None:
         self._say(turn.reply)

@@ -24,7 +24,7 @@ def slack(tmp_path: Path) -> Iterator[SlackHarness]:
 def test_three_learning_rates_fill_one_table_and_the_best_is_handed_back(slack: SlackHarness) -> None:
     thread = setup_thread(slack, epochs=2)
     slack.summary(thread)
-    slack.say(thread, OWNER, "try lr 1e-3, 3e-3 and 1e-2")
+    slack.say(thread, OWNER, "try lr 1e-2, 3e-3 and 1e-3")
     proposal = slack.wait_message(
         lambda m: m.thread_ts == thread and has_button(m.blocks, "sweep_start"), "the sweep proposal"
     )
@@ -66,7 +66,7 @@ def test_three_learning_rates_fill_one_table_and_the_best_is_handed_back(slack: 
         line for line in final.blocks[0]["text"]["text"].splitlines() if line.lstrip("🏆 ").startswith("#")
     ]
     assert len(rows) == 3 and all("Completed" in row and "epoch 2/2" in row for row in rows)
-    assert rows[2].startswith("🏆") and "100.0%" in rows[2] and "10.0%" in rows[0]
+    assert rows[0].startswith("🏆") and "100.0%" in rows[0] and "10.0%" in rows[2]
     upload = slack.standin.wait_for(
         lambda: [u for u in slack.standin.uploads.values() if f"#{best.id}" in str(u.get("title"))],
         what="the best model uploaded",
@@ -76,6 +76,9 @@ def test_three_learning_rates_fill_one_table_and_the_best_is_handed_back(slack: 
     assert not [
         m for m in slack.bot_messages(thread) if any(b.get("block_id") == "progress" for b in m.blocks or [])
     ]
+    # the winner is the thread's finished run: "N more epochs" continues it
+    slack.say(thread, OWNER, "2 more epochs")
+    slack.wait_reply(thread, f"Continuing run #{best.id}")
     # no more than two trials at once (two slots)
     spans = sorted((run.started_at, run.completed_at) for run in runs)
     assert spans[2][0] >= min(spans[0][1], spans[1][1])  # type: ignore[operator]

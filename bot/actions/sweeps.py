@@ -11,7 +11,7 @@ from pathlib import Path
 from bot.actions.results import Thread
 from bot.conversation import ConversationService
 from bot.conversation.answers import AnswerContext, estimate
-from bot.conversation.datasets import DatasetPathError, summarize_dataset
+from bot.conversation.datasets import DatasetPathError, shown_dataset_path, summarize_dataset
 from bot.conversation.language import detect_language
 from bot.i18n import t
 from bot.policy import Action, Actor, Policy, Reason, Refusal
@@ -29,6 +29,9 @@ _START_WORDS = re.compile(
 _STOP_WORDS = re.compile(
     r"^\s*(?:stop|cancel|abort)\s+(?:the\s+)?sweep\b|^\s*스윕\s*(?:중지|멈춰|취소)", re.IGNORECASE
 )
+
+
+CONSOLE = "console"  # the console's Thread (bot/console.py): no Slack message, no buttons
 
 
 @dataclass(frozen=True)
@@ -112,12 +115,14 @@ class SweepActions:
             config,
             session.user_id,
             session_id=session.id,
-            slack_channel=where.channel if where.team_id != "console" else None,
-            slack_thread_ts=where.thread_ts if where.team_id != "console" else None,
+            slack_channel=where.channel if where.team_id != CONSOLE else None,
+            slack_thread_ts=where.thread_ts if where.team_id != CONSOLE else None,
             draft=True,
         )
+        dataset = shown_dataset_path(config.dataset_path, self._settings.data_root)
+        estimate_s = self._estimate(spec, config, sweep.parallel)
         text = present.proposal(
-            language, spec, config, sweep.parallel, self._estimate(spec, config, sweep.parallel)
+            language, spec, config, dataset, sweep.parallel, estimate_s, buttons=where.team_id != CONSOLE
         )
         return SweepProposed(sweep, text, language)
 

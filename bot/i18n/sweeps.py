@@ -13,6 +13,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "sweep_estimate": "Estimated total time on this host: about *{time}*.",
         "sweep_no_estimate": ("No estimate of the total time yet: this host has no timings for this model."),
         "sweep_start_hint": "Press *Start* (or type `start sweep`) to queue the trials.",
+        "sweep_start_hint_typed": "Type `start sweep` to queue the trials.",
+        "sweep_objective_val_acc": "validation accuracy",
+        "sweep_objective_val_map50": "validation mAP@.50",
         "sweep_button_start": "Start sweep",
         "sweep_button_stop": "Stop sweep",
         "sweep_started": "🔬 Sweep #{id} started: {count} trials, {parallel} at a time.",
@@ -38,7 +41,10 @@ TEXTS: dict[str, dict[str, str]] = {
             "the same one. "
             "I can vary the learning rate, batch size, image size, epochs, model or early stopping."
         ),
-        "sweep_refused_bad_value": ("{value} is not a possible {field}: {detail}. Nothing was changed."),
+        "sweep_refused_bad_value": (
+            "{value} is not a possible {field}: it must be between {low} and {high}. Nothing was changed."
+        ),
+        "sweep_refused_bad_name": "{value} is not a model name I can use. Nothing was changed.",
         "sweep_refused_one_value": "A sweep needs at least two different values of {field}.",
         "sweep_refused_not_a_range": ("{field} has no range to search; list the values to try instead."),
         "sweep_refused_empty_range": (
@@ -59,9 +65,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "sweep_refused_not_owner": "Only <@{owner}> or an admin can stop sweep #{id}.",
     },
     "ko": {
-        "sweep_grid_head": "🔬 *스윕*: `{dataset}`에서 {model} 시도 {count}개, {fields}을(를) 바꿔 가며.",
+        "sweep_grid_head": "🔬 *스윕*: `{dataset}`에서 {model} 시도 {count}개. 바꾸는 설정: {fields}.",
         "sweep_search_head": (
-            "🔬 *탐색*: `{dataset}`에서 {model} 시도 {count}개, {fields}을(를) Optuna가 고릅니다 "
+            "🔬 *탐색*: `{dataset}`에서 {model} 시도 {count}개. Optuna가 고르는 설정: {fields} "
             "(확실히 나쁜 시도는 일찍 멈춥니다)."
         ),
         "sweep_range": "{field} {low}~{high}",
@@ -72,6 +78,9 @@ TEXTS: dict[str, dict[str, str]] = {
             "아직 총 소요 시간을 추정할 수 없습니다: 이 호스트에 이 모델의 측정 기록이 없습니다."
         ),
         "sweep_start_hint": "*시작*을 누르거나 `스윕 시작`이라고 입력하면 시도들이 대기열에 들어갑니다.",
+        "sweep_start_hint_typed": "`스윕 시작`이라고 입력하면 시도들이 대기열에 들어갑니다.",
+        "sweep_objective_val_acc": "검증 정확도",
+        "sweep_objective_val_map50": "검증 mAP@.50",
         "sweep_button_start": "스윕 시작",
         "sweep_button_stop": "스윕 중지",
         "sweep_started": "🔬 스윕 #{id} 시작: 시도 {count}개, 한 번에 {parallel}개씩.",
@@ -96,7 +105,11 @@ TEXTS: dict[str, dict[str, str]] = {
         "*{field}*은(는) 바꿀 수 없습니다: 모든 시도가 같은 값을 씁니다. "
         "학습률, 배치 크기, 이미지 크기, 에폭, 모델, 조기 종료를 바꿀 수 있습니다.",
         "sweep_refused_bad_value": (
-            "{value}은(는) {field}로 쓸 수 없습니다: {detail}. 아무것도 바뀌지 않았습니다."
+            "{value}은(는) {field}로 쓸 수 없습니다: {low}~{high} 사이여야 합니다. "
+            "아무것도 바뀌지 않았습니다."
+        ),
+        "sweep_refused_bad_name": (
+            "{value}은(는) 쓸 수 있는 모델 이름이 아닙니다. 아무것도 바뀌지 않았습니다."
         ),
         "sweep_refused_one_value": "스윕에는 {field} 값이 두 개 이상 필요합니다.",
         "sweep_refused_not_a_range": "{field}은(는) 범위로 탐색할 수 없습니다. 시도할 값을 나열해 주세요.",

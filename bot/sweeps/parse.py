@@ -31,7 +31,9 @@ _RANGE = re.compile(
     r"(?P<high>" + _NUMBER + r")|between\s+(?P<blow>" + _NUMBER + r")\s+and\s+(?P<bhigh>" + _NUMBER + r")",
     _I,
 )
-_WORD_LIST = re.compile(r"(?P<first>[^\s,]+)(?:" + _JOIN + r"[^\s,]+)+", _I)
+# dataset names: words joined by a comma or a conjunction (a path's slashes join nothing)
+_WORD_JOIN = r"\s*(?:,|\band\b|\bor\b|\bvs\.?|이랑|랑|하고|또는)\s*"
+_WORD_LIST = re.compile(r"(?P<first>[^\s,]+?)(?:" + _WORD_JOIN + r"[^\s,]+?)+(?=[\s,]|$)", _I)
 _BUDGET = re.compile(
     r"(?:in|with|over|within|try|using)?\s*(?P<n>\d{1,4})\s*(?:trials?|runs?|tries|attempts?|번|회|개\s*시도|시도)",
     _I,
@@ -52,8 +54,10 @@ def _field_mentions(text: str) -> list[tuple[int, int, str]]:
 
 def _segment(text: str, mentions: list[tuple[int, int, str]], index: int) -> str:
     """What follows a setting's name, up to the next setting's name."""
-    end = mentions[index + 1][0] if index + 1 < len(mentions) else len(text)
-    return text[mentions[index][1] : end]
+    if index + 1 == len(mentions):
+        return text[mentions[index][1] :]
+    # a number just before the next setting's name is that setting's ("image size 224, 10 epochs")
+    return re.sub(r"\s*" + _NUMBER + r"\s*$", "", text[mentions[index][1] : mentions[index + 1][0]], flags=_I)
 
 
 def _value(name: str, raw: str) -> Any:
@@ -85,7 +89,7 @@ def parse_sweep(text: str) -> SweepSpec | None:
             continue
         listed = (_WORD_LIST if name == "dataset_path" else _LIST).match(head)
         if listed:
-            raws = re.split(_JOIN, listed.group(0), flags=_I)
+            raws = re.split(_WORD_JOIN if name == "dataset_path" else _JOIN, listed.group(0), flags=_I)
             grid[name] = [_value(name, raw.strip()) for raw in raws if raw.strip()]
             if len(grid[name]) < 2:
                 del grid[name]

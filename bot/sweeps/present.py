@@ -25,13 +25,22 @@ def metric_text(value: float | None) -> str:
     return "–" if value is None else percent(value)
 
 
+def objective_text(language: str, objective: str) -> str:
+    return t(language, f"sweep_objective_{objective}")
+
+
 def proposal(
     language: str,
     spec: SweepSpec,
     base: TrainingConfig,
+    dataset: str,
     parallel: int,
     total_seconds: float | None,
+    *,
+    buttons: bool,
 ) -> str:
+    """The proposal: what varies, every grid trial, the objective and the total time estimate; `dataset`
+    as the person named it."""
     fields = ", ".join(msg.label(language, name) for name in spec.grid)
     if spec.kind == "search":
         fields = ", ".join(
@@ -51,18 +60,20 @@ def proposal(
             head,
             count=spec.trial_count(),
             model=base.model,
-            dataset=base.dataset_path,
+            dataset=dataset,
             fields=fields,
         )
     ]
     for number, params in enumerate(spec.grid_points() if spec.kind == "grid" else []):
         lines.append(t(language, "sweep_trial_line", number=number + 1, values=values_text(language, params)))
-    lines.append(t(language, "sweep_objective", objective=spec.objective, parallel=parallel))
+    lines.append(
+        t(language, "sweep_objective", objective=objective_text(language, spec.objective), parallel=parallel)
+    )
     if total_seconds is None:
         lines.append(t(language, "sweep_no_estimate"))
     else:
         lines.append(t(language, "sweep_estimate", time=duration_text(language, total_seconds)))
-    lines.append(t(language, "sweep_start_hint"))
+    lines.append(t(language, "sweep_start_hint" if buttons else "sweep_start_hint_typed"))
     return "\n".join(lines)
 
 
@@ -88,7 +99,7 @@ def table(language: str, sweep: SweepView) -> str:
             status=t(language, f"sweep_status_{sweep.status.value}"),
             done=done,
             count=sweep.trials_budget,
-            objective=sweep.objective,
+            objective=objective_text(language, sweep.objective),
         )
     ]
     for trial in sweep.trials:
@@ -120,7 +131,7 @@ def result(language: str, sweep: SweepView) -> str:
         number=best.number + 1,
         values=values_text(language, best.params),
         run_id=best.run.id,
-        objective=sweep.objective,
+        objective=objective_text(language, sweep.objective),
         value=metric_text(best.value),
     )
 
@@ -141,7 +152,7 @@ def refusal(language: str, refused: SweepRefusal) -> str:
     values = dict(refused.values)
     if "field" in values:
         values["field"] = msg.label(language, str(values["field"]))
-    for end in ("low", "high"):
+    for end in ("low", "high", "value"):
         if isinstance(values.get(end), float):
             values[end] = f"{values[end]:g}"
     return t(language, f"sweep_refused_{refused.reason}", **values)

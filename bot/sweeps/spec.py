@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from training.config import FIELD_SPECS, NUMERIC_FIELDS, FieldError, validate_field
+from training.config import FIELD_SPECS, NUMERIC_FIELDS, FieldError, field_bounds, validate_field
 
 # the settings a sweep may vary; the others (the dataset, its classes, the GPUs, the task) stay the same
 VARIABLE_FIELDS = ("learning_rate", "batch_size", "image_size", "epochs", "model", "early_stopping_patience")
@@ -73,10 +73,7 @@ def checked(spec: SweepSpec, max_trials: int) -> SweepSpec:
     for name, values in spec.grid.items():
         kept: list[Any] = []
         for value in values:
-            try:
-                value = validate_field(name, value)
-            except FieldError as exc:
-                raise SweepRefusal("bad_value", field=name, value=value, detail=exc.message) from None
+            value = _valid(name, value)
             if value not in kept:
                 kept.append(value)
         if len(kept) < 2:
@@ -88,10 +85,7 @@ def checked(spec: SweepSpec, max_trials: int) -> SweepSpec:
         if span.low >= span.high:
             raise SweepRefusal("empty_range", field=name, low=span.low, high=span.high)
         for end in (span.low, span.high):
-            try:
-                validate_field(name, NUMERIC_FIELDS[name](end))
-            except FieldError as exc:
-                raise SweepRefusal("bad_value", field=name, value=end, detail=exc.message) from None
+            _valid(name, NUMERIC_FIELDS[name](end))
     if spec.ranges and not spec.trials:
         raise SweepRefusal("no_budget")
     result = spec.model_copy(update={"grid": grid})
@@ -101,6 +95,17 @@ def checked(spec: SweepSpec, max_trials: int) -> SweepSpec:
     if count < 2 and result.kind == "search":
         raise SweepRefusal("too_few_trials", count=count)
     return result
+
+
+def _valid(name: str, value: Any) -> Any:
+    """The value as the trainer takes it; a refusal names the field's range (or a bad model name)."""
+    try:
+        return validate_field(name, value)
+    except FieldError:
+        bounds = field_bounds(name)
+        if bounds is None:
+            raise SweepRefusal("bad_name", field=name, value=value) from None
+        raise SweepRefusal("bad_value", field=name, value=value, low=bounds.low, high=bounds.high) from None
 
 
 def log_scale(name: str) -> bool:
