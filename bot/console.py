@@ -205,6 +205,9 @@ class Console:
 
     def _list(self, _turn: Turn) -> None:
         self._say_runs("list_title", self._actions.recent(self._actor), "list_empty")
+        if self._actions.sweeps is not None:
+            for line in sweep_present.list_lines(self._language, self._actions.sweeps.visible(self._user)):
+                self._say(line)
 
     def _say_runs(self, title_key: str, runs: list[RunView], empty_key: str) -> None:
         lines = [f"• {present.run_line(run, self._language)}" for run in runs]

@@ -162,3 +162,11 @@ class SweepTable:
         best = sweep.best
         if best is not None and best.run is not None and sweep.status == SweepStatus.COMPLETED:
             upload_model(self._ctx.client, best.run, channel, thread_ts, language, with_curves=True)
+
+
+def listed(ctx: SlackContext, user: str, language: str) -> str:
+    """The sweeps a person may see, for `/train list` and the App Home ("" when there are none)."""
+    if ctx.actions.sweeps is None:
+        return ""
+    lines = present.list_lines(language, ctx.actions.sweeps.visible(user))
+    return render.escape("\n".join(lines))

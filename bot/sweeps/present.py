@@ -144,8 +144,15 @@ def list_line(language: str, sweep: SweepView) -> str:
         id=sweep.id,
         status=t(language, f"sweep_status_{sweep.status.value}"),
         count=sweep.trials_budget,
-        best=metric_text(best.value if best else None),
+        best=metric_text(best.value if best else None) + (f" (#{best.run.id})" if best and best.run else ""),
     )
+
+
+def list_lines(language: str, sweeps: list[SweepView]) -> list[str]:
+    """The sweeps of a list (`/train list`, App Home, the console): a title, then one line each."""
+    if not sweeps:
+        return []
+    return [t(language, "sweep_list_title"), *(f"• {list_line(language, sweep)}" for sweep in sweeps)]
 
 
 def refusal(language: str, refused: SweepRefusal) -> str:

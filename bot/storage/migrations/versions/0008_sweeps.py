@@ -46,7 +46,7 @@ def upgrade() -> None:
         sa.Column("run_id", sa.Integer(), nullable=True),
         sa.Column("pruned", sa.Boolean(), nullable=False),
         sa.Column("told", sa.Boolean(), nullable=False),
-        sa.Column("value", sa.Float(), nullable=True),
+        sa.Column("value", sa.Double(), nullable=True),
         sa.ForeignKeyConstraint(["sweep_id"], ["sweeps.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("sweep_id", "number", name="uq_sweep_trial"),
