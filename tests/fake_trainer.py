@@ -55,10 +55,13 @@ def main() -> int:
     parser.add_argument(
         "--acc-by-lr", action="store_true", help="accuracy grows with the learning rate (up to 1e-2): sweeps"
     )
+    parser.add_argument("--crash-at-lr", type=float, help="mode crash for this learning rate only (sweeps)")
     args = parser.parse_args()
 
     out = Path(args.out)
     config = TrainingConfig.from_json(Path(args.config).read_text())
+    if args.crash_at_lr is not None and config.learning_rate == args.crash_at_lr:
+        args.mode = "crash"
     checkpoint = out / CHECKPOINT_LAST_FILE
     # under torchrun (a run on several GPUs) each rank records what it saw; like the real trainer, only
     # rank 0 writes events

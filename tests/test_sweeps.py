@@ -12,6 +12,8 @@ from sqlalchemy import select
 
 from bot.runs import RunManager
 from bot.storage import Database, RunStatus, SweepStatus, TrainingRun
+from bot.runs.views import view_of
+from bot.sweeps import present
 from bot.sweeps.controller import SweepController, SweepView
 from bot.sweeps.parse import parse_sweep
 from bot.sweeps.spec import checked
@@ -34,11 +36,12 @@ def sqlite_db(tmp_path: Path) -> Iterator[Database]:
 class Bot:
     """A run manager with the fake trainer and a sweep controller, as the bot composes them."""
 
-    def __init__(self, db: Database, tmp_path: Path, created: list[RunManager], **settings: object) -> None:
+    def __init__(
+        self, db: Database, tmp_path: Path, created: list[RunManager], *flags: str, **settings: object
+    ) -> None:
         self.settings = make_settings(tmp_path, **settings)
-        self.manager = RunManager(
-            db, self.settings, trainer_command=fake_command("--acc-by-lr", "--epoch-seconds", "0.15")
-        )
+        command = fake_command("--acc-by-lr", "--epoch-seconds", "0.15", *flags)
+        self.manager = RunManager(db, self.settings, trainer_command=command)
         created.append(self.manager)
         self.sweeps = SweepController(db, self.manager, self.settings)
         self.manager.start()
@@ -149,3 +152,45 @@ def test_a_restart_mid_sweep_finishes_it_with_no_trial_run_twice(tmp_path: Path,
     assert sorted(run.config["learning_rate"] for run in runs) == [1e-3, 3e-3, 1e-2]
     assert all(run.status == RunStatus.COMPLETED for run in runs)
     assert view.best is not None and view.best.params == {"learning_rate": 1e-2}
+
+
+def test_a_crashed_trial_is_a_failed_row_and_the_sweep_goes_on(tmp_path: Path, sqlite_db: Database) -> None:
+    spec = checked(parse_sweep("lr 1e-2 or 1e-3") or pytest.fail("not read as a sweep"), 12)
+    with managers(sqlite_db) as created:
+        bot = Bot(sqlite_db, tmp_path, created, "--crash-at-lr", "0.01", sweep_parallel=1)
+        sweep = bot.sweeps.create(spec, BASE, "UOWNER")
+        wait_until(lambda: finished(bot, sweep.id), timeout=60)
+        view = bot.sweeps.view(sweep.id)
+        bot.close()
+
+    crashed, survived = view.trials
+    assert crashed.run is not None and crashed.run.status == RunStatus.FAILED
+    assert survived.run is not None and survived.run.status == RunStatus.COMPLETED
+    # the crash's one epoch scored higher than the survivor's result: a completed trial wins all the same
+    assert (crashed.value or 0) > (survived.value or 0)
+    assert view.best is not None and view.best.number == survived.number and view.best_run_id == survived.run.id
+    rows = present.table("en", view).splitlines()[1:]
+    assert "❌ failed:" in rows[0] and "🏆" in rows[1] and "10.0%" in rows[1]
+
+
+def test_stopping_a_sweep_stops_its_running_trial_and_cancels_the_rest(
+    tmp_path: Path, sqlite_db: Database
+) -> None:
+    spec = checked(parse_sweep("batch 8, 16 and 32") or pytest.fail("not read as a sweep"), 12)
+    base = BASE.model_copy(update={"epochs": 30})
+    with managers(sqlite_db) as created:
+        bot = Bot(sqlite_db, tmp_path, created, max_concurrent_runs=1, sweep_parallel=2)
+        sweep = bot.sweeps.create(spec, base, "UOWNER")
+        wait_until(lambda: bot.manager.get(sweep_runs(sqlite_db, sweep.id)[0].id).current_epoch >= 1)
+        bot.sweeps.stop(sweep.id, "UOWNER")
+        wait_until(
+            lambda: all(run.status.is_terminal for run in map(view_of, sweep_runs(sqlite_db, sweep.id)))
+        )
+        view = bot.sweeps.view(sweep.id)
+        bot.close()
+
+    assert view.status == SweepStatus.STOPPED
+    statuses = [trial.run.status for trial in view.trials if trial.run is not None]
+    assert statuses == [RunStatus.STOPPED, RunStatus.STOPPED]  # the running one, and the queued one
+    assert len(view.trials) == 2  # the third was never queued
+    assert view.trials[0].run is not None and view.trials[0].run.current_epoch < base.epochs

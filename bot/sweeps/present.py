@@ -83,7 +83,8 @@ def _row_status(language: str, trial: TrialView) -> str:
     if trial.run is None:
         return status_label(language, RunStatus.QUEUED)
     if trial.run.status == RunStatus.FAILED:
-        return t(language, "sweep_row_failed", reason=reason(trial.run, language) or "")
+        advice = " ".join((reason(trial.run, language) or "").split())  # one row, also with the trainer's line
+        return t(language, "sweep_row_failed", reason=advice)
     return status_label(language, trial.run.status)
 
 
