@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import select
 
 from bot.runs import RunManager
-from bot.storage import Database, RunStatus, SweepStatus, TrainingRun
 from bot.runs.views import view_of
+from bot.storage import Database, RunStatus, SweepStatus, TrainingRun
 from bot.sweeps import present
 from bot.sweeps.controller import SweepController, SweepView
 from bot.sweeps.parse import parse_sweep
@@ -168,7 +168,8 @@ def test_a_crashed_trial_is_a_failed_row_and_the_sweep_goes_on(tmp_path: Path, s
     assert survived.run is not None and survived.run.status == RunStatus.COMPLETED
     # the crash's one epoch scored higher than the survivor's result: a completed trial wins all the same
     assert (crashed.value or 0) > (survived.value or 0)
-    assert view.best is not None and view.best.number == survived.number and view.best_run_id == survived.run.id
+    assert view.best is not None and view.best.number == survived.number
+    assert view.best_run_id == survived.run.id
     rows = present.table("en", view).splitlines()[1:]
     assert "❌ failed:" in rows[0] and "🏆" in rows[1] and "10.0%" in rows[1]
 

@@ -83,7 +83,8 @@ def _row_status(language: str, trial: TrialView) -> str:
     if trial.run is None:
         return status_label(language, RunStatus.QUEUED)
     if trial.run.status == RunStatus.FAILED:
-        advice = " ".join((reason(trial.run, language) or "").split())  # one row, also with the trainer's line
+        # one row, also when the advice carries the trainer's own line below it
+        advice = " ".join((reason(trial.run, language) or "").split())
         return t(language, "sweep_row_failed", reason=advice)
     return status_label(language, trial.run.status)
 
