@@ -23,7 +23,7 @@ from bot.settings import Settings
 from bot.storage import Database, RunStatus, Sweep, SweepStatus, SweepTrial
 from bot.sweeps.spec import SweepSpec
 from training.config import TrainingConfig
-from training.events import EpochEvent
+from training.events import EpochEvent, ProgressEvent
 
 if TYPE_CHECKING:
     from bot.runs.manager import RunManager
@@ -233,7 +233,8 @@ class SweepController:
             self._worker.submit(self._report, sweep_id, update.run, update.event)
         elif update.run.status.is_terminal:
             self._worker.submit(self._advance, sweep_id)
-        self._worker.submit(self._notify, sweep_id)
+        if not isinstance(update.event, ProgressEvent):  # the table shows epochs, not steps
+            self._worker.submit(self._notify, sweep_id)
 
     def _notify(self, sweep_id: int) -> None:
         sweep = self.view(sweep_id)
