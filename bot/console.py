@@ -34,7 +34,8 @@ from bot.runs import RunUpdate, RunView
 from bot.settings import Settings
 from bot.storage import Database, RunStatus
 from bot.sweeps import present as sweep_present
-from bot.sweeps.controller import SweepController, SweepView
+from bot.sweeps.controller import SweepController
+from bot.sweeps.views import SweepView
 
 QUIT_WORDS = frozenset({"quit", "exit", "종료", "q"})
 CONSOLE = "console"
@@ -182,6 +183,8 @@ class Console:
         best = sweep.best
         if best is not None and best.run is not None:
             self._say(t(self._language, "console_files", path=best.run.output_dir))
+        if sweep.chart is not None:
+            self._say(t(self._language, "sweep_chart_at", path=sweep.chart))
 
     def _say_turn(self, turn: Turn) -> None:
         self._say(turn.reply)

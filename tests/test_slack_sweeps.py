@@ -72,6 +72,13 @@ def test_three_learning_rates_fill_one_table_and_the_best_is_handed_back(slack: 
         what="the best model uploaded",
     )
     assert upload[0]["thread_ts"] == thread
+    chart = slack.standin.wait_for(
+        lambda: [
+            u for u in slack.standin.uploads.values() if "per trial and per epoch" in str(u.get("title"))
+        ],
+        what="the sweep's chart",
+    )
+    assert chart[0]["name"] == "sweep.png" and chart[0]["thread_ts"] == thread
     # trials post no progress messages of their own
     assert not [
         m for m in slack.bot_messages(thread) if any(b.get("block_id") == "progress" for b in m.blocks or [])

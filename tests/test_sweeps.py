@@ -14,10 +14,11 @@ from bot.runs import RunManager
 from bot.runs.views import view_of
 from bot.storage import Database, RunStatus, SweepStatus, TrainingRun
 from bot.sweeps import present
-from bot.sweeps.controller import SweepController, SweepView
+from bot.sweeps.controller import SweepController
 from bot.sweeps.parse import parse_sweep
 from bot.sweeps.spec import checked
 from bot.sweeps.study import JOURNAL_FILE
+from bot.sweeps.views import SweepView
 from tests.runs_support import fake_command, make_settings, managers
 from tests.waiting import wait_until
 from training.config import TrainingConfig
@@ -100,7 +101,9 @@ def test_a_grid_of_three_learning_rates_runs_two_at_a_time_and_names_the_best(
         {"learning_rate": 3e-3},
         {"learning_rate": 1e-2},
     ]
-    assert not (tmp_path / "outputs" / "sweeps").exists()  # a grid needs no study
+    folder = tmp_path / "outputs" / "sweeps" / str(sweep.id)
+    assert not (folder / JOURNAL_FILE).exists()  # a grid needs no study
+    assert view.chart == str(folder / "sweep.png") and (folder / "sweep.png").read_bytes()[:4] == b"\x89PNG"
 
 
 def test_a_search_prunes_a_clearly_worse_trial(tmp_path: Path, sqlite_db: Database) -> None:

@@ -18,9 +18,10 @@ from bot.policy import Action, Actor, Policy, Reason, Refusal
 from bot.settings import Settings
 from bot.storage import ChatSession, SweepStatus
 from bot.sweeps import present
-from bot.sweeps.controller import SweepController, SweepView
+from bot.sweeps.controller import SweepController
 from bot.sweeps.parse import parse_sweep
 from bot.sweeps.spec import SweepRefusal, SweepSpec, checked, objective_for
+from bot.sweeps.views import SweepView
 from training.config import TrainingConfig
 
 _START_WORDS = re.compile(

@@ -37,6 +37,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "sweep_done_none": "Sweep #{id} finished with no trial that completed.",
         "sweep_list_line": "🔬 Sweep #{id} · {status} · {count} trials · best {best}",
         "sweep_list_title": "Sweeps",
+        "sweep_file_chart": "Sweep #{id}: {objective} per trial and per epoch",
+        "sweep_chart_at": "Chart: {path}",
         "sweep_refused_cannot_vary": (
             "I can't vary *{field}* in a sweep: every trial uses "
             "the same one. "
@@ -103,6 +105,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "sweep_done_none": "스윕 #{id}이(가) 끝났지만 완료된 시도가 없습니다.",
         "sweep_list_line": "🔬 스윕 #{id} · {status} · 시도 {count}개 · 최고 {best}",
         "sweep_list_title": "스윕",
+        "sweep_file_chart": "스윕 #{id}: 시도별, 에폭별 {objective}",
+        "sweep_chart_at": "차트: {path}",
         "sweep_refused_cannot_vary": "스윕에서 "
         "*{field}*은(는) 바꿀 수 없습니다: 모든 시도가 같은 값을 씁니다. "
         "학습률, 배치 크기, 이미지 크기, 에폭, 모델, 조기 종료를 바꿀 수 있습니다.",

@@ -18,11 +18,12 @@ from bot.i18n import t
 from bot.policy import Refusal
 from bot.slack import render
 from bot.slack.context import SlackContext, actor
+from bot.slack.files import upload_artifacts
 from bot.slack.progress import EDIT_INTERVAL_S, upload_model
 from bot.slack.replies import answer, post
 from bot.storage import SweepStatus
 from bot.sweeps import present
-from bot.sweeps.controller import SweepView
+from bot.sweeps.views import SweepView
 
 log = logging.getLogger(__name__)
 
@@ -162,6 +163,16 @@ class SweepTable:
         best = sweep.best
         if best is not None and best.run is not None and sweep.status == SweepStatus.COMPLETED:
             upload_model(self._ctx.client, best.run, channel, thread_ts, language, with_curves=True)
+        if sweep.chart is not None:
+            title = t(
+                language,
+                "sweep_file_chart",
+                id=sweep.id,
+                objective=present.objective_text(language, sweep.objective),
+            )
+            upload_artifacts(
+                self._ctx.client, channel, thread_ts, [(sweep.chart, title)], comment=render.escape(title)
+            )
 
 
 def listed(ctx: SlackContext, user: str, language: str) -> str:

@@ -11,8 +11,8 @@ import logging
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
@@ -20,8 +20,10 @@ from sqlalchemy import select
 from bot.runs.errors import InvalidRunState
 from bot.runs.views import RunUpdate, RunView, StartRequest
 from bot.settings import Settings
-from bot.storage import Database, RunStatus, Sweep, SweepStatus, SweepTrial
+from bot.storage import Database, RunEpoch, RunStatus, Sweep, SweepStatus, SweepTrial
+from bot.sweeps import chart
 from bot.sweeps.spec import SweepSpec
+from bot.sweeps.views import SweepView, TrialView, objective_value
 from training.config import TrainingConfig
 from training.events import EpochEvent, ProgressEvent
 
@@ -32,50 +34,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 SWEEPS_FOLDER = "sweeps"
-
-
-@dataclass(frozen=True)
-class TrialView:
-    number: int
-    params: dict[str, Any]
-    run: RunView | None
-    pruned: bool
-    value: float | None  # the objective: the run's result, or its last epoch's while it trains
-
-
-@dataclass(frozen=True)
-class SweepView:
-    id: int
-    status: SweepStatus
-    spec: SweepSpec
-    objective: str
-    trials_budget: int
-    parallel: int
-    requested_by: str | None
-    slack_channel: str | None
-    slack_thread_ts: str | None
-    slack_ts: str | None
-    trials: list[TrialView]
-    best_run_id: int | None
-
-    @property
-    def best(self) -> TrialView | None:
-        scored = [trial for trial in self.trials if trial.value is not None and not trial.pruned]
-        finished = [t for t in scored if t.run is not None and t.run.status == RunStatus.COMPLETED]
-        return max(finished or scored, key=lambda trial: trial.value or 0.0, default=None)
-
-
-def objective_value(run: RunView, objective: str) -> float | None:
-    """A trial's figure: the run's best of the objective when it has one, else its latest epoch's."""
-    metrics = run.metrics
-    for key in (f"best_{objective}", objective):
-        value = metrics.get(key)
-        if isinstance(value, int | float):
-            return float(value)
-    final = metrics.get("final")
-    if isinstance(final, dict) and isinstance(final.get(objective), int | float):
-        return float(final[objective])
-    return None
 
 
 class SweepController:
@@ -208,6 +166,7 @@ class SweepController:
             slack_ts=where[3],
             trials=views,
             best_run_id=where[4],
+            chart=str(drawn) if (drawn := self.chart_path(sweep_id)).is_file() else None,
         )
 
     def in_session(self, session_id: int) -> list[SweepView]:
@@ -349,6 +308,11 @@ class SweepController:
             row.run_id = run.id
 
     def _finish(self, sweep: SweepView) -> None:
+        """Draw the chart, then mark the sweep completed with its best run (so a finished sweep has it)."""
+        try:
+            chart.draw(sweep, self._epoch_metrics(sweep), self.chart_path(sweep.id))
+        except Exception:  # the chart is a bonus: the result is told without it
+            log.exception("sweep %s: the chart could not be drawn", sweep.id)
         best = sweep.best
         best_run_id = best.run.id if best is not None and best.run is not None else None
         with self._db.session() as session:
@@ -358,6 +322,23 @@ class SweepController:
             row.completed_at = datetime.now(UTC)
             row.best_run_id = best_run_id
         log.info("sweep %s finished; best run %s", sweep.id, best_run_id)
+
+    def chart_path(self, sweep_id: int) -> Path:
+        return self._settings.output_root / SWEEPS_FOLDER / str(sweep_id) / chart.CHART_FILE
+
+    def _epoch_metrics(self, sweep: SweepView) -> dict[int, list[float]]:
+        """Each trial's objective at every epoch it finished, by trial number."""
+        runs = {trial.run.id: trial.number for trial in sweep.trials if trial.run is not None}
+        found: dict[int, list[float]] = {number: [] for number in runs.values()}
+        with self._db.session() as session:
+            rows = session.scalars(
+                select(RunEpoch).where(RunEpoch.run_id.in_(runs)).order_by(RunEpoch.run_id, RunEpoch.epoch)
+            ).all()
+            for row in rows:
+                value = (row.metrics or {}).get(sweep.objective)
+                if isinstance(value, int | float):
+                    found[runs[row.run_id]].append(float(value))
+        return found
 
     def _study(self, sweep: SweepView) -> SearchStudy | None:
         if sweep.spec.kind != "search":

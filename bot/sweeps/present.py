@@ -10,8 +10,8 @@ from bot.conversation.answers import duration_text
 from bot.i18n import t
 from bot.present.runs import percent, reason, status_label
 from bot.storage import RunStatus, SweepStatus
-from bot.sweeps.controller import SweepView, TrialView
 from bot.sweeps.spec import SweepRefusal, SweepSpec
+from bot.sweeps.views import SweepView, TrialView
 from training.config import TrainingConfig
 
 
