@@ -11,10 +11,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from bot.actions import Actions
+from bot.actions import Actions, Thread
+from bot.actions.sweeps import SweepActions, SweepProposed
 from bot.console import Console
 from bot.conversation import ConversationService
-from bot.policy import Policy
+from bot.conversation.facts import HostFacts, Throughput
+from bot.policy import Actor, Policy
 from bot.runs import RunManager
 from bot.settings import Settings
 from bot.storage import Database, RunStatus, Sweep
@@ -203,3 +205,30 @@ def test_a_korean_sweep_in_the_console(console_parts: tuple[Settings, Database, 
     assert all(run.status == RunStatus.COMPLETED for run in runs)
     assert sweep_count(console_parts[1]) == 1  # the refusals stored nothing
     assert english_sentences(output) == []
+
+
+def test_the_proposal_estimates_the_total_time_from_this_hosts_history(
+    console_parts: tuple[Settings, Database, RunManager], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings, db, runs = console_parts
+    facts = HostFacts(settings, db)
+    # this host's history: 7.5 s per image and epoch for resnet18 (the pets set has 8 images)
+    monkeypatch.setattr(facts, "throughput", lambda model, size: Throughput(model, size, "cpu", 7.5, 3, size))
+    conversation = ConversationService(db, settings, "rules", facts=facts)
+    sweeps = SweepActions(settings, Policy(settings), conversation, SweepController(db, runs, settings))
+    where, who = Thread("T1", "C1", "1.1"), Actor("U1", "C1")
+    conversation.handle_message(
+        team_id="T1", channel_id="C1", thread_ts="1.1", user_id="U1", text="resnet18, 2 epochs"
+    )
+    conversation.handle_message(team_id="T1", channel_id="C1", thread_ts="1.1", user_id="U1", text="pets")
+    try:
+        grid = sweeps.handle_text(who, where, "lr 1e-3, 3e-3 and 1e-2")
+        search = sweeps.handle_text(who, where, "find the best batch size between 8 and 64 in 4 trials")
+    finally:
+        sweeps.controller.close()
+    # three trials of 2 epochs x 8 images x 7.5 s = 120 s each, two at a time: 240 s
+    assert isinstance(grid, SweepProposed) and "about *4 min*" in grid.text, grid
+    assert "3 trials of resnet18 on `pets`" in grid.text and "Press *Start*" in grid.text
+    assert isinstance(search, SweepProposed) and "about *4 min*" in search.text  # 4 x 120 s, two at a time
+    assert "batch size from 8 to 64 chosen by Optuna" in search.text
+    assert runs.recent_runs() == []  # proposals start nothing

@@ -143,7 +143,10 @@ class SweepActions:
             if found is None:
                 return None
             seconds.append(found[0])
-        return sum(seconds) / min(parallel, len(seconds))  # trials in waves of `parallel`
+        slots = [0.0] * max(1, parallel)  # each trial starts on the slot that frees first
+        for trial_seconds in seconds:
+            slots[slots.index(min(slots))] += trial_seconds
+        return max(slots)
 
     def start(self, actor: Actor, sweep_id: int, language: str) -> SweepResult:
         sweep = self.controller.view(sweep_id)
