@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.actions import Actions, Thread
-from bot.actions.sweeps import SweepActions, SweepProposed
+from bot.actions.sweeps import SweepActions, SweepProposed, SweepSaid
 from bot.console import Console
 from bot.conversation import ConversationService
 from bot.conversation.facts import HostFacts, Throughput
@@ -224,6 +224,12 @@ def test_the_proposal_estimates_the_total_time_from_this_hosts_history(
     try:
         grid = sweeps.handle_text(who, where, "lr 1e-3, 3e-3 and 1e-2")
         search = sweeps.handle_text(who, where, "find the best batch size between 8 and 64 in 4 trials")
+        assert isinstance(grid, SweepProposed) and isinstance(search, SweepProposed)
+        # the newer proposal replaced the older: its Start starts nothing
+        stale = sweeps.start(who, grid.sweep.id, "en")
+        assert isinstance(stale, SweepSaid) and "can no longer be started" in stale.text
+        nothing = sweeps.handle_text(who, where, "stop sweep")
+        assert isinstance(nothing, SweepSaid) and "no sweep to start or stop" in nothing.text
     finally:
         sweeps.controller.close()
     # three trials of 2 epochs x 8 images x 7.5 s = 120 s each, two at a time: 240 s

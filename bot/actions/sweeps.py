@@ -77,12 +77,16 @@ class SweepActions:
         """A message about a sweep (asking for one, starting or stopping the thread's); None otherwise."""
         session = self._conversation.get_session(where.team_id, where.channel, where.thread_ts)
         language = detect_language(text, session.language if session else "en")
-        if _START_WORDS.search(text) and session is not None:
-            drafts = [s for s in self.controller.in_session(session.id) if s.status == SweepStatus.DRAFT]
-            return self.start(actor, drafts[0].id, language) if drafts else None
-        if _STOP_WORDS.search(text) and session is not None:
-            running = [s for s in self.controller.in_session(session.id) if s.status == SweepStatus.RUNNING]
-            return self.stop(actor, running[0].id, language) if running else None
+        if _START_WORDS.search(text):
+            drafts = self._in_thread(session, SweepStatus.DRAFT)
+            return (
+                self.start(actor, drafts[0].id, language) if drafts else SweepSaid(t(language, "sweep_none"))
+            )
+        if _STOP_WORDS.search(text):
+            running = self._in_thread(session, SweepStatus.RUNNING)
+            return (
+                self.stop(actor, running[0].id, language) if running else SweepSaid(t(language, "sweep_none"))
+            )
         try:
             spec = parse_sweep(text)
         except SweepRefusal as refused:
@@ -93,6 +97,11 @@ class SweepActions:
         if refusal is not None:
             return refusal
         return self._propose(actor, where, session, spec, language)
+
+    def _in_thread(self, session: ChatSession | None, status: SweepStatus) -> list[SweepView]:
+        if session is None:
+            return []
+        return [sweep for sweep in self.controller.in_session(session.id) if sweep.status == status]
 
     def _propose(
         self, actor: Actor, where: Thread, session: ChatSession | None, spec: SweepSpec, language: str
@@ -111,6 +120,7 @@ class SweepActions:
         except SweepRefusal as refused:
             return SweepSaid(present.refusal(language, refused))
         assert session is not None
+        self.controller.discard_drafts(session.id)  # the newest proposal is the one Start starts
         sweep = self.controller.create(
             spec,
             config,
@@ -149,7 +159,9 @@ class SweepActions:
         return max(slots)
 
     def start(self, actor: Actor, sweep_id: int, language: str) -> SweepResult:
-        sweep = self.controller.view(sweep_id)
+        sweep = self.controller.find(sweep_id)
+        if sweep is None:
+            return SweepSaid(t(language, "sweep_refused_gone"))
         refusal = self._policy.may_use_draft(actor, sweep.requested_by, Action.START)
         if refusal is not None:
             return refusal
@@ -159,7 +171,9 @@ class SweepActions:
         return SweepStarted(started, language)
 
     def stop(self, actor: Actor, sweep_id: int, language: str) -> SweepResult:
-        sweep = self.controller.view(sweep_id)
+        sweep = self.controller.find(sweep_id)
+        if sweep is None or sweep.status != SweepStatus.RUNNING:
+            return SweepSaid(t(language, "sweep_none"))
         if actor.user != sweep.requested_by and not self._policy.is_admin(actor.user):
             return Refusal(Reason.NOT_OWNER, Action.STOP, owner=sweep.requested_by)
         return SweepStopped(self.controller.stop(sweep_id, actor.user), language)

@@ -30,6 +30,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "sweep_status_completed": "finished",
         "sweep_status_stopped": "stopped",
         "sweep_status_draft": "not started",
+        "sweep_status_discarded": "replaced",
         "sweep_done": (
             "🏆 Sweep #{id} finished. Best: trial {number} ({values}), run #{run_id}, "
             "{objective} *{value}*. Predict, export or train it more as with any run."
@@ -37,6 +38,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "sweep_done_none": "Sweep #{id} finished with no trial that completed.",
         "sweep_list_line": "🔬 Sweep #{id} · {status} · {count} trials · best {best}",
         "sweep_list_title": "Sweeps",
+        "sweep_none": "There is no sweep to start or stop in this thread.",
         "sweep_file_chart": "Sweep #{id}: {objective} per trial and per epoch",
         "sweep_chart_at": "Chart: {path}",
         "sweep_refused_cannot_vary": (
@@ -65,7 +67,6 @@ TEXTS: dict[str, dict[str, str]] = {
             "(or ask in the thread of a finished run), then the values to try."
         ),
         "sweep_refused_gone": ("That sweep can no longer be started (it was started, stopped or replaced)."),
-        "sweep_refused_not_owner": "Only <@{owner}> or an admin can stop sweep #{id}.",
     },
     "ko": {
         "sweep_grid_head": "🔬 *스윕*: `{dataset}`에서 {model} 시도 {count}개. 바꾸는 설정: {fields}.",
@@ -98,6 +99,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "sweep_status_completed": "완료",
         "sweep_status_stopped": "중지됨",
         "sweep_status_draft": "시작 전",
+        "sweep_status_discarded": "대체됨",
         "sweep_done": (
             "🏆 스윕 #{id} 완료. 최고: 시도 {number} ({values}), 실행 #{run_id}, "
             "{objective} *{value}*. 다른 실행처럼 예측, 내보내기, 추가 학습을 할 수 있습니다."
@@ -105,6 +107,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "sweep_done_none": "스윕 #{id}이(가) 끝났지만 완료된 시도가 없습니다.",
         "sweep_list_line": "🔬 스윕 #{id} · {status} · 시도 {count}개 · 최고 {best}",
         "sweep_list_title": "스윕",
+        "sweep_none": "이 스레드에는 시작하거나 중지할 스윕이 없습니다.",
         "sweep_file_chart": "스윕 #{id}: 시도별, 에폭별 {objective}",
         "sweep_chart_at": "차트: {path}",
         "sweep_refused_cannot_vary": "스윕에서 "
@@ -131,6 +134,5 @@ TEXTS: dict[str, dict[str, str]] = {
         "sweep_refused_gone": (
             "그 스윕은 더 이상 시작할 수 없습니다 (이미 시작했거나 중지했거나 바뀌었습니다)."
         ),
-        "sweep_refused_not_owner": "스윕 #{id}은(는) <@{owner}>님이나 관리자만 중지할 수 있습니다.",
     },
 }

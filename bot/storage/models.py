@@ -162,6 +162,7 @@ class ProcessedEvent(Base):
 
 class SweepStatus(StrEnum):
     DRAFT = "draft"  # proposed with Start, not started
+    DISCARDED = "discarded"  # a draft a newer proposal replaced (kept: its id is never reused)
     RUNNING = "running"  # trials are queued, running or still to ask for
     COMPLETED = "completed"
     STOPPED = "stopped"

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from bot.runs.errors import InvalidRunState
 from bot.runs.views import RunUpdate, RunView, StartRequest
@@ -169,6 +169,21 @@ class SweepController:
             chart=str(drawn) if (drawn := self.chart_path(sweep_id)).is_file() else None,
         )
 
+    def find(self, sweep_id: int) -> SweepView | None:
+        try:
+            return self.view(sweep_id)
+        except KeyError:
+            return None
+
+    def discard_drafts(self, session_id: int) -> None:
+        """Set aside the proposals of a conversation that were never started (a new one replaces them)."""
+        with self._lock, self._db.session() as session:
+            session.execute(
+                update(Sweep)
+                .where(Sweep.session_id == session_id, Sweep.status == SweepStatus.DRAFT)
+                .values(status=SweepStatus.DISCARDED)
+            )
+
     def in_session(self, session_id: int) -> list[SweepView]:
         """The sweeps proposed in one conversation, newest first."""
         with self._db.session() as session:
@@ -178,8 +193,14 @@ class SweepController:
         return [self.view(sweep_id) for sweep_id in ids]
 
     def recent(self, limit: int = 10) -> list[SweepView]:
+        """Started sweeps (running or ended), newest first; proposals are left out."""
         with self._db.session() as session:
-            ids = session.scalars(select(Sweep.id).order_by(Sweep.id.desc()).limit(limit)).all()
+            ids = session.scalars(
+                select(Sweep.id)
+                .where(Sweep.status.not_in([SweepStatus.DRAFT, SweepStatus.DISCARDED]))
+                .order_by(Sweep.id.desc())
+                .limit(limit)
+            ).all()
         return [self.view(sweep_id) for sweep_id in ids]
 
     # following the runs
