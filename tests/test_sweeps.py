@@ -3,6 +3,7 @@ clearly worse trial (Optuna, real), and a bot restart mid-sweep with no trial ru
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from bot.sweeps.parse import parse_sweep
 from bot.sweeps.spec import checked
 from bot.sweeps.study import JOURNAL_FILE
 from bot.sweeps.views import SweepView
+from tests.imagegen import make_image_folder
 from tests.runs_support import fake_command, make_settings, managers
 from tests.waiting import wait_until
 from training.config import TrainingConfig
@@ -198,3 +200,33 @@ def test_stopping_a_sweep_stops_its_running_trial_and_cancels_the_rest(
     assert statuses == [RunStatus.STOPPED, RunStatus.STOPPED]  # the running one, and the queued one
     assert len(view.trials) == 2  # the third was never queued
     assert view.trials[0].run is not None and view.trials[0].run.current_epoch < base.epochs
+
+
+def test_a_real_trainer_sweep_reuses_the_decoded_cache_and_names_its_best(tmp_path: Path) -> None:
+    dataset = make_image_folder(tmp_path / "data" / "shapes", per_class=8)
+    db = Database(f"sqlite:///{tmp_path / 'bot.db'}")
+    db.create_all()
+    base = TrainingConfig(
+        dataset_path=str(dataset), model="resnet18", epochs=1, image_size=32, batch_size=8, pretrained=False
+    )
+    spec = checked(parse_sweep("lr 1e-3 or 1e-2") or pytest.fail("not read as a sweep"), 12)
+    command = [sys.executable, "-m", "training", "--device", "cpu", "--workers", "1"]
+    with managers(db) as created:
+        settings = make_settings(tmp_path, sweep_parallel=1)
+        manager = RunManager(db, settings, trainer_command=command)
+        created.append(manager)
+        sweeps = SweepController(db, manager, settings)
+        manager.start()
+        sweep = sweeps.create(spec, base, "UOWNER")
+        wait_until(lambda: sweeps.view(sweep.id).status == SweepStatus.COMPLETED, timeout=180)
+        view = sweeps.view(sweep.id)
+        sweeps.close()
+
+    runs = [trial.run for trial in view.trials if trial.run is not None]
+    assert [run.status for run in runs] == [RunStatus.COMPLETED, RunStatus.COMPLETED]
+    # the second trial read the images the first one decoded
+    assert [run.metrics["data"]["images_from"] for run in runs] == ["cache_built", "cache_hit"]
+    best = max(runs, key=lambda run: run.metrics["best_val_acc"])
+    assert view.best is not None and view.best.value == best.metrics["best_val_acc"]
+    winner = next(run for run in runs if run.id == view.best_run_id)
+    assert Path(winner.artifacts["model"]).is_file()
