@@ -12,11 +12,12 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.actions import Actions, Thread
+from bot.actions.fairness import RateLimiter
 from bot.actions.sweeps import SweepActions, SweepProposed, SweepSaid
 from bot.console import Console
 from bot.conversation import ConversationService
 from bot.conversation.facts import HostFacts, Throughput
-from bot.policy import Actor, Policy
+from bot.policy import Actor, Policy, Reason, Refusal
 from bot.runs import RunManager
 from bot.settings import Settings
 from bot.storage import Database, RunStatus, Sweep
@@ -238,3 +239,25 @@ def test_the_proposal_estimates_the_total_time_from_this_hosts_history(
     assert isinstance(search, SweepProposed) and "about *4 min*" in search.text  # 4 x 120 s, two at a time
     assert "batch size from 8 to 64 chosen by Optuna" in search.text
     assert runs.recent_runs() == []  # proposals start nothing
+
+
+def test_sweep_requests_count_against_the_message_limit(
+    console_parts: tuple[Settings, Database, RunManager],
+) -> None:
+    settings, db, runs = console_parts
+    conversation = ConversationService(db, settings, "rules")
+    limit = RateLimiter(1)
+    sweeps = SweepActions(
+        settings, Policy(settings), conversation, SweepController(db, runs, settings), limit
+    )
+    where, who = Thread("T1", "C1", "1.1"), Actor("U1", "C1")
+    for text in ("resnet18, 2 epochs", "pets"):
+        conversation.handle_message(team_id="T1", channel_id="C1", thread_ts="1.1", user_id="U1", text=text)
+    try:
+        first = sweeps.handle_text(who, where, "lr 1e-3 or 1e-2")
+        second = sweeps.handle_text(who, where, "batch 16 or 32")
+    finally:
+        sweeps.controller.close()
+    assert isinstance(first, SweepProposed)
+    assert isinstance(second, Refusal) and second.reason == Reason.RATE_LIMITED
+    assert sweep_count(db) == 1

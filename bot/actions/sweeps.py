@@ -8,6 +8,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from bot.actions.fairness import RateLimiter
 from bot.actions.results import Thread
 from bot.conversation import ConversationService
 from bot.conversation.answers import AnswerContext, estimate
@@ -66,8 +67,15 @@ SweepResult = SweepProposed | SweepStarted | SweepStopped | SweepSaid | Refusal
 
 class SweepActions:
     def __init__(
-        self, settings: Settings, policy: Policy, conversation: ConversationService, sweeps: SweepController
+        self,
+        settings: Settings,
+        policy: Policy,
+        conversation: ConversationService,
+        sweeps: SweepController,
+        messages: RateLimiter | None = None,
     ) -> None:
+        """`messages`: the front end's per-person message limit, shared with the conversation."""
+        self._messages = messages or RateLimiter(settings.user_messages_per_minute)
         self._settings = settings
         self._policy = policy
         self._conversation = conversation
@@ -96,6 +104,9 @@ class SweepActions:
         refusal = self._policy.may_use_draft(actor, session.user_id if session else None, Action.EDIT)
         if refusal is not None:
             return refusal
+        wait = self._messages.take(actor.user)
+        if wait is not None:
+            return Refusal(Reason.RATE_LIMITED, Action.TALK, retry_after_s=wait)
         return self._propose(actor, where, session, spec, language)
 
     def _in_thread(self, session: ChatSession | None, status: SweepStatus) -> list[SweepView]:
