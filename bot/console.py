@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TextIO
 
 from bot.actions import Actions, Exported, Failed, ModelOf, Resumed, Said, Started, Stopped, Thread
+from bot.actions.sweeps import SweepProposed, SweepSaid, SweepStarted, SweepStopped
 from bot.conversation.intents import find_command
 from bot.conversation.language import detect_language
 from bot.conversation.service import Turn
@@ -35,6 +36,9 @@ from bot.present.refusals import refusal_text
 from bot.runs import RunUpdate, RunView
 from bot.settings import Settings
 from bot.storage import Database, RunStatus
+from bot.sweeps import present as sweep_present
+from bot.sweeps.controller import SweepController
+from bot.sweeps.views import SweepView
 from bot.terminal import LiveLine, divert_logs, keys_while_running, read_typed_line
 
 QUIT_WORDS = frozenset({"quit", "exit", "종료", "q"})
@@ -120,6 +124,8 @@ class Console:
         return Thread(CONSOLE, CONSOLE, self._thread)
 
     def _handle(self, text: str) -> None:
+        if self._handle_sweep(text):
+            return
         started = self._actions.typed_start(self._actor, self._where(), text, None)
         if started is not None:
             self._on_started(started)
@@ -135,6 +141,66 @@ class Console:
             CONSOLE_COMMANDS[turn.command](self, turn)
             return
         self._say_turn(turn)
+
+    def _handle_sweep(self, text: str) -> bool:
+        """A sweep asked for, started ("start sweep" / "스윕 시작") or stopped; False for other messages."""
+        sweeps = self._actions.sweeps
+        result = sweeps.handle_text(self._actor, self._where(), text) if sweeps is not None else None
+        if result is None or sweeps is None:
+            return False
+        match result:
+            case SweepProposed(text=proposal, language=language):
+                self._language = language
+                self._say(proposal)
+            case SweepStarted(sweep=sweep, language=language):
+                self._say(
+                    t(
+                        language,
+                        "sweep_started",
+                        id=sweep.id,
+                        count=sweep.trials_budget,
+                        parallel=sweep.parallel,
+                    )
+                )
+                self._follow_sweep(sweeps.controller, sweep.id)
+            case SweepStopped(sweep=sweep, language=language):
+                self._say(t(language, "sweep_stopped", id=sweep.id))
+            case SweepSaid(text=said):
+                self._say(said)
+            case Refusal():
+                self._say_answer(result)
+        return True
+
+    def _follow_sweep(self, controller: SweepController, sweep_id: int) -> None:
+        """Print the sweep's table whenever a trial starts or ends, then the result; Ctrl+C stops it."""
+        changes: queue.SimpleQueue[SweepView] = queue.SimpleQueue()
+        unsubscribe = controller.subscribe(changes.put)
+        shown: tuple[object, ...] = ()
+        sweep = controller.view(sweep_id)
+        try:
+            while not sweep_present.is_finished(sweep):
+                try:
+                    changed = changes.get(timeout=0.5)
+                except queue.Empty:
+                    continue
+                except KeyboardInterrupt:
+                    controller.stop(sweep_id, self._user)
+                    continue
+                if changed.id != sweep_id:
+                    continue
+                sweep = changed
+                states = tuple((t.run.status if t.run else None, t.pruned) for t in sweep.trials)
+                if states != shown:
+                    shown = states
+                    self._say(sweep_present.table(self._language, sweep))
+        finally:
+            unsubscribe()
+        self._say(sweep_present.result(self._language, sweep))
+        best = sweep.best
+        if best is not None and best.run is not None:
+            self._say(t(self._language, "console_files", path=best.run.output_dir))
+        if sweep.chart is not None:
+            self._say(t(self._language, "sweep_chart_at", path=sweep.chart))
 
     def _say_turn(self, turn: Turn) -> None:
         self._say(turn.reply)
@@ -161,6 +227,9 @@ class Console:
 
     def _list(self, _turn: Turn) -> None:
         self._say_runs("list_title", self._actions.recent(self._actor), "list_empty")
+        if self._actions.sweeps is not None:
+            for line in sweep_present.list_lines(self._language, self._actions.sweeps.visible(self._user)):
+                self._say(line)
 
     def _say_runs(self, title_key: str, runs: list[RunView], empty_key: str) -> None:
         lines = [f"• {present.run_line(run, self._language)}" for run in runs]
@@ -360,6 +429,7 @@ def run_console(settings: Settings, db: Database, parser_choice: str) -> int:
     user = getpass.getuser()
     actions = Actions.compose(settings, db, parser_choice, admins=frozenset({user}))
     actions.runs.start()
+    actions.start_sweeps()
     try:
         return Console(actions, user=user, read_line=read_typed_line, language=locale_language()).run()
     finally:

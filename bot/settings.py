@@ -104,6 +104,10 @@ class Settings(BaseSettings):
         int | None, Field(ge=1, le=64, **allowed("a whole number from 1 to 64"))
     ] = None
     max_epochs: Annotated[int, Field(ge=1, le=1000, **allowed("a whole number from 1 to 1000"))] = 1000
+    # Sweeps (bot/sweeps): the most trials one sweep may have, and the most of them queued or running at
+    # once (default: the run slots, MAX_CONCURRENT_RUNS or one per GPU)
+    sweep_max_trials: Annotated[int, Field(ge=1, le=1000, **allowed("a whole number from 1 to 1000"))] = 12
+    sweep_parallel: Annotated[int | None, Field(ge=1, le=64, **allowed("a whole number from 1 to 64"))] = None
     stop_grace_seconds: Annotated[
         float, Field(gt=0, le=86400, **allowed("seconds, more than 0 and at most 86400"))
     ] = 30.0

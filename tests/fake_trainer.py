@@ -52,10 +52,16 @@ def main() -> int:
     parser.add_argument("--ignore-sigterm", action="store_true")
     parser.add_argument("--warn", default=None, help="emit a warning event with this message after start")
     parser.add_argument("--decode", type=int, default=0, help="emit `preparing` decode events for N images")
+    parser.add_argument(
+        "--acc-by-lr", action="store_true", help="accuracy grows with the learning rate (up to 1e-2): sweeps"
+    )
+    parser.add_argument("--crash-at-lr", type=float, help="mode crash for this learning rate only (sweeps)")
     args = parser.parse_args()
 
     out = Path(args.out)
     config = TrainingConfig.from_json(Path(args.config).read_text())
+    if args.crash_at_lr is not None and config.learning_rate == args.crash_at_lr:
+        args.mode = "crash"
     checkpoint = out / CHECKPOINT_LAST_FILE
     # under torchrun (a run on several GPUs) each rank records what it saw; like the real trainer, only
     # rank 0 writes events
@@ -119,6 +125,8 @@ def main() -> int:
             events.write('not json at all\n{"type": "unknown"}\n\n')
             events.flush()
         accuracy = epoch / config.epochs
+        if args.acc_by_lr:
+            accuracy *= min(1.0, config.learning_rate / 1e-2)
         emit(
             EpochEvent(
                 epoch=epoch,
@@ -144,8 +152,8 @@ def main() -> int:
     emit(
         DoneEvent(
             epochs_completed=done,
-            final={"val_acc": 1.0},
-            best_val_acc=1.0,
+            final={"val_acc": accuracy if args.acc_by_lr else 1.0},
+            best_val_acc=accuracy if args.acc_by_lr else 1.0,
             best_epoch=done,
             per_class_acc={"a": 1.0, "b": 1.0},
             artifacts={"model": str(model), "checkpoint": str(checkpoint)},

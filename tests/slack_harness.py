@@ -70,9 +70,7 @@ class SlackHarness:
             output_root=tmp_path / "outputs",
             database_url=f"sqlite:///{tmp_path / 'trainbot.db'}",
             conversation_parser=parser,
-            max_concurrent_runs=1,
-            stop_grace_seconds=5,
-            **settings_overrides,
+            **{"max_concurrent_runs": 1, "stop_grace_seconds": 5, **settings_overrides},
         )
         # the composition root's order (bot/cli.py): one database, one Slack client, the services, the app
         db = Database(settings.database_url_or_default)
@@ -88,6 +86,7 @@ class SlackHarness:
         )
         _app, ctx = build(settings, actions, slack, db, edit_interval=edit_interval)
         actions.runs.start()  # in the order run_socket_mode uses
+        actions.start_sweeps()
         handler = SocketModeHandler(_app, standin.app_token)
         handler.connect()
         standin.wait_connected()

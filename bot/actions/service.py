@@ -23,6 +23,7 @@ from bot.actions.results import (
     Stopped,
     Thread,
 )
+from bot.actions.sweeps import SweepActions
 from bot.conversation import ConversationService
 from bot.conversation.service import StartOrder, Turn
 from bot.i18n import DEFAULT_LANGUAGE, t
@@ -34,6 +35,7 @@ from bot.present import runs as present
 from bot.runs import RunError, RunManager, RunView, StartRequest
 from bot.settings import Settings
 from bot.storage import ChatSession, Database, RunStatus, SessionState
+from bot.sweeps.controller import SweepController
 from training.contract import MODEL_FILE
 
 RECENT_LISTED = 10
@@ -58,6 +60,7 @@ class Actions:
         *,
         predictions: PredictService | None = None,
         export_command: list[str] | None = None,
+        sweeps: SweepController | None = None,
     ) -> None:
         self.policy = policy
         self.conversation = conversation
@@ -67,6 +70,12 @@ class Actions:
         self._messages = RateLimiter(settings.user_messages_per_minute)
         self._heavy = RateLimiter(settings.user_heavy_actions_per_minute)
         self.start_lock = threading.Lock()  # a start and the message that follows it, one at a time
+        # sweeps (bot/sweeps): None where the front end was composed without them
+        self.sweeps = (
+            SweepActions(settings, policy, conversation, sweeps, self._messages)
+            if sweeps is not None
+            else None
+        )
 
     @classmethod
     def compose(
@@ -83,10 +92,18 @@ class Actions:
         """The services every front end shares, on the composition root's one (migrated) database."""
         conversation = ConversationService(db, settings, parser_choice, anthropic_client)
         runs = RunManager(db, settings, trainer_command=trainer_command)
-        return cls(settings, Policy(settings, membership, admins=admins), conversation, runs)
+        sweeps = SweepController(db, runs, settings)
+        return cls(settings, Policy(settings, membership, admins=admins), conversation, runs, sweeps=sweeps)
+
+    def start_sweeps(self) -> None:
+        """Go on with the sweeps a previous bot left running; after runs.start() (it re-attaches them)."""
+        if self.sweeps is not None:
+            self.sweeps.controller.start()
 
     def close(self) -> None:
         self._predictions.close()
+        if self.sweeps is not None:
+            self.sweeps.controller.close()
 
     # ---- gates ---------------------------------------------------------------------------------------
 

@@ -195,3 +195,11 @@ def summarize_dataset(path: Path) -> DatasetSummary:
             reason="empty",
         )
     return DatasetSummary(classes=sorted(counts), counts=dict(sorted(counts.items())), splits=splits)
+
+
+def shown_dataset_path(path: str, data_root: Path) -> str:
+    """The dataset as users name it (relative to DATA_ROOT), not the server's absolute path."""
+    try:
+        return str(Path(path).relative_to(data_root.resolve()))
+    except ValueError:
+        return path

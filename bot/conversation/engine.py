@@ -19,6 +19,7 @@ from bot.conversation.datasets import (
     DatasetSummary,
     list_datasets,
     resolve_dataset_path,
+    shown_dataset_path,
     summarize_dataset,
 )
 from bot.conversation.facts import FactsProvider, GpuLimit, OfflineFacts, gpu_limit
@@ -421,11 +422,7 @@ def _answer_context(turn: _Turn, missing: list[str]) -> AnswerContext:
 
 
 def _shown_dataset_path(path: str, data_root: Path) -> str:
-    """The dataset as users name it (relative to DATA_ROOT), not the server's absolute path."""
-    try:
-        return str(Path(path).relative_to(data_root.resolve()))
-    except ValueError:
-        return path
+    return shown_dataset_path(path, data_root)
 
 
 def _question(turn: _Turn, name: str) -> str:

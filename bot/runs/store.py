@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select, text, update
+from sqlalchemy import case, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -17,7 +17,7 @@ from bot.runs.errors import RunNotFound
 from bot.runs.launcher import JobState
 from bot.runs.record import record_event
 from bot.runs.views import RunView, StartRequest, as_utc, view_of
-from bot.storage import Database, RunStatus, TrainingRun
+from bot.storage import Database, RunStatus, Sweep, TrainingRun
 from bot.storage.models import utcnow
 from training.contract import CHECKPOINT_LAST_FILE
 from training.events import Event
@@ -82,11 +82,14 @@ class RunStore:
         return self._views(select(TrainingRun).order_by(TrainingRun.id.desc()).limit(limit))
 
     def in_thread(self, channel: str, thread_ts: str) -> list[RunView]:
-        """The runs started from one Slack thread, newest first."""
+        """The runs started from one Slack thread, newest first; the trials a finished sweep's winner beat
+        come last, so the winner is the thread's run (predict, export, "N more epochs")."""
+        beaten = case((Sweep.best_run_id.is_not(None) & (Sweep.best_run_id != TrainingRun.id), 1), else_=0)
         return self._views(
             select(TrainingRun)
+            .outerjoin(Sweep, Sweep.id == TrainingRun.sweep_id)
             .where(TrainingRun.slack_channel == channel, TrainingRun.slack_thread_ts == thread_ts)
-            .order_by(TrainingRun.id.desc())
+            .order_by(beaten, TrainingRun.id.desc())
         )
 
     def busy_gpus(self, holding: Collection[int] = ()) -> set[str]:
@@ -145,6 +148,7 @@ class RunStore:
                     slack_channel=request.slack_channel,
                     slack_thread_ts=request.slack_thread_ts,
                     continues_run_id=request.continues_run_id,
+                    sweep_id=request.sweep_id,
                 )
                 session.add(row)
                 session.flush()

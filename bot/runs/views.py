@@ -25,6 +25,7 @@ class StartRequest:
     slack_channel: str | None = None
     slack_thread_ts: str | None = None
     continues_run_id: int | None = None  # a finished run whose last checkpoint this run starts from
+    sweep_id: int | None = None  # the sweep this run is a trial of
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,7 @@ class RunView:
         None  # while queued by the scheduler: its reason code (Slurm: Resources, ...)
     )
     continues_run_id: int | None = None  # the run whose last checkpoint it started from
+    sweep_id: int | None = None  # the sweep it is a trial of
 
     @property
     def model(self) -> str:
@@ -141,4 +143,5 @@ def view_of(row: TrainingRun, queue_position: int | None = None) -> RunView:
         job_id=row.job_id,
         pending_reason=row.backend_reason if row.status == RunStatus.QUEUED else None,
         continues_run_id=row.continues_run_id,
+        sweep_id=row.sweep_id,
     )

@@ -134,6 +134,7 @@ def run_socket_mode(settings: Settings, actions: Actions, slack: SlackConnection
     assert settings.slack_app_token is not None, "checked by the caller (has_slack_tokens)"
     app, ctx = build(settings, actions, slack, db)
     actions.runs.start()
+    actions.start_sweeps()
     handler = SocketModeHandler(app, settings.slack_app_token.get_secret_value())
     try:
         handler.start()  # blocks until interrupted

@@ -7,10 +7,11 @@ import logging
 from datetime import UTC, datetime
 
 from slack_sdk.errors import SlackApiError
+from slack_sdk.models.blocks import MarkdownTextObject, SectionBlock
 
 from bot.policy import Actor
 from bot.present.runs import clock
-from bot.slack import render
+from bot.slack import render, sweeps
 from bot.slack.context import SlackContext
 
 log = logging.getLogger(__name__)
@@ -24,6 +25,13 @@ def publish_home(ctx: SlackContext, user_id: str) -> None:
     who = Actor(user_id)
     own = ctx.actions.own_recent(who, OWN_RUNS_SHOWN)
     view = render.home_view(language, own, ctx.actions.status(who), clock(datetime.now(UTC)))
+    swept = sweeps.listed(ctx, user_id, language)
+    if swept:  # before the "updated at" line, within Slack's block limit
+        section = SectionBlock(
+            block_id="home_sweeps", text=MarkdownTextObject(text=swept[: render.SECTION_LIMIT])
+        )
+        view["blocks"][-1:-1] = [section.to_dict()]
+        view["blocks"] = view["blocks"][-render.HOME_BLOCK_LIMIT :]
     try:
         ctx.client.views_publish(user_id=user_id, view=view)
     except SlackApiError as exc:

@@ -15,7 +15,7 @@ from bot.actions import Failed, Said, Started, StartPlace, Thread
 from bot.policy import Refusal
 from bot.present import runs as present
 from bot.runs import RunUpdate, RunView
-from bot.slack import model_use, render
+from bot.slack import model_use, render, sweeps
 from bot.slack.context import SlackContext, actor
 from bot.slack.files import download_shared_file
 from bot.slack.replies import answer, in_thread_order, post, refuse, reply_turn
@@ -26,6 +26,12 @@ def converse(ctx: SlackContext, where: Thread, user_id: str, text: str) -> None:
     """One user message: a typed start, a command word ("export onnx", "10 more epochs", "predict"), or
     a message for the conversation engine, whose reply comes with Start/Cancel once the setup is complete."""
     who = actor(user_id, where)
+    if ctx.actions.sweeps is not None:  # a sweep asked for, started or stopped
+        swept = ctx.actions.sweeps.handle_text(who, where, text)
+        if swept is not None:
+            with ctx.actions.start_lock:
+                sweeps.reply(ctx, where, user_id, swept)
+            return
     with ctx.actions.start_lock:
         started = ctx.actions.typed_start(who, where, text, StartPlace(where.channel, where.thread_ts))
         if started is not None:

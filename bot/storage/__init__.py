@@ -7,6 +7,9 @@ from bot.storage.models import (
     RunEpoch,
     RunStatus,
     SessionState,
+    Sweep,
+    SweepStatus,
+    SweepTrial,
     TrainingRun,
 )
 from bot.storage.sessions import SessionChanged, session_for_change
@@ -19,6 +22,9 @@ __all__ = [
     "RunStatus",
     "SessionChanged",
     "SessionState",
+    "Sweep",
+    "SweepStatus",
+    "SweepTrial",
     "TrainingRun",
     "create_schema",
     "make_engine",

@@ -127,6 +127,8 @@ class TrainingRun(Base):
     slack_thread_ts: Mapped[str | None] = mapped_column(String(32), default=None)
     slack_ts: Mapped[str | None] = mapped_column(String(32), default=None)  # the progress message
     requested_by: Mapped[str | None] = mapped_column(String(32), default=None)
+    # the sweep this run is a trial of (bot/sweeps); no foreign key, like continues_run_id
+    sweep_id: Mapped[int | None] = mapped_column(Integer, default=None, index=True)
 
     session: Mapped[ChatSession | None] = relationship(back_populates="runs")
     epochs: Mapped[list[RunEpoch]] = relationship(
@@ -156,3 +158,56 @@ class ProcessedEvent(Base):
 
     event_id: Mapped[str] = mapped_column(String(128), primary_key=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SweepStatus(StrEnum):
+    DRAFT = "draft"  # proposed with Start, not started
+    DISCARDED = "discarded"  # a draft a newer proposal replaced (kept: its id is never reused)
+    RUNNING = "running"  # trials are queued, running or still to ask for
+    COMPLETED = "completed"
+    STOPPED = "stopped"
+
+
+class Sweep(Base):
+    """Several runs of one config that differ in some settings (bot/sweeps). The search's own state
+    (Optuna's study) lives in a journal file beside the runs, never in these tables."""
+
+    __tablename__ = "sweeps"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    session_id: Mapped[int | None] = mapped_column(Integer, default=None)
+    status: Mapped[str] = mapped_column(String(16), default=SweepStatus.RUNNING, index=True)
+    base_config: Mapped[dict[str, Any]] = mapped_column(default=dict)  # the TrainingConfig the trials vary
+    space: Mapped[dict[str, Any]] = mapped_column(default=dict)  # the SweepSpec (bot/sweeps/spec.py)
+    objective: Mapped[str] = mapped_column(String(32), default="val_acc")
+    trials_budget: Mapped[int] = mapped_column(default=1)
+    parallel: Mapped[int] = mapped_column(default=1)
+    requested_by: Mapped[str | None] = mapped_column(String(32), default=None)
+    slack_channel: Mapped[str | None] = mapped_column(String(32), default=None)
+    slack_thread_ts: Mapped[str | None] = mapped_column(String(32), default=None)
+    slack_ts: Mapped[str | None] = mapped_column(String(32), default=None)  # the live table message
+    best_run_id: Mapped[int | None] = mapped_column(Integer, default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    completed_at: Mapped[datetime | None] = mapped_column(default=None)
+
+    trials: Mapped[list[SweepTrial]] = relationship(
+        back_populates="sweep", order_by="SweepTrial.number", cascade="all, delete-orphan"
+    )
+
+
+class SweepTrial(Base):
+    """One trial of a sweep: the study's trial number, its values and the run that trains it."""
+
+    __tablename__ = "sweep_trials"
+    __table_args__ = (UniqueConstraint("sweep_id", "number", name="uq_sweep_trial"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sweep_id: Mapped[int] = mapped_column(ForeignKey("sweeps.id", ondelete="CASCADE"), index=True)
+    number: Mapped[int]  # the Optuna trial number
+    params: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    run_id: Mapped[int | None] = mapped_column(Integer, default=None)
+    pruned: Mapped[bool] = mapped_column(default=False)  # stopped by the pruner, not by a person
+    told: Mapped[bool] = mapped_column(default=False)  # its result was given to the study
+    value: Mapped[float | None] = mapped_column(default=None)
+
+    sweep: Mapped[Sweep] = relationship(back_populates="trials")

@@ -12,7 +12,7 @@ from typing import Any
 from slack_bolt import Ack, App, Respond
 
 from bot.actions import Stopped, Thread
-from bot.slack import render
+from bot.slack import render, sweeps
 from bot.slack.context import SlackContext, actor
 from bot.slack.model_use import open_predict_thread, said_text
 from bot.slack.replies import in_thread_order
@@ -51,7 +51,8 @@ def handle_train(ctx: SlackContext, command: dict[str, Any], respond: Respond) -
         case "status":
             respond(render.run_list(language, "status_title", ctx.actions.status(who), "status_empty"))
         case "list":
-            respond(render.run_list(language, "list_title", ctx.actions.recent(who), "list_empty"))
+            runs = render.run_list(language, "list_title", ctx.actions.recent(who), "list_empty")
+            respond("\n\n".join(part for part in (runs, sweeps.listed(ctx, user, language)) if part))
         case "stop":
             respond(stop_by_id(ctx, rest.strip().lstrip("#"), user, channel, language))
         case "predict":

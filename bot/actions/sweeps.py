@@ -1,0 +1,195 @@
+"""The sweep use cases for every front end: a message asking for a sweep gets a proposal (trials, what
+varies, the estimate) with Start; Start, a typed "start sweep" and Stop go through the policy as for runs
+(the requester or an admin). Refusals change nothing."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.actions.fairness import RateLimiter
+from bot.actions.results import Thread
+from bot.conversation import ConversationService
+from bot.conversation.answers import AnswerContext, estimate
+from bot.conversation.datasets import DatasetPathError, shown_dataset_path, summarize_dataset
+from bot.conversation.language import detect_language
+from bot.i18n import t
+from bot.policy import Action, Actor, Policy, Reason, Refusal
+from bot.settings import Settings
+from bot.storage import ChatSession, SweepStatus
+from bot.sweeps import present
+from bot.sweeps.controller import SweepController
+from bot.sweeps.parse import parse_sweep
+from bot.sweeps.spec import SweepRefusal, SweepSpec, checked, objective_for
+from bot.sweeps.views import SweepView
+from training.config import TrainingConfig
+
+_START_WORDS = re.compile(
+    r"^\s*(?:start|run|go)\s+(?:the\s+)?sweep\b|^\s*스윕\s*(?:시작|돌려)", re.IGNORECASE
+)
+_STOP_WORDS = re.compile(
+    r"^\s*(?:stop|cancel|abort)\s+(?:the\s+)?sweep\b|^\s*스윕\s*(?:중지|멈춰|취소)", re.IGNORECASE
+)
+
+
+CONSOLE = "console"  # the console's Thread (bot/console.py): no Slack message, no buttons
+
+
+@dataclass(frozen=True)
+class SweepProposed:
+    sweep: SweepView
+    text: str
+    language: str
+
+
+@dataclass(frozen=True)
+class SweepStarted:
+    sweep: SweepView
+    language: str
+
+
+@dataclass(frozen=True)
+class SweepStopped:
+    sweep: SweepView
+    language: str
+
+
+@dataclass(frozen=True)
+class SweepSaid:
+    """A refusal or a short answer, in the person's language; nothing was changed."""
+
+    text: str
+
+
+SweepResult = SweepProposed | SweepStarted | SweepStopped | SweepSaid | Refusal
+
+
+class SweepActions:
+    def __init__(
+        self,
+        settings: Settings,
+        policy: Policy,
+        conversation: ConversationService,
+        sweeps: SweepController,
+        messages: RateLimiter | None = None,
+    ) -> None:
+        """`messages`: the front end's per-person message limit, shared with the conversation."""
+        self._messages = messages or RateLimiter(settings.user_messages_per_minute)
+        self._settings = settings
+        self._policy = policy
+        self._conversation = conversation
+        self.controller = sweeps
+
+    def handle_text(self, actor: Actor, where: Thread, text: str) -> SweepResult | None:
+        """A message about a sweep (asking for one, starting or stopping the thread's); None otherwise."""
+        session = self._conversation.get_session(where.team_id, where.channel, where.thread_ts)
+        language = detect_language(text, session.language if session else "en")
+        if _START_WORDS.search(text):
+            drafts = self._in_thread(session, SweepStatus.DRAFT)
+            return (
+                self.start(actor, drafts[0].id, language) if drafts else SweepSaid(t(language, "sweep_none"))
+            )
+        if _STOP_WORDS.search(text):
+            running = self._in_thread(session, SweepStatus.RUNNING)
+            return (
+                self.stop(actor, running[0].id, language) if running else SweepSaid(t(language, "sweep_none"))
+            )
+        try:
+            spec = parse_sweep(text)
+        except SweepRefusal as refused:
+            return SweepSaid(present.refusal(language, refused))
+        if spec is None:
+            return None
+        refusal = self._policy.may_use_draft(actor, session.user_id if session else None, Action.EDIT)
+        if refusal is not None:
+            return refusal
+        wait = self._messages.take(actor.user)
+        if wait is not None:
+            return Refusal(Reason.RATE_LIMITED, Action.TALK, retry_after_s=wait)
+        return self._propose(actor, where, session, spec, language)
+
+    def _in_thread(self, session: ChatSession | None, status: SweepStatus) -> list[SweepView]:
+        if session is None:
+            return []
+        return [sweep for sweep in self.controller.in_session(session.id) if sweep.status == status]
+
+    def _propose(
+        self, actor: Actor, where: Thread, session: ChatSession | None, spec: SweepSpec, language: str
+    ) -> SweepResult:
+        base = self._conversation.confirmed_config(session) if session is not None else None
+        try:
+            if base is None:
+                raise SweepRefusal("needs_setup")
+            config = base[0]
+            spec = checked(
+                spec.model_copy(update={"objective": objective_for(config.model_dump())}),
+                self._settings.sweep_max_trials,
+            )
+            for params in spec.grid_points() if spec.kind == "grid" else []:
+                TrainingConfig.model_validate({**config.model_dump(), **params})
+        except SweepRefusal as refused:
+            return SweepSaid(present.refusal(language, refused))
+        assert session is not None
+        self.controller.discard_drafts(session.id)  # the newest proposal is the one Start starts
+        sweep = self.controller.create(
+            spec,
+            config,
+            session.user_id,
+            session_id=session.id,
+            slack_channel=where.channel if where.team_id != CONSOLE else None,
+            slack_thread_ts=where.thread_ts if where.team_id != CONSOLE else None,
+            draft=True,
+        )
+        dataset = shown_dataset_path(config.dataset_path, self._settings.data_root)
+        estimate_s = self._estimate(spec, config, sweep.parallel)
+        text = present.proposal(
+            language, spec, config, dataset, sweep.parallel, estimate_s, buttons=where.team_id != CONSOLE
+        )
+        return SweepProposed(sweep, text, language)
+
+    def _estimate(self, spec: SweepSpec, config: TrainingConfig, parallel: int) -> float | None:
+        """The whole sweep's time from this host's history: every trial's estimate, in waves of `parallel`."""
+        try:
+            summary = summarize_dataset(Path(config.dataset_path))
+        except (DatasetPathError, OSError):
+            return None
+        points = spec.grid_points() if spec.kind == "grid" else [{}] * spec.trial_count()
+        seconds = []
+        for params in points:
+            draft = {**config.model_dump(), **params}
+            found = estimate(
+                AnswerContext("en", draft, summary, self._conversation.facts, []), int(draft["epochs"])
+            )
+            if found is None:
+                return None
+            seconds.append(found[0])
+        slots = [0.0] * max(1, parallel)  # each trial starts on the slot that frees first
+        for trial_seconds in seconds:
+            slots[slots.index(min(slots))] += trial_seconds
+        return max(slots)
+
+    def start(self, actor: Actor, sweep_id: int, language: str) -> SweepResult:
+        sweep = self.controller.find(sweep_id)
+        if sweep is None:
+            return SweepSaid(t(language, "sweep_refused_gone"))
+        refusal = self._policy.may_use_draft(actor, sweep.requested_by, Action.START)
+        if refusal is not None:
+            return refusal
+        started = self.controller.launch(sweep_id)
+        if started is None:
+            return SweepSaid(t(language, "sweep_refused_gone"))
+        return SweepStarted(started, language)
+
+    def stop(self, actor: Actor, sweep_id: int, language: str) -> SweepResult:
+        sweep = self.controller.find(sweep_id)
+        if sweep is None or sweep.status != SweepStatus.RUNNING:
+            return SweepSaid(t(language, "sweep_none"))
+        if actor.user != sweep.requested_by and not self._policy.is_admin(actor.user):
+            return Refusal(Reason.NOT_OWNER, Action.STOP, owner=sweep.requested_by)
+        return SweepStopped(self.controller.stop(sweep_id, actor.user), language)
+
+    def visible(self, user: str, limit: int = 10) -> list[SweepView]:
+        """Recent sweeps a person may see: their own, or all for admins."""
+        sweeps = self.controller.recent(limit)
+        return [s for s in sweeps if self._policy.is_admin(user) or s.requested_by == user]

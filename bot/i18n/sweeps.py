@@ -1,0 +1,138 @@
+"""Texts about sweeps (several trials of one setup that differ in some settings), for every front end."""
+
+TEXTS: dict[str, dict[str, str]] = {
+    "en": {
+        "sweep_grid_head": "🔬 *Sweep*: {count} trials of {model} on `{dataset}`, varying {fields}.",
+        "sweep_search_head": (
+            "🔬 *Search*: {count} trials of {model} on `{dataset}`, {fields} chosen by Optuna "
+            "(clearly worse trials are stopped early)."
+        ),
+        "sweep_range": "{field} from {low} to {high}",
+        "sweep_trial_line": "• Trial {number}: {values}",
+        "sweep_objective": "Best trial by *{objective}*; {parallel} at a time.",
+        "sweep_estimate": "Estimated total time on this host: about *{time}*.",
+        "sweep_no_estimate": ("No estimate of the total time yet: this host has no timings for this model."),
+        "sweep_start_hint": "Press *Start* (or type `start sweep`) to queue the trials.",
+        "sweep_start_hint_typed": "Type `start sweep` to queue the trials.",
+        "sweep_objective_val_acc": "validation accuracy",
+        "sweep_objective_val_map50": "validation mAP@.50",
+        "sweep_button_start": "Start sweep",
+        "sweep_button_stop": "Stop sweep",
+        "sweep_started": "🔬 Sweep #{id} started: {count} trials, {parallel} at a time.",
+        "sweep_stopped": (
+            "⏹️ Sweep #{id} stopped: running trials stop at their next epoch, queued ones are cancelled."
+        ),
+        "sweep_table_head": "🔬 *Sweep #{id}* · {status} · {done}/{count} trials · by {objective}",
+        "sweep_row": "{best}#{number} {values} · {status} · epoch {epoch}/{epochs} · {metric}",
+        "sweep_row_pruned": "✂️ pruned",
+        "sweep_row_failed": "❌ failed: {reason}",
+        "sweep_status_running": "running",
+        "sweep_status_completed": "finished",
+        "sweep_status_stopped": "stopped",
+        "sweep_status_draft": "not started",
+        "sweep_status_discarded": "replaced",
+        "sweep_done": (
+            "🏆 Sweep #{id} finished. Best: trial {number} ({values}), run #{run_id}, "
+            "{objective} *{value}*. Predict, export or train it more as with any run."
+        ),
+        "sweep_done_none": "Sweep #{id} finished with no trial that completed.",
+        "sweep_list_line": "🔬 Sweep #{id} · {status} · {count} trials · best {best}",
+        "sweep_list_title": "Sweeps",
+        "sweep_none": "There is no sweep to start or stop in this thread.",
+        "sweep_file_chart": "Sweep #{id}: {objective} per trial and per epoch",
+        "sweep_chart_at": "Chart: {path}",
+        "sweep_refused_cannot_vary": (
+            "I can't vary *{field}* in a sweep: every trial uses "
+            "the same one. "
+            "I can vary the learning rate, batch size, image size, epochs, model or early stopping."
+        ),
+        "sweep_refused_bad_value": (
+            "{value} is not a possible {field}: it must be between {low} and {high}. Nothing was changed."
+        ),
+        "sweep_refused_bad_name": "{value} is not a model name I can use. Nothing was changed.",
+        "sweep_refused_one_value": "A sweep needs at least two different values of {field}.",
+        "sweep_refused_not_a_range": ("{field} has no range to search; list the values to try instead."),
+        "sweep_refused_empty_range": (
+            "The range {low} to {high} for {field} is empty: the "
+            "first value must be "
+            "lower than the second. Nothing was changed."
+        ),
+        "sweep_refused_no_budget": "How many trials should the search run? e.g. “in 8 trials”.",
+        "sweep_refused_too_many_trials": "That is {count} trials; a sweep may have at most {limit} "
+        "(SWEEP_MAX_TRIALS). Try fewer values. Nothing was changed.",
+        "sweep_refused_too_few_trials": "A search needs at least 2 trials.",
+        "sweep_refused_needs_setup": (
+            "A sweep varies a complete setup: tell me the dataset "
+            "and model first "
+            "(or ask in the thread of a finished run), then the values to try."
+        ),
+        "sweep_refused_gone": ("That sweep can no longer be started (it was started, stopped or replaced)."),
+    },
+    "ko": {
+        "sweep_grid_head": "🔬 *스윕*: `{dataset}`에서 {model} 시도 {count}개. 바꾸는 설정: {fields}.",
+        "sweep_search_head": (
+            "🔬 *탐색*: `{dataset}`에서 {model} 시도 {count}개. Optuna가 고르는 설정: {fields} "
+            "(확실히 나쁜 시도는 일찍 멈춥니다)."
+        ),
+        "sweep_range": "{field} {low}~{high}",
+        "sweep_trial_line": "• 시도 {number}: {values}",
+        "sweep_objective": "*{objective}* 기준으로 가장 좋은 시도를 고릅니다. 한 번에 {parallel}개씩.",
+        "sweep_estimate": "이 호스트 기준 예상 총 소요 시간: 약 *{time}*.",
+        "sweep_no_estimate": (
+            "아직 총 소요 시간을 추정할 수 없습니다: 이 호스트에 이 모델의 측정 기록이 없습니다."
+        ),
+        "sweep_start_hint": "*시작*을 누르거나 `스윕 시작`이라고 입력하면 시도들이 대기열에 들어갑니다.",
+        "sweep_start_hint_typed": "`스윕 시작`이라고 입력하면 시도들이 대기열에 들어갑니다.",
+        "sweep_objective_val_acc": "검증 정확도",
+        "sweep_objective_val_map50": "검증 mAP@.50",
+        "sweep_button_start": "스윕 시작",
+        "sweep_button_stop": "스윕 중지",
+        "sweep_started": "🔬 스윕 #{id} 시작: 시도 {count}개, 한 번에 {parallel}개씩.",
+        "sweep_stopped": (
+            "⏹️ 스윕 #{id} 중지: 실행 중인 시도는 다음 에폭에서 멈추고 대기 중인 시도는 취소됩니다."
+        ),
+        "sweep_table_head": "🔬 *스윕 #{id}* · {status} · 시도 {done}/{count} · 기준 {objective}",
+        "sweep_row": "{best}#{number} {values} · {status} · 에폭 {epoch}/{epochs} · {metric}",
+        "sweep_row_pruned": "✂️ 조기 중단",
+        "sweep_row_failed": "❌ 실패: {reason}",
+        "sweep_status_running": "진행 중",
+        "sweep_status_completed": "완료",
+        "sweep_status_stopped": "중지됨",
+        "sweep_status_draft": "시작 전",
+        "sweep_status_discarded": "대체됨",
+        "sweep_done": (
+            "🏆 스윕 #{id} 완료. 최고: 시도 {number} ({values}), 실행 #{run_id}, "
+            "{objective} *{value}*. 다른 실행처럼 예측, 내보내기, 추가 학습을 할 수 있습니다."
+        ),
+        "sweep_done_none": "스윕 #{id}이(가) 끝났지만 완료된 시도가 없습니다.",
+        "sweep_list_line": "🔬 스윕 #{id} · {status} · 시도 {count}개 · 최고 {best}",
+        "sweep_list_title": "스윕",
+        "sweep_none": "이 스레드에는 시작하거나 중지할 스윕이 없습니다.",
+        "sweep_file_chart": "스윕 #{id}: 시도별, 에폭별 {objective}",
+        "sweep_chart_at": "차트: {path}",
+        "sweep_refused_cannot_vary": "스윕에서 "
+        "*{field}*은(는) 바꿀 수 없습니다: 모든 시도가 같은 값을 씁니다. "
+        "학습률, 배치 크기, 이미지 크기, 에폭, 모델, 조기 종료를 바꿀 수 있습니다.",
+        "sweep_refused_bad_value": (
+            "{value}은(는) {field}로 쓸 수 없습니다: {low}~{high} 사이여야 합니다. "
+            "아무것도 바뀌지 않았습니다."
+        ),
+        "sweep_refused_bad_name": (
+            "{value}은(는) 쓸 수 있는 모델 이름이 아닙니다. 아무것도 바뀌지 않았습니다."
+        ),
+        "sweep_refused_one_value": "스윕에는 {field} 값이 두 개 이상 필요합니다.",
+        "sweep_refused_not_a_range": "{field}은(는) 범위로 탐색할 수 없습니다. 시도할 값을 나열해 주세요.",
+        "sweep_refused_empty_range": "{field}의 범위 {low}~{high}가 비어 있습니다: 앞의 값이 뒤의 값보다 "
+        "작아야 합니다. 아무것도 바뀌지 않았습니다.",
+        "sweep_refused_no_budget": "탐색을 몇 번 시도할까요? 예: “8번”.",
+        "sweep_refused_too_many_trials": "시도가 {count}개입니다. 스윕은 최대 {limit}개까지입니다 "
+        "(SWEEP_MAX_TRIALS). 값을 줄여 주세요. 아무것도 바뀌지 않았습니다.",
+        "sweep_refused_too_few_trials": "탐색에는 시도가 2개 이상 필요합니다.",
+        "sweep_refused_needs_setup": "스윕은 완성된 설정을 "
+        "바꿔 가며 돌립니다: 먼저 데이터셋과 모델을 알려 주세요 "
+        "(또는 끝난 실행의 스레드에서 요청하세요). 그다음 시도할 값을 알려 주세요.",
+        "sweep_refused_gone": (
+            "그 스윕은 더 이상 시작할 수 없습니다 (이미 시작했거나 중지했거나 바뀌었습니다)."
+        ),
+    },
+}

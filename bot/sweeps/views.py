@@ -1,0 +1,55 @@
+"""What the sweep controller hands out: read-only snapshots of a sweep and its trials."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from bot.runs.views import RunView
+from bot.storage import RunStatus, SweepStatus
+from bot.sweeps.spec import SweepSpec
+
+
+@dataclass(frozen=True)
+class TrialView:
+    number: int
+    params: dict[str, Any]
+    run: RunView | None
+    pruned: bool
+    value: float | None  # the objective: the run's result, or its last epoch's while it trains
+
+
+@dataclass(frozen=True)
+class SweepView:
+    id: int
+    status: SweepStatus
+    spec: SweepSpec
+    objective: str
+    trials_budget: int
+    parallel: int
+    requested_by: str | None
+    slack_channel: str | None
+    slack_thread_ts: str | None
+    slack_ts: str | None
+    trials: list[TrialView]
+    best_run_id: int | None
+    chart: str | None = None  # the finished sweep's chart (bot/sweeps/chart.py), once drawn
+
+    @property
+    def best(self) -> TrialView | None:
+        scored = [trial for trial in self.trials if trial.value is not None and not trial.pruned]
+        finished = [t for t in scored if t.run is not None and t.run.status == RunStatus.COMPLETED]
+        return max(finished or scored, key=lambda trial: trial.value or 0.0, default=None)
+
+
+def objective_value(run: RunView, objective: str) -> float | None:
+    """A trial's figure: the run's best of the objective when it has one, else its latest epoch's."""
+    metrics = run.metrics
+    for key in (f"best_{objective}", objective):
+        value = metrics.get(key)
+        if isinstance(value, int | float):
+            return float(value)
+    final = metrics.get("final")
+    if isinstance(final, dict) and isinstance(final.get(objective), int | float):
+        return float(final[objective])
+    return None

@@ -1,0 +1,263 @@
+"""Asking for a sweep: the phrasings of a grid and of a search (both languages), the refusals (worded in
+both languages, changing nothing), and a Korean sweep in the console from proposal to result."""
+
+from __future__ import annotations
+
+import io
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from bot.actions import Actions, Thread
+from bot.actions.fairness import RateLimiter
+from bot.actions.sweeps import SweepActions, SweepProposed, SweepSaid
+from bot.console import Console
+from bot.conversation import ConversationService
+from bot.conversation.facts import HostFacts, Throughput
+from bot.policy import Actor, Policy, Reason, Refusal
+from bot.runs import RunManager
+from bot.settings import Settings
+from bot.storage import Database, RunStatus, Sweep
+from bot.sweeps import present
+from bot.sweeps.controller import SweepController
+from bot.sweeps.parse import parse_sweep
+from bot.sweeps.spec import SearchRange, SweepRefusal, SweepSpec, checked
+from tests.english import english_sentences
+from tests.imagegen import make_image_folder
+from tests.runs_support import FAKE_TRAINER
+
+LOCAL_USER = "local"
+
+
+@pytest.mark.parametrize(
+    ("text", "grid"),
+    [
+        ("lr 1e-3, 3e-4, 1e-4", {"learning_rate": [1e-3, 3e-4, 1e-4]}),
+        ("learning rates 0.001 and 0.01", {"learning_rate": [1e-3, 1e-2]}),
+        ("batch 16이랑 32 둘 다 해봐", {"batch_size": [16, 32]}),
+        ("배치 16, 32, 64로 각각 돌려줘", {"batch_size": [16, 32, 64]}),
+        ("image size 128 or 224", {"image_size": [128, 224]}),
+        ("resnet18 vs resnet50", {"model": ["resnet18", "resnet50"]}),
+        (
+            "compare batch size 16 and 32 with lr 1e-3 or 1e-2",
+            {"batch_size": [16, 32], "learning_rate": [1e-3, 1e-2]},
+        ),
+        ("학습률 0.01하고 0.001 비교해줘", {"learning_rate": [1e-2, 1e-3]}),
+    ],
+)
+def test_a_list_of_values_makes_a_grid(text: str, grid: dict) -> None:
+    spec = parse_sweep(text)
+    assert spec is not None and spec.kind == "grid" and spec.grid == grid
+
+
+@pytest.mark.parametrize(
+    ("text", "low", "high", "trials"),
+    [
+        ("find a good learning rate between 1e-4 and 1e-2 in 8 trials", 1e-4, 1e-2, 8),
+        ("학습률 1e-4~1e-2 사이에서 8번 찾아줘", 1e-4, 1e-2, 8),
+        ("search lr from 1e-5 to 1e-3, 6 runs", 1e-5, 1e-3, 6),
+    ],
+)
+def test_a_range_with_a_budget_makes_a_search(text: str, low: float, high: float, trials: int) -> None:
+    spec = parse_sweep(text)
+    assert spec is not None and spec.kind == "search" and spec.trials == trials
+    assert spec.ranges == {"learning_rate": SearchRange(low=low, high=high, log=True)}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "resnet18 classifier, 3 epochs",
+        "image size 224, 10 epochs",
+        "lr 0.001",
+        "batch 16, lr 0.001, 5 epochs",
+        "데이터셋은 ./data/birds",
+        "what is a sweep?",
+        "스윕이 뭐야?",
+        "2 more epochs",
+    ],
+)
+def test_ordinary_settings_and_questions_are_no_sweep(text: str) -> None:
+    assert parse_sweep(text) is None
+
+
+@pytest.mark.parametrize(
+    ("spec", "reason", "en", "ko"),
+    [
+        (
+            SweepSpec(grid={"dataset_path": ["a", "b"]}),
+            "cannot_vary",
+            "can't vary *dataset*",
+            "*데이터셋*은(는) 바꿀 수 없",
+        ),
+        (
+            SweepSpec(ranges={"learning_rate": SearchRange(low=1e-2, high=1e-4)}, trials=4),
+            "empty_range",
+            "0.01 to 0.0001",
+            "0.01~0.0001",
+        ),
+        (
+            SweepSpec(grid={"learning_rate": [1e-3, 5.0]}),
+            "bad_value",
+            "5 is not a possible learning rate: it must be between 0 and 1",
+            "0~1 사이여야",
+        ),
+        (SweepSpec(grid={"batch_size": list(range(1, 15))}), "too_many_trials", "14 trials", "최대 12개"),
+        (
+            SweepSpec(ranges={"learning_rate": SearchRange(low=1e-4, high=1e-2)}),
+            "no_budget",
+            "How many",
+            "몇 번",
+        ),
+        (
+            SweepSpec(ranges={"model": SearchRange(low=1, high=2)}, trials=3),
+            "not_a_range",
+            "no range",
+            "범위로",
+        ),
+    ],
+)
+def test_refusals_are_specific_in_both_languages(spec: SweepSpec, reason: str, en: str, ko: str) -> None:
+    with pytest.raises(SweepRefusal) as refused:
+        checked(spec, max_trials=12)
+    assert refused.value.reason == reason
+    assert en in present.refusal("en", refused.value)
+    korean = present.refusal("ko", refused.value)
+    assert ko in korean and english_sentences(korean) == []
+
+
+@pytest.fixture
+def console_parts(tmp_path: Path) -> Iterator[tuple[Settings, Database, RunManager]]:
+    make_image_folder(tmp_path / "data" / "pets", classes=("cat", "dog"), per_class=4)
+    settings = Settings(
+        _env_file=None,
+        data_root=tmp_path / "data",
+        output_root=tmp_path / "outputs",
+        database_url=f"sqlite:///{tmp_path / 'bot.db'}",
+        max_concurrent_runs=2,
+        sweep_max_trials=4,
+    )
+    db = Database(settings.database_url_or_default)
+    db.create_all()
+    command = [sys.executable, str(FAKE_TRAINER), "--epoch-seconds", "0.05", "--acc-by-lr"]
+    runs = RunManager(db, settings, trainer_command=command)
+    runs.start()
+    yield settings, db, runs
+    runs.shutdown()
+
+
+def play(parts: tuple[Settings, Database, RunManager], lines: list[str], language: str) -> str:
+    settings, db, runs = parts
+    out = io.StringIO()
+    feed = iter(lines)
+
+    def read_line(_prompt: str) -> str:
+        line = next(feed, None)
+        if line is None:
+            raise EOFError
+        return line
+
+    actions = Actions(
+        settings,
+        Policy(settings, admins=frozenset({LOCAL_USER})),
+        ConversationService(db, settings, "rules"),
+        runs,
+        sweeps=SweepController(db, runs, settings),
+    )
+    try:
+        Console(actions, user=LOCAL_USER, read_line=read_line, out=out, language=language).run()
+    finally:
+        actions.close()
+    return out.getvalue()
+
+
+def sweep_count(db: Database) -> int:
+    with db.session() as session:
+        return session.scalar(select(func.count()).select_from(Sweep)) or 0
+
+
+def test_a_korean_sweep_in_the_console(console_parts: tuple[Settings, Database, RunManager]) -> None:
+    lines = [
+        "resnet18로 고양이 분류 모델, 2 에폭",
+        "pets",
+        "데이터셋 pets랑 flowers 둘 다 해봐",  # refused: the dataset cannot vary
+        "학습률 1e-3, 2e-3, 3e-3, 5e-3, 1e-2 비교해줘",  # refused: 5 trials, the limit is 4
+        "학습률 1e-2~1e-4 사이에서 4번 찾아줘",  # refused: an empty range
+        "학습률 0.001하고 0.01 둘 다 해봐",
+        "스윕 시작",
+        "종료",
+    ]
+    output = play(console_parts, lines, language="ko")
+    assert "스윕에서 데이터셋은(는) 바꿀 수 없습니다" in output
+    assert "시도가 5개입니다" in output and "범위 0.01~0.0001가 비어 있습니다" in output
+    assert "스윕: `pets`에서 resnet18 시도 2개. 바꾸는 설정: 학습률." in output
+    assert "• 시도 1: 학습률 0.001\n• 시도 2: 학습률 0.01\n검증 정확도 기준" in output
+    assert "`스윕 시작`이라고 입력하면" in output and "누르" not in output  # nothing to press here
+    assert "스윕 #1 시작: 시도 2개, 한 번에 2개씩." in output
+    assert "#1 학습률 0.001 · ✅ 완료 · 에폭 2/2 · 10.0%" in output
+    assert "🏆 #2 학습률 0.01 · ✅ 완료 · 에폭 2/2 · 100.0%" in output
+    assert "🏆 스윕 #1 완료. 최고: 시도 2 (학습률 0.01), 실행 #2, 검증 정확도 100.0%" in output
+    assert "차트: " in output and "sweep.png" in output
+    runs = console_parts[2].recent_runs()
+    assert sorted(run.config["learning_rate"] for run in runs) == [1e-3, 1e-2]
+    assert all(run.status == RunStatus.COMPLETED for run in runs)
+    assert sweep_count(console_parts[1]) == 1  # the refusals stored nothing
+    assert english_sentences(output) == []
+
+
+def test_the_proposal_estimates_the_total_time_from_this_hosts_history(
+    console_parts: tuple[Settings, Database, RunManager], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings, db, runs = console_parts
+    facts = HostFacts(settings, db)
+    # this host's history: 7.5 s per image and epoch for resnet18 (the pets set has 8 images)
+    monkeypatch.setattr(facts, "throughput", lambda model, size: Throughput(model, size, "cpu", 7.5, 3, size))
+    conversation = ConversationService(db, settings, "rules", facts=facts)
+    sweeps = SweepActions(settings, Policy(settings), conversation, SweepController(db, runs, settings))
+    where, who = Thread("T1", "C1", "1.1"), Actor("U1", "C1")
+    conversation.handle_message(
+        team_id="T1", channel_id="C1", thread_ts="1.1", user_id="U1", text="resnet18, 2 epochs"
+    )
+    conversation.handle_message(team_id="T1", channel_id="C1", thread_ts="1.1", user_id="U1", text="pets")
+    try:
+        grid = sweeps.handle_text(who, where, "lr 1e-3, 3e-3 and 1e-2")
+        search = sweeps.handle_text(who, where, "find the best batch size between 8 and 64 in 4 trials")
+        assert isinstance(grid, SweepProposed) and isinstance(search, SweepProposed)
+        # the newer proposal replaced the older: its Start starts nothing
+        stale = sweeps.start(who, grid.sweep.id, "en")
+        assert isinstance(stale, SweepSaid) and "can no longer be started" in stale.text
+        nothing = sweeps.handle_text(who, where, "stop sweep")
+        assert isinstance(nothing, SweepSaid) and "no sweep to start or stop" in nothing.text
+    finally:
+        sweeps.controller.close()
+    # three trials of 2 epochs x 8 images x 7.5 s = 120 s each, two at a time: 240 s
+    assert isinstance(grid, SweepProposed) and "about *4 min*" in grid.text, grid
+    assert "3 trials of resnet18 on `pets`" in grid.text and "Press *Start*" in grid.text
+    assert isinstance(search, SweepProposed) and "about *4 min*" in search.text  # 4 x 120 s, two at a time
+    assert "batch size from 8 to 64 chosen by Optuna" in search.text
+    assert runs.recent_runs() == []  # proposals start nothing
+
+
+def test_sweep_requests_count_against_the_message_limit(
+    console_parts: tuple[Settings, Database, RunManager],
+) -> None:
+    settings, db, runs = console_parts
+    conversation = ConversationService(db, settings, "rules")
+    limit = RateLimiter(1)
+    sweeps = SweepActions(
+        settings, Policy(settings), conversation, SweepController(db, runs, settings), limit
+    )
+    where, who = Thread("T1", "C1", "1.1"), Actor("U1", "C1")
+    for text in ("resnet18, 2 epochs", "pets"):
+        conversation.handle_message(team_id="T1", channel_id="C1", thread_ts="1.1", user_id="U1", text=text)
+    try:
+        first = sweeps.handle_text(who, where, "lr 1e-3 or 1e-2")
+        second = sweeps.handle_text(who, where, "batch 16 or 32")
+    finally:
+        sweeps.controller.close()
+    assert isinstance(first, SweepProposed)
+    assert isinstance(second, Refusal) and second.reason == Reason.RATE_LIMITED
+    assert sweep_count(db) == 1
