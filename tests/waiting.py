@@ -23,8 +23,11 @@ def wait_until(
 
 
 def process_gone(pid: int) -> bool:
-    """The process has ended: no such process, or a zombie its parent has not reaped yet."""
+    """The process has ended: no such process, or a zombie its parent has not reaped yet. A thread-group
+    leader shows as a zombie as soon as its own thread exits, while its other threads may still be dying
+    (a killed warm spare's niced import thread): ended means no thread is left but the leader."""
     try:
-        return "Z" in Path(f"/proc/{pid}/stat").read_text().split()[2]
+        zombie = "Z" in Path(f"/proc/{pid}/stat").read_text().split()[2]
+        return zombie and len(list(Path(f"/proc/{pid}/task").iterdir())) <= 1
     except FileNotFoundError:
         return True
