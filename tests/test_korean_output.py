@@ -18,7 +18,7 @@ NAMES = {
     "sqlite", "hugging", "face", "imagenet", "zip", "csv", "json", "png", "jpg", "jpeg", "safetensors", "pth",
     "px", "mb", "gb", "kb", "ms", "s", "img", "id", "api", "url", "top", "resnet", "efficientnet", "vit",
     "convnext", "mobilenet", "pytorch", "torch", "sbatch", "anthropic", "adamw", "sgd", "fp16", "bf16",
-    "coco", "yolo", "mrkdwn", "eta", "optuna", "webp", "qos", "torchrun", "deflate", "dm",
+    "coco", "yolo", "mrkdwn", "eta", "optuna", "webp", "qos", "torchrun", "deflate", "dm", "iou", "map", "ap",
 }  # fmt: skip
 # code spans (typed commands), paths, setting and env names, mentions, file names
 _ASIDE = re.compile(r"Train Bot|`[^`]*`|\S*[/_.]\S*|<@[A-Z0-9]+>|\b[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+\b")

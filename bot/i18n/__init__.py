@@ -19,11 +19,32 @@ from contextvars import ContextVar
 from types import ModuleType
 from typing import Any
 
-from bot.i18n import backends, console, conversation, particles, policy, predict, runs, slack, uploads
+from bot.i18n import (
+    backends,
+    console,
+    conversation,
+    detection,
+    particles,
+    policy,
+    predict,
+    runs,
+    slack,
+    uploads,
+)
 
 LANGUAGES = ("en", "ko")
 DEFAULT_LANGUAGE = "en"
-AREAS: tuple[ModuleType, ...] = (conversation, runs, slack, console, uploads, predict, backends, policy)
+AREAS: tuple[ModuleType, ...] = (
+    conversation,
+    runs,
+    slack,
+    console,
+    uploads,
+    predict,
+    backends,
+    policy,
+    detection,
+)
 
 
 def _merge(areas: tuple[ModuleType, ...]) -> dict[str, dict[str, str]]:

@@ -67,6 +67,15 @@ class RunView:
         return str(self.config.get("model") or "")
 
     @property
+    def task(self) -> str:
+        """classification or detection (training/contract.py TASKS)."""
+        return str(self.config.get("task") or "classification")
+
+    @property
+    def detects(self) -> bool:
+        return self.task == "detection"
+
+    @property
     def summary(self) -> RunSummary:
         """The results the done event left in the run's metrics (empty before it completes)."""
         return RunSummary.model_validate(self.metrics)
