@@ -63,8 +63,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "det_predict_folder": "박스를 그린 이미지: {path}",
         "det_rethreshold_no_images": "이 스레드에는 다시 답할 탐지 학습의 이전 이미지가 없어요. 먼저 "
         "이미지를 올려 주세요.",
-        "command_rethreshold": "탐지 학습의 스레드에 이미지를 올린 뒤 그 스레드에서 `신뢰도 0.6으로 다시`라고 "
-        "말하면 마지막 이미지를 다른 점수 기준으로 다시 보여 드려요.",
+        "command_rethreshold": "탐지 학습의 스레드에 이미지를 올린 뒤 그 스레드에서 "
+        "`신뢰도 0.6으로 다시`라고 말하면 마지막 이미지를 다른 점수 기준으로 다시 보여 드려요.",
         "det_rethreshold_bad": "점수 기준은 0.6처럼 0.01에서 0.99 사이여야 해요.",
         "det_onnx_ok": "✅ 학습 #{run_id}의 ONNX 내보내기를 검증 이미지 {images}장으로 확인했어요: 박스 "
         "{compared}개가 모두 PyTorch와 일치해요 (평균 IoU *{mean_iou}*, 최저 {min_iou}, 최대 점수 차이 "
