@@ -121,7 +121,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "done_test_acc": "• 따로 떼어 둔 테스트 세트 정확도: *{acc}*",
         "done_per_class": "• 클래스별 정확도: {classes}",
         "done_per_class_lowest": "• 정확도가 가장 낮은 클래스 ({count}개 중 {shown}개, "
-        "전체는 metrics 파일에): {classes}",
+        "전체는 `metrics.json`에): {classes}",
         "ended_stopped": "⏹️ 학습 #{id}을(를) {epoch} 에폭 후에 멈췄어요.",
         "ended_interrupted": "⚠️ 학습 #{id}이(가) 중단됐어요 (봇이 다시 시작됐을 때 학습 프로그램이 "
         "없었어요).",
