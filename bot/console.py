@@ -24,12 +24,12 @@ from typing import TextIO
 
 from bot.actions import Actions, Exported, Failed, ModelOf, Resumed, Said, Started, Stopped, Thread
 from bot.actions.sweeps import SweepProposed, SweepSaid, SweepStarted, SweepStopped
-from bot.conversation.intents import find_command
+from bot.conversation.intents import find_command, threshold_asked
 from bot.conversation.language import detect_language
 from bot.conversation.service import Turn
 from bot.i18n import DEFAULT_LANGUAGE, front_end, t
 from bot.policy import Actor, Refusal
-from bot.predict.answer import latest_completed
+from bot.predict.answer import Predicted, latest_completed
 from bot.predict.files import Limits
 from bot.present import runs as present
 from bot.present.refusals import refusal_text
@@ -40,6 +40,7 @@ from bot.sweeps import present as sweep_present
 from bot.sweeps.controller import SweepController
 from bot.sweeps.views import SweepView
 from bot.terminal import LiveLine, divert_logs, keys_while_running, read_typed_line
+from training.config import SCORE_THRESHOLD_RANGE
 
 QUIT_WORDS = frozenset({"quit", "exit", "종료", "q"})
 CONSOLE = "console"
@@ -283,8 +284,29 @@ class Console:
             t(self._language, "predict_missing_file", name=name) for name, path in paths if not path.is_file()
         ]
         found = [(path.name, path) for _, path in paths if path.is_file()]
-        reply = self._actions.predict(model, found, self._language, Limits())
-        self._say("\n".join(line for line in (reply, *missing) if line))
+        predicted = self._actions.predict(model, found, self._language, Limits(), self._where())
+        self._say("\n".join(line for line in (predicted.text, *missing) if line))
+        self._say_drawn(predicted)
+
+    def _say_drawn(self, predicted: Predicted) -> None:
+        """A detection answer's drawn images: the folder they were written to."""
+        if predicted.drawn:
+            folder = predicted.drawn[0][1].parent
+            self._say(t(self._language, "det_predict_folder", path=str(folder)))
+
+    def _rethreshold(self, turn: Turn) -> None:
+        """ "again with confidence 0.6": the last images predicted here, answered again at that threshold."""
+        conf = threshold_asked(str(turn.command_args.get("text") or ""))
+        low, high = SCORE_THRESHOLD_RANGE
+        if conf is None or not low <= conf <= high:
+            self._say(t(self._language, "det_rethreshold_bad"))
+            return
+        result = self._actions.rethreshold(self._actor, self._where(), conf, self._language)
+        if not isinstance(result, Predicted):
+            self._say_answer(result)
+            return
+        self._say(result.text)
+        self._say_drawn(result)
 
     def _export_onnx(self, turn: Turn) -> None:
         run_id = turn.command_args.get("run_id")
@@ -410,6 +432,7 @@ CONSOLE_COMMANDS: dict[str, Callable[[Console, Turn], None]] = {
     "stop": Console._stop,
     "resume": Console._resume,
     "predict": Console._predict,
+    "rethreshold": Console._rethreshold,
     "export_onnx": Console._export_onnx,
     "continue": Console._continue,
 }

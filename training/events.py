@@ -177,6 +177,9 @@ class RunSummary(BaseModel):
     best_epoch: int | None = None
     per_class_acc: dict[str, float] = Field(default_factory=dict)
     per_class_ap50: dict[str, float] | None = None  # detection
+    # detection: the best epoch's mAP (from the epoch events) and the best mAP@.50 the bot tracked
+    best_val_map: float | None = None
+    best_val_map50: float | None = None
     test: dict[str, float] | None = None
     onnx: dict[str, Any] | None = None
     early_stopped: bool = False

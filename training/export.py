@@ -139,7 +139,12 @@ def export_run(out_dir: Path, workers: int = 1) -> dict[str, Any]:
     """Export a finished run's saved model, verified on its validation split (found again from the
     dataset and seed recorded in metrics.json); the report is also stored in metrics.json."""
     from training.data import decode_all, discover, load_eval_image
+    from training.detection.artifacts import is_detection_run
 
+    if is_detection_run(out_dir):
+        from training.detection.export import export_run as export_detector
+
+        return export_detector(out_dir, workers)
     metrics_path = out_dir / METRICS_FILE
     metrics = json.loads(metrics_path.read_text(encoding="utf-8"))
     model, config = artifacts.load_model(out_dir)

@@ -7,11 +7,13 @@ each on stdin -> one JSON line on stdout:
     {"id": 1, "results": [{"image": "/tmp/a.jpg", "top": [["cat", 0.91], ...]},
                           {"image": "/tmp/b.png", "error": "unreadable", "message": "..."}]}
 
-A detection run's request may carry "conf" and "max_boxes"; each result then holds "boxes":
+A detection run's request may carry "conf", "max_boxes" and "draw_dir"; each result then holds "boxes":
 [{"class": name, "score": s, "box": [x1, y1, x2, y2]}, ...] (training/detection/predict.py) instead of
-"top". A request that cannot be served at all gets {"id": 1, "error": "...", "message": "..."}. The
-preprocessing is the validation one recorded with the model (training/predict.py). The bot decides
-when the worker starts and stops (bot/predict.py); it also exits when stdin closes.
+"top", and with "draw_dir" also "drawn": the image with its boxes drawn, written into that folder as
+NNN.jpg (NNN: the image's place in the request). A request that cannot be served at all gets
+{"id": 1, "error": "...", "message": "..."}. The preprocessing is the validation one recorded with the
+model (training/predict.py). The bot decides when the worker starts and stops (bot/predict.py); it also
+exits when stdin closes.
 """
 
 from __future__ import annotations
@@ -66,10 +68,11 @@ class Worker:
         results = []
         detects = hasattr(predictor, "boxes")  # a detection run's predictor
         conf, max_boxes = request.get("conf"), int(request.get("max_boxes") or 100)
-        for image in request.get("images") or []:
+        draw_dir = request.get("draw_dir")
+        for index, image in enumerate(request.get("images") or []):
             try:
                 if detects:
-                    results.append({"image": image, "boxes": predictor.boxes(Path(image), conf, max_boxes)})
+                    results.append(self._boxes(predictor, Path(image), conf, max_boxes, draw_dir, index))
                     continue
                 (prediction,) = predictor.predict([Path(image)], top_k)
             except Exception as exc:  # not an image after all, truncated, too large to decode
@@ -77,6 +80,16 @@ class Worker:
                 continue
             results.append({"image": image, "top": prediction.top})
         return reply | {"results": results, "device": self._device}
+
+    @staticmethod
+    def _boxes(
+        predictor: Any, image: Path, conf: float | None, max_boxes: int, draw_dir: str | None, index: int
+    ) -> dict[str, Any]:
+        found = predictor.kept(image, conf, max_boxes)
+        result = {"image": str(image), "boxes": predictor.as_json(found)}
+        if draw_dir:
+            result["drawn"] = str(predictor.draw(image, found, Path(draw_dir) / f"{index:03d}.jpg"))
+        return result
 
 
 def serve(worker: Worker, requests: TextIO, replies: TextIO) -> None:

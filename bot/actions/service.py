@@ -29,8 +29,15 @@ from bot.conversation.service import StartOrder, Turn
 from bot.i18n import DEFAULT_LANGUAGE, t
 from bot.policy import Action, Actor, Membership, Policy, Reason, Refusal, no_membership
 from bot.predict import PredictService, export
-from bot.predict.answer import continue_refusal, latest_continuable, predict_reply
+from bot.predict.answer import (
+    Predicted,
+    continue_refusal,
+    detect_reply,
+    latest_continuable,
+    predict_reply,
+)
 from bot.predict.files import Limits
+from bot.predict.last_images import LAST_IMAGES_FOLDER, ThreadImages
 from bot.present import runs as present
 from bot.runs import RunError, RunManager, RunView, StartRequest
 from bot.settings import Settings
@@ -67,6 +74,7 @@ class Actions:
         self.runs = runs
         self._predictions = predictions or PredictService(gpus=runs, cpus=runs.helper_cpus)
         self.export_command = export_command or export.export_command()
+        self._last_images = ThreadImages(settings.output_root / LAST_IMAGES_FOLDER)
         self._messages = RateLimiter(settings.user_messages_per_minute)
         self._heavy = RateLimiter(settings.user_heavy_actions_per_minute)
         self.start_lock = threading.Lock()  # a start and the message that follows it, one at a time
@@ -285,9 +293,36 @@ class Actions:
             return Said(t(language, "predict_no_model", run_id=found.id))
         return ModelOf(found)
 
-    def predict(self, model: ModelOf, files: list[tuple[str, Path]], language: str, limits: Limits) -> str:
-        """Classify local files (display name, path) with a model `model_for_prediction` handed out."""
-        return predict_reply(self._predictions, model.run, files, language, limits) if files else ""
+    def predict(
+        self, model: ModelOf, files: list[tuple[str, Path]], language: str, limits: Limits, where: Thread
+    ) -> Predicted:
+        """Classify local files (display name, path) with a model `model_for_prediction` handed out; a
+        detection run's boxes come with the images drawn, and the images stay the thread's last ones."""
+        if not files:
+            return Predicted("")
+        return predict_reply(
+            self._predictions,
+            model.run,
+            files,
+            language,
+            limits,
+            kept=self._last_images,
+            thread=_thread_key(where),
+        )
+
+    def rethreshold(
+        self, actor: Actor, where: Thread, conf: float, language: str
+    ) -> Predicted | Refusal | Failed | Said:
+        """The thread's last images answered again by the detection run that answered them, at `conf`."""
+        key = _thread_key(where)
+        last = self._last_images.last(key)
+        if last is None:
+            return Said(t(language, "det_rethreshold_no_images"))
+        model = self.model_for_prediction(actor, last.run_id, language)
+        if not isinstance(model, ModelOf):
+            return model
+        drawn = self._last_images.drawn_folder(key)
+        return detect_reply(self._predictions, model.run, last.images, [], language, conf, drawn)
 
     def export_onnx(
         self, actor: Actor, run: RunView | int | None, language: str, working: Callable[[RunView], None]
@@ -332,3 +367,7 @@ class Actions:
 
     def _thread_language(self, session: ChatSession | None) -> str:
         return session.language if session is not None else DEFAULT_LANGUAGE
+
+
+def _thread_key(where: Thread) -> str:
+    return f"{where.team_id}/{where.channel}/{where.thread_ts}"

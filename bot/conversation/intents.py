@@ -96,6 +96,27 @@ _EXPORT_ONNX = re.compile(
     r"\s*(?:줘|주세요|줄래요?|기|해\s*줘|해\s*주세요)?)" + _ON_RUN,
     _I,
 )
+# "again with confidence 0.6", "threshold 0.3 again", "redo at 40%", "신뢰도 0.6으로 다시", "0.3으로 다시":
+# a finished detection run's last images answered again at another score threshold (never a setting:
+# "again"/"다시" is what makes it this command)
+_CONF_WORD = (
+    r"(?:confidence|conf|threshold|score\s+threshold|score|cut-?off|신뢰도|임계값|점수\s*기준|점수|기준)"
+)
+_CONF = r"(?P<conf>\d{1,2}(?:\.\d+)?\s*%|\d?\.\d+|[01])"
+_CONF_JOIN = r"\s*(?:of\s+|at\s+|=\s*|:\s*)?"
+_AGAIN_VERB = (
+    r"(?:(?:do|show|answer|run|try|check)\s+)?(?:(?:it|them|that|those|these|the\s+images)\s+)?"
+    r"(?:again|redo|rerun|re-run)"
+)
+_RETHRESHOLD: tuple[re.Pattern[str], ...] = (
+    re.compile(_AGAIN_VERB + r"\s+(?:with|at|using|for)\s+(?:an?\s+|the\s+)?(?:" + _CONF_WORD + _CONF_JOIN
+               + r")?" + _CONF, _I),
+    re.compile(r"(?:with\s+|at\s+)?(?:an?\s+|the\s+)?" + _CONF_WORD + _CONF_JOIN + _CONF
+               + r"\s+(?:again|this\s+time)", _I),
+    re.compile(r"(?:" + _CONF_WORD + r"\s*(?:를|을|은|는)?\s*)?" + _CONF
+               + r"\s*(?:으로|로|에서)?\s*(?:바꿔서\s*|놓고\s*)?"
+               r"다시(?:\s*(?:해|보여|돌려|찾아|그려|답해)\s*)?(?:줘|주세요|줄래요?|봐)?", _I),
+)  # fmt: skip
 _SHOW = re.compile(r"^(?:show|give|tell)\s+(?:me\s+)?(?:the\s+|my\s+)?", _I)
 _START_WORD = re.compile(r"\bstart\b|시작", _I)
 
@@ -280,6 +301,8 @@ def find_command(text: str) -> CommandMatch | None:
         if match:
             run = match.groupdict().get("run")
             return CommandMatch("continue", int(run) if run else None, int(match.group("epochs")))
+    if threshold_asked(text) is not None:
+        return CommandMatch("rethreshold")
     onnx = _EXPORT_ONNX.fullmatch(asked)
     if onnx:
         return CommandMatch("export_onnx", int(onnx.group("run")) if onnx.group("run") else None)
@@ -294,11 +317,24 @@ def find_command(text: str) -> CommandMatch | None:
     return None
 
 
+def threshold_asked(text: str) -> float | None:
+    """The score threshold a whole "again with confidence 0.6" message asks for (0.6; "40%" is 0.4),
+    unchecked; None when the message is not that."""
+    body = _SHOW.sub("", _TAIL.sub("", strip_lead(text), count=1).strip(), count=1).rstrip("?？ ")
+    for pattern in _RETHRESHOLD:
+        match = pattern.fullmatch(body)
+        if match:
+            value = match.group("conf").replace(" ", "")
+            return float(value[:-1]) / 100 if value.endswith("%") else float(value)
+    return None
+
+
 # The settings a command's own arguments read as ("10 에폭 더" names epochs, "predict ./a/cat.jpg" a path):
 # they are the command's, never a reason to read the message as settings.
 ARGUMENT_FIELDS: dict[str, frozenset[str]] = {
     "continue": frozenset({"epochs"}),
     "predict": frozenset({"dataset_path"}),
+    "rethreshold": frozenset({"score_threshold"}),
 }
 
 

@@ -23,6 +23,7 @@ from bot.i18n import (
     backends,
     console,
     conversation,
+    detection,
     particles,
     policy,
     predict,
@@ -44,6 +45,7 @@ AREAS: tuple[ModuleType, ...] = (
     backends,
     policy,
     sweeps,
+    detection,
 )
 
 

@@ -22,7 +22,10 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol
+
+from pydantic import BaseModel, Field
 
 from bot.child_env import child_environment
 from bot.predict.files import Accepted, Problem
@@ -57,6 +60,21 @@ class GpuLender(Protocol):
 class ImageResult:
     name: str
     top: list[tuple[str, float]]  # (class, probability), most likely first
+
+
+class Box(BaseModel):
+    """One box a detector found (training/detection/predict.py's JSON): in the image's own pixels."""
+
+    label: str = Field(alias="class")
+    score: float
+    box: tuple[float, float, float, float]  # x1, y1, x2, y2
+
+
+@dataclass(frozen=True)
+class DetectionResult:
+    name: str
+    boxes: list[Box]  # best first, at or above the threshold asked for
+    drawn: Path | None  # the image with its boxes drawn, when a folder was given
 
 
 class _Worker:
@@ -160,20 +178,42 @@ class PredictService:
 
     def predict(self, run_dir: str, images: list[Accepted], top_k: int = 3) -> list[ImageResult | Problem]:
         """Top-k classes for each image, in order; an image the worker cannot decode is a Problem."""
-        if not images:
-            return []
-        worker = self._worker()
-        with worker.lock:
-            reply = worker.ask({"run_dir": run_dir, "images": [str(i.path) for i in images], "top_k": top_k})
-        if "error" in reply:
-            raise PredictError(reply["error"], reply.get("message", ""))
         results: list[ImageResult | Problem] = []
-        for image, result in zip(images, reply["results"], strict=True):
+        for image, result in self._ask(run_dir, images, {"top_k": top_k}):
             if "error" in result:
                 results.append(Problem(image.name, "corrupt", result.get("message", "")))
             else:
                 results.append(ImageResult(image.name, [(name, float(p)) for name, p in result["top"]]))
         return results
+
+    def detect(
+        self, run_dir: str, images: list[Accepted], conf: float | None, draw_dir: Path
+    ) -> list[DetectionResult | Problem]:
+        """A detection run's boxes at or above `conf` (None: the run's own threshold) for each image, in
+        order, each image drawn with its boxes into `draw_dir`; an image the worker cannot decode is a
+        Problem."""
+        results: list[DetectionResult | Problem] = []
+        for image, result in self._ask(run_dir, images, {"conf": conf, "draw_dir": str(draw_dir)}):
+            if "error" in result:
+                results.append(Problem(image.name, "corrupt", result.get("message", "")))
+            else:
+                boxes = [Box.model_validate(box) for box in result["boxes"]]
+                drawn = Path(result["drawn"]) if result.get("drawn") else None
+                results.append(DetectionResult(image.name, boxes, drawn))
+        return results
+
+    def _ask(
+        self, run_dir: str, images: list[Accepted], options: dict[str, Any]
+    ) -> list[tuple[Accepted, dict[str, Any]]]:
+        """Each image with the worker's result for it; PredictError when it could not answer at all."""
+        if not images:
+            return []
+        worker = self._worker()
+        with worker.lock:
+            reply = worker.ask({"run_dir": run_dir, "images": [str(i.path) for i in images], **options})
+        if "error" in reply:
+            raise PredictError(reply["error"], reply.get("message", ""))
+        return list(zip(images, reply["results"], strict=True))
 
     def devices(self) -> list[str]:
         """The devices with a live worker (for status and tests)."""

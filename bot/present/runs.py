@@ -17,7 +17,7 @@ from bot.runs import RunError, RunView
 from bot.runs.advice import FAILURE_CODES
 from bot.storage import RunStatus
 from training.contract import ONNX_INSTALL
-from training.events import DoneEvent, RunSummary
+from training.events import DoneEvent, EpochRecord, RunSummary
 
 BAR_WIDTH = 20
 PER_CLASS_SHOWN = 12  # more classes: only the lowest accuracies are listed in the completion reply
@@ -137,8 +137,17 @@ def figures(run: RunView, language: str, now: datetime | None = None) -> list[st
     loss = metrics.get("running_loss", metrics.get("train_loss")) if running else metrics.get("train_loss")
     if loss is not None:
         shown.append(t(language, "fig_loss", loss=f"{loss:.4f}"))
-    if metrics.get("val_acc") is not None:
-        shown.append(t(language, "fig_val_acc", acc=percent(metrics["val_acc"])) + _best(run, language))
+    latest = EpochRecord.model_validate(metrics)
+    if latest.val_acc is not None:
+        shown.append(t(language, "fig_val_acc", acc=percent(latest.val_acc)) + _best(run, language))
+    if latest.val_map50 is not None:
+        best = run.summary.best_val_map50
+        shown.append(
+            t(language, "fig_val_map50", map=_ap(latest.val_map50))
+            + (" " + t(language, "fig_best", best=_ap(best)) if best is not None else "")
+        )
+    if latest.val_map is not None:
+        shown.append(t(language, "fig_val_map", map=_ap(latest.val_map)))
     if run.images_per_sec and running:
         shown.append(t(language, "fig_speed", rate=f"{run.images_per_sec:,.0f}"))
     if running and (ready := images_ready(metrics.get("data"), language)):
@@ -196,8 +205,9 @@ def reason(run: RunView, language: str) -> str | None:
 
 
 def completion(run: RunView, language: str, done: DoneEvent | None = None) -> list[str]:
-    """The reply when a run completed: final accuracy (and best), losses, test accuracy, per class; from
-    the done event, else from the run's stored summary."""
+    """The reply when a run completed: final accuracy (and best), losses, test accuracy, per class (a
+    detection run: mAP@.50 and mAP@[.50:.95] with the best, AP@.50 per class); from the done event, else
+    from the run's stored summary."""
     summary = RunSummary.of(done) if done else run.summary
     final, test = summary.final, summary.test or {}
     lines = [t(language, "done_head", id=run.id, model=run.model, epochs=run.current_epoch)]
@@ -207,7 +217,7 @@ def completion(run: RunView, language: str, done: DoneEvent | None = None) -> li
         lines.append(
             t(
                 language,
-                "done_early_stop",
+                "det_done_early_stop" if run.detects else "done_early_stop",
                 epoch=run.current_epoch,
                 patience=patience,
                 best_epoch=summary.best_epoch,
@@ -215,6 +225,7 @@ def completion(run: RunView, language: str, done: DoneEvent | None = None) -> li
         )
     if final.val_acc is not None:
         lines.append(t(language, "done_val_acc", acc=percent(final.val_acc)) + _best(run, language))
+    lines += detection_figures(run, language, final)
     if final.val_loss is not None:
         lines.append(t(language, "done_val_loss", loss=f"{final.val_loss:.4f}"))
     if final.train_loss is not None:
@@ -223,8 +234,38 @@ def completion(run: RunView, language: str, done: DoneEvent | None = None) -> li
         lines.append(t(language, "done_test_acc", acc=percent(test["acc"])))
     if summary.per_class_acc:
         lines.append(per_class_line(language, summary.per_class_acc))
+    if summary.per_class_ap50:
+        lines.append(per_class_ap_line(language, summary.per_class_ap50))
     onnx = onnx_line(language, summary.onnx or {})
     return [*lines, onnx] if onnx else lines
+
+
+def detection_figures(run: RunView, language: str, final: EpochRecord) -> list[str]:
+    """A detection run's final mAP@.50 and mAP@[.50:.95], each with the run's best."""
+    stored = run.summary  # the bests come from the epoch events the run's metrics kept
+    shown = []
+    for key, value, best in (
+        ("det_done_val_map50", final.val_map50, stored.best_val_map50),
+        ("det_done_val_map", final.val_map, stored.best_val_map),
+    ):
+        if value is not None:
+            extra = " " + t(language, "det_done_best", best=_ap(best)) if best is not None else ""
+            shown.append(t(language, key, map=_ap(value)) + extra)
+    return shown
+
+
+def _ap(value: float) -> str:
+    """mAP and AP as COCO states them: a fraction with three digits."""
+    return f"{value:.3f}"
+
+
+def per_class_ap_line(language: str, per_class: dict[str, float]) -> str:
+    """Each class's AP@.50, lowest first; past PER_CLASS_SHOWN classes only the lowest ones."""
+    lowest = sorted(per_class.items(), key=lambda item: item[1])
+    classes = ", ".join(f"{name} {_ap(ap)}" for name, ap in lowest[:PER_CLASS_SHOWN])
+    if len(lowest) <= PER_CLASS_SHOWN:
+        return t(language, "det_done_per_class", classes=classes)
+    return t(language, "det_done_per_class_lowest", shown=PER_CLASS_SHOWN, count=len(lowest), classes=classes)
 
 
 def per_class_line(language: str, per_class: dict[str, float]) -> str:
@@ -248,12 +289,34 @@ def onnx_figures(report: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def detection_onnx_figures(report: dict[str, Any]) -> dict[str, Any]:
+    """The figures of a detector's ONNX check (training/detection/export.py's report)."""
+    criteria = report.get("criteria") or {}
+    return {
+        "images": report.get("images", 0),
+        "compared": report.get("boxes_compared", 0),
+        "matched": report.get("boxes_matched", 0),
+        "mean_iou": f"{float(report.get('mean_iou') or 0.0):.4f}",
+        "min_iou": f"{float(report.get('min_iou') or 0.0):.4f}",
+        "diff": f"{float(report.get('max_score_diff') or 0.0):.2g}",
+        "min_required": criteria.get("min_iou", "?"),
+        "max_diff": criteria.get("max_score_diff", "?"),
+    }
+
+
+def _onnx_text(language: str, key: str, report: dict[str, Any], **values: Any) -> str:
+    """`key`'s text with the check's figures: a detector's report ("boxes_compared") has its own words."""
+    if "boxes_compared" in report:
+        return t(language, f"det_{key}", **values, **detection_onnx_figures(report))
+    return t(language, key, **values, **onnx_figures(report))
+
+
 def onnx_line(language: str, report: dict[str, Any]) -> str | None:
     """The completion message's line about the ONNX export made at training time, if one was tried."""
     if report.get("status") == "ok":
-        return t(language, "done_onnx", **onnx_figures(report))
+        return _onnx_text(language, "done_onnx", report)
     if report.get("status") == "refused":
-        return t(language, "done_onnx_refused", **onnx_figures(report))
+        return _onnx_text(language, "done_onnx_refused", report)
     return None
 
 
@@ -261,7 +324,7 @@ def onnx_report(language: str, run_id: int, report: dict[str, Any]) -> str:
     """The reply to an ONNX export on request: its verified figures, the refusal, or what is missing."""
     status = report.get("status")
     if status in ("ok", "refused"):
-        return t(language, f"onnx_{status}", run_id=run_id, **onnx_figures(report))
+        return _onnx_text(language, f"onnx_{status}", report, run_id=run_id)
     if status == "unavailable":
         return t(language, "onnx_unavailable", install=ONNX_INSTALL)
     failed = t(language, "onnx_failed", run_id=run_id)
@@ -282,7 +345,8 @@ def ending(run: RunView, language: str) -> list[str]:
 
 
 def run_line(run: RunView, language: str) -> str:
-    """One run in a list: id, model, status, epochs, and its queue place, start time or best accuracy."""
+    """One run in a list: id, model, status, epochs, its task, and its queue place, start time or best
+    figure (accuracy, or a detector's mAP@.50)."""
     parts = [
         t(
             language,
@@ -298,8 +362,11 @@ def run_line(run: RunView, language: str) -> str:
         parts.append(t(language, "run_line_queue", position=run.queue_position))
     if run.status == RunStatus.PENDING and run.scheduled_for is not None:
         parts.append(t(language, "run_line_starts", at=clock(run.scheduled_for)))
+    parts.insert(1, t(language, f"run_task_{run.task}"))
     if run.best_val_acc is not None:
         parts.append(t(language, "run_line_best", acc=percent(run.best_val_acc)))
+    if (best_map := run.summary.best_val_map50) is not None:
+        parts.append(t(language, "run_line_best_map", map=_ap(best_map)))
     return " · ".join(parts)
 
 

@@ -49,6 +49,8 @@ def record_event(session: Session, row: TrainingRun, event: Event) -> None:
             row.total_epochs = event.epochs
             row.progress = event.epoch / max(event.epochs, 1)
             metrics.update(epoch_metrics)
+            if event.val_map50 is not None:  # the best mAP@.50 so far, shown beside the epoch's
+                metrics["best_val_map50"] = max(event.val_map50, metrics.get("best_val_map50") or 0.0)
             _upsert_epoch(session, row.id, event.epoch, epoch_metrics)
         case WarningEvent():
             metrics["warnings"] = [

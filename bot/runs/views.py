@@ -69,6 +69,21 @@ class RunView:
         return str(self.config.get("model") or "")
 
     @property
+    def task(self) -> str:
+        """classification or detection (training/contract.py TASKS)."""
+        return str(self.config.get("task") or "classification")
+
+    @property
+    def detects(self) -> bool:
+        return self.task == "detection"
+
+    @property
+    def score_threshold(self) -> float:
+        """A detection run's score threshold for predictions (the config's default when unset)."""
+        value = self.config.get("score_threshold")
+        return float(value if value is not None else TrainingConfig.model_fields["score_threshold"].default)
+
+    @property
     def summary(self) -> RunSummary:
         """The results the done event left in the run's metrics (empty before it completes)."""
         return RunSummary.model_validate(self.metrics)

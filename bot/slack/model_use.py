@@ -22,12 +22,13 @@ from pathlib import Path
 from typing import Any
 
 from bot.actions import Exported, Failed, ModelOf, Said, Thread
+from bot.conversation.intents import threshold_asked
 from bot.conversation.language import detect_language
 from bot.conversation.service import Turn
 from bot.i18n import t
 from bot.policy import Refusal
 from bot.predict import Limits
-from bot.predict.answer import latest_completed, latest_continuable
+from bot.predict.answer import Predicted, latest_completed, latest_continuable
 from bot.predict.files import IMAGE_SUFFIXES, ZIP_SUFFIX
 from bot.present import runs as present
 from bot.runs import RunError, RunView
@@ -37,6 +38,7 @@ from bot.slack.files import download_shared_file, upload_artifacts
 from bot.slack.replies import answer, post, refusal_text, reply_turn
 from bot.storage import ChatSession, SessionState
 from bot.uploads import UploadError, shown_name
+from training.config import SCORE_THRESHOLD_RANGE
 
 
 def is_image(file: dict[str, Any]) -> bool:
@@ -96,8 +98,39 @@ def predict_files(
                 local.append((name, download_shared_file(ctx.client, file, path, limit)))
             except UploadError as error:
                 refused.append(error.words(language))
-        reply = ctx.actions.predict(model, local, language, limits)
-    post(ctx, where, render.escape("\n".join([line for line in (*refused, reply) if line])))
+        predicted = ctx.actions.predict(model, local, language, limits, where)
+        text = render.escape("\n".join([line for line in (*refused, predicted.text) if line]))
+        post_predicted(ctx, where, language, text, predicted)
+
+
+def post_predicted(ctx: SlackContext, where: Thread, language: str, text: str, predicted: Predicted) -> None:
+    """The answer as one reply: the text alone, or a detection run's drawn images uploaded together with
+    the text as their comment."""
+    if not predicted.drawn:
+        post(ctx, where, text)
+        return
+    title = t(language, "det_predict_drawn", run_id=predicted.run_id)
+    files = [(str(path), f"{title} · {name}") for name, path in predicted.drawn]
+    upload_artifacts(ctx.client, where.channel, where.thread_ts, files, comment=text)
+
+
+def on_rethreshold_word(ctx: SlackContext, where: Thread, user_id: str, turn: Turn) -> None:
+    """ "신뢰도 0.6으로 다시", "again with threshold 0.3": the thread's last images, answered again by the
+    detection run that answered them, at the new threshold."""
+    ctx.executor.submit_heavy("predict", rethreshold, ctx, where, user_id, turn)
+
+
+def rethreshold(ctx: SlackContext, where: Thread, user_id: str, turn: Turn) -> None:
+    conf = threshold_asked(str(turn.command_args.get("text") or ""))
+    low, high = SCORE_THRESHOLD_RANGE
+    if conf is None or not low <= conf <= high:
+        post(ctx, where, render.slack_text(turn.language, "det_rethreshold_bad"))
+        return
+    result = ctx.actions.rethreshold(actor(user_id, where), where, conf, turn.language)
+    if not isinstance(result, Predicted):
+        answer(ctx, where, user_id, turn.language, result)
+        return
+    post_predicted(ctx, where, turn.language, render.escape(result.text), result)
 
 
 def open_predict_thread(
@@ -190,4 +223,5 @@ THREAD_COMMANDS: dict[str, Callable[[SlackContext, Thread, str, Turn], None]] = 
     "predict": on_predict_word,
     "export_onnx": on_export_word,
     "continue": on_continue_word,
+    "rethreshold": on_rethreshold_word,
 }

@@ -182,6 +182,8 @@ def upload_model(
     )
     if with_curves and "curves" in artifacts:
         files.append((artifacts["curves"], t(language, "file_curves", id=view.id)))
+    if with_curves and "val_predictions" in artifacts:  # a detector's validation images with boxes
+        files.append((artifacts["val_predictions"], t(language, "file_val_predictions", id=view.id)))
     if not files:
         return False
     upload_artifacts(

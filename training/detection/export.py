@@ -133,5 +133,26 @@ def export_and_verify(
     return report | {"status": "ok", "file": str(path)}
 
 
+def export_run(out_dir: Path, workers: int = 1) -> dict[str, Any]:
+    """`python -m training.export` on a finished detection run: its saved model, checked on its validation
+    split (found again from the dataset and seed metrics.json records); the report goes into metrics.json."""
+    from training import artifacts
+    from training.contract import METRICS_FILE
+    from training.detection.artifacts import load_detector
+    from training.detection.data import discover_detection
+
+    metrics = json.loads((out_dir / METRICS_FILE).read_text(encoding="utf-8"))
+    model, config = load_detector(out_dir)
+    run = metrics["config"]
+    plan = discover_detection(Path(run["dataset_path"]), run["seed"])
+    val = DetectionImages(plan.val, config["image_size"], keep=False, threads=workers)
+    report = export_and_verify(
+        out_dir, model, config["architecture"], config["label_names"], config["preprocessing"], val
+    )
+    metrics["onnx"] = report
+    artifacts.save_metrics(out_dir, metrics)
+    return report
+
+
 def _square(image: torch.Tensor, side: int) -> torch.Tensor:
     return torch.nn.functional.interpolate(image[None], size=(side, side), mode="bilinear")[0]

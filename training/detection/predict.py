@@ -55,6 +55,13 @@ class DetectionPredictor:
         """[{"class", "score", "box": [x1, y1, x2, y2]}, ...], best first (see kept())."""
         return self.as_json(self.kept(path, conf, max_boxes))
 
+    def draw(self, path: Path, found: Detections, target: Path) -> Path:
+        """`path` at its own size (the boxes are in its pixels) with `found` drawn, as a JPEG at `target`."""
+        target.parent.mkdir(parents=True, exist_ok=True)
+        full = open_rgb(path, max(image_size(path)))
+        draw.draw_boxes(full, found, self.classes, found.scores.tolist()).save(target, quality=90)
+        return target
+
     def as_json(self, found: Detections) -> list[dict[str, Any]]:
         rows = zip(found.boxes.tolist(), found.scores.tolist(), found.labels.tolist(), strict=True)
         return [
@@ -80,8 +87,5 @@ def predict_files(
         print(json.dumps({"image": str(path), "boxes": predictor.as_json(found)}), flush=True)
         print(f"{path}: {len(found.scores)} box(es)", file=sys.stderr)
         if draw_dir is not None:
-            draw_dir.mkdir(parents=True, exist_ok=True)
-            full = open_rgb(path, max(image_size(path)))  # at its own size: the boxes are in its pixels
-            drawn = draw.draw_boxes(full, found, predictor.classes, found.scores.tolist())
-            drawn.save(draw_dir / f"{path.stem}.jpg", quality=90)
+            predictor.draw(path, found, draw_dir / f"{path.stem}.jpg")
     return status
