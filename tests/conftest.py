@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+import training  # noqa: F401  (before anything loads torch: OpenMP waits passively in this process too)
 from bot.storage import Database
 from tests.postgres_server import TEMPLATE, PostgresServer, unavailable_reason
 

@@ -5,9 +5,8 @@ draws and finds them), "신뢰도 0.05로 다시" re-answering the last images, 
 ONNX export's box agreement, and the console's parity. One real run (SSDlite, 64 px, random init, a few
 epochs) serves the whole module.
 
-The run is submitted to the run manager for the thread directly: the conversation's detection phrasing is
-another change (issue 21's conversation half); `test_a_korean_thread_asks_for_a_detector` drives it
-from the first message and needs that change.
+The module's run comes from a Korean conversation; an English thread with a COCO zip uploaded trains one
+more, smaller run.
 """
 
 from __future__ import annotations
@@ -17,19 +16,17 @@ import json
 import re
 import subprocess
 import sys
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from bot.actions import Thread
-from bot.runs import RunView, StartRequest
-from bot.slack.threads import attach_progress_message
+from bot.runs import RunView
 from bot.storage import RunStatus
-from tests.detection_datasets import GroundTruth, write_yolo
+from tests.detection_datasets import GroundTruth, write_coco, write_yolo
 from tests.slack_harness import CHANNEL, SlackHarness
-from tests.slack_standin import TEAM_ID, Message
-from training.config import TrainingConfig
+from tests.slack_standin import Message
 
 OWNER = "UOWNER"
 MODEL = "ssdlite320_mobilenet_v3_large"
@@ -49,41 +46,27 @@ class Finished:
 
 @pytest.fixture(scope="module")
 def finished(module_tmp: Path) -> Iterator[Finished]:
+    """A Korean thread asking for a detector on a YOLO folder under DATA_ROOT, from the first message to
+    the completion reply."""
     data = module_tmp / "data" / "parts"
     truth = write_yolo(data, n_images=32, size=64, seed=3, negatives=2, split=True)
-    slack = SlackHarness.start(module_tmp, TRAINER)
+    # one person's predictions, exports and uploads, well within a minute: more than the default
+    # heavy-action limit allows (bot/actions/fairness.py, tested on its own)
+    slack = SlackHarness.start(module_tmp, TRAINER, user_heavy_actions_per_minute=100)
     try:
         thread = slack.open_thread(OWNER, "제품 사진에서 불량 위치를 찾는 모델 만들어줘")
-        where = Thread(TEAM_ID, CHANNEL, thread)
-        session = slack.standin.wait_for(
-            lambda: next((s for s in [slack.ctx.actions.session(where)] if s and s.language == "ko"), None),
-            10,
-            "the Korean setup",
+        slack.wait_reply(thread, "객체 탐지")
+        slack.say(thread, OWNER, "parts")
+        slack.wait_reply(thread, "YOLO")
+        slack.say(
+            thread, OWNER, f"{MODEL}, {EPOCHS} 에폭, 이미지 크기 64, 배치 8, 학습률 0.003, 사전학습 없이"
         )
-        config = TrainingConfig(
-            task="detection",
-            model=MODEL,
-            dataset_path=str(data),
-            epochs=EPOCHS,
-            image_size=64,
-            batch_size=8,
-            learning_rate=0.003,
-            pretrained=False,
-            early_stopping_patience=0,
-        )
-        request = StartRequest(
-            config=config,
-            requested_by=OWNER,
-            start_key="detection-thread",
-            session_id=session.id,
-            slack_channel=CHANNEL,
-            slack_thread_ts=thread,
-        )
-        with slack.ctx.actions.start_lock:
-            attach_progress_message(slack.ctx, where, slack.runs.submit(request))
+        summary = slack.summary(thread)
+        assert "객체 탐지" in summary.text + str(summary.blocks)
+        slack.standin.wait_ack(slack.standin.click(summary, OWNER, "train_start"))
         slack.wait_reply(thread, "최종 검증 mAP@.50", timeout=TRAIN_S)
         (run,) = slack.runs.recent_runs()
-        assert run.status == RunStatus.COMPLETED
+        assert run.status == RunStatus.COMPLETED and run.task == "detection"
         yield Finished(slack, thread, run, data, truth)
     finally:
         slack.close()
@@ -271,3 +254,53 @@ def test_the_console_prints_the_boxes_and_names_the_drawn_folder(finished: Finis
     assert [p.read_bytes() for p in drawn] == [
         (tmp_path / "own" / f"{p.stem}.jpg").read_bytes() for p in paths
     ]
+
+
+def test_an_english_thread_with_a_coco_zip_uploaded(
+    finished: Finished, module_tmp: Path, tmp_path: Path
+) -> None:
+    slack = finished.slack
+    source = module_tmp / "coco_source"
+    write_coco(source, n_images=32, size=64, seed=4, negatives=2)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for path in sorted(source.rglob("*")):
+            if path.is_file():
+                archive.write(path, f"scratches/{path.relative_to(source).as_posix()}")
+    thread = slack.open_thread(
+        OWNER,
+        f"find scratches on these parts with {MODEL}, 2 epochs, image size 64, batch 8, lr 0.003, "
+        "from scratch",
+    )
+    slack.wait_reply(thread, "Which dataset")
+    slack.say(thread, OWNER, "", files=[slack.standin.host_file("scratches.zip", buffer.getvalue())])
+    slack.wait_reply(thread, "COCO", timeout=60)
+    summary = slack.summary(thread)
+    assert "detection" in (summary.text + str(summary.blocks)).lower()
+    slack.standin.wait_ack(slack.standin.click(summary, OWNER, "train_start"))
+    slack.wait_reply(thread, "Final validation mAP@.50", timeout=TRAIN_S)
+    run = next(r for r in slack.runs.recent_runs() if r.slack_thread_ts == thread)
+    assert run.status == RunStatus.COMPLETED and run.task == "detection"
+    slack.wait_message(
+        lambda m: m.thread_ts == thread and any(f["name"] == "val_predictions.jpg" for f in m.files or []),
+        "val_predictions.jpg",
+    )
+    image = next(p for p in sorted(source.rglob("*")) if p.suffix.lower() in (".jpg", ".png"))
+    before = len(slack.bot_messages(thread))
+    slack.say(thread, OWNER, "", files=[slack.standin.host_file(image.name, image.read_bytes())])
+    reply = slack.standin.wait_for(
+        lambda: next((m for m in slack.bot_messages(thread)[before:] if m.files), None),
+        120,
+        "the drawn image",
+    )
+    assert f"Boxes found by run #{run.id}" in reply.text
+    subprocess.run(
+        [sys.executable, "-m", "training.predict", str(run.output_dir), str(image), "--draw", str(tmp_path)],
+        capture_output=True,
+        timeout=180,
+        check=True,
+    )
+    (file,) = reply.files or []
+    assert slack.standin.uploads[file["id"]]["bytes"] == (tmp_path / f"{image.stem}.jpg").read_bytes()
+    metrics = json.loads(Path(str(run.output_dir), "metrics.json").read_text(encoding="utf-8"))
+    assert metrics["dataset"]["format"] == "coco"

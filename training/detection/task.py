@@ -237,6 +237,8 @@ class DetectionRun:
             layer.reset_running_stats()
         model.train()
         count = min(len(source), BATCHNORM_IMAGES)
+        if count > 1 and count % self.batch_size == 1:  # a batch of one image has no batch statistics
+            count -= 1
         for indices, images, scales in source.batches(self.batch_size, range(count)):
             targets = [target_of(source.items[i], scale) for i, scale in zip(indices, scales, strict=True)]
             model(
