@@ -244,3 +244,7 @@ def test_a_continued_runs_summary_says_where_it_starts_from_and_nothing_else(
     assert i18n.t(language, "summary_weights_continued") in weights
     for key in ("summary_weights_unavailable", "summary_weights_hub", "summary_weights_cached", "no"):
         assert i18n.t(language, key) not in turn.reply
+    changed = say(service, "batch size 8" if language == "en" else "배치 크기 8")  # a later summary too
+    assert changed.draft["batch_size"] == 8
+    weights = next(line for line in changed.reply.splitlines() if "가중치" in line or "weights" in line)
+    assert i18n.t(language, "summary_weights_continued") in weights

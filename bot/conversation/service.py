@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import anthropic
 from pydantic import ValidationError
@@ -134,6 +134,19 @@ def _thread_state(db: Any, row: ChatSession, draft: dict[str, Any]) -> ThreadSta
     )
 
 
+class _Loaded(NamedTuple):
+    """A conversation's row as one message reads it."""
+
+    session_id: int
+    draft: dict[str, Any]
+    asked: str | None
+    language: str
+    history: list[dict[str, Any]]
+    thread: ThreadState
+    version: int  # the session's, for the compare-and-set save
+    continues: int | None  # the run this draft continues from its last checkpoint
+
+
 def _now() -> str:
     return datetime.now(UTC).isoformat()
 
@@ -175,9 +188,8 @@ class ConversationService:
         return self._handle_once(team_id, channel_id, thread_ts, user_id, text)
 
     def _handle_once(self, team_id: str, channel_id: str, thread_ts: str, user_id: str, text: str) -> Turn:
-        session_id, draft, asked, language, history, thread, version = self._load_or_create(
-            team_id, channel_id, thread_ts, user_id
-        )
+        loaded = self._load_or_create(team_id, channel_id, thread_ts, user_id)
+        session_id, draft, asked, language, history, thread, version, continues_run_id = loaded
         if len(text) > MAX_MESSAGE_CHARS:
             language = detect_language(text[:MAX_MESSAGE_CHARS], language)
             reply = msg.text(language, "too_long", length=len(text), max=MAX_MESSAGE_CHARS)
@@ -200,7 +212,14 @@ class ConversationService:
             thread=thread,
         )
         parsed = self._parser.parse(text, context)
-        result = step(draft, parsed, language=language, options=self._options, text=text)
+        result = step(
+            draft,
+            parsed,
+            language=language,
+            options=self._options,
+            text=text,
+            continues_run_id=continues_run_id,
+        )
         continues = self._save(session_id, version, user_id, text, result, language, keep_state=False)
         return _turn(session_id, language, result, parsed, continues)
 
@@ -277,9 +296,7 @@ class ConversationService:
                 row.state = SessionState.CONFIRMING if result.ready else SessionState.COLLECTING
             return row.continues_run_id
 
-    def _load_or_create(
-        self, team_id: str, channel_id: str, thread_ts: str, user_id: str
-    ) -> tuple[int, dict[str, Any], str | None, str, list[dict[str, Any]], ThreadState, int]:
+    def _load_or_create(self, team_id: str, channel_id: str, thread_ts: str, user_id: str) -> _Loaded:
         for _attempt in range(2):
             try:
                 with self._db.session() as db:
@@ -295,7 +312,16 @@ class ConversationService:
                     draft = dict(row.draft)
                     thread = _thread_state(db, row, draft)
                     messages = list(row.messages)
-                    return row.id, draft, row.asked_field, row.language, messages, thread, row.version
+                    return _Loaded(
+                        row.id,
+                        draft,
+                        row.asked_field,
+                        row.language,
+                        messages,
+                        thread,
+                        row.version,
+                        row.continues_run_id,
+                    )
             except IntegrityError:  # another message of the same new thread created the row first
                 continue
         raise RuntimeError("could not create the chat session")
