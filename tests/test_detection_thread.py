@@ -274,6 +274,8 @@ def test_an_english_thread_with_a_coco_zip_uploaded(
     )
     slack.wait_reply(thread, "Which dataset")
     slack.say(thread, OWNER, "", files=[slack.standin.host_file("scratches.zip", buffer.getvalue())])
+    unpacked = slack.wait_reply(thread, "a COCO detection dataset", timeout=60)
+    assert "boxes. Boxes per class:" in unpacked.text  # not images per class
     slack.wait_reply(thread, "COCO", timeout=60)
     summary = slack.summary(thread)
     assert "detection" in (summary.text + str(summary.blocks)).lower()

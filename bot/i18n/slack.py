@@ -47,6 +47,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "no_model_file": "Run #{id} has no model file to download.",
         "upload_done": "Unpacked `{name}` into `{path}`: {classes} classes, {images} images. "
         "Classes: {counts}.",
+        "upload_done_detection": "Unpacked `{name}` into `{path}`: a {format} detection dataset, {classes} "
+        "classes, {images} images, {boxes} boxes. Boxes per class: {counts}.",
         "upload_dropped": "{count} other files were left out.",
         "home_title": "Train Bot",
         "home_yours": "*Your runs*",
@@ -99,6 +101,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "setup_was_cancelled": "취소된 설정이에요. 다시 설정하려면 스레드에 답해 주세요.",
         "setup_cancelled": "{user}님이 설정을 취소했어요. 다시 시작하려면 이 스레드에 답해 주세요.",
         "no_model_file": "학습 #{id}에는 내려받을 모델 파일이 없어요.",
+        "upload_done_detection": "`{name}`을(를) `{path}`에 풀었어요: {format} 형식의 객체 탐지 데이터셋, "
+        "클래스 {classes}개, 이미지 {images}장, 박스 {boxes}개. 클래스별 박스: {counts}.",
         "upload_done": "`{name}`을(를) `{path}`에 풀었어요: 클래스 {classes}개, 이미지 {images}장. "
         "클래스: {counts}.",
         "upload_dropped": "다른 파일 {count}개는 뺐어요.",

@@ -93,15 +93,22 @@ def receive_zip(ctx: SlackContext, where: Thread, user_id: str, file: dict[str, 
     except UploadError as error:
         post(ctx, where, render.escape(error.words(language)))
         return
-    counts = ", ".join(f"{cls} {n}" for cls, n in dataset.summary.counts.items())
+    summary = dataset.summary
+    counts = ", ".join(f"{cls} {n}" for cls, n in summary.counts.items())  # detection: boxes per class
+    detection = (
+        {"format": summary.detection.format.upper(), "boxes": summary.detection.boxes}
+        if summary.detection is not None
+        else {}
+    )
     report = render.slack_text(
         language,
-        "upload_done",
+        "upload_done_detection" if detection else "upload_done",
         name=name,
         path=dataset.relative_path,
-        classes=len(dataset.summary.classes),
+        classes=len(summary.classes),
         images=dataset.images,
         counts=counts,
+        **detection,
     )
     if dataset.dropped:
         report += " " + render.slack_text(language, "upload_dropped", count=dataset.dropped)
