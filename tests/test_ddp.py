@@ -8,7 +8,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ import torch
 
 from tests.imagegen import make_image_folder
 from tests.trainer_helpers import FAST_FLAGS, read_events, run_trainer
+from tests.waiting import wait_until
 from training import checkpoint
 from training.artifacts import load_confusion_matrix
 from training.augment import Normalizer
@@ -96,14 +96,13 @@ def alive(pid: int) -> bool:
 
 def wait_for_epoch(process: subprocess.Popen[bytes], out: Path, timeout: float = 180) -> dict[int, int]:
     """The rank pids, once rank 0 has reported its first epoch."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and process.poll() is None:
-        if any(event.type == "epoch" for event in read_events(out)):
-            return rank_pids(process.pid)
-        time.sleep(0.1)
-    raise AssertionError(
-        f"no epoch event (exit {process.poll()}): {(out / 'stderr.log').read_text()[-3000:]}"
+    wait_until(
+        lambda: process.poll() is not None or any(event.type == "epoch" for event in read_events(out)),
+        timeout=timeout,
+        what="rank 0's first epoch",
     )
+    assert process.poll() is None, f"exit {process.poll()}: {(out / 'stderr.log').read_text()[-3000:]}"
+    return rank_pids(process.pid)
 
 
 @dataclass

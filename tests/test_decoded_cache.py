@@ -13,6 +13,7 @@ import torch
 
 from tests.imagegen import make_image_folder
 from tests.trainer_helpers import after_preparing, run_trainer
+from tests.waiting import wait_until
 from training.contract import ExitCode
 from training.data import CachedImages, DatasetPlan, StreamedImages, discover, prepare
 from training.decoded_cache import CacheUnavailable, DecodedCache, Variant
@@ -103,7 +104,7 @@ def test_two_runs_starting_together_build_once(tmp_path: Path) -> None:
     first = threading.Thread(target=load_waiting)
     second = threading.Thread(target=load_waiting)
     first.start()
-    time.sleep(0.2)
+    wait_until(lambda: decoder.calls == 1, what="the first load decoding")  # it holds the entry's lock
     second.start()
     first.join(10)
     second.join(10)
@@ -116,7 +117,8 @@ def test_least_recently_used_entries_are_evicted_to_stay_under_the_limit(tmp_pat
     splits = {name: _files(tmp_path / name, [f"{n}.png" for n in range(5)]) for name in ("a", "b", "c")}
     cache.load_or_build(tmp_path / "a", "train", splits["a"], VARIANT, decoder)
     cache.load_or_build(tmp_path / "b", "train", splits["b"], VARIANT, decoder)
-    time.sleep(0.02)
+    for _, _, name in cache.entries():  # the LRU clock is each entry's mtime: b was used after a
+        os.utime(cache.folder / f"{name}.json", (1, 1 if name.startswith("a") else 2))
     assert cache.load_or_build(tmp_path / "a", "train", splits["a"], VARIANT, decoder).hit  # a is used again
     cache.load_or_build(tmp_path / "c", "train", splits["c"], VARIANT, decoder)
     assert sorted(name.split("-")[0] for _, _, name in cache.entries()) == ["a", "c"]  # b was least recent

@@ -306,3 +306,29 @@ def test_an_english_thread_with_a_coco_zip_uploaded(
     assert slack.standin.uploads[file["id"]]["bytes"] == (tmp_path / f"{image.stem}.jpg").read_bytes()
     metrics = json.loads(Path(str(run.output_dir), "metrics.json").read_text(encoding="utf-8"))
     assert metrics["dataset"]["format"] == "coco"
+
+
+def test_more_epochs_continue_a_detection_run_from_its_last_checkpoint(finished: Finished) -> None:
+    slack, source = finished.slack, finished.run
+    slack.say(finished.thread, OWNER, "1 에폭 더")
+    summary = slack.wait_message(
+        lambda m: (
+            m.thread_ts == finished.thread
+            and "train_start" in str(m.blocks)
+            and m.ts != source.slack_ts
+            and f"#{source.id}" in m.text + str(m.blocks)
+        ),
+        "the continuation summary",
+    )
+    slack.standin.wait_ack(slack.standin.click(summary, OWNER, "train_start"))
+    run = slack.standin.wait_for(
+        lambda: next(
+            (r for r in slack.runs.recent_runs() if r.continues_run_id == source.id and r.status.is_terminal),
+            None,
+        ),
+        timeout=TRAIN_S,
+        what="the continued run to end",
+    )
+    assert run.status == RunStatus.COMPLETED and run.task == "detection" and run.total_epochs == 1
+    assert (Path(str(run.output_dir)) / "init_weights.pt").is_file()  # it started from run 1's checkpoint
+    assert run.summary.final.val_map50 is not None  # scored in mAP, as a detector

@@ -21,7 +21,7 @@ from bot.runs.process import TrainerProcess
 from bot.settings import Settings
 from bot.storage import Database, RunEpoch, RunStatus, TrainingRun
 from tests.runs_support import Recorder, fake_command, make_request, make_settings, managers
-from tests.waiting import wait_until
+from tests.waiting import process_gone, wait_until
 from training.contract import EVENTS_FILE
 from training.events import StoppedEvent
 
@@ -265,7 +265,12 @@ def test_a_restarted_bot_reattaches_and_records_every_epoch(tmp_path: Path, db: 
         wait_until(lambda: first.get(run.id).current_epoch >= 1)
         first.shutdown()
         pid = _pid(db, run.id)
-        time.sleep(0.4)  # epochs finish while no bot is watching
+        seen = first.get(run.id).current_epoch
+        events = Path(str(first.get(run.id).output_dir)) / EVENTS_FILE
+        # epochs finish while no bot is watching
+        wait_until(
+            lambda: events.read_text().count('"type":"epoch"') >= seen + 2, what="two unwatched epochs"
+        )
 
         second = RunManager(db, settings, trainer_command=fake_command("--epoch-seconds", "0.15"))
         created.append(second)
@@ -289,7 +294,7 @@ def test_a_trainer_that_died_while_the_bot_was_down_is_interrupted(tmp_path: Pat
         wait_until(lambda: first.get(run.id).current_epoch >= 2)
         first.shutdown()
         os.killpg(_pid(db, run.id), signal.SIGKILL)
-        time.sleep(0.2)
+        wait_until(lambda: process_gone(_pid(db, run.id)), what="the killed trainer gone")
 
         second = RunManager(db, settings, trainer_command=fake_command("--epoch-seconds", "0.05"))
         created.append(second)
@@ -320,7 +325,9 @@ def test_a_scheduled_run_survives_a_restart_and_fires(tmp_path: Path, db: Databa
             first.schedule(make_request("past", epochs=1), datetime.now(UTC) - timedelta(minutes=1))
         first.shutdown()
 
-        time.sleep(2.0)  # the start time passes while the bot is down
+        wait_until(
+            lambda: datetime.now(UTC) > at, timeout=10, what="the start time passing while the bot is down"
+        )
         assert first.get(scheduled.id).status == RunStatus.PENDING
         second = RunManager(db, settings, trainer_command=fake_command("--epoch-seconds", "0.05"))
         created.append(second)

@@ -19,11 +19,13 @@ from bot.runs.launcher import BackendUnavailable
 from bot.runs.slurm import SlurmLauncher, gpus_in_gres
 from bot.settings import Settings
 from bot.storage import Database, RunEpoch, RunStatus, TrainingRun
+from tests.detection_datasets import write_yolo
 from tests.imagegen import make_image_folder
 from tests.runs_support import Recorder, fake_command, make_request, make_settings
 from tests.slack_harness import OWNER, SlackHarness, click, setup_thread
 from tests.slurm_cluster import SlurmCluster, free_port, launcher_for, slurm  # noqa: F401  (the session's cluster)
 from tests.waiting import wait_until
+from training.config import TrainingConfig
 
 FAKE = fake_command("--epoch-seconds", "0.3")
 
@@ -86,6 +88,35 @@ def test_a_real_trainer_runs_as_a_slurm_job_to_completion(
     with db.session() as session:
         epochs = session.scalars(select(RunEpoch.epoch).where(RunEpoch.run_id == run.id))
         assert sorted(epochs) == [1, 2]
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # the backend is what is tested
+def test_a_detection_run_trains_as_a_slurm_job(
+    tmp_path: Path,
+    start_manager,
+    slurm: SlurmCluster,  # noqa: F811
+) -> None:
+    data = tmp_path / "data" / "parts"
+    write_yolo(data, n_images=16, size=64, seed=5, negatives=1)
+    request = make_request("detector", epochs=1, dataset=str(data))
+    request.config = TrainingConfig(
+        task="detection",
+        model="ssdlite320_mobilenet_v3_large",
+        dataset_path=str(data),
+        epochs=1,
+        image_size=64,
+        batch_size=8,
+        pretrained=False,
+    )
+    command = [sys.executable, "-m", "training", "--device", "cpu", "--workers", "1", "--no-onnx"]
+    manager = start_manager(slurm_settings(tmp_path, grace=60), command)
+    run = manager.submit(request)
+    done = wait_until(lambda: (view := manager.get(run.id)).status.is_terminal and view, timeout=180)
+
+    assert done.status == RunStatus.COMPLETED, done.error_message
+    assert done.job_id is not None and done.task == "detection"
+    assert done.summary.final.val_map50 is not None
+    assert Path(done.artifacts["val_predictions"]).is_file()
 
 
 def test_a_full_node_shows_slurms_reason_and_position_and_stop_works_queued_or_running(
