@@ -34,7 +34,8 @@ EPOCHS = 12
 MODEL = "ssdlite320_mobilenet_v3_large"
 FLAGS = [
     "--task", "detection", "--model", MODEL, "--no-pretrained",
-    "--image-size", "64", "--batch-size", "8", "--lr", "0.003", "--workers", "1", "--device", "cpu",
+    "--image-size", "64", "--batch-size", "8", "--lr", "0.003", "--workers", "1", "--threads", "1",
+    "--device", "cpu",
     "--early-stopping-patience", "0",
 ]  # fmt: skip
 

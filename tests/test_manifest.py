@@ -23,6 +23,7 @@ METHOD_SCOPES: dict[str, tuple[str, ...]] = {
     "chat_update": ("chat:write",),
     "chat_postEphemeral": ("chat:write",),
     "files_upload_v2": ("files:write",),
+    "files_info": ("files:read",),
     "views_publish": (),  # the App Home tab
     # who is in a run's channel (bot/policy.py): public and private channels, DMs and group DMs
     "conversations_members": ("channels:read", "groups:read", "im:read", "mpim:read"),

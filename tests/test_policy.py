@@ -16,6 +16,7 @@ import pytest
 from bot.actions import Started, Thread
 from bot.console import Console
 from bot.policy import Action, Actor, Policy, Reason, Refusal
+from bot.predict.answer import Predicted
 from bot.settings import Settings
 from bot.slack.listeners import actions as action_listeners
 from bot.slack.listeners import commands, home, messages
@@ -114,7 +115,7 @@ def slack(db: Database, settings: Settings, module_tmp: Path) -> Unit:
         finished_run(module_tmp / "outputs", STOPPED, OWNER, PRIVATE, status=RunStatus.STOPPED),
     ]
     made = unit(db, settings, runs)
-    made.ctx.actions.predict = Mock(return_value="PREDICTED")  # type: ignore[method-assign]
+    made.ctx.actions.predict = Mock(return_value=Predicted("PREDICTED"))  # type: ignore[method-assign]
     for package in (action_listeners, commands, home, messages):
         package.register(made.app, made.ctx)  # type: ignore[arg-type]
     return made

@@ -46,6 +46,8 @@ BAD_VALUES: dict[str, list[str]] = {
     "upload_max_bytes": ["2 gigs", "0", "-5", "1e3"],
     "upload_max_files": ["many", "0", "1e9", "-1"],
     "upload_quota_bytes": ["a lot", "-1", "1 zettabyte"],
+    "sweep_max_trials": ["many", "0", "-3", "1e9"],
+    "sweep_parallel": ["all", "-1", "1e9"],
     "cpu_cores_reserved": ["-1", "some", "5000"],
     "log_level": ["LOUD", "verbose", "5"],
     "run_backend": ["kubernetes", "SLURM!"],

@@ -91,7 +91,7 @@ def test_ordinary_settings_and_questions_are_no_sweep(text: str) -> None:
             SweepSpec(grid={"dataset_path": ["a", "b"]}),
             "cannot_vary",
             "can't vary *dataset*",
-            "*데이터셋*은(는) 바꿀 수 없",
+            "*데이터셋*은 바꿀 수 없",
         ),
         (
             SweepSpec(ranges={"learning_rate": SearchRange(low=1e-2, high=1e-4)}, trials=4),
@@ -191,8 +191,8 @@ def test_a_korean_sweep_in_the_console(console_parts: tuple[Settings, Database, 
         "종료",
     ]
     output = play(console_parts, lines, language="ko")
-    assert "스윕에서 데이터셋은(는) 바꿀 수 없습니다" in output
-    assert "시도가 5개입니다" in output and "범위 0.01~0.0001가 비어 있습니다" in output
+    assert "스윕에서 데이터셋은 바꿀 수 없어요" in output
+    assert "시도가 5개예요" in output and "범위 0.01~0.0001이 비어 있어요" in output
     assert "스윕: `pets`에서 resnet18 시도 2개. 바꾸는 설정: 학습률." in output
     assert "• 시도 1: 학습률 0.001\n• 시도 2: 학습률 0.01\n검증 정확도 기준" in output
     assert "`스윕 시작`이라고 입력하면" in output and "누르" not in output  # nothing to press here

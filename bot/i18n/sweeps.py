@@ -72,24 +72,24 @@ TEXTS: dict[str, dict[str, str]] = {
         "sweep_grid_head": "🔬 *스윕*: `{dataset}`에서 {model} 시도 {count}개. 바꾸는 설정: {fields}.",
         "sweep_search_head": (
             "🔬 *탐색*: `{dataset}`에서 {model} 시도 {count}개. Optuna가 고르는 설정: {fields} "
-            "(확실히 나쁜 시도는 일찍 멈춥니다)."
+            "(확실히 나쁜 시도는 일찍 멈춰요)."
         ),
         "sweep_range": "{field} {low}~{high}",
         "sweep_trial_line": "• 시도 {number}: {values}",
-        "sweep_objective": "*{objective}* 기준으로 가장 좋은 시도를 고릅니다. 한 번에 {parallel}개씩.",
+        "sweep_objective": "*{objective}* 기준으로 가장 좋은 시도를 골라요. 한 번에 {parallel}개씩.",
         "sweep_estimate": "이 호스트 기준 예상 총 소요 시간: 약 *{time}*.",
         "sweep_no_estimate": (
-            "아직 총 소요 시간을 추정할 수 없습니다: 이 호스트에 이 모델의 측정 기록이 없습니다."
+            "아직 총 소요 시간을 추정할 수 없어요: 이 호스트에 이 모델의 측정 기록이 없어요."
         ),
-        "sweep_start_hint": "*시작*을 누르거나 `스윕 시작`이라고 입력하면 시도들이 대기열에 들어갑니다.",
-        "sweep_start_hint_typed": "`스윕 시작`이라고 입력하면 시도들이 대기열에 들어갑니다.",
+        "sweep_start_hint": "*시작*을 누르거나 `스윕 시작`이라고 입력하면 시도들이 대기열에 들어가요.",
+        "sweep_start_hint_typed": "`스윕 시작`이라고 입력하면 시도들이 대기열에 들어가요.",
         "sweep_objective_val_acc": "검증 정확도",
         "sweep_objective_val_map50": "검증 mAP@.50",
         "sweep_button_start": "스윕 시작",
         "sweep_button_stop": "스윕 중지",
         "sweep_started": "🔬 스윕 #{id} 시작: 시도 {count}개, 한 번에 {parallel}개씩.",
         "sweep_stopped": (
-            "⏹️ 스윕 #{id} 중지: 실행 중인 시도는 다음 에폭에서 멈추고 대기 중인 시도는 취소됩니다."
+            "⏹️ 스윕 #{id} 중지: 실행 중인 시도는 다음 에폭에서 멈추고 대기 중인 시도는 취소돼요."
         ),
         "sweep_table_head": "🔬 *스윕 #{id}* · {status} · 시도 {done}/{count} · 기준 {objective}",
         "sweep_row": "{best}#{number} {values} · {status} · 에폭 {epoch}/{epochs} · {metric}",
@@ -102,37 +102,37 @@ TEXTS: dict[str, dict[str, str]] = {
         "sweep_status_discarded": "대체됨",
         "sweep_done": (
             "🏆 스윕 #{id} 완료. 최고: 시도 {number} ({values}), 실행 #{run_id}, "
-            "{objective} *{value}*. 다른 실행처럼 예측, 내보내기, 추가 학습을 할 수 있습니다."
+            "{objective} *{value}*. 다른 실행처럼 예측, 내보내기, 추가 학습을 할 수 있어요."
         ),
-        "sweep_done_none": "스윕 #{id}이(가) 끝났지만 완료된 시도가 없습니다.",
+        "sweep_done_none": "스윕 #{id}이(가) 끝났지만 완료된 시도가 없어요.",
         "sweep_list_line": "🔬 스윕 #{id} · {status} · 시도 {count}개 · 최고 {best}",
         "sweep_list_title": "스윕",
-        "sweep_none": "이 스레드에는 시작하거나 중지할 스윕이 없습니다.",
+        "sweep_none": "이 스레드에는 시작하거나 중지할 스윕이 없어요.",
         "sweep_file_chart": "스윕 #{id}: 시도별, 에폭별 {objective}",
         "sweep_chart_at": "차트: {path}",
         "sweep_refused_cannot_vary": "스윕에서 "
-        "*{field}*은(는) 바꿀 수 없습니다: 모든 시도가 같은 값을 씁니다. "
-        "학습률, 배치 크기, 이미지 크기, 에폭, 모델, 조기 종료를 바꿀 수 있습니다.",
+        "*{field}*은(는) 바꿀 수 없어요: 모든 시도가 같은 값을 써요. "
+        "학습률, 배치 크기, 이미지 크기, 에폭, 모델, 조기 종료를 바꿀 수 있어요.",
         "sweep_refused_bad_value": (
-            "{value}은(는) {field}로 쓸 수 없습니다: {low}~{high} 사이여야 합니다. "
-            "아무것도 바뀌지 않았습니다."
+            "{value}은(는) {field}로 쓸 수 없어요: {low}~{high} 사이여야 해요. "
+            "아무것도 바뀌지 않았어요."
         ),
         "sweep_refused_bad_name": (
-            "{value}은(는) 쓸 수 있는 모델 이름이 아닙니다. 아무것도 바뀌지 않았습니다."
+            "{value}은(는) 쓸 수 있는 모델 이름이 아니에요. 아무것도 바뀌지 않았어요."
         ),
-        "sweep_refused_one_value": "스윕에는 {field} 값이 두 개 이상 필요합니다.",
-        "sweep_refused_not_a_range": "{field}은(는) 범위로 탐색할 수 없습니다. 시도할 값을 나열해 주세요.",
-        "sweep_refused_empty_range": "{field}의 범위 {low}~{high}가 비어 있습니다: 앞의 값이 뒤의 값보다 "
-        "작아야 합니다. 아무것도 바뀌지 않았습니다.",
+        "sweep_refused_one_value": "스윕에는 {field} 값이 두 개 이상 필요해요.",
+        "sweep_refused_not_a_range": "{field}은(는) 범위로 탐색할 수 없어요. 시도할 값을 나열해 주세요.",
+        "sweep_refused_empty_range": "{field}의 범위 {low}~{high}이(가) 비어 있어요: 앞의 값이 뒤의 값보다 "
+        "작아야 해요. 아무것도 바뀌지 않았어요.",
         "sweep_refused_no_budget": "탐색을 몇 번 시도할까요? 예: “8번”.",
-        "sweep_refused_too_many_trials": "시도가 {count}개입니다. 스윕은 최대 {limit}개까지입니다 "
-        "(SWEEP_MAX_TRIALS). 값을 줄여 주세요. 아무것도 바뀌지 않았습니다.",
-        "sweep_refused_too_few_trials": "탐색에는 시도가 2개 이상 필요합니다.",
+        "sweep_refused_too_many_trials": "시도가 {count}개예요. 스윕은 최대 {limit}개까지예요 "
+        "(SWEEP_MAX_TRIALS). 값을 줄여 주세요. 아무것도 바뀌지 않았어요.",
+        "sweep_refused_too_few_trials": "탐색에는 시도가 2개 이상 필요해요.",
         "sweep_refused_needs_setup": "스윕은 완성된 설정을 "
-        "바꿔 가며 돌립니다: 먼저 데이터셋과 모델을 알려 주세요 "
+        "바꿔 가며 돌려요: 먼저 데이터셋과 모델을 알려 주세요 "
         "(또는 끝난 실행의 스레드에서 요청하세요). 그다음 시도할 값을 알려 주세요.",
         "sweep_refused_gone": (
-            "그 스윕은 더 이상 시작할 수 없습니다 (이미 시작했거나 중지했거나 바뀌었습니다)."
+            "그 스윕은 더 이상 시작할 수 없어요 (이미 시작했거나 중지했거나 바뀌었어요)."
         ),
     },
 }
