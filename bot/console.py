@@ -24,7 +24,7 @@ from typing import TextIO
 
 from bot.actions import Actions, Exported, Failed, ModelOf, Resumed, Said, Started, Stopped, Thread
 from bot.actions.sweeps import SweepProposed, SweepSaid, SweepStarted, SweepStopped
-from bot.conversation.intents import find_command, threshold_asked
+from bot.conversation.intents import find_command
 from bot.conversation.language import detect_language
 from bot.conversation.service import Turn
 from bot.i18n import DEFAULT_LANGUAGE, front_end, t
@@ -296,7 +296,7 @@ class Console:
 
     def _rethreshold(self, turn: Turn) -> None:
         """ "again with confidence 0.6": the last images predicted here, answered again at that threshold."""
-        conf = threshold_asked(str(turn.command_args.get("text") or ""))
+        conf = turn.command_args.get("score_threshold")
         low, high = SCORE_THRESHOLD_RANGE
         if conf is None or not low <= conf <= high:
             self._say(t(self._language, "det_rethreshold_bad"))

@@ -352,6 +352,32 @@ def test_continue_from_claude_carries_the_number_of_more_epochs(
     assert (turn.command, turn.command_args["epochs"]) == ("continue", 5)
 
 
+def test_rethreshold_from_claude_carries_the_threshold(
+    tmp_path: Path, data_root: Path, server: fake.FakeAnthropic
+) -> None:
+    """ "again with confidence 0.3" in a finished run's thread, as Claude reads it and as the rules do."""
+    db = Database(f"sqlite:///{tmp_path / 'bot.db'}")
+    db.create_all()
+    service = make_grounded_service(tmp_path, data_root, server, db=db)
+    server.script = [fake.updates(model="resnet18", epochs=2)]
+    first = say(service, "resnet18, 2 epochs")
+    add_thread_run(db, first.session_id, RunStatus.COMPLETED)
+    server.script = [
+        fake.message({"intent": "command", "updates": {"score_threshold": 0.3}, "command": "rethreshold"})
+    ]
+    turn = say(service, "show them again but only boxes above 30%")
+    assert (turn.intent, turn.command, turn.command_args["score_threshold"]) == (
+        "command",
+        "rethreshold",
+        0.3,
+    )
+    assert "score_threshold" not in turn.draft  # a command's argument, not a setting
+    # without its threshold it is no answer: the rules read the message instead
+    server.script = [fake.message({"intent": "command", "updates": {}, "command": "rethreshold"})]
+    turn = say(service, "again with confidence 0.6")
+    assert (turn.command, turn.command_args["score_threshold"]) == ("rethreshold", 0.6)
+
+
 def test_the_thread_state_comes_from_the_runs_of_the_thread(
     tmp_path: Path, data_root: Path, server: fake.FakeAnthropic
 ) -> None:

@@ -60,15 +60,18 @@ intent:
   stop or resume (optionally with a run number: "stop 7"), and for a finished run's model: predict
   (classify images with it: "predict", "예측해줘"), export_onnx (export it to ONNX: "export onnx",
   "onnx로 내보내줘") and continue (train it N more epochs as a new run: "10 more epochs", "10 에폭 더",
-  "5 에폭 더 학습해줘"; set more_epochs to N). Set command, and run_id when a run number is given.
+  "5 에폭 더 학습해줘"; set more_epochs to N), and for a finished detector: rethreshold (answer the thread's
+  last images again at another score threshold: "신뢰도 0.6으로 다시", "again with confidence 0.3"; put the
+  threshold in updates.score_threshold). Set command, and run_id when a run number is given.
   The whole message must be the command: a request that opens with a command word is not one
   ("classify defects into 4 types with efficientnet_b0, data in ./defects, 15 epochs", "분류 모델 만들어줘.
   resnet18, 20 에폭", "예측 모델 만들어줘", "predict the bird species: 9 classes, resnet50" are settings).
   <facts> "thread" says what this thread holds. A command acts only on what is there, or on the run its
-  message names: predict and export_onnx need finished_run, continue needs finished_or_stopped_run, stop
-  needs active_run, start needs draft_complete. Where it cannot act, a message that also reads as settings
-  is settings ("another 3 epochs" in a thread with no finished run sets epochs to 3); a message that is
-  only the command word stays the command (the application says why it cannot act).
+  message names: predict, export_onnx and rethreshold need finished_run, continue needs
+  finished_or_stopped_run, stop needs active_run, start needs draft_complete. Where it cannot act, a
+  message that also reads as settings is settings ("another 3 epochs" in a thread with no finished run sets
+  epochs to 3); a message that is only the command word stays the command (the application says why it
+  cannot act).
 - "smalltalk": greetings, thanks, "ok" with no settings.
 - "cancel": the user wants to abandon this setup ("cancel", "취소", "never mind").
 
@@ -245,6 +248,11 @@ def read_answer(message: Any) -> ParseResult:
                 args[arg] = answer[key]
         if command == "continue" and "epochs" not in args:
             raise ClaudeUnavailable("its continue command had no number of epochs")
+        if command == "rethreshold":
+            threshold = updates.get("score_threshold")
+            if not isinstance(threshold, int | float) or isinstance(threshold, bool):
+                raise ClaudeUnavailable("its rethreshold command had no threshold")
+            args["score_threshold"] = float(threshold)
         return ParseResult(intent="command", command=command, command_args=args)
     if intent in ("smalltalk", "cancel"):
         return ParseResult(intent=intent)

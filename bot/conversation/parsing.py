@@ -19,12 +19,15 @@ INTENTS: tuple[str, ...] = ("settings", "question", "command", "smalltalk", "can
 
 # Commands front ends act on. command_args keys: "run_id" (int) for stop/resume/continue/export_onnx/
 # predict when one was given; "text" (the message as typed) for start, whose time ("start at 02:00") the
-# front end reads, and for predict (the console reads file paths from it); "epochs" (int) for continue.
+# front end reads, and for predict (the console reads file paths from it); "epochs" (int) for continue;
+# "score_threshold" (float, unchecked) for rethreshold: a detection run's last images answered again.
 # A finished run's model: predict (classify images), export_onnx (a verified ONNX file), continue (a new
 # run from its last checkpoint for `epochs` more epochs).
-Command = Literal["help", "status", "list", "start", "stop", "resume", "predict", "export_onnx", "continue"]
+Command = Literal[
+    "help", "status", "list", "start", "stop", "resume", "predict", "export_onnx", "continue", "rethreshold"
+]
 COMMANDS: tuple[str, ...] = (
-    "help", "status", "list", "start", "stop", "resume", "predict", "export_onnx", "continue"
+    "help", "status", "list", "start", "stop", "resume", "predict", "export_onnx", "continue", "rethreshold"
 )  # fmt: skip
 
 # What a question is about; the rule answers know each one (bot/conversation/answers.py).
@@ -85,6 +88,7 @@ COMMAND_NEEDS: dict[str, str] = {
     "stop": "active_run",
     "predict": "finished_run",
     "export_onnx": "finished_run",
+    "rethreshold": "finished_run",
     "continue": "continuable_run",
 }
 

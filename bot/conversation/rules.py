@@ -457,6 +457,8 @@ def parse_message(text: str, context: ParseContext) -> ParseResult:
             args["run_id"] = command.run_id
         if command.epochs is not None:
             args["epochs"] = command.epochs
+        if command.name == "rethreshold":
+            args["score_threshold"] = intents.threshold_asked(text)
         return ParseResult(intent="command", command=command.name, command_args=args)
     if intents.is_smalltalk(text):  # the whole message: "hi", "thanks!", "고마워요" (never a dataset name)
         return ParseResult(intent="smalltalk")

@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Any
 
 from bot.actions import Exported, Failed, ModelOf, Said, Thread
-from bot.conversation.intents import threshold_asked
 from bot.conversation.language import detect_language
 from bot.conversation.service import Turn
 from bot.i18n import t
@@ -121,7 +120,7 @@ def on_rethreshold_word(ctx: SlackContext, where: Thread, user_id: str, turn: Tu
 
 
 def rethreshold(ctx: SlackContext, where: Thread, user_id: str, turn: Turn) -> None:
-    conf = threshold_asked(str(turn.command_args.get("text") or ""))
+    conf = turn.command_args.get("score_threshold")
     low, high = SCORE_THRESHOLD_RANGE
     if conf is None or not low <= conf <= high:
         post(ctx, where, render.slack_text(turn.language, "det_rethreshold_bad"))
