@@ -134,7 +134,8 @@ def test_a_recycled_pid_is_not_taken_for_the_warm_trainer(tmp_path: Path) -> Non
     try:
         started = start_time(other.pid)
         (tmp_path / WARM_PID_FILE).write_text(f"{other.pid} {started}\n")
-        assert is_our_trainer(other.pid, tmp_path)
+        # Popen returns as the child's exec begins (vfork): its command line is empty until exec has set it up
+        wait_until(lambda: is_our_trainer(other.pid, tmp_path), timeout=10, what="the noted process taken")
         (tmp_path / WARM_PID_FILE).write_text(f"{other.pid} {(started or 0) + 1}\n")  # a later process
         assert not is_our_trainer(other.pid, tmp_path)
         (tmp_path / WARM_PID_FILE).write_text(f"{other.pid} {started}\n")
