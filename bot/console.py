@@ -23,7 +23,14 @@ from pathlib import Path
 from typing import TextIO
 
 from bot.actions import Actions, Exported, Failed, ModelOf, Resumed, Said, Started, Stopped, Thread
-from bot.actions.sweeps import SweepProposed, SweepSaid, SweepStarted, SweepStopped
+from bot.actions.sweeps import (
+    SweepProposed,
+    SweepResumed,
+    SweepSaid,
+    SweepStarted,
+    SweepStopped,
+    SweepTrialsShown,
+)
 from bot.conversation.intents import find_command
 from bot.conversation.language import detect_language
 from bot.conversation.service import Turn
@@ -35,7 +42,7 @@ from bot.present import runs as present
 from bot.present.refusals import refusal_text
 from bot.runs import RunUpdate, RunView
 from bot.settings import Settings
-from bot.storage import Database, RunStatus
+from bot.storage import Database, RunStatus, SweepStatus
 from bot.sweeps import present as sweep_present
 from bot.sweeps.controller import SweepController
 from bot.sweeps.views import SweepView
@@ -144,7 +151,8 @@ class Console:
         self._say_turn(turn)
 
     def _handle_sweep(self, text: str) -> bool:
-        """A sweep asked for, started ("start sweep" / "스윕 시작") or stopped; False for other messages."""
+        """A sweep asked for, started ("start sweep" / "스윕 시작"), stopped, resumed ("resume sweep" /
+        "스윕 재개") or showing each trial's progress ("show trial progress"); False for other messages."""
         sweeps = self._actions.sweeps
         result = sweeps.handle_text(self._actor, self._where(), text) if sweeps is not None else None
         if result is None or sweeps is None:
@@ -166,6 +174,12 @@ class Console:
                 self._follow_sweep(sweeps.controller, sweep.id)
             case SweepStopped(sweep=sweep, language=language):
                 self._say(t(language, "sweep_stopped", id=sweep.id))
+            case SweepResumed(sweep=sweep, language=language):
+                self._say(t(language, "sweep_resumed", id=sweep.id))
+                self._follow_sweep(sweeps.controller, sweep.id)
+            case SweepTrialsShown(sweep=sweep, language=language):
+                key = "sweep_trials_shown" if sweep.show_trials else "sweep_trials_hidden"
+                self._say(t(language, key, id=sweep.id))
             case SweepSaid(text=said):
                 self._say(said)
             case Refusal():
@@ -173,10 +187,12 @@ class Console:
         return True
 
     def _follow_sweep(self, controller: SweepController, sweep_id: int) -> None:
-        """Print the sweep's table whenever a trial starts or ends, then the result; Ctrl+C stops it."""
+        """Print the sweep's table whenever a trial starts or ends (and, when asked for, each trial's
+        progress line at each of its epochs), then the result; Ctrl+C stops it (`resume sweep` resumes)."""
         changes: queue.SimpleQueue[SweepView] = queue.SimpleQueue()
         unsubscribe = controller.subscribe(changes.put)
         shown: tuple[object, ...] = ()
+        epochs: dict[int, tuple[object, ...]] = {}  # each trial run's last printed (status, epoch)
         sweep = controller.view(sweep_id)
         try:
             while not sweep_present.is_finished(sweep):
@@ -194,9 +210,15 @@ class Console:
                 if states != shown:
                     shown = states
                     self._say(sweep_present.table(self._language, sweep))
+                for run in (trial.run for trial in sweep.trials if sweep.show_trials and trial.run):
+                    if epochs.get(run.id) != (state := (run.status, run.current_epoch)):
+                        epochs[run.id] = state
+                        self._say(progress_line(run, self._language))
         finally:
             unsubscribe()
         self._say(sweep_present.result(self._language, sweep))
+        if sweep.status == SweepStatus.STOPPED:
+            self._say(t(self._language, "sweep_resume_hint"))
         best = sweep.best
         if best is not None and best.run is not None:
             self._say(t(self._language, "console_files", path=best.run.output_dir))

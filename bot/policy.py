@@ -21,6 +21,7 @@ from enum import StrEnum
 
 from bot.runs import RunView
 from bot.settings import Settings
+from bot.sweeps.views import SweepView
 
 
 class Action(StrEnum):
@@ -139,3 +140,20 @@ class Policy:
 
     def is_member(self, user: str, run: RunView) -> bool:
         return run.slack_channel is not None and self._membership(run.slack_channel, user)
+
+    def may_use_sweep(self, actor: Actor, sweep: SweepView, action: Action) -> Refusal | None:
+        """Stop or resume a sweep, or change how its trials are shown (EDIT): its requester or an admin;
+        resuming starts work, so it needs the user and channel lists too."""
+        if action == Action.RESUME and (refusal := self.may_start(actor, action)) is not None:
+            return refusal
+        if actor.user == sweep.requested_by or self.is_admin(actor.user):
+            return None
+        return Refusal(Reason.NOT_REQUESTER, action, owner=sweep.requested_by)
+
+    def may_see_sweep(self, user: str, sweep: SweepView) -> bool:
+        """As for runs: its requester, admins, and the members of the channel it runs in."""
+        return (
+            user == sweep.requested_by
+            or self.is_admin(user)
+            or (sweep.slack_channel is not None and self._membership(sweep.slack_channel, user))
+        )

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from slack_sdk.errors import SlackApiError
 
 from bot.runs import RunUpdate
 from bot.slack.executor import WorkExecutor
@@ -64,7 +65,7 @@ def publisher() -> Iterator[tuple[ProgressPublisher, RecordingClient]]:
     client = RecordingClient()
     executor = WorkExecutor(max_workers=2)
     publisher = ProgressPublisher(client, executor, min_interval=0.2, tick_interval=0.6)  # type: ignore[arg-type]
-    publisher._thread.start()  # no RunManager here: updates are fed by hand
+    publisher.edits.start()  # no RunManager here: updates are fed by hand
     yield publisher, client
     publisher.close()
     executor.shutdown()
@@ -156,3 +157,22 @@ def test_a_failed_edit_does_not_stop_the_edits_of_other_runs(publisher) -> None:
     publisher.on_update(RunUpdate(view(id=8, current_epoch=2), epoch_event(2)))
     wait_until(lambda: client.named("chat_update"))
     assert client.named("chat_update")[0][0]["ts"] == "1.3"
+
+
+def test_a_final_state_still_rate_limited_after_the_retries_is_shown_at_the_next_turn(publisher) -> None:  # type: ignore[no-untyped-def]
+    publisher, client = publisher
+    record = client.chat_update
+    limited: list[dict[str, Any]] = []
+
+    def rate_limited_once(**kwargs: Any) -> dict[str, Any]:
+        if not limited:  # what slack_sdk raises once its RateLimitErrorRetryHandler has given up
+            limited.append(kwargs)
+            raise SlackApiError("ratelimited", {"ok": False, "error": "ratelimited"})
+        return record(**kwargs)
+
+    client.chat_update = rate_limited_once
+    publisher.track(view(id=7), "C1", "1.2")
+    publisher.on_update(RunUpdate(view(id=7, status=RunStatus.FAILED), None))
+    wait_until(lambda: client.named("chat_postMessage"))  # the ending reply, after the state was shown
+    [(edit, _at)] = client.named("chat_update")
+    assert limited and "Failed" in limited[0]["text"] and "Failed" in edit["text"] and edit["ts"] == "1.2"

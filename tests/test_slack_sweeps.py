@@ -3,6 +3,7 @@ button, one live table, the result naming the best trial, with its model uploade
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,7 +12,7 @@ import pytest
 
 from bot.storage import RunStatus, SweepStatus
 from tests.slack_harness import CHANNEL, OWNER, STRANGER, SlackHarness, click, harness, setup_thread
-from tests.slack_standin import has_button
+from tests.slack_standin import Message, has_button
 
 
 @pytest.fixture
@@ -21,13 +22,39 @@ def slack(tmp_path: Path) -> Iterator[SlackHarness]:
     h.close()
 
 
-def test_three_learning_rates_fill_one_table_and_the_best_is_handed_back(slack: SlackHarness) -> None:
-    thread = setup_thread(slack, epochs=2)
+def propose(slack: SlackHarness, epochs: int, ask: str) -> tuple[str, Message]:
+    """A thread set up for `epochs` epochs, then a sweep asked for: (the thread, the proposal)."""
+    thread = setup_thread(slack, epochs=epochs)
     slack.summary(thread)
-    slack.say(thread, OWNER, "try lr 1e-2, 3e-3 and 1e-3")
+    slack.say(thread, OWNER, ask)
     proposal = slack.wait_message(
         lambda m: m.thread_ts == thread and has_button(m.blocks, "sweep_start"), "the sweep proposal"
     )
+    return thread, proposal
+
+
+def start(slack: SlackHarness, thread: str, proposal: Message) -> tuple[Message, int]:
+    """Its requester presses Start: (the table message, the sweep's id)."""
+    click(slack, proposal.ts, OWNER, "sweep_start")
+    table = slack.wait_message(lambda m: m.thread_ts == thread and "Sweep #" in str(m.blocks), "the table")
+    return table, int(re.search(r"Sweep #(\d+)", str(table.blocks)).group(1))  # type: ignore[union-attr]
+
+
+def finished_table(slack: SlackHarness, table: Message) -> tuple[Message, list[str]]:
+    """The table once it says the sweep finished, and its rows (one per trial)."""
+    final = slack.standin.wait_for(
+        lambda: (
+            "finished" in str(slack.standin.messages[(CHANNEL, table.ts)].blocks)
+            and slack.standin.messages[(CHANNEL, table.ts)]
+        ),
+        what="the finished table",
+    )
+    text = final.blocks[0]["text"]["text"]
+    return final, [line for line in text.splitlines() if line.lstrip("🏆 ").startswith("#")]
+
+
+def test_three_learning_rates_fill_one_table_and_the_best_is_handed_back(slack: SlackHarness) -> None:
+    thread, proposal = propose(slack, 2, "try lr 1e-2, 3e-3 and 1e-3")
     assert "3 trials" in proposal.text + str(proposal.blocks) and "learning rate 0.003" in str(
         proposal.blocks
     )
@@ -39,11 +66,9 @@ def test_three_learning_rates_fill_one_table_and_the_best_is_handed_back(slack: 
     )
     assert slack.runs.recent_runs() == []
 
-    click(slack, proposal.ts, OWNER, "sweep_start")
-    table = slack.wait_message(lambda m: m.thread_ts == thread and "Sweep #" in str(m.blocks), "the table")
+    table, sweep_id = start(slack, thread, proposal)
     sweeps = slack.ctx.actions.sweeps
     assert sweeps is not None
-    sweep_id = int(re.search(r"Sweep #(\d+)", str(table.blocks)).group(1))  # type: ignore[union-attr]
     slack.standin.wait_for(
         lambda: sweeps.controller.view(sweep_id).status == SweepStatus.COMPLETED, timeout=40, what="the end"
     )
@@ -55,16 +80,7 @@ def test_three_learning_rates_fill_one_table_and_the_best_is_handed_back(slack: 
     assert best.config["learning_rate"] == 1e-2
     assert f"run #{best.id}" in result.text and "learning rate 0.01" in result.text
     # the table, edited in place: one row per trial with its final figure, the best marked
-    final = slack.standin.wait_for(
-        lambda: (
-            "finished" in str(slack.standin.messages[(CHANNEL, table.ts)].blocks)
-            and slack.standin.messages[(CHANNEL, table.ts)]
-        ),
-        what="the finished table",
-    )
-    rows = [
-        line for line in final.blocks[0]["text"]["text"].splitlines() if line.lstrip("🏆 ").startswith("#")
-    ]
+    _final, rows = finished_table(slack, table)
     assert len(rows) == 3 and all("Completed" in row and "epoch 2/2" in row for row in rows)
     assert rows[0].startswith("🏆") and "100.0%" in rows[0] and "10.0%" in rows[2]
     upload = slack.standin.wait_for(
@@ -89,3 +105,104 @@ def test_three_learning_rates_fill_one_table_and_the_best_is_handed_back(slack: 
     # no more than two trials at once (two slots)
     spans = sorted((run.started_at, run.completed_at) for run in runs)
     assert spans[2][0] >= min(spans[0][1], spans[1][1])  # type: ignore[operator]
+
+
+def progress_messages(slack: SlackHarness, thread: str) -> list[Message]:
+    return [
+        m for m in slack.bot_messages(thread) if any(b.get("block_id") == "progress" for b in m.blocks or [])
+    ]
+
+
+def refused(slack: SlackHarness, words: str) -> list[dict]:
+    return [e for e in slack.standin.ephemerals if e["user"] == STRANGER and words in e["text"]]
+
+
+def test_stop_then_resume_from_the_thread_with_each_trials_progress_on_request(slack: SlackHarness) -> None:
+    thread, proposal = propose(slack, 10, "lr 1e-2, 3e-3 and 1e-3")
+    table, sweep_id = start(slack, thread, proposal)
+    sweeps = slack.ctx.actions.sweeps
+    assert sweeps is not None
+    shown = lambda: slack.standin.messages[(CHANNEL, table.ts)]  # noqa: E731  the table as it is now
+    slack.standin.wait_for(lambda: has_button(shown().blocks, "sweep_show_trials"), what="the switch")
+    assert progress_messages(slack, thread) == []  # the default: the table only
+
+    click(slack, table.ts, STRANGER, "sweep_show_trials")  # not the requester's: refused, nothing changes
+    slack.standin.wait_for(lambda: refused(slack, "who set this up"), what="the switch refused")
+    assert not sweeps.controller.view(sweep_id).show_trials
+    click(slack, table.ts, OWNER, "sweep_show_trials")
+    slack.wait_reply(thread, "now has its own progress message")
+    # the two running trials get their ordinary run progress message, and the switch turns round
+    slack.standin.wait_for(lambda: len(progress_messages(slack, thread)) == 2, what="two trial messages")
+    slack.standin.wait_for(lambda: has_button(shown().blocks, "sweep_hide_trials"), what="Table only")
+
+    first = lambda: sweeps.controller.view(sweep_id).trials[0].run  # noqa: E731
+    slack.standin.wait_for(lambda: first().current_epoch >= 2, what="the first trial's second epoch")  # type: ignore[union-attr]
+    click(slack, table.ts, STRANGER, "sweep_stop")
+    slack.standin.wait_for(lambda: refused(slack, "can stop it"), what="the stop refused")
+    click(slack, table.ts, OWNER, "sweep_stop")
+    slack.wait_reply(thread, "Type `resume sweep`")
+    slack.standin.wait_for(
+        lambda: all(
+            t.run is not None and t.run.status.is_terminal for t in sweeps.controller.view(sweep_id).trials
+        ),
+        timeout=20,
+        what="the trials stopped",
+    )
+    stopped = sweeps.controller.view(sweep_id)
+    assert stopped.status == SweepStatus.STOPPED and len(stopped.trials) == 2
+    assert [t.run.status for t in stopped.trials if t.run] == [RunStatus.STOPPED, RunStatus.STOPPED]
+    slack.standin.wait_for(
+        lambda: has_button(shown().blocks, "sweep_resume") and not has_button(shown().blocks, "sweep_stop"),
+        what="the stopped table with Resume",
+    )
+
+    click(slack, table.ts, STRANGER, "sweep_resume")
+    slack.standin.wait_for(lambda: refused(slack, "can resume it"), what="the resume refused")
+    assert sweeps.controller.view(sweep_id).status == SweepStatus.STOPPED
+    slack.say(thread, OWNER, "resume sweep")
+    slack.wait_reply(thread, f"Sweep #{sweep_id} resumed")
+    slack.standin.wait_for(lambda: has_button(shown().blocks, "sweep_stop"), what="the table running again")
+    slack.standin.wait_for(
+        lambda: sweeps.controller.view(sweep_id).status == SweepStatus.COMPLETED, timeout=60, what="the end"
+    )
+    slack.wait_reply(thread, "Best: trial", timeout=10)
+    done = sweeps.controller.view(sweep_id)
+    assert [trial.number for trial in done.trials] == [0, 1, 2]
+    runs = [trial.run for trial in done.trials if trial.run is not None]
+    assert all(run.status == RunStatus.COMPLETED for run in runs)
+    before = {t.number: t.run.id for t in stopped.trials if t.run}
+    assert all(run.id != before.get(trial.number) for trial, run in zip(done.trials, runs, strict=True))
+    # both stopped trials went on from their checkpoints (both trained); the third started afresh
+    argv = [json.loads((Path(run.output_dir or "") / "seen.json").read_text())["argv"] for run in runs]
+    assert ["--resume" in seen for seen in argv] == [True, True, False]
+    # every trial run that trained after the switch has its own progress message, showing its end
+    slack.standin.wait_for(
+        lambda: {m.ts for m in progress_messages(slack, thread)} >= {run.slack_ts for run in runs},
+        what="each trial's message",
+    )
+    assert all(run.slack_ts for run in runs)
+    slack.standin.wait_for(
+        lambda: all(
+            "Completed" in str(slack.standin.messages[(CHANNEL, run.slack_ts)].blocks)  # type: ignore[index]
+            for run in runs
+        ),
+        what="each trial's message completed",
+    )
+
+
+def test_the_table_waits_out_a_429_and_ends_with_the_final_state(slack: SlackHarness) -> None:
+    thread, proposal = propose(slack, 2, "lr 1e-2 or 1e-3")
+    table, sweep_id = start(slack, thread, proposal)
+    slack.standin.rate_limit("chat.update", times=2, retry_after=1)  # Slack throttles the next two edits
+    sweeps = slack.ctx.actions.sweeps
+    assert sweeps is not None
+    slack.standin.wait_for(
+        lambda: sweeps.controller.view(sweep_id).status == SweepStatus.COMPLETED, timeout=40, what="the end"
+    )
+    final, rows = finished_table(slack, table)
+    assert len(rows) == 2 and all("Completed" in row and "epoch 2/2" in row for row in rows)
+    edits = [call for call in slack.standin.calls if call.method == "chat.update"]
+    assert edits[0].params["ts"] == table.ts and edits[1].params["ts"] == table.ts  # the two answered 429
+    # slack_sdk waited Retry-After (1 s) before each try again, on the publisher thread
+    assert edits[1].at - edits[0].at >= 0.9 and edits[2].at - edits[1].at >= 0.9
+    assert not has_button(final.blocks, "sweep_stop")

@@ -3,6 +3,7 @@ clearly worse trial (Optuna, real), and a bot restart mid-sweep with no trial ru
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -64,6 +65,13 @@ def sweep_runs(db: Database, sweep_id: int) -> list[TrainingRun]:
 
 def finished(bot: Bot, sweep_id: int) -> bool:
     return bot.sweeps.view(sweep_id).status == SweepStatus.COMPLETED
+
+
+def stop_after_epoch(bot: Bot, db: Database, sweep_id: int, epoch: int) -> None:
+    """Stop the sweep once its first trial has trained `epoch` epochs; wait until its trials have ended."""
+    wait_until(lambda: bot.manager.get(sweep_runs(db, sweep_id)[0].id).current_epoch >= epoch)
+    bot.sweeps.stop(sweep_id, "UOWNER")
+    wait_until(lambda: all(run.status.is_terminal for run in map(view_of, sweep_runs(db, sweep_id))))
 
 
 def most_at_once(runs: list[TrainingRun]) -> int:
@@ -179,29 +187,6 @@ def test_a_crashed_trial_is_a_failed_row_and_the_sweep_goes_on(tmp_path: Path, s
     assert "❌ failed:" in rows[0] and "🏆" in rows[1] and "10.0%" in rows[1]
 
 
-def test_stopping_a_sweep_stops_its_running_trial_and_cancels_the_rest(
-    tmp_path: Path, sqlite_db: Database
-) -> None:
-    spec = checked(parse_sweep("batch 8, 16 and 32") or pytest.fail("not read as a sweep"), 12)
-    base = BASE.model_copy(update={"epochs": 30})
-    with managers(sqlite_db) as created:
-        bot = Bot(sqlite_db, tmp_path, created, max_concurrent_runs=1, sweep_parallel=2)
-        sweep = bot.sweeps.create(spec, base, "UOWNER")
-        wait_until(lambda: bot.manager.get(sweep_runs(sqlite_db, sweep.id)[0].id).current_epoch >= 1)
-        bot.sweeps.stop(sweep.id, "UOWNER")
-        wait_until(
-            lambda: all(run.status.is_terminal for run in map(view_of, sweep_runs(sqlite_db, sweep.id)))
-        )
-        view = bot.sweeps.view(sweep.id)
-        bot.close()
-
-    assert view.status == SweepStatus.STOPPED
-    statuses = [trial.run.status for trial in view.trials if trial.run is not None]
-    assert statuses == [RunStatus.STOPPED, RunStatus.STOPPED]  # the running one, and the queued one
-    assert len(view.trials) == 2  # the third was never queued
-    assert view.trials[0].run is not None and view.trials[0].run.current_epoch < base.epochs
-
-
 def test_a_real_trainer_sweep_reuses_the_decoded_cache_and_names_its_best(tmp_path: Path) -> None:
     dataset = make_image_folder(tmp_path / "data" / "shapes", per_class=8)
     db = Database(f"sqlite:///{tmp_path / 'bot.db'}")
@@ -230,3 +215,77 @@ def test_a_real_trainer_sweep_reuses_the_decoded_cache_and_names_its_best(tmp_pa
     assert view.best is not None and view.best.value == best.metrics["best_val_acc"]
     winner = next(run for run in runs if run.id == view.best_run_id)
     assert Path(winner.artifacts["model"]).is_file()
+
+
+def test_stop_stops_the_running_trial_and_cancels_the_queued_and_resume_finishes_the_sweep(
+    tmp_path: Path, sqlite_db: Database
+) -> None:
+    spec = checked(parse_sweep("batch 8, 16 and 32") or pytest.fail("not read as a sweep"), 12)
+    base = BASE.model_copy(update={"epochs": 8})
+    with managers(sqlite_db) as created:
+        bot = Bot(sqlite_db, tmp_path, created, max_concurrent_runs=1, sweep_parallel=2)
+        sweep = bot.sweeps.create(spec, base, "UOWNER")
+        stop_after_epoch(bot, sqlite_db, sweep.id, 2)
+        stopped = bot.sweeps.view(sweep.id)
+        resumed = bot.sweeps.resume(sweep.id)
+        assert bot.sweeps.resume(sweep.id) is None  # a second click resumes nothing more
+        wait_until(lambda: finished(bot, sweep.id), timeout=60)
+        view = bot.sweeps.view(sweep.id)
+        bot.close()
+
+    assert stopped.status == SweepStatus.STOPPED and len(stopped.trials) == 2  # the third never queued
+    first, cancelled = stopped.trials
+    assert [t.run.status for t in stopped.trials if t.run] == [RunStatus.STOPPED, RunStatus.STOPPED]
+    assert first.run is not None and first.run.checkpoint_path is not None  # it trained: a checkpoint
+    assert 2 <= first.run.current_epoch < base.epochs  # stopped at an epoch boundary before the end
+    assert cancelled.run is not None and cancelled.run.checkpoint_path is None  # never started
+    assert resumed is not None and resumed.status == SweepStatus.RUNNING
+    assert [trial.number for trial in view.trials] == [0, 1, 2]  # no trial twice, the third queued after
+    assert all(t.run is not None and t.run.status == RunStatus.COMPLETED for t in view.trials)
+    runs = {run.id: run for run in sweep_runs(sqlite_db, sweep.id)}
+    assert len(runs) == 5  # the two the Stop ended, then the three that finished
+    went_on = runs[view.trials[0].run.id]  # type: ignore[union-attr]
+    assert went_on.resume_of == first.run.id  # from the stopped trial's checkpoint
+    seen = json.loads((Path(went_on.output_dir or "") / "seen.json").read_text())
+    assert "--resume" in seen["argv"]
+    again = runs[view.trials[1].run.id]  # type: ignore[union-attr]
+    assert again.resume_of is None and again.id != cancelled.run.id  # queued again, from the start
+    assert view.best is not None and view.best_run_id == view.best.run.id  # type: ignore[union-attr]
+
+
+def test_a_stopped_search_resumes_with_no_trial_number_twice(tmp_path: Path, sqlite_db: Database) -> None:
+    spec = checked(
+        parse_sweep("find a good learning rate between 1e-5 and 1e-2 in 4 trials") or pytest.fail(), 12
+    )
+    base = BASE.model_copy(update={"epochs": 6})
+    with managers(sqlite_db) as created:
+        bot = Bot(sqlite_db, tmp_path, created, max_concurrent_runs=1, sweep_parallel=2)
+        sweep = bot.sweeps.create(spec, base, "UOWNER")
+        stop_after_epoch(bot, sqlite_db, sweep.id, 1)
+        asked_before = [trial.params for trial in bot.sweeps.view(sweep.id).trials]
+        assert bot.sweeps.resume(sweep.id) is not None
+        wait_until(lambda: finished(bot, sweep.id), timeout=60)
+        view = bot.sweeps.view(sweep.id)
+        bot.close()
+
+    assert len(asked_before) == 2
+    assert [trial.number for trial in view.trials] == [0, 1, 2, 3]
+    assert [trial.params for trial in view.trials[:2]] == asked_before  # the same trials went on
+    assert all(trial.run is not None and trial.run.status.is_terminal for trial in view.trials)
+    storage = optuna.storages.JournalStorage(
+        optuna.storages.journal.JournalFileBackend(
+            str(tmp_path / "outputs" / "sweeps" / str(sweep.id) / JOURNAL_FILE)
+        )
+    )
+    study = optuna.load_study(study_name=f"sweep-{sweep.id}", storage=storage)
+    assert sorted(trial.number for trial in study.trials) == [0, 1, 2, 3]  # Optuna asked 4 times in all
+    # the study was told each trial's real end: the resumed ones' too, not the Stop's
+    states = {trial.number: (trial.state, trial.value) for trial in study.trials}
+    for trial in view.trials:
+        assert trial.run is not None
+        if trial.pruned:
+            assert states[trial.number][0] == optuna.trial.TrialState.PRUNED
+        else:
+            assert trial.run.status == RunStatus.COMPLETED
+            assert states[trial.number] == (optuna.trial.TrialState.COMPLETE, trial.value)
+    assert study.best_value == view.best.value  # type: ignore[union-attr]

@@ -1,6 +1,6 @@
 """The sweep use cases for every front end: a message asking for a sweep gets a proposal (trials, what
-varies, the estimate) with Start; Start, a typed "start sweep" and Stop go through the policy as for runs
-(the requester or an admin). Refusals change nothing."""
+varies, the estimate) with Start; Start, a typed "start sweep", Stop, Resume and showing each trial's
+progress go through the policy (the requester or an admin). Refusals change nothing."""
 
 from __future__ import annotations
 
@@ -31,6 +31,14 @@ _START_WORDS = re.compile(
 _STOP_WORDS = re.compile(
     r"^\s*(?:stop|cancel|abort)\s+(?:the\s+)?sweep\b|^\s*스윕\s*(?:중지|멈춰|취소)", re.IGNORECASE
 )
+_RESUME_WORDS = re.compile(r"^\s*resume\s+(?:the\s+)?sweep\b|^\s*스윕\s*(?:재개|다시\s*시작)", re.IGNORECASE)
+_TRIALS = r"(?:each\s+|every\s+|the\s+)?trials?(?:['’]s?)?\s+progress\b"
+_SHOW_TRIALS_WORDS = re.compile(
+    rf"^\s*show\s+{_TRIALS}|^\s*시도\s*별\s*진행\S*\s*(?:보여|표시)", re.IGNORECASE
+)
+_HIDE_TRIALS_WORDS = re.compile(
+    rf"^\s*hide\s+{_TRIALS}|^\s*시도\s*별\s*진행\S*\s*(?:숨겨|감춰)", re.IGNORECASE
+)
 
 
 CONSOLE = "console"  # the console's Thread (bot/console.py): no Slack message, no buttons
@@ -56,13 +64,29 @@ class SweepStopped:
 
 
 @dataclass(frozen=True)
+class SweepResumed:
+    sweep: SweepView
+    language: str
+
+
+@dataclass(frozen=True)
+class SweepTrialsShown:
+    """Each trial's own progress message was turned on or off (sweep.show_trials)."""
+
+    sweep: SweepView
+    language: str
+
+
+@dataclass(frozen=True)
 class SweepSaid:
     """A refusal or a short answer, in the person's language; nothing was changed."""
 
     text: str
 
 
-SweepResult = SweepProposed | SweepStarted | SweepStopped | SweepSaid | Refusal
+SweepResult = (
+    SweepProposed | SweepStarted | SweepStopped | SweepResumed | SweepTrialsShown | SweepSaid | Refusal
+)
 
 
 class SweepActions:
@@ -95,6 +119,18 @@ class SweepActions:
             return (
                 self.stop(actor, running[0].id, language) if running else SweepSaid(t(language, "sweep_none"))
             )
+        if _RESUME_WORDS.search(text):
+            stopped = self._in_thread(session, SweepStatus.STOPPED)
+            if not stopped:
+                return SweepSaid(t(language, "sweep_none_stopped"))
+            return self.resume(actor, stopped[0].id, language)
+        if shown := _SHOW_TRIALS_WORDS.search(text) or _HIDE_TRIALS_WORDS.search(text):
+            live = self._in_thread(session, SweepStatus.RUNNING) or self._in_thread(
+                session, SweepStatus.DRAFT
+            )
+            if not live:
+                return SweepSaid(t(language, "sweep_none_running"))
+            return self.show_trials(actor, live[0].id, shown.re is _SHOW_TRIALS_WORDS, language)
         try:
             spec = parse_sweep(text)
         except SweepRefusal as refused:
@@ -185,11 +221,41 @@ class SweepActions:
         sweep = self.controller.find(sweep_id)
         if sweep is None or sweep.status != SweepStatus.RUNNING:
             return SweepSaid(t(language, "sweep_none"))
-        if actor.user != sweep.requested_by and not self._policy.is_admin(actor.user):
-            return Refusal(Reason.NOT_OWNER, Action.STOP, owner=sweep.requested_by)
+        refusal = self._policy.may_use_sweep(actor, sweep, Action.STOP)
+        if refusal is not None:
+            return refusal
         return SweepStopped(self.controller.stop(sweep_id, actor.user), language)
 
+    def resume(self, actor: Actor, sweep_id: int, language: str) -> SweepResult:
+        """The stopped trials resume from their checkpoints, the cancelled ones are queued again."""
+        sweep = self.controller.find(sweep_id)
+        if sweep is None or sweep.status != SweepStatus.STOPPED:
+            return SweepSaid(t(language, "sweep_none_stopped"))
+        refusal = self._policy.may_use_sweep(actor, sweep, Action.RESUME)
+        if refusal is not None:
+            return refusal
+        resumed = self.controller.resume(sweep_id)
+        if resumed is None:  # a trial is still stopping (or a double click resumed it already)
+            again = self.controller.find(sweep_id)
+            key = (
+                "sweep_still_stopping"
+                if again and again.status == SweepStatus.STOPPED
+                else "sweep_none_stopped"
+            )
+            return SweepSaid(t(language, key, id=sweep_id))
+        return SweepResumed(resumed, language)
+
+    def show_trials(self, actor: Actor, sweep_id: int, shown: bool, language: str) -> SweepResult:
+        """Each trial's own progress message in the thread (`shown`), or the table only; for a running
+        sweep or a proposal (the console follows a sweep from its start)."""
+        sweep = self.controller.find(sweep_id)
+        if sweep is None or sweep.status not in (SweepStatus.RUNNING, SweepStatus.DRAFT):
+            return SweepSaid(t(language, "sweep_none_running"))
+        refusal = self._policy.may_use_sweep(actor, sweep, Action.EDIT)
+        if refusal is not None:
+            return refusal
+        return SweepTrialsShown(self.controller.show_trials(sweep_id, shown), language)
+
     def visible(self, user: str, limit: int = 10) -> list[SweepView]:
-        """Recent sweeps a person may see: their own, or all for admins."""
-        sweeps = self.controller.recent(limit)
-        return [s for s in sweeps if self._policy.is_admin(user) or s.requested_by == user]
+        """Recent sweeps a person may see (bot/policy.py: as for runs)."""
+        return [sweep for sweep in self.controller.recent(limit) if self._policy.may_see_sweep(user, sweep)]

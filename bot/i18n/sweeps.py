@@ -67,6 +67,25 @@ TEXTS: dict[str, dict[str, str]] = {
             "(or ask in the thread of a finished run), then the values to try."
         ),
         "sweep_refused_gone": ("That sweep can no longer be started (it was started, stopped or replaced)."),
+        # resuming a stopped sweep, and each trial's own progress message (asked for)
+        "sweep_button_resume": "Resume sweep",
+        "sweep_button_show_trials": "Show each trial's progress",
+        "sweep_button_hide_trials": "Table only",
+        "sweep_resumed": (
+            "▶️ Sweep #{id} resumed: stopped trials go on from their last checkpoint, "
+            "cancelled ones are queued again."
+        ),
+        "sweep_resume_hint": "Type `resume sweep` (or press *Resume sweep* on the table) to go on.",
+        "sweep_resume_hint@console": "Type `resume sweep` to go on.",
+        "sweep_none_stopped": "There is no stopped sweep to resume in this thread.",
+        "sweep_none_running": "There is no running sweep in this thread.",
+        "sweep_still_stopping": "Sweep #{id}'s trials are still stopping; resume it again in a moment.",
+        "sweep_trials_shown": "Each trial of sweep #{id} now has its own progress message in the thread.",
+        "sweep_trials_hidden": (
+            "Sweep #{id} shows the table only from now on: new trials post no message of their own."
+        ),
+        "refusal_not_requester_stop": "Only {owner}, who started this sweep, or an admin can stop it.",
+        "refusal_not_requester_resume": "Only {owner}, who started this sweep, or an admin can resume it.",
     },
     "ko": {
         "sweep_grid_head": "🔬 *스윕*: `{dataset}`에서 {model} 시도 {count}개. 바꾸는 설정: {fields}.",
@@ -131,5 +150,24 @@ TEXTS: dict[str, dict[str, str]] = {
         "바꿔 가며 돌려요: 먼저 데이터셋과 모델을 알려 주세요 "
         "(또는 끝난 실행의 스레드에서 요청하세요). 그다음 시도할 값을 알려 주세요.",
         "sweep_refused_gone": ("그 스윕은 더 이상 시작할 수 없어요 (이미 시작했거나 중지했거나 바뀌었어요)."),
+        # 중지한 스윕 재개, 시도마다 따로 올리는 진행 메시지 (요청할 때만)
+        "sweep_button_resume": "스윕 재개",
+        "sweep_button_show_trials": "시도별 진행 보기",
+        "sweep_button_hide_trials": "표만 보기",
+        "sweep_resumed": (
+            "▶️ 스윕 #{id} 재개: 멈춘 시도는 마지막 체크포인트부터 이어서 하고, "
+            "취소된 시도는 다시 대기열에 들어가요."
+        ),
+        "sweep_resume_hint": "이어서 하려면 `스윕 재개`라고 입력하거나 표의 *스윕 재개*를 눌러 주세요.",
+        "sweep_resume_hint@console": "이어서 하려면 `스윕 재개`라고 입력해 주세요.",
+        "sweep_none_stopped": "이 스레드에는 재개할 중지된 스윕이 없어요.",
+        "sweep_none_running": "이 스레드에는 진행 중인 스윕이 없어요.",
+        "sweep_still_stopping": "스윕 #{id}의 시도들이 아직 멈추는 중이에요. 잠시 후 다시 재개해 주세요.",
+        "sweep_trials_shown": "이제 스윕 #{id}의 시도마다 스레드에 진행 메시지가 따로 올라와요.",
+        "sweep_trials_hidden": (
+            "스윕 #{id}은(는) 이제부터 표만 보여요. 새 시도는 따로 메시지를 올리지 않아요."
+        ),
+        "refusal_not_requester_stop": "이 스윕을 시작한 {owner}님이나 관리자만 중지할 수 있어요.",
+        "refusal_not_requester_resume": "이 스윕을 시작한 {owner}님이나 관리자만 재개할 수 있어요.",
     },
 }

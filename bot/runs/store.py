@@ -174,6 +174,7 @@ class RunStore:
                 requested_by=user_id,
                 slack_channel=source.slack_channel,
                 slack_thread_ts=source.slack_thread_ts,
+                sweep_id=source.sweep_id,  # a resumed trial is still its sweep's
             )
             session.add(row)
             session.flush()

@@ -187,6 +187,8 @@ class Sweep(Base):
     slack_thread_ts: Mapped[str | None] = mapped_column(String(32), default=None)
     slack_ts: Mapped[str | None] = mapped_column(String(32), default=None)  # the live table message
     best_run_id: Mapped[int | None] = mapped_column(Integer, default=None)
+    # each trial's own progress message in the thread, as asked for (default: the table only)
+    show_trials: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     completed_at: Mapped[datetime | None] = mapped_column(default=None)
 

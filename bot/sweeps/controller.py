@@ -116,18 +116,58 @@ class SweepController:
         return lambda: self._subscribers.remove(callback)
 
     def stop(self, sweep_id: int, user_id: str) -> SweepView:
-        """Stop the running trials and cancel the queued ones; no new trial starts."""
-        sweep = self.view(sweep_id)
-        with self._lock, self._db.session() as session:
-            row = session.get(Sweep, sweep_id)
-            assert row is not None
-            if row.status == SweepStatus.RUNNING:
-                row.status = SweepStatus.STOPPED
-                row.completed_at = datetime.now(UTC)
+        """Stop the running trials and cancel the queued ones; no new trial starts. They stay the
+        sweep's, untold to the study, for `resume`."""
+        with self._lock:
+            with self._db.session() as session:
+                row = session.get(Sweep, sweep_id)
+                assert row is not None
+                if row.status == SweepStatus.RUNNING:
+                    row.status = SweepStatus.STOPPED
+                    row.completed_at = datetime.now(UTC)
+            sweep = self.view(sweep_id)  # with the trials queued until now
         for trial in sweep.trials:
             if trial.run is not None and not trial.run.status.is_terminal:
                 with contextlib.suppress(InvalidRunState):  # it ended meanwhile
                     self._manager.stop(trial.run.id, user_id)
+        self._worker.submit(self._notify, sweep_id)
+        return self.view(sweep_id)
+
+    def resume(self, sweep_id: int) -> SweepView | None:
+        """Take a stopped sweep up again: each trial its Stop ended resumes from its checkpoint (the run
+        manager's resume) or, cancelled while queued or stopped before its first checkpoint, is queued
+        again; then the sweep goes on with the rest of its budget (a search asks Optuna for the next
+        trials). None when the sweep is not stopped, or its trials are still stopping."""
+        with self._lock:
+            sweep = self.view(sweep_id)
+            if sweep.status != SweepStatus.STOPPED or not all(
+                trial.run is None or trial.run.status.is_terminal for trial in sweep.trials
+            ):
+                return None
+            for trial in sweep.resumable:
+                assert trial.run is not None
+                if trial.run.checkpoint_path is None:
+                    self._queue_trial(sweep, trial.number, trial.params, after=trial.run.id)
+                else:  # the new run is the sweep's too (the store keeps sweep_id): link it to the trial
+                    resumed = self._manager.resume(trial.run.id, sweep.requested_by or "")
+                    self._link(sweep.id, trial.number, resumed.id)
+            with self._db.session() as session:
+                row = session.get(Sweep, sweep_id)
+                assert row is not None
+                row.status = SweepStatus.RUNNING
+                row.completed_at = None
+            self._advance_locked(sweep_id)
+        log.info("sweep %s resumed", sweep_id)
+        self._worker.submit(self._notify, sweep_id)
+        return self.view(sweep_id)
+
+    def show_trials(self, sweep_id: int, shown: bool) -> SweepView:
+        """Give each trial its own progress message in the thread (True), or the table only."""
+        with self._db.session() as session:
+            row = session.get(Sweep, sweep_id)
+            if row is None:
+                raise KeyError(sweep_id)
+            row.show_trials = shown
         self._worker.submit(self._notify, sweep_id)
         return self.view(sweep_id)
 
@@ -144,15 +184,16 @@ class SweepController:
             row = session.get(Sweep, sweep_id)
             if row is None:
                 raise KeyError(sweep_id)
-            trials = [(t.number, dict(t.params), t.run_id, t.pruned, t.value) for t in row.trials]
+            trials = [(t.number, dict(t.params), t.run_id, t.pruned, t.value, t.told) for t in row.trials]
             head = (row.status, dict(row.space), row.objective, row.trials_budget, row.parallel)
+            show_trials = row.show_trials
             where = (row.requested_by, row.slack_channel, row.slack_thread_ts, row.slack_ts, row.best_run_id)
         status, space, objective, budget, parallel = head
         views = []
-        for number, params, run_id, pruned, stored in trials:
+        for number, params, run_id, pruned, stored, told in trials:
             run = self._manager.get(run_id) if run_id is not None else None
             value = stored if stored is not None else (objective_value(run, objective) if run else None)
-            views.append(TrialView(number, params, run, pruned, value))
+            views.append(TrialView(number, params, run, pruned, value, told))
         return SweepView(
             id=sweep_id,
             status=SweepStatus(status),
@@ -167,6 +208,7 @@ class SweepController:
             trials=views,
             best_run_id=where[4],
             chart=str(drawn) if (drawn := self.chart_path(sweep_id)).is_file() else None,
+            show_trials=show_trials,
         )
 
     def find(self, sweep_id: int) -> SweepView | None:
@@ -260,7 +302,9 @@ class SweepController:
         sweep = self.view(sweep_id)
         study = self._study(sweep)
         for trial in sweep.trials:
-            if trial.run is not None and trial.run.status.is_terminal:
+            # a trial the sweep's Stop ended is not over: Resume takes it up again
+            resumable = sweep.status == SweepStatus.STOPPED and trial.stopped
+            if trial.run is not None and trial.run.status.is_terminal and not resumable:
                 self._record_end(sweep, study, trial)
         sweep = self.view(sweep_id)
         if sweep.status != SweepStatus.RUNNING:
@@ -299,8 +343,11 @@ class SweepController:
             if study is not None:
                 study.tell(trial.number, value if completed else None, pruned=row.pruned)
 
-    def _queue_trial(self, sweep: SweepView, number: int, params: dict[str, Any]) -> None:
-        """Store the trial, then its run (the start key makes a second try return the same run)."""
+    def _queue_trial(
+        self, sweep: SweepView, number: int, params: dict[str, Any], *, after: int | None = None
+    ) -> None:
+        """Store the trial, then its run (the start key makes a second try return the same run);
+        `after`: the trial's run that a Stop cancelled, queued again."""
         with self._db.session() as session:
             row = session.scalars(
                 select(SweepTrial).where(SweepTrial.sweep_id == sweep.id, SweepTrial.number == number)
@@ -315,18 +362,22 @@ class SweepController:
             StartRequest(
                 config=config,
                 requested_by=sweep.requested_by or "",
-                start_key=f"sweep-{sweep.id}-trial-{number}",
+                start_key=f"sweep-{sweep.id}-trial-{number}" + (f"-after-{after}" if after else ""),
                 session_id=session_id,
                 slack_channel=sweep.slack_channel,
                 slack_thread_ts=sweep.slack_thread_ts,
                 sweep_id=sweep.id,
             )
         )
+        self._link(sweep.id, number, run.id)
+
+    def _link(self, sweep_id: int, number: int, run_id: int) -> None:
+        """The run that trains a trial from now on."""
         with self._db.session() as session:
             row = session.scalars(
-                select(SweepTrial).where(SweepTrial.sweep_id == sweep.id, SweepTrial.number == number)
+                select(SweepTrial).where(SweepTrial.sweep_id == sweep_id, SweepTrial.number == number)
             ).one()
-            row.run_id = run.id
+            row.run_id = run_id
 
     def _finish(self, sweep: SweepView) -> None:
         """Draw the chart, then mark the sweep completed with its best run (so a finished sweep has it)."""

@@ -17,6 +17,13 @@ class TrialView:
     run: RunView | None
     pruned: bool
     value: float | None  # the objective: the run's result, or its last epoch's while it trains
+    told: bool = False  # its end was recorded (and given to the study): it is over for the sweep
+
+    @property
+    def stopped(self) -> bool:
+        """Stopped or cancelled by the sweep's Stop: the sweep's Resume takes it up again."""
+        run = self.run
+        return run is not None and run.status == RunStatus.STOPPED and not self.pruned and not self.told
 
 
 @dataclass(frozen=True)
@@ -34,6 +41,12 @@ class SweepView:
     trials: list[TrialView]
     best_run_id: int | None
     chart: str | None = None  # the finished sweep's chart (bot/sweeps/chart.py), once drawn
+    show_trials: bool = False  # each trial's own progress message in the thread (asked for)
+
+    @property
+    def resumable(self) -> list[TrialView]:
+        """The trials a Stop ended (stopped or cancelled, neither pruned nor told to the study yet)."""
+        return [trial for trial in self.trials if trial.stopped]
 
     @property
     def best(self) -> TrialView | None:
