@@ -195,7 +195,7 @@ class Console:
         epochs: dict[int, tuple[object, ...]] = {}  # each trial run's last printed (status, epoch)
         sweep = controller.view(sweep_id)
         try:
-            while not sweep_present.is_finished(sweep):
+            while not sweep_present.is_finished(sweep) or sweep.training:  # a Stop: until the trials end
                 try:
                     changed = changes.get(timeout=0.5)
                 except queue.Empty:

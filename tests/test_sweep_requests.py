@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import io
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from bot.actions import Actions, Thread
 from bot.actions.fairness import RateLimiter
-from bot.actions.sweeps import SweepActions, SweepProposed, SweepSaid
+from bot.actions.sweeps import SweepActions, SweepProposed, SweepSaid, SweepTrialsShown
 from bot.console import Console
 from bot.conversation import ConversationService
 from bot.conversation.facts import HostFacts, Throughput
@@ -25,6 +25,7 @@ from bot.sweeps import present
 from bot.sweeps.controller import SweepController
 from bot.sweeps.parse import parse_sweep
 from bot.sweeps.spec import SearchRange, SweepRefusal, SweepSpec, checked
+from bot.sweeps.views import SweepView
 from tests.english import english_sentences
 from tests.imagegen import make_image_folder
 from tests.runs_support import FAKE_TRAINER
@@ -149,7 +150,13 @@ def console_parts(tmp_path: Path) -> Iterator[tuple[Settings, Database, RunManag
     runs.shutdown()
 
 
-def play(parts: tuple[Settings, Database, RunManager], lines: list[str], language: str) -> str:
+def play(
+    parts: tuple[Settings, Database, RunManager],
+    lines: list[str],
+    language: str,
+    watch: Callable[[Actions], Callable[[SweepView], None]] | None = None,
+) -> str:
+    """The console as the local user, fed `lines`; `watch(actions)` sees every sweep change meanwhile."""
     settings, db, runs = parts
     out = io.StringIO()
     feed = iter(lines)
@@ -167,6 +174,8 @@ def play(parts: tuple[Settings, Database, RunManager], lines: list[str], languag
         runs,
         sweeps=SweepController(db, runs, settings),
     )
+    if watch is not None and actions.sweeps is not None:
+        actions.sweeps.controller.subscribe(watch(actions))
     try:
         Console(actions, user=LOCAL_USER, read_line=read_line, out=out, language=language).run()
     finally:
@@ -261,3 +270,79 @@ def test_sweep_requests_count_against_the_message_limit(
     assert isinstance(first, SweepProposed)
     assert isinstance(second, Refusal) and second.reason == Reason.RATE_LIMITED
     assert sweep_count(db) == 1
+
+
+def stop_at_first_epoch(actions: Actions) -> Callable[[SweepView], None]:
+    """Stops the sweep (as its requester, from another front end) once a trial has trained an epoch."""
+    stopped: list[int] = []
+
+    def watch(sweep: SweepView) -> None:
+        trained = any(t.run is not None and t.run.current_epoch >= 1 for t in sweep.trials)
+        if trained and not stopped and actions.sweeps is not None:
+            stopped.append(sweep.id)
+            actions.sweeps.stop(Actor(LOCAL_USER), sweep.id, "ko")
+
+    return watch
+
+
+def test_a_korean_sweep_in_the_console_stopped_and_resumed_with_each_trials_progress(
+    console_parts: tuple[Settings, Database, RunManager],
+) -> None:
+    lines = [
+        "resnet18로 고양이 분류 모델, 30 에폭",
+        "pets",
+        "스윕 재개",  # nothing stopped to resume
+        "학습률 0.001하고 0.01 둘 다 해봐",
+        "시도별 진행 보여줘",
+        "스윕 시작",  # followed until the watcher stops it
+        "스윕 재개",  # followed until it ends
+        "종료",
+    ]
+    output = play(console_parts, lines, "ko", watch=stop_at_first_epoch)
+    assert "이 스레드에는 재개할 중지된 스윕이 없어요." in output
+    assert "이제 스윕 #1의 시도마다 에폭마다 진행 줄이 따로 나와요." in output
+    stopped_at = output.index("⏹️ 스윕 #1 중지됨. 지금까지 최고: 시도 ")
+    assert output.index("이어서 하려면 `스윕 재개`라고 입력해 주세요.") > stopped_at
+    resumed_at = output.index("▶️ 스윕 #1 재개: 멈춘 시도는 마지막 체크포인트부터 이어서 하고")
+    assert resumed_at > stopped_at
+    done_at = output.index("🏆 스윕 #1 완료. 최고: 시도 2 (학습률 0.01), 실행 #4, 검증 정확도 100.0%")
+    assert done_at > resumed_at
+    # each trial's own progress, as a run's line at its epochs: the resumed runs reach their last
+    assert "#3" in output[resumed_at:done_at] and "#4" in output[resumed_at:done_at]
+    assert "에폭 30/30" in output[resumed_at:done_at]
+    runs = {run.id: run for run in console_parts[2].recent_runs()}
+    assert sorted(runs) == [1, 2, 3, 4]
+    assert [runs[n].status for n in (1, 2)] == [RunStatus.STOPPED, RunStatus.STOPPED]
+    assert [runs[n].status for n in (3, 4)] == [RunStatus.COMPLETED, RunStatus.COMPLETED]
+    assert english_sentences(output) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("show trial progress", True),
+        ("Show each trial's progress", True),
+        ("시도별 진행 보여줘", True),
+        ("hide the trials' progress", False),
+        ("시도별 진행 숨겨줘", False),
+    ],
+)
+def test_each_trials_progress_is_switched_by_typed_words(
+    console_parts: tuple[Settings, Database, RunManager], text: str, shown: bool
+) -> None:
+    settings, db, runs = console_parts
+    conversation = ConversationService(db, settings, "rules")
+    sweeps = SweepActions(settings, Policy(settings), conversation, SweepController(db, runs, settings))
+    where, who = Thread("T1", "C1", "1.1"), Actor("U1", "C1")
+    for line in ("resnet18, 2 epochs", "pets"):
+        conversation.handle_message(team_id="T1", channel_id="C1", thread_ts="1.1", user_id="U1", text=line)
+    try:
+        proposed = sweeps.handle_text(who, where, "lr 1e-3 or 1e-2")
+        assert isinstance(proposed, SweepProposed)
+        sweeps.controller.show_trials(proposed.sweep.id, not shown)
+        switched = sweeps.handle_text(who, where, text)
+        stranger = sweeps.handle_text(Actor("U2", "C1"), where, text)  # not the requester's
+    finally:
+        sweeps.controller.close()
+    assert isinstance(switched, SweepTrialsShown) and switched.sweep.show_trials is shown
+    assert isinstance(stranger, Refusal) and stranger.reason == Reason.NOT_REQUESTER

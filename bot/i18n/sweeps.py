@@ -86,6 +86,12 @@ TEXTS: dict[str, dict[str, str]] = {
         ),
         "refusal_not_requester_stop": "Only {owner}, who started this sweep, or an admin can stop it.",
         "refusal_not_requester_resume": "Only {owner}, who started this sweep, or an admin can resume it.",
+        "sweep_trials_shown@console": "Each trial of sweep #{id} now prints its progress at each epoch.",
+        "sweep_stopped_best": (
+            "⏹️ Sweep #{id} stopped. Best so far: trial {number} ({values}), run #{run_id}, "
+            "{objective} *{value}*."
+        ),
+        "sweep_stopped_none": "⏹️ Sweep #{id} stopped before any trial had a result.",
     },
     "ko": {
         "sweep_grid_head": "🔬 *스윕*: `{dataset}`에서 {model} 시도 {count}개. 바꾸는 설정: {fields}.",
@@ -169,5 +175,11 @@ TEXTS: dict[str, dict[str, str]] = {
         ),
         "refusal_not_requester_stop": "이 스윕을 시작한 {owner}님이나 관리자만 중지할 수 있어요.",
         "refusal_not_requester_resume": "이 스윕을 시작한 {owner}님이나 관리자만 재개할 수 있어요.",
+        "sweep_trials_shown@console": "이제 스윕 #{id}의 시도마다 에폭마다 진행 줄이 따로 나와요.",
+        "sweep_stopped_best": (
+            "⏹️ 스윕 #{id} 중지됨. 지금까지 최고: 시도 {number} ({values}), 실행 #{run_id}, "
+            "{objective} *{value}*."
+        ),
+        "sweep_stopped_none": "⏹️ 스윕 #{id}은(는) 결과가 나온 시도 없이 중지됐어요.",
     },
 }

@@ -140,9 +140,7 @@ class SweepController:
         trials). None when the sweep is not stopped, or its trials are still stopping."""
         with self._lock:
             sweep = self.view(sweep_id)
-            if sweep.status != SweepStatus.STOPPED or not all(
-                trial.run is None or trial.run.status.is_terminal for trial in sweep.trials
-            ):
+            if sweep.status != SweepStatus.STOPPED or sweep.training:
                 return None
             for trial in sweep.resumable:
                 assert trial.run is not None

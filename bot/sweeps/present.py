@@ -123,12 +123,14 @@ def table(language: str, sweep: SweepView) -> str:
 
 
 def result(language: str, sweep: SweepView) -> str:
+    """The ended sweep's best trial; a stopped sweep's best so far."""
+    stopped = sweep.status == SweepStatus.STOPPED
     best = sweep.best
     if best is None or best.run is None:
-        return t(language, "sweep_done_none", id=sweep.id)
+        return t(language, "sweep_stopped_none" if stopped else "sweep_done_none", id=sweep.id)
     return t(
         language,
-        "sweep_done",
+        "sweep_stopped_best" if stopped else "sweep_done",
         id=sweep.id,
         number=best.number + 1,
         values=values_text(language, best.params),

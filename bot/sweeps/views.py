@@ -44,6 +44,11 @@ class SweepView:
     show_trials: bool = False  # each trial's own progress message in the thread (asked for)
 
     @property
+    def training(self) -> bool:
+        """A trial's run is still queued or running (also while a stopped sweep's trials stop)."""
+        return any(trial.run is not None and not trial.run.status.is_terminal for trial in self.trials)
+
+    @property
     def resumable(self) -> list[TrialView]:
         """The trials a Stop ended (stopped or cancelled, neither pruned nor told to the study yet)."""
         return [trial for trial in self.trials if trial.stopped]
