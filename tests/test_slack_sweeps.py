@@ -148,6 +148,7 @@ def test_stop_then_resume_from_the_thread_with_each_trials_progress_on_request(s
         timeout=20,
         what="the trials stopped",
     )
+    slack.wait_reply(thread, f"Sweep #{sweep_id} stopped. Best so far: trial")
     stopped = sweeps.controller.view(sweep_id)
     assert stopped.status == SweepStatus.STOPPED and len(stopped.trials) == 2
     assert [t.run.status for t in stopped.trials if t.run] == [RunStatus.STOPPED, RunStatus.STOPPED]
