@@ -5,7 +5,6 @@ the result reply with the best trial's model and curves."""
 
 from __future__ import annotations
 
-import logging
 import threading
 from collections.abc import Callable
 from functools import partial
@@ -34,8 +33,6 @@ from bot.slack.replies import answer, post
 from bot.storage import SweepStatus
 from bot.sweeps import present
 from bot.sweeps.views import SweepView
-
-log = logging.getLogger(__name__)
 
 SWEEP_START, SWEEP_STOP, SWEEP_RESUME = "sweep_start", "sweep_stop", "sweep_resume"
 SWEEP_SHOW_TRIALS, SWEEP_HIDE_TRIALS = "sweep_show_trials", "sweep_hide_trials"
