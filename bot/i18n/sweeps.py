@@ -20,8 +20,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "sweep_objective_val_map": "validation mAP@[.50:.95]",
         "sweep_objective_min": "Best trial by the lowest *{objective}*; {parallel} at a time.",
         "sweep_refused_objective_not_reported": (
-            "I can't pick the best trial by {objective}: a {task} run does not report it. "
-            "It reports {available}. Nothing was changed."
+            "I can't pick the best trial by {objective}: {task} runs do not report it. "
+            "They report {available}. Nothing was changed."
         ),
         "sweep_after_setup": (
             "🔬 I'll propose the sweep ({count} trials, varying {fields}) as soon as the setup is complete."
