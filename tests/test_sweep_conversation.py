@@ -311,3 +311,23 @@ def test_a_malformed_sweep_from_claude_falls_back_to_the_rules(
         "_(Claude unavailable: its sweep range was not two"
     )
     assert proposed.sweep.spec.grid == {"learning_rate": [1e-3, 1e-2]}
+
+
+def test_models_are_named_as_the_conversation_names_them_and_must_fit_the_task(bot: Bot) -> None:
+    bot.say("resnet18, 2 epochs, dataset pets")
+    proposed = bot.propose("models resnet18 or ResNet50")
+    assert proposed is not None and proposed.sweep.spec.grid == {"model": ["resnet18", "resnet50"]}
+    assert "• Trial 2: model resnet50" in proposed.text
+    unknown = bot.say("resnet18 vs resnet5000")
+    assert unknown.reply == "resnet5000 is not a model name I can use. Nothing was changed."
+    detector = bot.say("models resnet18 or fasterrcnn_resnet50_fpn_v2")
+    assert detector.reply == (
+        "fasterrcnn_resnet50_fpn_v2 does not fit this setup's task (classification). Nothing was changed."
+    )
+    bot.say("detect bolts, dataset parts, 2 epochs")
+    korean = bot.say("모델 resnet18이랑 resnet50 둘 다 해봐")
+    assert (
+        korean.reply
+        == "resnet18은 이 설정의 작업(객체 탐지)에 맞지 않는 모델이에요. 아무것도 바뀌지 않았어요."
+    )
+    assert bot.sweep_count() == 1

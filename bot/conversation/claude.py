@@ -97,7 +97,8 @@ Settings (use these names; only what the user states or changes in <user_message
   "신뢰도 0.5 이상만", "threshold 30%" -> 0.3).
 Sweeps: when the user asks to try several values of a setting and keep the best run, the intent is
 "settings" and those values go in "sweep", never in updates. Each varied setting is one entry of
-sweep.settings with the values exactly as written, as strings: listed values make a grid (kind "values":
+sweep.settings with its values as strings, numbers as the user states them (signs and exponents kept,
+number words as digits), names as written: listed values make a grid (kind "values":
 "lr 1e-3, 3e-4, 1e-4", "batch 16이랑 32 둘 다 해봐", "compare resnet18 with resnet50", "try a thousandth
 and a hundredth for the learning rate" -> ["0.001", "0.01"]); a range with a number of trials makes a
 search (kind "range", values [low, high], and trials: "find a good learning rate between 1e-4 and 1e-2 in

@@ -28,6 +28,7 @@ from bot.conversation.language import detect_language
 from bot.conversation.parsing import ParseContext, Parser, ParseResult, ThreadState
 from bot.conversation.rules import RuleParser
 from bot.conversation.start_intent import StartIntent, start_intent
+from bot.conversation.sweeps import SETTLED_KEY, WAITING_KEY, checked_sweep, waiting_line, waiting_sweep
 from bot.conversation.tasks import task_of
 from bot.i18n import DEFAULT_LANGUAGE, t
 from bot.runs.views import CONTINUABLE_STATUSES
@@ -42,7 +43,7 @@ from bot.storage import (
     session_for_change,
 )
 from bot.sweeps import present as sweep_words
-from bot.sweeps.spec import SweepRefusal, SweepSpec, checked
+from bot.sweeps.spec import SweepRefusal, SweepSpec
 from training.config import FIELD_NAMES, TrainingConfig
 
 MAX_STORED_MESSAGES = 200
@@ -114,16 +115,6 @@ def _last_changed_field(history: list[dict[str, Any]]) -> str | None:
     for entry in reversed(history):
         if entry.get("role") == "user" and entry.get("fields"):
             return entry["fields"][-1]
-    return None
-
-
-def _waiting_sweep(history: list[dict[str, Any]]) -> SweepSpec | None:
-    """The sweep asked for while the setup was incomplete, not proposed, refused or cancelled since."""
-    for entry in reversed(history):
-        if entry.get("sweep_settled"):
-            return None
-        if entry.get("role") == "user" and isinstance(entry.get("sweep"), dict):
-            return SweepSpec.model_validate(entry["sweep"])
     return None
 
 
@@ -242,7 +233,7 @@ class ConversationService:
             text=text,
             continues_run_id=continues_run_id,
         )
-        waiting = _waiting_sweep(history) if requested is None and result.config is not None else None
+        waiting = waiting_sweep(history) if requested is None and result.config is not None else None
         if requested is None and waiting is None:
             continues = self._save(session_id, version, user_id, text, result, language, keep_state=False)
             return _turn(session_id, language, result, parsed, continues)
@@ -268,7 +259,9 @@ class ConversationService:
         nothing either)."""
         config = result.config
         try:
-            sweep = checked(sweep, self._sweep_max_trials, config.task if config else task_of(result.draft))
+            sweep = checked_sweep(
+                sweep, self._sweep_max_trials, config.task if config else task_of(result.draft)
+            )
         except SweepRefusal as refused:
             draft, asked = before
             missing = [name for name in REQUIRED_ORDER if name not in draft]
@@ -277,9 +270,7 @@ class ConversationService:
             save(unchanged, keep_state=True, settled=True)
             return _turn(session_id, language, unchanged, parsed, None)
         if config is None:
-            fields = ", ".join(msg.label(language, name) for name in sweep.fields)
-            waiting = t(language, "sweep_after_setup", count=sweep.trial_count(), fields=fields)
-            result.reply = "\n".join([result.reply, waiting])
+            result.reply = "\n".join([result.reply, waiting_line(language, sweep)])
             continues = save(result, keep_state=False, waiting=sweep)
             return _turn(session_id, language, result, parsed, continues)
         return self._handed(save, session_id, language, result, parsed, sweep)
@@ -297,7 +288,7 @@ class ConversationService:
         now (an objective the dataset's task does not report), the summary says why."""
         assert result.config is not None
         try:
-            sweep = checked(sweep, self._sweep_max_trials, result.config.task)
+            sweep = checked_sweep(sweep, self._sweep_max_trials, result.config.task)
         except SweepRefusal as refused:
             result.reply = "\n".join([result.reply, sweep_words.refusal(language, refused)])
             continues = save(result, keep_state=False, settled=True)
@@ -379,10 +370,10 @@ class ConversationService:
         asked: dict[str, Any] = {"role": "user", "user": user_id, "text": text, "ts": _now()}
         asked["fields"] = result.changed
         if waiting is not None:
-            asked["sweep"] = waiting.model_dump(mode="json")
+            asked[WAITING_KEY] = waiting.model_dump(mode="json")
         said: dict[str, Any] = {"role": "bot", "text": result.reply, "ts": _now()}
         if settled or result.cancelled:
-            said["sweep_settled"] = True
+            said[SETTLED_KEY] = True
         with self._db.session() as db:
             row = session_for_change(db, session_id, version)
             row.messages = [*row.messages, asked, said][-MAX_STORED_MESSAGES:]

@@ -26,6 +26,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "sweep_after_setup": (
             "🔬 I'll propose the sweep ({count} trials, varying {fields}) as soon as the setup is complete."
         ),
+        "sweep_refused_model_for_task": (
+            "{value} does not fit this setup's task ({task}). Nothing was changed."
+        ),
         "sweep_button_start": "Start sweep",
         "sweep_button_stop": "Stop sweep",
         "sweep_started": "🔬 Sweep #{id} started: {count} trials, {parallel} at a time.",
@@ -99,6 +102,9 @@ TEXTS: dict[str, dict[str, str]] = {
         ),
         "sweep_after_setup": (
             "🔬 설정이 끝나면 바로 스윕(시도 {count}개, 바꾸는 설정: {fields})을 제안할게요."
+        ),
+        "sweep_refused_model_for_task": (
+            "{value}은(는) 이 설정의 작업({task})에 맞지 않는 모델이에요. 아무것도 바뀌지 않았어요."
         ),
         "sweep_button_start": "스윕 시작",
         "sweep_button_stop": "스윕 중지",
