@@ -184,9 +184,12 @@ def test_a_sweep_asked_before_its_setup_is_complete_is_proposed_once_it_is(bot: 
     assert first.reply.endswith("🔬 설정이 끝나면 바로 스윕(시도 2개, 바꾸는 설정: 학습률)을 제안할게요.")
     assert "데이터셋" in first.reply  # the setup asks for what is missing
     assert bot.say("pets").sweep is None  # the epochs are still missing
+    refused = bot.say("학습률 0.001이랑 5 비교해줘")  # refused: changes nothing, the first one waits on
+    assert "학습률로 쓸 수 없어요" in refused.reply and refused.sweep is None
     done = bot.say("2 에폭")
     proposed = bot.sweeps.propose(WHERE, done)
     assert proposed is not None and proposed.language == "ko"
+    assert proposed.sweep.spec.grid == {"learning_rate": [1e-3, 1e-2]}
     assert proposed.text.startswith("🔬 *스윕*: `pets`에서 resnet18 시도 2개. 바꾸는 설정: 학습률.")
     assert english_sentences(proposed.text) == []
     # proposed once: the next change of the setup is an ordinary one

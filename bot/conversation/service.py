@@ -267,7 +267,7 @@ class ConversationService:
             missing = [name for name in REQUIRED_ORDER if name not in draft]
             unchanged = StepResult(draft, asked, sweep_words.refusal(language, refused), missing)
             unchanged.ready = not missing
-            save(unchanged, keep_state=True, settled=True)
+            save(unchanged, keep_state=True)  # a sweep waiting from before goes on waiting
             return _turn(session_id, language, unchanged, parsed, None)
         if config is None:
             result.reply = "\n".join([result.reply, waiting_line(language, sweep)])
