@@ -334,3 +334,19 @@ def test_models_are_named_as_the_conversation_names_them_and_must_fit_the_task(b
         == "resnet18은 이 설정의 작업(객체 탐지)에 맞지 않는 모델이에요. 아무것도 바뀌지 않았어요."
     )
     assert bot.sweep_count() == 1
+
+
+def test_a_sweeps_epochs_keep_within_max_epochs(tmp_path: Path) -> None:
+    bot = Bot(tmp_path)
+    bot.conversation = ConversationService(
+        bot.db, bot.settings.model_copy(update={"max_epochs": 20}), "rules"
+    )
+    bot.sweeps = SweepActions(bot.settings, Policy(bot.settings), bot.conversation, bot.sweeps.controller)
+    try:
+        bot.say("resnet18, 2 epochs, dataset pets")
+        assert bot.say("epochs 10 or 50").reply == (
+            "50 is not a possible epochs: it must be between 1 and 20. Nothing was changed."
+        )
+        assert bot.propose("epochs 10 or 20") is not None
+    finally:
+        bot.close()

@@ -260,7 +260,10 @@ class ConversationService:
         config = result.config
         try:
             sweep = checked_sweep(
-                sweep, self._sweep_max_trials, config.task if config else task_of(result.draft)
+                sweep,
+                self._sweep_max_trials,
+                config.task if config else task_of(result.draft),
+                self._options.max_epochs,
             )
         except SweepRefusal as refused:
             draft, asked = before
@@ -288,7 +291,7 @@ class ConversationService:
         now (an objective the dataset's task does not report), the summary says why."""
         assert result.config is not None
         try:
-            sweep = checked_sweep(sweep, self._sweep_max_trials, result.config.task)
+            sweep = checked_sweep(sweep, self._sweep_max_trials, result.config.task, self._options.max_epochs)
         except SweepRefusal as refused:
             result.reply = "\n".join([result.reply, sweep_words.refusal(language, refused)])
             continues = save(result, keep_state=False, settled=True)

@@ -10,6 +10,7 @@ from bot.conversation.model_names import is_detector, is_known_model, normalize_
 from bot.conversation.tasks import DETECTION
 from bot.i18n import t
 from bot.sweeps.spec import SweepRefusal, SweepSpec, checked
+from training.config import EPOCHS_RANGE
 
 # the history entries' keys: a user message's sweep waiting for the setup; a bot reply after which no
 # sweep waits any more (it was proposed or refused, or the setup was cancelled)
@@ -17,11 +18,17 @@ WAITING_KEY = "sweep"
 SETTLED_KEY = "sweep_settled"
 
 
-def checked_sweep(sweep: SweepSpec, max_trials: int, task: str) -> SweepSpec:
-    """The sweep checked as the trainer takes its values (bot/sweeps/spec.py), with its model names as
-    the conversation takes them ("ResNet-50" is resnet50): each one a model of the task. Raises
-    SweepRefusal."""
+def checked_sweep(sweep: SweepSpec, max_trials: int, task: str, max_epochs: int) -> SweepSpec:
+    """The sweep checked as the trainer takes its values (bot/sweeps/spec.py), its epochs within this
+    bot's MAX_EPOCHS as a setup's are, and its model names as the conversation takes them ("ResNet-50"
+    is resnet50): each one a model of the task. Raises SweepRefusal."""
     sweep = checked(sweep, max_trials, task)
+    span = sweep.ranges.get("epochs")
+    for epochs in [*sweep.grid.get("epochs", []), *([span.high] if span else [])]:
+        if epochs > max_epochs:
+            raise SweepRefusal(
+                "bad_value", field="epochs", value=epochs, low=EPOCHS_RANGE[0], high=max_epochs
+            )
     models = sweep.grid.get("model")
     if not models:
         return sweep
