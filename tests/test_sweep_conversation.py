@@ -350,3 +350,18 @@ def test_a_sweeps_epochs_keep_within_max_epochs(tmp_path: Path) -> None:
         assert bot.propose("epochs 10 or 20") is not None
     finally:
         bot.close()
+
+
+def test_a_sweep_the_rules_read_is_kept_when_claude_leaves_it_out(
+    claude: Bot, server: fake.FakeAnthropic
+) -> None:
+    server.script = [
+        fake.updates(model="resnet18", dataset_path="pets", epochs=2),
+        fake.updates(learning_rate=0.001),  # one value taken for a setting: the sweep is the rules' reading
+    ]
+    claude.say("resnet18 on pets, 2 epochs")
+    proposed = claude.propose("lr 1e-3 or 1e-2")
+    assert proposed is not None and proposed.sweep.spec.grid == {"learning_rate": [1e-3, 1e-2]}
+    assert proposed.text.startswith("🔬 *Sweep*: 2 trials") and len(server.requests) == 2
+    session = claude.conversation.get_session(WHERE.team_id, WHERE.channel, WHERE.thread_ts)
+    assert session is not None and "learning_rate" not in session.draft

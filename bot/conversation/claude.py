@@ -382,6 +382,9 @@ class ClaudeParser:
                 rules = self._fallback.parse(text, context)
                 if rules.updates:
                     return rules
+            if result.intent == "settings" and result.sweep is None:
+                # a sweep the rules read ("lr 1e-3 or 1e-2") is one though Claude's answer left it out
+                result.sweep = self._fallback.parse(text, context).sweep
             if result.command in ("start", "predict"):
                 result.command_args["text"] = text  # the front end reads the start time (paths) from it
             return result
