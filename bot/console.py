@@ -24,7 +24,6 @@ from typing import TextIO
 
 from bot.actions import Actions, Exported, Failed, ModelOf, Resumed, Said, Started, Stopped, Thread
 from bot.actions.sweeps import (
-    SweepProposed,
     SweepResumed,
     SweepSaid,
     SweepStarted,
@@ -143,6 +142,10 @@ class Console:
             self._say_answer(turn)
             return
         self._language = turn.language
+        proposed = self._actions.sweeps.propose(self._where(), turn) if self._actions.sweeps else None
+        if proposed is not None:  # a sweep asked for: its proposal (notices included) instead of the reply
+            self._say(proposed.text)
+            return
         for notice in turn.notices:
             self._say(notice)
         if turn.intent == "command" and turn.command in CONSOLE_COMMANDS:
@@ -151,16 +154,13 @@ class Console:
         self._say_turn(turn)
 
     def _handle_sweep(self, text: str) -> bool:
-        """A sweep asked for, started ("start sweep" / "스윕 시작"), stopped, resumed ("resume sweep" /
+        """A sweep started ("start sweep" / "스윕 시작"), stopped, resumed ("resume sweep" /
         "스윕 재개") or showing each trial's progress ("show trial progress"); False for other messages."""
         sweeps = self._actions.sweeps
         result = sweeps.handle_text(self._actor, self._where(), text) if sweeps is not None else None
         if result is None or sweeps is None:
             return False
         match result:
-            case SweepProposed(text=proposal, language=language):
-                self._language = language
-                self._say(proposal)
             case SweepStarted(sweep=sweep, language=language):
                 self._say(
                     t(

@@ -12,10 +12,9 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.actions import Actions, Thread
-from bot.actions.fairness import RateLimiter
 from bot.actions.sweeps import SweepActions, SweepProposed, SweepSaid, SweepTrialsShown
 from bot.console import Console
-from bot.conversation import ConversationService
+from bot.conversation import ConversationService, Turn
 from bot.conversation.facts import HostFacts, Throughput
 from bot.policy import Actor, Policy, Reason, Refusal
 from bot.runs import RunManager
@@ -217,6 +216,12 @@ def test_a_korean_sweep_in_the_console(console_parts: tuple[Settings, Database, 
     assert english_sentences(output) == []
 
 
+def say(conversation: ConversationService, text: str) -> Turn:
+    return conversation.handle_message(
+        team_id="T1", channel_id="C1", thread_ts="1.1", user_id="U1", text=text
+    )
+
+
 def test_the_proposal_estimates_the_total_time_from_this_hosts_history(
     console_parts: tuple[Settings, Database, RunManager], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -227,13 +232,13 @@ def test_the_proposal_estimates_the_total_time_from_this_hosts_history(
     conversation = ConversationService(db, settings, "rules", facts=facts)
     sweeps = SweepActions(settings, Policy(settings), conversation, SweepController(db, runs, settings))
     where, who = Thread("T1", "C1", "1.1"), Actor("U1", "C1")
-    conversation.handle_message(
-        team_id="T1", channel_id="C1", thread_ts="1.1", user_id="U1", text="resnet18, 2 epochs"
-    )
-    conversation.handle_message(team_id="T1", channel_id="C1", thread_ts="1.1", user_id="U1", text="pets")
+    say(conversation, "resnet18, 2 epochs")
+    say(conversation, "pets")
     try:
-        grid = sweeps.handle_text(who, where, "lr 1e-3, 3e-3 and 1e-2")
-        search = sweeps.handle_text(who, where, "find the best batch size between 8 and 64 in 4 trials")
+        grid = sweeps.propose(where, say(conversation, "lr 1e-3, 3e-3 and 1e-2"))
+        search = sweeps.propose(
+            where, say(conversation, "find the best batch size between 8 and 64 in 4 trials")
+        )
         assert isinstance(grid, SweepProposed) and isinstance(search, SweepProposed)
         # the newer proposal replaced the older: its Start starts nothing
         stale = sweeps.start(who, grid.sweep.id, "en")
@@ -254,20 +259,24 @@ def test_sweep_requests_count_against_the_message_limit(
     console_parts: tuple[Settings, Database, RunManager],
 ) -> None:
     settings, db, runs = console_parts
-    conversation = ConversationService(db, settings, "rules")
-    limit = RateLimiter(1)
-    sweeps = SweepActions(
-        settings, Policy(settings), conversation, SweepController(db, runs, settings), limit
+    limited = settings.model_copy(update={"user_messages_per_minute": 3})
+    actions = Actions(
+        limited,
+        Policy(limited),
+        ConversationService(db, limited, "rules"),
+        runs,
+        sweeps=SweepController(db, runs, limited),
     )
     where, who = Thread("T1", "C1", "1.1"), Actor("U1", "C1")
-    for text in ("resnet18, 2 epochs", "pets"):
-        conversation.handle_message(team_id="T1", channel_id="C1", thread_ts="1.1", user_id="U1", text=text)
     try:
-        first = sweeps.handle_text(who, where, "lr 1e-3 or 1e-2")
-        second = sweeps.handle_text(who, where, "batch 16 or 32")
+        for text in ("resnet18, 2 epochs", "pets"):
+            actions.talk(who, where, text)
+        first = actions.talk(who, where, "lr 1e-3 or 1e-2")
+        second = actions.talk(who, where, "batch 16 or 32")
+        assert isinstance(first, Turn) and actions.sweeps is not None
+        assert isinstance(actions.sweeps.propose(where, first), SweepProposed)
     finally:
-        sweeps.controller.close()
-    assert isinstance(first, SweepProposed)
+        actions.close()
     assert isinstance(second, Refusal) and second.reason == Reason.RATE_LIMITED
     assert sweep_count(db) == 1
 
@@ -334,10 +343,10 @@ def test_each_trials_progress_is_switched_by_typed_words(
     conversation = ConversationService(db, settings, "rules")
     sweeps = SweepActions(settings, Policy(settings), conversation, SweepController(db, runs, settings))
     where, who = Thread("T1", "C1", "1.1"), Actor("U1", "C1")
-    for line in ("resnet18, 2 epochs", "pets"):
-        conversation.handle_message(team_id="T1", channel_id="C1", thread_ts="1.1", user_id="U1", text=line)
+    say(conversation, "resnet18, 2 epochs")
+    say(conversation, "pets")
     try:
-        proposed = sweeps.handle_text(who, where, "lr 1e-3 or 1e-2")
+        proposed = sweeps.propose(where, say(conversation, "lr 1e-3 or 1e-2"))
         assert isinstance(proposed, SweepProposed)
         sweeps.controller.show_trials(proposed.sweep.id, not shown)
         switched = sweeps.handle_text(who, where, text)

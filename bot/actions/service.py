@@ -79,11 +79,7 @@ class Actions:
         self._heavy = RateLimiter(settings.user_heavy_actions_per_minute)
         self.start_lock = threading.Lock()  # a start and the message that follows it, one at a time
         # sweeps (bot/sweeps): None where the front end was composed without them
-        self.sweeps = (
-            SweepActions(settings, policy, conversation, sweeps, self._messages)
-            if sweeps is not None
-            else None
-        )
+        self.sweeps = SweepActions(settings, policy, conversation, sweeps) if sweeps is not None else None
 
     @classmethod
     def compose(

@@ -1,6 +1,7 @@
-"""The sweep use cases for every front end: a message asking for a sweep gets a proposal (trials, what
-varies, the estimate) with Start; Start, a typed "start sweep", Stop, Resume and showing each trial's
-progress go through the policy (the requester or an admin). Refusals change nothing."""
+"""The sweep use cases for every front end: a sweep asked for in the conversation (the Turn carries it,
+read by the rules or by Claude and checked) gets a proposal (trials, what varies, the estimate) with
+Start; Start, a typed "start sweep", Stop, Resume and showing each trial's progress go through the
+policy (the requester or an admin). Refusals change nothing."""
 
 from __future__ import annotations
 
@@ -8,20 +9,18 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.actions.fairness import RateLimiter
 from bot.actions.results import Thread
-from bot.conversation import ConversationService
+from bot.conversation import ConversationService, Turn
 from bot.conversation.answers import AnswerContext, estimate
 from bot.conversation.datasets import DatasetPathError, shown_dataset_path, summarize_dataset
 from bot.conversation.language import detect_language
 from bot.i18n import t
-from bot.policy import Action, Actor, Policy, Reason, Refusal
+from bot.policy import Action, Actor, Policy, Refusal
 from bot.settings import Settings
 from bot.storage import ChatSession, SweepStatus
 from bot.sweeps import present
 from bot.sweeps.controller import SweepController
-from bot.sweeps.parse import parse_sweep
-from bot.sweeps.spec import SweepRefusal, SweepSpec, checked, objective_for
+from bot.sweeps.spec import SweepSpec
 from bot.sweeps.views import SweepView
 from training.config import TrainingConfig
 
@@ -91,22 +90,16 @@ SweepResult = (
 
 class SweepActions:
     def __init__(
-        self,
-        settings: Settings,
-        policy: Policy,
-        conversation: ConversationService,
-        sweeps: SweepController,
-        messages: RateLimiter | None = None,
+        self, settings: Settings, policy: Policy, conversation: ConversationService, sweeps: SweepController
     ) -> None:
-        """`messages`: the front end's per-person message limit, shared with the conversation."""
-        self._messages = messages or RateLimiter(settings.user_messages_per_minute)
         self._settings = settings
         self._policy = policy
         self._conversation = conversation
         self.controller = sweeps
 
     def handle_text(self, actor: Actor, where: Thread, text: str) -> SweepResult | None:
-        """A message about a sweep (asking for one, starting or stopping the thread's); None otherwise."""
+        """A message starting or stopping the thread's sweep; None otherwise (a sweep is asked for in the
+        conversation: its Turn carries it to `propose`)."""
         session = self._conversation.get_session(where.team_id, where.channel, where.thread_ts)
         language = detect_language(text, session.language if session else "en")
         if _START_WORDS.search(text):
@@ -131,42 +124,23 @@ class SweepActions:
             if not live:
                 return SweepSaid(t(language, "sweep_none_running"))
             return self.show_trials(actor, live[0].id, shown.re is _SHOW_TRIALS_WORDS, language)
-        try:
-            spec = parse_sweep(text)
-        except SweepRefusal as refused:
-            return SweepSaid(present.refusal(language, refused))
-        if spec is None:
-            return None
-        refusal = self._policy.may_use_draft(actor, session.user_id if session else None, Action.EDIT)
-        if refusal is not None:
-            return refusal
-        wait = self._messages.take(actor.user)
-        if wait is not None:
-            return Refusal(Reason.RATE_LIMITED, Action.TALK, retry_after_s=wait)
-        return self._propose(actor, where, session, spec, language)
+        return None
 
     def _in_thread(self, session: ChatSession | None, status: SweepStatus) -> list[SweepView]:
         if session is None:
             return []
         return [sweep for sweep in self.controller.in_session(session.id) if sweep.status == status]
 
-    def _propose(
-        self, actor: Actor, where: Thread, session: ChatSession | None, spec: SweepSpec, language: str
-    ) -> SweepResult:
-        base = self._conversation.confirmed_config(session) if session is not None else None
-        try:
-            if base is None:
-                raise SweepRefusal("needs_setup")
-            config = base[0]
-            spec = checked(
-                spec.model_copy(update={"objective": objective_for(config.model_dump())}),
-                self._settings.sweep_max_trials,
-            )
-            for params in spec.grid_points() if spec.kind == "grid" else []:
-                TrainingConfig.model_validate({**config.model_dump(), **params})
-        except SweepRefusal as refused:
-            return SweepSaid(present.refusal(language, refused))
-        assert session is not None
+    def propose(self, where: Thread, turn: Turn) -> SweepProposed | None:
+        """The proposal of the sweep a conversation turn carries (asked for in that message, or waiting
+        for the setup it completed; checked by the conversation against the turn's config), with Start.
+        The turn came through `Actions.talk`, which applied the policy and the message limit. None for a
+        turn with no sweep."""
+        if turn.sweep is None or turn.config is None:
+            return None
+        spec, config, language = turn.sweep, turn.config, turn.language
+        session = self._conversation.get_session(where.team_id, where.channel, where.thread_ts)
+        assert session is not None and session.id == turn.session_id
         self.controller.discard_drafts(session.id)  # the newest proposal is the one Start starts
         sweep = self.controller.create(
             spec,
@@ -182,7 +156,7 @@ class SweepActions:
         text = present.proposal(
             language, spec, config, dataset, sweep.parallel, estimate_s, buttons=where.team_id != CONSOLE
         )
-        return SweepProposed(sweep, text, language)
+        return SweepProposed(sweep, "\n".join([*turn.notices, text]), language)
 
     def _estimate(self, spec: SweepSpec, config: TrainingConfig, parallel: int) -> float | None:
         """The whole sweep's time from this host's history: every trial's estimate, in waves of `parallel`."""

@@ -30,7 +30,8 @@ from bot.conversation.parsing import (
     acts_here,
 )
 from bot.settings import Settings
-from training.config import FIELD_NAMES, value_type
+from bot.sweeps.spec import OBJECTIVES, SearchRange, SweepSpec, log_scale
+from training.config import FIELD_NAMES, NUMERIC_FIELDS, value_type
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +95,17 @@ Settings (use these names; only what the user states or changes in <user_message
   ssdlite320_mobilenet_v3_large ("SSDlite").
 - score_threshold: for detection, the lowest score a predicted box needs ("confidence 0.4",
   "신뢰도 0.5 이상만", "threshold 30%" -> 0.3).
+Sweeps: when the user asks to try several values of a setting and keep the best run, the intent is
+"settings" and those values go in "sweep", never in updates. Each varied setting is one entry of
+sweep.settings with its values as strings, numbers as the user states them (signs and exponents kept,
+number words as digits), names as written: listed values make a grid (kind "values":
+"lr 1e-3, 3e-4, 1e-4", "batch 16이랑 32 둘 다 해봐", "compare resnet18 with resnet50", "try a thousandth
+and a hundredth for the learning rate" -> ["0.001", "0.01"]); a range with a number of trials makes a
+search (kind "range", values [low, high], and trials: "find a good learning rate between 1e-4 and 1e-2 in
+8 trials", "학습률 1e-4~1e-2 사이에서 8번 찾아줘"). sweep.objective only when the user says what "best"
+means: val_acc (accuracy), val_loss ("the lowest val loss", "검증 손실이 가장 낮은 걸로"), val_map50
+(mAP@.5), val_map (mAP@[.5:.95], COCO mAP). Settings the same message states without alternatives go
+in updates as usual ("train resnet18 on cats for 3 epochs and try lr 1e-3 and 1e-4").
 A bare answer such as "50", "50번" or "./cats" answers <asked_field>. A correction without a setting name
 ("actually 30", "아니 30으로 바꿔줘") changes <asked_field>, or <last_changed_field> when nothing was asked.
 A number you cannot attach to a setting with confidence is not a setting: leave it out.
@@ -119,6 +131,11 @@ Example: <user_message>classify defects into 4 types with efficientnet_b0, 15 ep
 "epochs": 15}}
 Example: <user_message>제품 사진에서 불량 위치를 찾는 모델 만들어줘, 신뢰도 0.4</user_message>
 -> {"intent": "settings", "updates": {"task": "detection", "score_threshold": 0.4}}
+Example: <user_message>train resnet18 on cats for 3 epochs, then see whether a learning rate of a
+thousandth or a ten-thousandth does better on val loss</user_message>
+-> {"intent": "settings", "updates": {"model": "resnet18", "dataset_path": "cats", "epochs": 3},
+"sweep": {"settings": [{"field": "learning_rate", "kind": "values", "values": ["0.001", "0.0001"]}],
+"objective": "val_loss"}}
 """
 
 _JSON_TYPES = {str: "string", int: "integer", float: "number", bool: "boolean"}
@@ -132,6 +149,32 @@ def _update_schema(name: str) -> dict[str, Any]:
         return {"type": "string", "enum": list(get_args(kind))}
     return {"type": _JSON_TYPES[kind]}
 
+
+# a sweep: each varied setting with its values as typed (strings: one schema for numbers and names, and
+# no bounds, so the application's checks answer a bad value); few optional properties, as the API allows
+SWEEP_KINDS = ("values", "range")
+SWEEP_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "settings": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "field": {"type": "string", "enum": list(FIELD_NAMES)},
+                    "kind": {"type": "string", "enum": list(SWEEP_KINDS)},
+                    "values": {"type": "array", "items": {"type": "string"}},
+                },
+                "required": ["field", "kind", "values"],
+                "additionalProperties": False,
+            },
+        },
+        "trials": {"type": "integer"},
+        "objective": {"type": "string", "enum": list(OBJECTIVES)},
+    },
+    "required": ["settings"],
+    "additionalProperties": False,
+}
 
 OUTPUT_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -147,6 +190,7 @@ OUTPUT_SCHEMA: dict[str, Any] = {
         "more_epochs": {"type": "integer"},
         "topic": {"type": "string", "enum": list(TOPICS)},
         "answer": {"type": "string"},
+        "sweep": SWEEP_SCHEMA,
     },
     "required": ["intent", "updates"],
     "additionalProperties": False,
@@ -256,7 +300,56 @@ def read_answer(message: Any) -> ParseResult:
         return ParseResult(intent="command", command=command, command_args=args)
     if intent in ("smalltalk", "cancel"):
         return ParseResult(intent=intent)
-    return ParseResult(updates={name: value for name, value in updates.items() if name in FIELD_NAMES})
+    return ParseResult(
+        updates={name: value for name, value in updates.items() if name in FIELD_NAMES},
+        sweep=read_sweep_answer(answer.get("sweep")),
+    )
+
+
+def _typed(name: str, value: str) -> Any:
+    """A value as typed, as the field's kind of number when it reads as one (else as it came: the
+    checks refuse it with the field's range)."""
+    kind = NUMERIC_FIELDS.get(name)
+    if kind is None:
+        return value
+    try:
+        number = float(value)
+    except ValueError:
+        return value
+    return int(number) if kind is int and number.is_integer() else number
+
+
+def read_sweep_answer(sweep: Any) -> SweepSpec | None:
+    """The sweep in Claude's answer, unchecked (bot/sweeps/spec.py checks it like a typed one); None for
+    none. Raises ClaudeUnavailable for a shape the schema does not allow."""
+    if sweep is None:
+        return None
+    settings = sweep.get("settings") if isinstance(sweep, dict) else None
+    if not isinstance(settings, list):
+        raise ClaudeUnavailable("its sweep had no settings")
+    grid: dict[str, list[Any]] = {}
+    ranges: dict[str, SearchRange] = {}
+    for entry in settings:
+        if not isinstance(entry, dict) or not isinstance(entry.get("values"), list):
+            raise ClaudeUnavailable("its sweep had a setting without values")
+        name = str(entry.get("field"))
+        values = [_typed(name, str(value).strip()) for value in entry["values"]]
+        if entry.get("kind") == "range":
+            if len(values) != 2 or not all(isinstance(v, int | float) for v in values):
+                raise ClaudeUnavailable("its sweep range was not two numbers")
+            ranges[name] = SearchRange(low=values[0], high=values[1], log=log_scale(name))
+        else:
+            grid[name] = values
+    if not grid and not ranges:
+        return None
+    trials = sweep.get("trials")
+    objective = sweep.get("objective")
+    return SweepSpec(
+        grid=grid,
+        ranges=ranges,
+        trials=trials if isinstance(trials, int) and not isinstance(trials, bool) else None,
+        objective=str(objective) if objective is not None else None,
+    )
 
 
 class ClaudeParser:
@@ -289,6 +382,9 @@ class ClaudeParser:
                 rules = self._fallback.parse(text, context)
                 if rules.updates:
                     return rules
+            if result.intent == "settings" and result.sweep is None:
+                # a sweep the rules read ("lr 1e-3 or 1e-2") is one though Claude's answer left it out
+                result.sweep = self._fallback.parse(text, context).sweep
             if result.command in ("start", "predict"):
                 result.command_args["text"] = text  # the front end reads the start time (paths) from it
             return result

@@ -562,7 +562,7 @@ def step(
             for name in announced
         )
         turn.lines.insert(0, msg.text(language, "set", changes=changes))
-    elif not turn.lines and not parsed.updates and draft:
+    elif not turn.lines and not parsed.updates and draft and parsed.sweep is None:
         turn.lines.append(msg.text(language, "nothing_understood"))
 
     if parsed.task_unclear and _task_open(turn):

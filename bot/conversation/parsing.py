@@ -2,7 +2,8 @@
 
 Every message has one intent:
 - "settings": it provides or changes settings (also a request phrased as a question: "can you make it
-  20 epochs?"); the engine applies `updates`.
+  20 epochs?"); the engine applies `updates`. It may also ask for a sweep (`sweep`: several values of
+  some settings, the best trial kept), alone or with the setup it varies.
 - "question": it asks something; `question` says what, and nothing in the draft changes.
 - "command": a command for the front end (`command`, with `command_args`); the draft does not change.
 - "smalltalk": greetings, thanks; answered briefly, nothing changes.
@@ -13,6 +14,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
+
+from bot.sweeps.spec import SweepSpec
 
 Intent = Literal["settings", "question", "command", "smalltalk", "cancel"]
 INTENTS: tuple[str, ...] = ("settings", "question", "command", "smalltalk", "cancel")
@@ -130,6 +133,7 @@ class ParseResult:
     unattached: list[str] = field(default_factory=list)  # numbers read but not attached to a setting
     notices: list[str] = field(default_factory=list)  # e.g. "Claude unavailable; used the built-in parser"
     task_unclear: bool = False  # asks for a model in words either task is called by: the bot asks which
+    sweep: SweepSpec | None = None  # a sweep asked for (unchecked; bot/sweeps/spec.py checks it)
 
 
 class Parser(Protocol):

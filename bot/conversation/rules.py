@@ -14,6 +14,7 @@ from bot.conversation import intents
 from bot.conversation.model_names import find_model
 from bot.conversation.parsing import ParseContext, ParseResult, Question
 from bot.conversation.tasks import blank_task_words, find_task, task_unclear
+from bot.sweeps.parse import read_sweep
 from training.config import NUMERIC_FIELDS
 
 _I = re.I
@@ -443,7 +444,19 @@ def _find_fields(text: str, context: ParseContext) -> tuple[dict[str, Any], list
 
 def parse_message(text: str, context: ParseContext) -> ParseResult:
     """The intent of one message and the field updates it states. Values are proposals; the engine
-    validates them. A question keeps what it names in `question` and changes nothing."""
+    validates them. A question keeps what it names in `question` and changes nothing. A sweep ("lr 1e-3
+    or 1e-4") makes the message settings: the sweep, and the settings the rest of it states."""
+    found = read_sweep(text)
+    if found is None:
+        return _parse(text, context)
+    sweep, rest = found
+    setup = _parse(rest, context)
+    if setup.intent != "settings":  # what is left is no setup ("can you try …?", "스윕 돌려줘")
+        return ParseResult(sweep=sweep)
+    return ParseResult(updates=setup.updates, unattached=setup.unattached, sweep=sweep)
+
+
+def _parse(text: str, context: ParseContext) -> ParseResult:
     if intents.is_cancel(text):
         return ParseResult(intent="cancel")
     updates, unattached, guessed = _find_fields(text, context)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
@@ -26,6 +28,8 @@ from bot.conversation.language import detect_language
 from bot.conversation.parsing import ParseContext, Parser, ParseResult, ThreadState
 from bot.conversation.rules import RuleParser
 from bot.conversation.start_intent import StartIntent, start_intent
+from bot.conversation.sweeps import SETTLED_KEY, WAITING_KEY, checked_sweep, waiting_line, waiting_sweep
+from bot.conversation.tasks import task_of
 from bot.i18n import DEFAULT_LANGUAGE, t
 from bot.runs.views import CONTINUABLE_STATUSES
 from bot.settings import Settings
@@ -38,6 +42,8 @@ from bot.storage import (
     TrainingRun,
     session_for_change,
 )
+from bot.sweeps import present as sweep_words
+from bot.sweeps.spec import SweepRefusal, SweepSpec
 from training.config import FIELD_NAMES, TrainingConfig
 
 MAX_STORED_MESSAGES = 200
@@ -67,6 +73,9 @@ class Turn:
     command_args: dict[str, Any] = field(default_factory=dict)
     question_topic: str | None = None
     ready: bool = False  # the draft is complete (a question in a confirming thread keeps it so)
+    # a sweep to propose on `config` (checked): asked in this message, or earlier and waiting for the
+    # setup this message completed; the front end shows its proposal instead of `reply`
+    sweep: SweepSpec | None = None
 
 
 @dataclass(frozen=True)
@@ -164,6 +173,7 @@ class ConversationService:
     ) -> None:
         self._db = db
         self._timezone = settings.timezone
+        self._sweep_max_trials = settings.sweep_max_trials
         self._parser = make_parser(parser_choice, settings, anthropic_client)
         self._facts = facts or HostFacts(settings, db)
         self._options = EngineOptions(
@@ -212,6 +222,9 @@ class ConversationService:
             thread=thread,
         )
         parsed = self._parser.parse(text, context)
+        requested = parsed.sweep if parsed.intent == "settings" else None
+        if requested is not None:  # the swept settings are the sweep's, not the draft's
+            parsed.updates = {k: v for k, v in parsed.updates.items() if k not in requested.fields}
         result = step(
             draft,
             parsed,
@@ -220,8 +233,83 @@ class ConversationService:
             text=text,
             continues_run_id=continues_run_id,
         )
-        continues = self._save(session_id, version, user_id, text, result, language, keep_state=False)
-        return _turn(session_id, language, result, parsed, continues)
+        waiting = waiting_sweep(history) if requested is None and result.config is not None else None
+        if requested is None and waiting is None:
+            continues = self._save(session_id, version, user_id, text, result, language, keep_state=False)
+            return _turn(session_id, language, result, parsed, continues)
+        save = functools.partial(self._save, session_id, version, user_id, text, language=language)
+        if waiting is not None:
+            return self._waiting_turn(save, session_id, language, result, parsed, waiting)
+        assert requested is not None
+        return self._requested_turn(save, session_id, language, (draft, asked), result, parsed, requested)
+
+    def _requested_turn(
+        self,
+        save: Callable[..., int | None],
+        session_id: int,
+        language: str,
+        before: tuple[dict[str, Any], str | None],
+        result: StepResult,
+        parsed: ParseResult,
+        sweep: SweepSpec,
+    ) -> Turn:
+        """A sweep asked for in this message. With the setup complete the Turn carries it, checked, to be
+        proposed; with the setup still open it waits in the conversation's history until a message
+        completes it. A refused sweep leaves the draft as it was (the rest of the message changes
+        nothing either)."""
+        config = result.config
+        try:
+            sweep = checked_sweep(
+                sweep,
+                self._sweep_max_trials,
+                config.task if config else task_of(result.draft),
+                self._options.max_epochs,
+            )
+        except SweepRefusal as refused:
+            draft, asked = before
+            missing = [name for name in REQUIRED_ORDER if name not in draft]
+            unchanged = StepResult(draft, asked, sweep_words.refusal(language, refused), missing)
+            unchanged.ready = not missing
+            save(unchanged, keep_state=True)  # a sweep waiting from before goes on waiting
+            return _turn(session_id, language, unchanged, parsed, None)
+        if config is None:
+            result.reply = "\n".join([result.reply, waiting_line(language, sweep)])
+            continues = save(result, keep_state=False, waiting=sweep)
+            return _turn(session_id, language, result, parsed, continues)
+        return self._handed(save, session_id, language, result, parsed, sweep)
+
+    def _waiting_turn(
+        self,
+        save: Callable[..., int | None],
+        session_id: int,
+        language: str,
+        result: StepResult,
+        parsed: ParseResult,
+        sweep: SweepSpec,
+    ) -> Turn:
+        """The message that completed the setup of a waiting sweep: the Turn carries the sweep; refused
+        now (an objective the dataset's task does not report), the summary says why."""
+        assert result.config is not None
+        try:
+            sweep = checked_sweep(sweep, self._sweep_max_trials, result.config.task, self._options.max_epochs)
+        except SweepRefusal as refused:
+            result.reply = "\n".join([result.reply, sweep_words.refusal(language, refused)])
+            continues = save(result, keep_state=False, settled=True)
+            return _turn(session_id, language, result, parsed, continues)
+        return self._handed(save, session_id, language, result, parsed, sweep)
+
+    def _handed(
+        self,
+        save: Callable[..., int | None],
+        session_id: int,
+        language: str,
+        result: StepResult,
+        parsed: ParseResult,
+        sweep: SweepSpec,
+    ) -> Turn:
+        turn = _turn(session_id, language, result, parsed, save(result, keep_state=False, settled=True))
+        turn.sweep = sweep
+        return turn
 
     def continue_run(
         self, session_id: int, run_id: int, run_config: dict[str, Any], epochs: int, language: str
@@ -275,16 +363,23 @@ class ConversationService:
         language: str,
         *,
         keep_state: bool,
+        waiting: SweepSpec | None = None,
+        settled: bool = False,
     ) -> int | None:
         """Store the turn read at `version` (SessionChanged when another process saved one since);
-        returns the run the draft continues, if any."""
+        returns the run the draft continues, if any. `waiting`: a sweep asked for before its setup is
+        complete, kept with the message; `settled`: the sweep asked for before was proposed or refused
+        (a cancelled setup drops it too)."""
+        asked: dict[str, Any] = {"role": "user", "user": user_id, "text": text, "ts": _now()}
+        asked["fields"] = result.changed
+        if waiting is not None:
+            asked[WAITING_KEY] = waiting.model_dump(mode="json")
+        said: dict[str, Any] = {"role": "bot", "text": result.reply, "ts": _now()}
+        if settled or result.cancelled:
+            said[SETTLED_KEY] = True
         with self._db.session() as db:
             row = session_for_change(db, session_id, version)
-            row.messages = [
-                *row.messages,
-                {"role": "user", "user": user_id, "text": text, "ts": _now(), "fields": result.changed},
-                {"role": "bot", "text": result.reply, "ts": _now()},
-            ][-MAX_STORED_MESSAGES:]
+            row.messages = [*row.messages, asked, said][-MAX_STORED_MESSAGES:]
             row.draft = result.draft
             row.asked_field = result.asked_field
             row.language = language

@@ -16,6 +16,19 @@ TEXTS: dict[str, dict[str, str]] = {
         "sweep_start_hint_typed": "Type `start sweep` to queue the trials.",
         "sweep_objective_val_acc": "validation accuracy",
         "sweep_objective_val_map50": "validation mAP@.50",
+        "sweep_objective_val_loss": "validation loss",
+        "sweep_objective_val_map": "validation mAP@[.50:.95]",
+        "sweep_objective_min": "Best trial by the lowest *{objective}*; {parallel} at a time.",
+        "sweep_refused_objective_not_reported": (
+            "I can't pick the best trial by {objective}: {task} runs do not report it. "
+            "They report {available}. Nothing was changed."
+        ),
+        "sweep_after_setup": (
+            "🔬 I'll propose the sweep ({count} trials, varying {fields}) as soon as the setup is complete."
+        ),
+        "sweep_refused_model_for_task": (
+            "{value} does not fit this setup's task ({task}). Nothing was changed."
+        ),
         "sweep_button_start": "Start sweep",
         "sweep_button_stop": "Stop sweep",
         "sweep_started": "🔬 Sweep #{id} started: {count} trials, {parallel} at a time.",
@@ -61,11 +74,6 @@ TEXTS: dict[str, dict[str, str]] = {
         "sweep_refused_too_many_trials": "That is {count} trials; a sweep may have at most {limit} "
         "(SWEEP_MAX_TRIALS). Try fewer values. Nothing was changed.",
         "sweep_refused_too_few_trials": "A search needs at least 2 trials.",
-        "sweep_refused_needs_setup": (
-            "A sweep varies a complete setup: tell me the dataset "
-            "and model first "
-            "(or ask in the thread of a finished run), then the values to try."
-        ),
         "sweep_refused_gone": ("That sweep can no longer be started (it was started, stopped or replaced)."),
         # resuming a stopped sweep, and each trial's own progress message (asked for)
         "sweep_button_resume": "Resume sweep",
@@ -110,6 +118,19 @@ TEXTS: dict[str, dict[str, str]] = {
         "sweep_start_hint_typed": "`스윕 시작`이라고 입력하면 시도들이 대기열에 들어가요.",
         "sweep_objective_val_acc": "검증 정확도",
         "sweep_objective_val_map50": "검증 mAP@.50",
+        "sweep_objective_val_loss": "검증 손실",
+        "sweep_objective_val_map": "검증 mAP@[.50:.95]",
+        "sweep_objective_min": "*{objective}* 기준으로 값이 가장 낮은 시도를 골라요. 한 번에 {parallel}개씩.",
+        "sweep_refused_objective_not_reported": (
+            "{task} 실행은 {objective}을(를) 보고하지 않아서 그 기준으로 고를 수 없어요. "
+            "고를 수 있는 기준: {available}. 아무것도 바뀌지 않았어요."
+        ),
+        "sweep_after_setup": (
+            "🔬 설정이 끝나면 바로 스윕(시도 {count}개, 바꾸는 설정: {fields})을 제안할게요."
+        ),
+        "sweep_refused_model_for_task": (
+            "{value}은(는) 이 설정의 작업({task})에 맞지 않는 모델이에요. 아무것도 바뀌지 않았어요."
+        ),
         "sweep_button_start": "스윕 시작",
         "sweep_button_stop": "스윕 중지",
         "sweep_started": "🔬 스윕 #{id} 시작: 시도 {count}개, 한 번에 {parallel}개씩.",
@@ -152,9 +173,6 @@ TEXTS: dict[str, dict[str, str]] = {
         "sweep_refused_too_many_trials": "시도가 {count}개예요. 스윕은 최대 {limit}개까지예요 "
         "(SWEEP_MAX_TRIALS). 값을 줄여 주세요. 아무것도 바뀌지 않았어요.",
         "sweep_refused_too_few_trials": "탐색에는 시도가 2개 이상 필요해요.",
-        "sweep_refused_needs_setup": "스윕은 완성된 설정을 "
-        "바꿔 가며 돌려요: 먼저 데이터셋과 모델을 알려 주세요 "
-        "(또는 끝난 실행의 스레드에서 요청하세요). 그다음 시도할 값을 알려 주세요.",
         "sweep_refused_gone": ("그 스윕은 더 이상 시작할 수 없어요 (이미 시작했거나 중지했거나 바뀌었어요)."),
         # 중지한 스윕 재개, 시도마다 따로 올리는 진행 메시지 (요청할 때만)
         "sweep_button_resume": "스윕 재개",

@@ -24,9 +24,10 @@ from bot.uploads import UploadError, extract_dataset_zip, shown_name
 
 def converse(ctx: SlackContext, where: Thread, user_id: str, text: str) -> None:
     """One user message: a typed start, a command word ("export onnx", "10 more epochs", "predict"), or
-    a message for the conversation engine, whose reply comes with Start/Cancel once the setup is complete."""
+    a message for the conversation engine, whose reply comes with Start/Cancel once the setup is complete
+    (or, for a sweep asked for, the sweep's proposal with Start)."""
     who = actor(user_id, where)
-    if ctx.actions.sweeps is not None:  # a sweep asked for, started or stopped
+    if ctx.actions.sweeps is not None:  # a sweep started, stopped, resumed or its trials shown
         swept = ctx.actions.sweeps.handle_text(who, where, text)
         if swept is not None:
             with ctx.actions.start_lock:
@@ -40,6 +41,11 @@ def converse(ctx: SlackContext, where: Thread, user_id: str, text: str) -> None:
     turn = ctx.actions.talk(who, where, text)
     if isinstance(turn, Refusal):
         answer(ctx, where, user_id, ctx.person_language(user_id, text), turn)
+    elif turn.sweep is not None and ctx.actions.sweeps is not None:
+        proposed = ctx.actions.sweeps.propose(where, turn)
+        if proposed is not None:
+            with ctx.actions.start_lock:
+                sweeps.reply(ctx, where, user_id, proposed)
     elif turn.intent == "command" and turn.command in model_use.THREAD_COMMANDS:
         for notice in turn.notices:
             post(ctx, where, render.escape(notice))

@@ -22,7 +22,7 @@ from bot.runs.views import RunUpdate, RunView, StartRequest
 from bot.settings import Settings
 from bot.storage import Database, RunEpoch, RunStatus, Sweep, SweepStatus, SweepTrial
 from bot.sweeps import chart
-from bot.sweeps.spec import SweepSpec
+from bot.sweeps.spec import OBJECTIVE_BY_TASK, SweepSpec
 from bot.sweeps.views import SweepView, TrialView, objective_value
 from training.config import TrainingConfig
 from training.events import EpochEvent, ProgressEvent
@@ -86,7 +86,7 @@ class SweepController:
                 session_id=session_id,
                 base_config=base.model_dump(mode="json"),
                 space=spec.model_dump(mode="json"),
-                objective=spec.objective,
+                objective=spec.objective or OBJECTIVE_BY_TASK[base.task],
                 trials_budget=spec.trial_count(),
                 parallel=self.default_parallel(),
                 requested_by=requested_by,

@@ -1,13 +1,16 @@
 """Reading a sweep from a message, both languages: "lr 1e-3, 3e-4, 1e-4", "batch 16이랑 32 둘 다 해봐",
 "resnet18 vs resnet50" (a grid); "a learning rate between 1e-4 and 1e-2 in 8 trials",
-"학습률 1e-4~1e-2 사이에서 8번 찾아줘" (a search). None when the message asks for no sweep."""
+"학습률 1e-4~1e-2 사이에서 8번 찾아줘" (a search), with the objective when the message names one ("keep the
+one with the lowest val loss", "검증 손실이 가장 낮은 걸로", "optimise for mAP@[.5:.95]"). None when the
+message asks for no sweep; what else the message says (the setup: "train resnet18 on cats, 3 epochs")
+is left for the conversation."""
 
 from __future__ import annotations
 
 import re
 from typing import Any
 
-from bot.sweeps.spec import SearchRange, SweepRefusal, SweepSpec, log_scale
+from bot.sweeps.spec import SearchRange, SweepSpec, log_scale
 from training.config import NUMERIC_FIELDS
 
 _I = re.IGNORECASE
@@ -42,6 +45,24 @@ _SEARCH_WORDS = re.compile(
     r"\b(?:find|search|tune|best|optimi[sz]e|sweep|look\s+for)\b|찾아|탐색|튜닝|최적|스윕", _I
 )
 _MODEL_VS = re.compile(r"(?P<a>[a-z][a-z0-9_.]*\d[a-z0-9_.]*)\s+(?:vs\.?|versus)\s+(?P<b>[a-z][\w.]*)", _I)
+# the objective a person names, in the order tried (mAP@[.5:.95] before mAP@.5, a bare mAP last)
+_LOW = r"(?:lowest|smallest|least|minimi[sz]e[sd]?|minimum|min)"
+_LOSS_KO = r"(?:검증\s*)?(?:손실|로스|loss)"
+_OBJECTIVE_WORDS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("val_loss", re.compile(
+        r"\b" + _LOW + r"\s+(?:(?:the|a)\s+)?(?:val(?:idation)?[\s_-]*)?loss\b"
+        r"|\b(?:val(?:idation)?[\s_-]*)?loss\s+(?:is\s+)?(?:the\s+)?" + _LOW + r"\b"
+        r"|" + _LOSS_KO + r"\s*(?:이|가)?\s*(?:가장|제일)\s*(?:낮|작)은?"
+        r"|(?:가장|제일)\s*(?:낮|작)은\s*" + _LOSS_KO, _I)),
+    ("val_map", re.compile(
+        r"\bmap\s*@?\s*\[?\s*0?\.5\s*[:-]\s*0?\.95\s*\]?|\bmap\s*50\s*-\s*95\b|\bcoco\s+map\b", _I)),
+    ("val_map50", re.compile(r"\bmap\s*@?\s*(?:0?\.50?|50)\b|\bmap\b", _I)),
+    ("val_acc", re.compile(
+        r"\b(?:highest|best|maximi[sz]e|max)\s+(?:(?:the|a)\s+)?(?:val(?:idation)?[\s_-]*)?accuracy\b"
+        r"|\boptimi[sz]e\s+(?:for\s+)?(?:val(?:idation)?[\s_-]*)?accuracy\b"
+        r"|(?:검증\s*)?정확도\s*(?:이|가)?\s*(?:가장|제일)\s*높은?"
+        r"|(?:가장|제일)\s*높은\s*(?:검증\s*)?정확도", _I)),
+)  # fmt: skip
 
 
 def _field_mentions(text: str) -> list[tuple[int, int, str]]:
@@ -68,45 +89,64 @@ def _value(name: str, raw: str) -> Any:
     return int(number) if kind is int and number.is_integer() else number
 
 
-def _budget(text: str) -> int | None:
-    match = _BUDGET.search(text)
-    return int(match.group("n")) if match else None
+def _objective(text: str) -> tuple[str, tuple[int, int]] | None:
+    for name, pattern in _OBJECTIVE_WORDS:
+        match = pattern.search(text)
+        if match:
+            return name, match.span()
+    return None
 
 
-def parse_sweep(text: str) -> SweepSpec | None:
-    """The sweep a message asks for, unchecked (spec.checked validates it); None when it asks for none.
-    Raises SweepRefusal for a range with no number of trials."""
+def read_sweep(text: str) -> tuple[SweepSpec, str] | None:
+    """The sweep a message asks for, unchecked (spec.checked validates it), and the message with the
+    sweep's words blanked out (what is left is the conversation's: the setup); None when it asks for none."""
     mentions = _field_mentions(text)
     grid: dict[str, list[Any]] = {}
     ranges: dict[str, SearchRange] = {}
-    for index, (_, _, name) in enumerate(mentions):
+    used: list[tuple[int, int]] = []
+    for index, (start, end, name) in enumerate(mentions):
         segment = _segment(text, mentions, index)
         head = segment.lstrip(" :=은는을를의이가")
+        at = end + len(segment) - len(head)  # where `head` starts in the text
         span = _RANGE.match(head) or (_RANGE.search(head) if "사이" in head or "between" in head else None)
         if span and name in NUMERIC_FIELDS:
             low, high = span.group("low") or span.group("blow"), span.group("high") or span.group("bhigh")
             ranges[name] = SearchRange(low=float(low), high=float(high), log=log_scale(name))
+            used.append((start, at + span.end()))
             continue
         listed = (_WORD_LIST if name == "dataset_path" else _LIST).match(head)
         if listed:
             raws = re.split(_WORD_JOIN if name == "dataset_path" else _JOIN, listed.group(0), flags=_I)
-            grid[name] = [_value(name, raw.strip()) for raw in raws if raw.strip()]
-            if len(grid[name]) < 2:
-                del grid[name]
+            values = [_value(name, raw.strip()) for raw in raws if raw.strip()]
+            if len(values) >= 2:
+                grid[name] = values
+                used.append((start, at + listed.end()))
     if not grid and not ranges:
         versus = _MODEL_VS.search(text)
         if versus:
             grid["model"] = [versus.group("a"), versus.group("b")]
+            used.append(versus.span())
     if not grid and not ranges:
         return None
-    trials = _budget(text) if ranges else None
-    if ranges and trials is None and _SEARCH_WORDS.search(text) is None:
-        return None
-    return SweepSpec(grid=grid, ranges=ranges, trials=trials)
+    trials = None
+    if ranges:
+        budget = _BUDGET.search(text)
+        if budget is None and _SEARCH_WORDS.search(text) is None:
+            return None
+        if budget is not None:
+            trials = int(budget.group("n"))
+            used.append(budget.span())
+    objective = _objective(text)
+    if objective is not None:
+        used.append(objective[1])
+    rest = text
+    for start, end in used:
+        rest = rest[:start] + " " * (end - start) + rest[end:]
+    spec = SweepSpec(grid=grid, ranges=ranges, trials=trials, objective=objective[0] if objective else None)
+    return spec, rest
 
 
-def wants_sweep(text: str) -> bool:
-    try:
-        return parse_sweep(text) is not None
-    except SweepRefusal:
-        return True
+def parse_sweep(text: str) -> SweepSpec | None:
+    """The sweep a message asks for, unchecked; None when it asks for none."""
+    found = read_sweep(text)
+    return found[0] if found else None

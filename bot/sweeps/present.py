@@ -10,7 +10,7 @@ from bot.conversation.answers import duration_text
 from bot.i18n import t
 from bot.present.runs import percent, reason, status_label
 from bot.storage import RunStatus, SweepStatus
-from bot.sweeps.spec import SweepRefusal, SweepSpec
+from bot.sweeps.spec import OBJECTIVES, SweepRefusal, SweepSpec, maximised, objectives_of
 from bot.sweeps.views import SweepView, TrialView
 from training.config import TrainingConfig
 
@@ -21,12 +21,17 @@ def values_text(language: str, params: dict[str, Any]) -> str:
     )
 
 
-def metric_text(value: float | None) -> str:
-    return "–" if value is None else percent(value)
+def metric_text(value: float | None, objective: str | None = None) -> str:
+    """A trial's figure: a percentage for accuracy and mAP, a plain number for a loss."""
+    if value is None:
+        return "–"
+    found = OBJECTIVES.get(objective or "")
+    return percent(value) if found is None or found.fraction else f"{value:.4g}"
 
 
 def objective_text(language: str, objective: str) -> str:
-    return t(language, f"sweep_objective_{objective}")
+    """The objective in words; a name the bot does not know (a model's answer) as it came."""
+    return t(language, f"sweep_objective_{objective}") if objective in OBJECTIVES else objective
 
 
 def proposal(
@@ -66,9 +71,9 @@ def proposal(
     ]
     for number, params in enumerate(spec.grid_points() if spec.kind == "grid" else []):
         lines.append(t(language, "sweep_trial_line", number=number + 1, values=values_text(language, params)))
-    lines.append(
-        t(language, "sweep_objective", objective=objective_text(language, spec.objective), parallel=parallel)
-    )
+    objective = spec.objective or ""
+    line = "sweep_objective" if maximised(objective) else "sweep_objective_min"
+    lines.append(t(language, line, objective=objective_text(language, objective), parallel=parallel))
     if total_seconds is None:
         lines.append(t(language, "sweep_no_estimate"))
     else:
@@ -116,7 +121,7 @@ def table(language: str, sweep: SweepView) -> str:
                 status=_row_status(language, trial),
                 epoch=run.current_epoch if run else 0,
                 epochs=run.total_epochs if run else 0,
-                metric=metric_text(trial.value),
+                metric=metric_text(trial.value, sweep.objective),
             )
         )
     return "\n".join(lines)
@@ -136,19 +141,20 @@ def result(language: str, sweep: SweepView) -> str:
         values=values_text(language, best.params),
         run_id=best.run.id,
         objective=objective_text(language, sweep.objective),
-        value=metric_text(best.value),
+        value=metric_text(best.value, sweep.objective),
     )
 
 
 def list_line(language: str, sweep: SweepView) -> str:
     best = sweep.best
+    shown = metric_text(best.value if best else None, sweep.objective)
     return t(
         language,
         "sweep_list_line",
         id=sweep.id,
         status=t(language, f"sweep_status_{sweep.status.value}"),
         count=sweep.trials_budget,
-        best=metric_text(best.value if best else None) + (f" (#{best.run.id})" if best and best.run else ""),
+        best=shown + (f" (#{best.run.id})" if best and best.run else ""),
     )
 
 
@@ -161,6 +167,12 @@ def list_lines(language: str, sweeps: list[SweepView]) -> list[str]:
 
 def refusal(language: str, refused: SweepRefusal) -> str:
     values = dict(refused.values)
+    if "objective" in values:
+        values["objective"] = objective_text(language, str(values["objective"]))
+    if "task" in values:
+        task = str(values["task"])
+        values["available"] = ", ".join(objective_text(language, name) for name in objectives_of(task))
+        values["task"] = msg.format_value(language, "task", task)
     if "field" in values:
         values["field"] = msg.label(language, str(values["field"]))
     for end in ("low", "high", "value"):

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from pydantic import BaseModel, Field
 
@@ -15,7 +15,25 @@ from training.config import FIELD_SPECS, NUMERIC_FIELDS, FieldError, field_bound
 
 # the settings a sweep may vary; the others (the dataset, its classes, the GPUs, the task) stay the same
 VARIABLE_FIELDS = ("learning_rate", "batch_size", "image_size", "epochs", "model", "early_stopping_patience")
-# the headline metric a sweep maximises, per task (a config without a task is a classification)
+
+
+class Objective(NamedTuple):
+    """A figure the trainer's epoch events carry (training/events.py EpochEvent) that a sweep may pick
+    its best trial by: the task whose runs report it, whether higher is better and whether it is a
+    fraction (shown as a percentage)."""
+
+    task: str
+    maximise: bool = True
+    fraction: bool = True
+
+
+OBJECTIVES: dict[str, Objective] = {
+    "val_acc": Objective("classification"),
+    "val_loss": Objective("classification", maximise=False, fraction=False),
+    "val_map50": Objective("detection"),
+    "val_map": Objective("detection"),
+}
+# the headline metric, per task, when the person names none (a config without a task is a classification)
 OBJECTIVE_BY_TASK = {"classification": "val_acc", "detection": "val_map50"}
 
 
@@ -40,7 +58,7 @@ class SweepSpec(BaseModel):
     grid: dict[str, list[Any]] = Field(default_factory=dict)
     ranges: dict[str, SearchRange] = Field(default_factory=dict)
     trials: int | None = None  # a search's budget; a grid has one trial per combination
-    objective: str = "val_acc"
+    objective: str | None = None  # one of OBJECTIVES; None: the task's headline (`checked` fills it in)
 
     @property
     def kind(self) -> Literal["grid", "search"]:
@@ -60,12 +78,22 @@ class SweepSpec(BaseModel):
         return [dict(zip(names, combo, strict=True)) for combo in itertools.product(*self.grid.values())]
 
 
-def objective_for(config: dict[str, Any]) -> str:
-    return OBJECTIVE_BY_TASK.get(str(config.get("task") or "classification"), "val_acc")
+def maximised(objective: str | None) -> bool:
+    """Higher is better for this objective (accuracy, mAP; every headline, None's); lower for a loss."""
+    found = OBJECTIVES.get(objective or "")
+    return found is None or found.maximise
 
 
-def checked(spec: SweepSpec, max_trials: int) -> SweepSpec:
-    """The spec with its values validated as the trainer would; raises SweepRefusal."""
+def objectives_of(task: str) -> list[str]:
+    return [name for name, objective in OBJECTIVES.items() if objective.task == task]
+
+
+def checked(spec: SweepSpec, max_trials: int, task: str = "classification") -> SweepSpec:
+    """The spec with its values validated as the trainer would and its objective one that `task`'s runs
+    report (the task's headline when none was named); raises SweepRefusal."""
+    objective = spec.objective or OBJECTIVE_BY_TASK.get(task, "val_acc")
+    if objective not in objectives_of(task):
+        raise SweepRefusal("objective_not_reported", objective=objective, task=task)
     for name in spec.fields:
         if name not in VARIABLE_FIELDS:
             raise SweepRefusal("cannot_vary", field=name)
@@ -88,7 +116,7 @@ def checked(spec: SweepSpec, max_trials: int) -> SweepSpec:
             _valid(name, NUMERIC_FIELDS[name](end))
     if spec.ranges and not spec.trials:
         raise SweepRefusal("no_budget")
-    result = spec.model_copy(update={"grid": grid})
+    result = spec.model_copy(update={"grid": grid, "objective": objective})
     count = result.trial_count()
     if count > max_trials:
         raise SweepRefusal("too_many_trials", count=count, limit=max_trials)

@@ -11,7 +11,7 @@ from optuna.storages import JournalStorage
 from optuna.storages.journal import JournalFileBackend
 from optuna.trial import TrialState
 
-from bot.sweeps.spec import SweepSpec
+from bot.sweeps.spec import SweepSpec, maximised
 from training.config import NUMERIC_FIELDS
 
 JOURNAL_FILE = "optuna.journal"
@@ -25,11 +25,12 @@ class SearchStudy:
         folder.mkdir(parents=True, exist_ok=True)
         storage = JournalStorage(JournalFileBackend(str(folder / JOURNAL_FILE)))
         self._spec = spec
-        # a trial is compared with the others from its second epoch on, once `startup_trials` have ended
+        # a trial is compared with the others from its second epoch on, once `startup_trials` have ended;
+        # the pruner compares in the study's direction (a loss is minimised)
         self._study = optuna.create_study(
             study_name=f"sweep-{sweep_id}",
             storage=storage,
-            direction="maximize",
+            direction="maximize" if maximised(spec.objective) else "minimize",
             sampler=optuna.samplers.TPESampler(seed=sweep_id, n_startup_trials=startup_trials),
             pruner=optuna.pruners.MedianPruner(n_startup_trials=startup_trials, n_warmup_steps=1),
             load_if_exists=True,

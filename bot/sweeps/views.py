@@ -7,7 +7,7 @@ from typing import Any
 
 from bot.runs.views import RunView
 from bot.storage import RunStatus, SweepStatus
-from bot.sweeps.spec import SweepSpec
+from bot.sweeps.spec import SweepSpec, maximised
 
 
 @dataclass(frozen=True)
@@ -57,11 +57,13 @@ class SweepView:
     def best(self) -> TrialView | None:
         scored = [trial for trial in self.trials if trial.value is not None and not trial.pruned]
         finished = [t for t in scored if t.run is not None and t.run.status == RunStatus.COMPLETED]
-        return max(finished or scored, key=lambda trial: trial.value or 0.0, default=None)
+        pick = max if maximised(self.objective) else min  # a loss is best when lowest
+        return pick(finished or scored, key=lambda trial: trial.value or 0.0, default=None)
 
 
 def objective_value(run: RunView, objective: str) -> float | None:
-    """A trial's figure: the run's best of the objective when it has one, else its latest epoch's."""
+    """A trial's figure: the run's best of the objective when it tracks one (accuracy, mAP), else its
+    latest epoch's (a loss)."""
     metrics = run.metrics
     for key in (f"best_{objective}", objective):
         value = metrics.get(key)
