@@ -146,7 +146,7 @@ def test_only_owner_or_admin_can_stop_and_a_stopped_run_resumes(
 
     assert "--resume" in seen_by_trainer(manager, resumed.id)["argv"]
     assert epochs_recorded(db, resumed.id) == list(range(stopped.current_epoch + 1, 41))
-    assert done.current_epoch == 40 and done.artifacts["model"].endswith("model.safetensors")
+    assert done.current_epoch == 40 and done.figures.artifacts["model"].endswith("model.safetensors")
     with db.session() as session:
         assert session.get_one(TrainingRun, resumed.id).resume_of == running.id
     with pytest.raises(InvalidRunState):

@@ -16,7 +16,6 @@ import threading
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
@@ -299,11 +298,11 @@ class RunManager:
     def _pick_gpu(self, in_use: list[str | None], count: int) -> str | None:
         return None if self._launcher.schedules_itself else self._gpus.pick(in_use, count)
 
-    def _weight(self, config: dict[str, Any]) -> int:
+    def _weight(self, config: TrainingConfig) -> int:
         """The slots a run holds: with one run per GPU (no MAX_CONCURRENT_RUNS), one per GPU it uses."""
         if self._launcher.schedules_itself or self._settings.max_concurrent_runs:
             return 1
-        return max(1, min(_gpus_of(config), len(self._gpus.indices)))
+        return max(1, min(config.gpus, len(self._gpus.indices)))
 
     def _fill_slots(self) -> None:
         """Start queued runs, oldest first, while fewer than the allowed number are running. A run whose
@@ -544,10 +543,6 @@ class RunManager:
         for run in self.active_runs():
             if run.status == RunStatus.QUEUED:
                 self._publisher.publish(RunUpdate(run))
-
-
-def _gpus_of(config: dict[str, Any]) -> int:
-    return int(config.get("gpus", 1))
 
 
 def _job_name(job: Job) -> str:
