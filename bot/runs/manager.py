@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
 
+from bot.policy import Policy
 from bot.runs.advice import failure_code, launch_failure_code, launch_failure_detail
 from bot.runs.backends import make_launcher
 from bot.runs.cpus import CpuInventory, Share, affinity_of
@@ -63,9 +64,13 @@ class RunManager:
         gpus: GpuInventory | None = None,
         launcher: Launcher | None = None,
         cpus: CpuInventory | None = None,
+        policy: Policy | None = None,
     ) -> None:
+        """`policy` decides who may stop, resume or cancel a run (its owner or an admin); the front ends
+        share theirs (Actions.compose), else one from `settings`."""
         self._store = RunStore(db, settings.output_root)
         self._settings = settings
+        self._policy = policy or Policy(settings)
         self._command = list(trainer_command or [sys.executable, "-m", TRAINER_MODULE])
         self._cache_dir = (
             settings.decoded_cache_dir or settings.output_root / DECODED_CACHE_FOLDER
@@ -168,9 +173,6 @@ class RunManager:
         with self._lock:
             held = list(self._cpu_shares.values())
         return self._cpus.for_helper(held)
-
-    def can_manage(self, run: RunView, user_id: str) -> bool:
-        return user_id == run.requested_by or user_id in self._settings.admin_user_ids
 
     # starting
 
@@ -528,7 +530,7 @@ class RunManager:
 
     def _managed_view(self, run_id: int, user_id: str) -> RunView:
         run = self.get(run_id)
-        if not self.can_manage(run, user_id):
+        if not self._policy.is_owner_or_admin(user_id, run):
             raise NotAllowed("not_allowed", run_id=run_id)
         return run
 
