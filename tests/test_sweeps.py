@@ -91,12 +91,12 @@ def test_a_grid_of_three_learning_rates_runs_two_at_a_time_and_names_the_best(
         bot.close()
 
     runs = sweep_runs(db, sweep.id)
-    assert sorted(run.config.learning_rate for run in runs) == [1e-3, 3e-3, 1e-2]
+    assert sorted(run.config["learning_rate"] for run in runs) == [1e-3, 3e-3, 1e-2]
     assert all(run.status == RunStatus.COMPLETED for run in runs)
     assert most_at_once(runs) == 2
     # the best is the run whose own accuracy is highest
     best_run = max(runs, key=lambda run: run.metrics["best_val_acc"])
-    assert view.best_run_id == best_run.id and best_run.config.learning_rate == 1e-2
+    assert view.best_run_id == best_run.id and best_run.config["learning_rate"] == 1e-2
     assert view.best is not None and view.best.value == best_run.metrics["best_val_acc"]
     assert [trial.params for trial in view.trials] == [
         {"learning_rate": 1e-3},
@@ -154,7 +154,7 @@ def test_a_restart_mid_sweep_finishes_it_with_no_trial_run_twice(tmp_path: Path,
 
     runs = sweep_runs(sqlite_db, sweep.id)
     assert len(runs) == 3
-    assert sorted(run.config.learning_rate for run in runs) == [1e-3, 3e-3, 1e-2]
+    assert sorted(run.config["learning_rate"] for run in runs) == [1e-3, 3e-3, 1e-2]
     assert all(run.status == RunStatus.COMPLETED for run in runs)
     assert view.best is not None and view.best.params == {"learning_rate": 1e-2}
 
