@@ -65,10 +65,10 @@ def progress_line(run: RunView, language: str) -> str:
     says the run is finishing (test score, files, ONNX check) instead of the ETA."""
     shown = present.progress(run, language)
     finishing = run.status == RunStatus.RUNNING and not shown.state and run.progress >= 1.0
-    ready = present.images_ready((run.metrics or {}).get("data"), language)
+    ready = present.images_ready(run.figures.data, language)
     dropped = {ready if run.current_epoch else None}  # where the images came from: news only until epoch 1
     if finishing:
-        dropped.add(t(language, "fig_eta", time=present.duration(language, run.eta_seconds or 0)))
+        dropped.add(t(language, "fig_eta", time=present.duration(language, run.figures.eta_seconds or 0)))
     state = t(language, "console_finishing") if finishing else shown.state
     parts = [plain(shown.title)]
     parts += [part for part in (shown.bar, state and plain(state)) if part]

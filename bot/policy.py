@@ -6,7 +6,8 @@ commands, App Home, DMs, the console).
   (empty: everyone, everywhere). Admins are always on the user list.
 - A draft (a setup thread) is edited, started and cancelled by the person who opened it, or an admin.
 - Stop, resume, download, export and continue on a run need its owner or an admin; predict and download
-  also the members of the channel the run lives in.
+  also the members of the channel the run lives in. The run manager asks the same question
+  (`is_owner_or_admin`) of whoever it stops, resumes or cancels a run for.
 - A run is shown (list, status, App Home) to its owner, admins and the members of its channel.
 
 Each decision is None (allowed) or a `Refusal` with a reason code; the catalogue words it
@@ -18,10 +19,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
-from bot.runs import RunView
 from bot.settings import Settings
 from bot.sweeps.views import SweepView
+
+if TYPE_CHECKING:  # the run manager asks the policy too: bot.runs imports this module
+    from bot.runs import RunView
 
 
 class Action(StrEnum):

@@ -22,7 +22,7 @@ from bot.runs import InvalidRunState, RunNotFound, RunView
 from bot.settings import Settings
 from bot.slack.context import SlackContext
 from bot.storage import Database, RunStatus
-from tests.run_views import view
+from tests.run_views import METRICS, view
 from training.contract import CHECKPOINT_LAST_FILE, METRICS_FILE, MODEL_FILE, ONNX_FILE
 
 OWNER, ADMIN, OTHER, OUTSIDER, STRANGER = "UOWNER", "UADMIN", "UOTHER", "UOUTSIDER", "USTRANGER"
@@ -138,7 +138,7 @@ def finished_run(folder: Path, run_id: int, owner: str, channel: str, **changes:
         "slack_channel": channel,
         "slack_thread_ts": f"{run_id}.0",
         "output_dir": str(out),
-        "artifacts": {"model": str(out / MODEL_FILE)},
+        "metrics": {**METRICS, "artifacts": {"model": str(out / MODEL_FILE)}},
         "checkpoint_path": str(out / CHECKPOINT_LAST_FILE),
     }
     return view(id=run_id, **{**shown, **changes})

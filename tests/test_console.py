@@ -89,7 +89,7 @@ def test_conversation_then_start_trains_with_a_progress_bar(parts) -> None:  # t
     assert "█" * 20 + " 100%" in output and "Epoch 3/3" in output
     assert "Final validation accuracy: 100.0%" in output and "a 100%, b 100%" in output
     [run] = parts[2].recent_runs()
-    assert run.status == RunStatus.COMPLETED and run.config["epochs"] == 3
+    assert run.status == RunStatus.COMPLETED and run.config.epochs == 3
 
 
 def test_the_progress_line_carries_the_slack_messages_figures(parts) -> None:  # type: ignore[no-untyped-def]

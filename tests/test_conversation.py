@@ -11,6 +11,7 @@ from bot.conversation import ConversationService, Turn
 from bot.settings import Settings
 from bot.storage import ChatSession, Database, SessionState
 from tests.imagegen import make_image_folder
+from training.config import TrainingConfig
 
 
 @pytest.fixture
@@ -238,7 +239,7 @@ def test_a_continued_runs_summary_says_where_it_starts_from_and_nothing_else(
     service: ConversationService, data_root: Path, language: str
 ) -> None:
     first = say(service, "2 more epochs" if language == "en" else "2 에폭 더")
-    source = {"model": "resnet18", "dataset_path": str(data_root / "dogs"), "epochs": 5, "pretrained": True}
+    source = TrainingConfig(model="resnet18", dataset_path=str(data_root / "dogs"), epochs=5, pretrained=True)
     turn = service.continue_run(first.session_id, 3, source, 2, language)
     weights = next(line for line in turn.reply.splitlines() if "가중치" in line or "weights" in line)
     assert i18n.t(language, "summary_weights_continued") in weights

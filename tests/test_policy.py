@@ -246,7 +246,8 @@ def test_a_continue_is_checked_again_when_it_is_started(slack: Unit, module_tmp:
         where = Thread(TEAM, PRIVATE, thread)
         turn = actions.talk(Actor(user, PRIVATE), where, "resnet18 on pets, 2 epochs")
         assert not isinstance(turn, Refusal)
-        config = {**actions.runs.get(FINISHED).config, "dataset_path": str(module_tmp / "data" / "pets")}
+        pets = str(module_tmp / "data" / "pets")
+        config = actions.runs.get(FINISHED).config.model_copy(update={"dataset_path": pets})
         assert actions.conversation.continue_run(turn.session_id, FINISHED, config, 1, "en").complete
         started = actions.typed_start(Actor(user, PRIVATE), where, "start", None)
         if user == OTHER:

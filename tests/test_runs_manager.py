@@ -15,10 +15,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from bot.policy import Policy
 from bot.runs import InvalidRunState, NotAllowed, RunManager, RunNotFound
 from bot.runs.follower import EventTail, RunFollower
 from bot.runs.process import TrainerProcess
 from bot.settings import Settings
+from bot.slack import render
 from bot.storage import Database, RunEpoch, RunStatus, TrainingRun
 from tests.runs_support import Recorder, fake_command, make_request, make_settings, managers
 from tests.waiting import process_gone, wait_until
@@ -146,7 +148,7 @@ def test_only_owner_or_admin_can_stop_and_a_stopped_run_resumes(
 
     assert "--resume" in seen_by_trainer(manager, resumed.id)["argv"]
     assert epochs_recorded(db, resumed.id) == list(range(stopped.current_epoch + 1, 41))
-    assert done.current_epoch == 40 and done.artifacts["model"].endswith("model.safetensors")
+    assert done.current_epoch == 40 and done.figures.artifacts["model"].endswith("model.safetensors")
     with db.session() as session:
         assert session.get_one(TrainingRun, resumed.id).resume_of == running.id
     with pytest.raises(InvalidRunState):
@@ -305,6 +307,46 @@ def test_a_trainer_that_died_while_the_bot_was_down_is_interrupted(tmp_path: Pat
         assert epochs_recorded(db, run.id) == list(range(1, interrupted.current_epoch + 1))
         # the queued run is picked up again by the new manager
         wait_until(status_is(second, queued.id, RunStatus.COMPLETED))
+
+
+def test_who_may_stop_or_cancel_a_run_is_the_policys_decision(tmp_path: Path, started) -> None:
+    """The manager asks the policy it is given: the console's local user, an admin of the console's
+    policy, may cancel anyone's run there; a manager with the settings' own policy refuses them."""
+    settings = make_settings(tmp_path)
+    console = started(settings, policy=Policy(settings, admins=frozenset({"ULOCAL"})))
+    later = datetime.now(UTC) + timedelta(hours=5)
+    theirs = console.schedule(make_request("theirs", epochs=1), later)
+    with pytest.raises(NotAllowed) as refused:
+        started(settings).cancel_scheduled(theirs.id, "ULOCAL")
+    assert refused.value.code == "not_allowed" and refused.value.values == {"run_id": theirs.id}
+    with pytest.raises(NotAllowed):
+        console.stop(theirs.id, "USTRANGER")
+    assert console.stop(theirs.id, "ULOCAL").status == RunStatus.STOPPED
+
+
+def test_a_stored_row_that_no_longer_validates_still_lists_and_renders(
+    tmp_path: Path, started, db: Database
+) -> None:
+    """Rows are validated when written; one written before (or by hand) is still read: its values of the
+    right type as stored (a stray model name shown escaped), the rest defaults; never a crash."""
+    odd = {"model": "<!channel>", "epochs": 0, "gpus": "two", "task": "detection"}
+    with db.session() as session:
+        session.add(TrainingRun(config={}, status=RunStatus.COMPLETED, start_key="old-empty"))
+        session.add(TrainingRun(config=odd, status=RunStatus.STOPPED, start_key="old-odd", total_epochs=5))
+    manager = started(make_settings(tmp_path))
+
+    empty, stray = sorted(manager.recent_runs(), key=lambda run: run.id)
+    assert empty.model == "resnet50" and empty.task == "classification"
+    assert empty.config.model_fields_set == set()  # nothing was stored
+    assert stray.detects and stray.config.gpus == 1 and stray.config.image_size == 640  # a detector's default
+    kept = stray.config.model_dump(exclude_unset=True)
+    assert kept == {"model": "<!channel>", "epochs": 0, "task": "detection"}
+    for run in (empty, stray):
+        messages = (render.progress_message(run, "en"), render.ending_message(run, "en"))
+        blocks = [block.to_dict() for message in messages for block in message.blocks]
+        shown = json.dumps([render.home_view("en", [run], [], "now"), *blocks])
+        assert f"#{run.id}" in shown and "<!channel>" not in shown
+    assert "&lt;!channel&gt;" in shown
 
 
 def test_a_scheduled_run_survives_a_restart_and_fires(tmp_path: Path, db: Database) -> None:

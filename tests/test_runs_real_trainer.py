@@ -33,8 +33,8 @@ def test_a_tiny_real_training_run_is_followed_to_completion(tmp_path: Path) -> N
 
     assert done.status == RunStatus.COMPLETED, done.error_message
     assert done.current_epoch == 2 and done.progress == 1.0
-    assert 0.0 <= (done.best_val_acc or 0.0) <= 1.0
-    assert Path(done.artifacts["model"]).is_file()
+    assert 0.0 <= (done.summary.best_val_acc or 0.0) <= 1.0
+    assert Path(done.figures.artifacts["model"]).is_file()
     # the first run on this dataset decoded its images into the shared cache under OUTPUT_ROOT
     assert done.metrics["data"]["images_from"] == "cache_built" and done.metrics["data"]["images"] == 24
     assert Path(done.metrics["data"]["cache_dir"]).parent == Path(done.output_dir).parent

@@ -83,7 +83,7 @@ def test_a_real_trainer_runs_as_a_slurm_job_to_completion(
 
     assert done.status == RunStatus.COMPLETED, done.error_message
     wait_until(lambda: job_state(slurm, done.job_id) == "COMPLETED", timeout=30)  # the trainer exited 0
-    assert Path(done.artifacts["model"]).is_file()
+    assert Path(done.figures.artifacts["model"]).is_file()
     assert (Path(done.output_dir or "") / "job.sh").read_text().count("--config") == 1
     with db.session() as session:
         epochs = session.scalars(select(RunEpoch.epoch).where(RunEpoch.run_id == run.id))
@@ -116,7 +116,7 @@ def test_a_detection_run_trains_as_a_slurm_job(
     assert done.status == RunStatus.COMPLETED, done.error_message
     assert done.job_id is not None and done.task == "detection"
     assert done.summary.final.val_map50 is not None
-    assert Path(done.artifacts["val_predictions"]).is_file()
+    assert Path(done.figures.artifacts["val_predictions"]).is_file()
 
 
 def test_a_full_node_shows_slurms_reason_and_position_and_stop_works_queued_or_running(

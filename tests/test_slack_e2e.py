@@ -86,7 +86,7 @@ def test_happy_path_from_train_to_uploaded_model(slack: SlackHarness) -> None:
 
     runs = slack.runs.recent_runs()
     assert len(runs) == 1 and runs[0].status == RunStatus.COMPLETED and runs[0].requested_by == OWNER
-    assert runs[0].config["batch_size"] == 16
+    assert runs[0].config.batch_size == 16
     assert (
         len(
             [

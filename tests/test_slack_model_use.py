@@ -115,7 +115,7 @@ def test_val_images_posted_in_the_thread_get_the_trainers_own_top1(finished: Fin
     assert answers == trainers_own_top1(str(finished.run.output_dir), [path for path, _ in val])
     classes = sorted(p.name for p in finished.data.iterdir())
     accuracy = sum(answers[path.name] == classes[label] for path, label in val) / len(val)
-    assert accuracy == pytest.approx(finished.run.best_val_acc)  # the model's own val accuracy
+    assert accuracy == pytest.approx(finished.run.summary.best_val_acc)  # the model's own val accuracy
     assert len(re.findall(r"\*[^*]+\* [\d.]+%", reply.text)) == 3 * len(val)  # the top 3 of each
     if not TORCH_BEFORE:  # run alone, this test process is the bot: predicting imported no torch
         assert "torch" not in sys.modules
@@ -245,10 +245,8 @@ def test_more_epochs_continues_the_run_from_its_last_checkpoint(finished: Finish
         what="the continued run to end",
     )
     assert run.status == RunStatus.COMPLETED and run.continues_run_id == source.id
-    assert run.config["epochs"] == 2 and run.total_epochs == 2 and run.current_epoch == 2
-    assert {k: v for k, v in run.config.items() if k != "epochs"} == {
-        k: v for k, v in source.config.items() if k != "epochs"
-    }
+    assert run.config.epochs == 2 and run.total_epochs == 2 and run.current_epoch == 2
+    assert run.config.model_dump(exclude={"epochs"}) == source.config.model_dump(exclude={"epochs"})
     start = torch.load(Path(str(run.output_dir)) / "init_weights.pt", weights_only=True)
     last = torch.load(Path(str(source.output_dir)) / "checkpoint_last.pt", weights_only=False)["model"]
     assert start.keys() == last.keys() and all(torch.equal(start[k], last[k]) for k in last)

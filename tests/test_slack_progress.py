@@ -88,7 +88,7 @@ def test_bursts_are_coalesced_and_the_final_state_is_always_shown(publisher, tmp
         publisher.on_update(RunUpdate(dataclasses.replace(running, progress=step / 1000), tick))
     done = dataclasses.replace(
         running, status=RunStatus.COMPLETED, progress=1.0, current_epoch=5,
-        artifacts={"model": str(model), "curves": str(curves)},
+        metrics={"artifacts": {"model": str(model), "curves": str(curves)}},
     )  # fmt: skip
     final = DoneEvent(epochs_completed=5, final={"val_acc": 0.75, "val_loss": 0.5}, best_val_acc=0.8,
                       best_epoch=4, per_class_acc={"cat": 0.5, "dog": 1.0},

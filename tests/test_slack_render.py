@@ -108,7 +108,8 @@ def test_preparing_phase_shows_decode_progress() -> None:
 
 
 def test_finished_runs_offer_download_or_resume() -> None:
-    done = view(status=RunStatus.COMPLETED, completed_at=NOW, artifacts={"model": "/out/7/model.safetensors"})
+    model = {"artifacts": {"model": "/out/7/model.safetensors"}}
+    done = view(status=RunStatus.COMPLETED, completed_at=NOW, metrics=model)
     dicts = valid_dicts(render.progress_message(done, "en"))
     assert (
         "100%" in text_of(dicts) and "ETA" not in text_of(dicts) and buttons(dicts) == {"train_download": "7"}
@@ -150,7 +151,8 @@ def test_long_texts_are_clipped_to_slacks_limits() -> None:
 
 def test_completion_and_ending_texts() -> None:
     metrics = {"final": {"val_acc": 0.9, "val_loss": 0.25, "train_loss": 0.2},
-               "per_class_acc": {"cat": 1.0, "dog": 0.8}, "test": {"acc": 0.85, "loss": 0.3}}  # fmt: skip
+               "per_class_acc": {"cat": 1.0, "dog": 0.8}, "test": {"acc": 0.85, "loss": 0.3},
+               "best_val_acc": 0.7}  # fmt: skip
     done = view(status=RunStatus.COMPLETED, current_epoch=10, metrics=metrics)
     text = render.completion_text(done, "en")
     assert "*90.0%* (best 70.0%)" in text and "0.2500" in text and "cat 100%, dog 80%" in text
@@ -164,7 +166,8 @@ def test_completion_and_ending_texts() -> None:
 
 
 def test_app_home_lists_the_users_runs_with_buttons_and_the_queue() -> None:
-    own = [view(), view(id=5, status=RunStatus.COMPLETED, artifacts={"model": "/m"}, best_val_acc=0.9)]
+    finished = {"artifacts": {"model": "/m"}, "best_val_acc": 0.9}
+    own = [view(), view(id=5, status=RunStatus.COMPLETED, metrics=finished)]
     queued = view(id=9, status=RunStatus.QUEUED, queue_position=1, requested_by="UOTHER")
     home = render.home_view("en", own, [own[0], queued], "2026-01-01 12:00 UTC")
     assert home["type"] == "home" and len(home["blocks"]) <= 100

@@ -77,7 +77,7 @@ def test_three_learning_rates_fill_one_table_and_the_best_is_handed_back(slack: 
     runs = [trial.run for trial in sweep.trials if trial.run is not None]
     assert len(runs) == 3 and all(run.status == RunStatus.COMPLETED for run in runs)
     best = max(runs, key=lambda run: run.metrics["best_val_acc"])
-    assert best.config["learning_rate"] == 1e-2
+    assert best.config.learning_rate == 1e-2
     assert f"run #{best.id}" in result.text and "learning rate 0.01" in result.text
     # the table, edited in place: one row per trial with its final figure, the best marked
     _final, rows = finished_table(slack, table)

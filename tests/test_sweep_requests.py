@@ -210,7 +210,7 @@ def test_a_korean_sweep_in_the_console(console_parts: tuple[Settings, Database, 
     assert "🏆 스윕 #1 완료. 최고: 시도 2 (학습률 0.01), 실행 #2, 검증 정확도 100.0%" in output
     assert "차트: " in output and "sweep.png" in output
     runs = console_parts[2].recent_runs()
-    assert sorted(run.config["learning_rate"] for run in runs) == [1e-3, 1e-2]
+    assert sorted(run.config.learning_rate for run in runs) == [1e-3, 1e-2]
     assert all(run.status == RunStatus.COMPLETED for run in runs)
     assert sweep_count(console_parts[1]) == 1  # the refusals stored nothing
     assert english_sentences(output) == []

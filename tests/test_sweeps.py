@@ -214,7 +214,7 @@ def test_a_real_trainer_sweep_reuses_the_decoded_cache_and_names_its_best(tmp_pa
     best = max(runs, key=lambda run: run.metrics["best_val_acc"])
     assert view.best is not None and view.best.value == best.metrics["best_val_acc"]
     winner = next(run for run in runs if run.id == view.best_run_id)
-    assert Path(winner.artifacts["model"]).is_file()
+    assert Path(winner.figures.artifacts["model"]).is_file()
 
 
 def test_stop_stops_the_running_trial_and_cancels_the_queued_and_resume_finishes_the_sweep(

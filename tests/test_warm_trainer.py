@@ -100,7 +100,7 @@ def test_a_run_is_handed_to_the_warm_spare_and_a_new_spare_follows(tmp_path: Pat
         assert done.status == RunStatus.COMPLETED, done.error_message
         out = Path(done.output_dir)
         assert run_pid(db, run.id) == spare and (out / WARM_PID_FILE).read_text().split()[0] == str(spare)
-        assert done.current_epoch == 2 and Path(done.artifacts["model"]).is_file()
+        assert done.current_epoch == 2 and Path(done.figures.artifacts["model"]).is_file()
         assert "decoding 15 train images" in (out / STDERR_FILE).read_text()  # its logs reach stderr.log
         assert len(wait_until(lambda: [pid for pid in spares() if pid != spare], timeout=10)) == 1
     assert spares() == []  # shutting the manager down ends the idle spare

@@ -95,9 +95,10 @@ class Actions:
     ) -> Actions:
         """The services every front end shares, on the composition root's one (migrated) database."""
         conversation = ConversationService(db, settings, parser_choice, anthropic_client)
-        runs = RunManager(db, settings, trainer_command=trainer_command)
+        policy = Policy(settings, membership, admins=admins)
+        runs = RunManager(db, settings, trainer_command=trainer_command, policy=policy)
         sweeps = SweepController(db, runs, settings)
-        return cls(settings, Policy(settings, membership, admins=admins), conversation, runs, sweeps=sweeps)
+        return cls(settings, policy, conversation, runs, sweeps=sweeps)
 
     def start_sweeps(self) -> None:
         """Go on with the sweeps a previous bot left running; after runs.start() (it re-attaches them)."""

@@ -26,8 +26,10 @@ from sqlalchemy import select
 from bot.conversation.datasets import list_datasets
 from bot.conversation.model_names import weights_source
 from bot.conversation.parsing import ThreadState
+from bot.runs.stored import RunMetrics, stored_config
 from bot.settings import Settings, nvidia_smi_gpus, visible_gpu_indices
 from bot.storage import Database, RunEpoch, RunStatus, TrainingRun
+from training.events import EpochRecord
 from training.hub import hub_reachable
 
 log = logging.getLogger(__name__)
@@ -202,9 +204,8 @@ def _slurm_node_gpus(settings: Settings) -> Callable[[], int]:
 
 
 # --- throughput history ------------------------------------------------------------------------------------
-def _images_per_epoch(metrics: dict[str, Any]) -> int:
-    counts = metrics.get("counts") or {}
-    return int(counts.get("train", 0)) + int(counts.get("val", 0))
+def _epoch_seconds(epoch: RunEpoch) -> float:
+    return EpochRecord.model_validate(epoch.metrics).epoch_seconds or 0.0
 
 
 def measured_throughput(db: Database, model: str, image_size: int, device: str) -> Throughput | None:
@@ -223,22 +224,20 @@ def measured_throughput(db: Database, model: str, image_size: int, device: str) 
         overheads: list[float] = []  # seconds outside the epochs, per finished run
         runs = 0
         for row in rows:
-            config, metrics = row.config or {}, row.metrics or {}
-            if config.get("model") != model or not str(metrics.get("device", "")).startswith(device):
+            config, metrics = stored_config(row.config), RunMetrics.of(row.metrics)
+            if config.model != model or not metrics.device.startswith(device):
                 continue
-            images = _images_per_epoch(metrics)
+            images = metrics.counts.get("train", 0) + metrics.counts.get("val", 0)
             epochs = session.scalars(select(RunEpoch).where(RunEpoch.run_id == row.id)).all()
-            seconds = [
-                float(e.metrics.get("epoch_seconds", 0)) for e in epochs if e.epoch > 1 or len(epochs) == 1
-            ]
+            seconds = [_epoch_seconds(e) for e in epochs if e.epoch > 1 or len(epochs) == 1]
             seconds = [value for value in seconds if value > 0]
             if images <= 0 or not seconds:
                 continue
             runs += 1
-            samples += [(int(config.get("image_size", image_size)), value / images) for value in seconds]
+            samples += [(config.image_size, value / images) for value in seconds]
             if row.status == RunStatus.COMPLETED and row.started_at and row.completed_at:
                 wall = (row.completed_at - row.started_at).total_seconds()
-                trained = sum(float(e.metrics.get("epoch_seconds", 0)) for e in epochs)
+                trained = sum(_epoch_seconds(e) for e in epochs)
                 overheads.append(max(0.0, wall - trained))
             if runs >= HISTORY_RUNS:
                 break

@@ -44,7 +44,7 @@ from bot.storage import (
 )
 from bot.sweeps import present as sweep_words
 from bot.sweeps.spec import SweepRefusal, SweepSpec
-from training.config import FIELD_NAMES, TrainingConfig
+from training.config import TrainingConfig
 
 MAX_STORED_MESSAGES = 200
 MAX_MESSAGE_CHARS = 2000  # longer messages are refused with a clear reply, never parsed
@@ -312,16 +312,12 @@ class ConversationService:
         return turn
 
     def continue_run(
-        self, session_id: int, run_id: int, run_config: dict[str, Any], epochs: int, language: str
+        self, session_id: int, run_id: int, run_config: TrainingConfig, epochs: int, language: str
     ) -> Turn:
         """A draft for a new run continuing run `run_id` (its last checkpoint) for `epochs` more epochs,
-        with that run's settings; the epochs are checked like typed ones. The user's message was already
-        stored by handle_message; this replaces the draft and records the continued run."""
-        draft = {
-            name: value
-            for name, value in run_config.items()
-            if name in FIELD_NAMES and name != "epochs" and value is not None
-        }
+        with the settings that run stored; the epochs are checked like typed ones. The user's message was
+        already stored by handle_message; this replaces the draft and records the continued run."""
+        draft = run_config.model_dump(mode="json", exclude_unset=True, exclude_none=True, exclude={"epochs"})
         parsed = ParseResult(updates={"epochs": epochs})
         result = step(draft, parsed, language=language, options=self._options, continues_run_id=run_id)
         result.reply = "\n".join([t(language, "continue_intro", run_id=run_id, epochs=epochs), result.reply])

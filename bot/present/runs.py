@@ -17,7 +17,7 @@ from bot.runs import RunError, RunView
 from bot.runs.advice import FAILURE_CODES
 from bot.storage import RunStatus
 from training.contract import ONNX_INSTALL
-from training.events import DoneEvent, EpochRecord, RunSummary
+from training.events import DataReport, DoneEvent, EpochRecord, PreparingEvent, RunSummary
 
 BAR_WIDTH = 20
 PER_CLASS_SHOWN = 12  # more classes: only the lowest accuracies are listed in the completion reply
@@ -106,23 +106,21 @@ def _bar_and_state(run: RunView, language: str) -> tuple[str | None, str | None]
         return None, t(language, "queue_position", position=run.queue_position)
     if run.status == RunStatus.PENDING and run.scheduled_for is not None:
         return None, t(language, "starts_at", at=clock(run.scheduled_for))
-    phase: dict[str, Any] | None = (run.metrics or {}).get("preparing")
-    if run.status == RunStatus.RUNNING and phase:
-        done, total = int(phase.get("done") or 0), int(phase.get("total") or 0)
-        return (progress_bar(done / total) if total > 0 else None), preparing(phase, language)
+    phase = run.figures.preparing
+    if run.status == RunStatus.RUNNING and phase is not None:
+        return (progress_bar(phase.done / phase.total) if phase.total > 0 else None), preparing(
+            phase, language
+        )
     return progress_bar(1.0 if run.status == RunStatus.COMPLETED else run.progress), None
 
 
-def preparing(phase: dict[str, Any], language: str) -> str | None:
+def preparing(phase: PreparingEvent, language: str) -> str:
     """The trainer's `preparing` phase in words: looking for weights, decoding images x/N, the cache."""
-    name, done, total = phase.get("phase"), int(phase.get("done") or 0), int(phase.get("total") or 0)
-    if name == "weights":
+    if phase.phase == "weights":
         return t(language, "preparing_weights")
-    if name not in ("decode", "cache"):
-        return None
-    if total <= 0:
-        return t(language, f"preparing_{name}_unknown", done=f"{done:,}")
-    return t(language, f"preparing_{name}", done=f"{done:,}", total=f"{total:,}")
+    if phase.total <= 0:
+        return t(language, f"preparing_{phase.phase}_unknown", done=f"{phase.done:,}")
+    return t(language, f"preparing_{phase.phase}", done=f"{phase.done:,}", total=f"{phase.total:,}")
 
 
 def figures(run: RunView, language: str, now: datetime | None = None) -> list[str]:
@@ -130,60 +128,57 @@ def figures(run: RunView, language: str, now: datetime | None = None) -> list[st
     if run.status in (RunStatus.QUEUED, RunStatus.PENDING):
         return []
     now = now or datetime.now(UTC)
-    metrics = run.metrics or {}
+    recorded = run.figures
     running = run.status == RunStatus.RUNNING
-    total = run.total_epochs or run.config.get("epochs") or 0
-    shown = [t(language, "fig_epoch", done=run.current_epoch, total=total)]
-    loss = metrics.get("running_loss", metrics.get("train_loss")) if running else metrics.get("train_loss")
+    shown = [t(language, "fig_epoch", done=run.current_epoch, total=run.total_epochs or run.config.epochs)]
+    latest = recorded.latest
+    loss = recorded.running_loss if running and recorded.running_loss is not None else latest.train_loss
     if loss is not None:
         shown.append(t(language, "fig_loss", loss=f"{loss:.4f}"))
-    latest = EpochRecord.model_validate(metrics)
     if latest.val_acc is not None:
         shown.append(t(language, "fig_val_acc", acc=percent(latest.val_acc)) + _best(run, language))
     if latest.val_map50 is not None:
-        best = run.summary.best_val_map50
+        best = recorded.summary.best_val_map50
         shown.append(
             t(language, "fig_val_map50", map=_ap(latest.val_map50))
             + (" " + t(language, "fig_best", best=_ap(best)) if best is not None else "")
         )
     if latest.val_map is not None:
         shown.append(t(language, "fig_val_map", map=_ap(latest.val_map)))
-    if run.images_per_sec and running:
-        shown.append(t(language, "fig_speed", rate=f"{run.images_per_sec:,.0f}"))
-    if running and (ready := images_ready(metrics.get("data"), language)):
+    if recorded.images_per_sec and running:
+        shown.append(t(language, "fig_speed", rate=f"{recorded.images_per_sec:,.0f}"))
+    if running and (ready := images_ready(recorded.data, language)):
         shown.append(ready)
     if run.started_at is not None:
         elapsed = ((run.completed_at or now) - _aware(run.started_at)).total_seconds()
         shown.append(t(language, "fig_elapsed", time=duration(language, elapsed)))
-    if run.eta_seconds is not None and running:
-        shown.append(t(language, "fig_eta", time=duration(language, run.eta_seconds)))
+    if recorded.eta_seconds is not None and running:
+        shown.append(t(language, "fig_eta", time=duration(language, recorded.eta_seconds)))
     return shown
 
 
-def images_ready(data: dict[str, Any] | None, language: str) -> str | None:
+def images_ready(data: DataReport | None, language: str) -> str | None:
     """Where the trainer got its images (the start event's `data`): the decoded cache, decoding, disk."""
-    if not data or data.get("images_from") not in ("cache_hit", "cache_built", "memory", "streaming"):
+    if data is None:
         return None
-    seconds = float(data.get("seconds") or 0.0)
     return t(
         language,
-        f"fig_images_{data['images_from']}",
-        images=f"{int(data.get('images') or 0):,}",
-        seconds=f"{seconds:.1f}" if seconds < 10 else f"{seconds:.0f}",
+        f"fig_images_{data.images_from}",
+        images=f"{data.images:,}",
+        seconds=f"{data.seconds:.1f}" if data.seconds < 10 else f"{data.seconds:.0f}",
     )
 
 
 def _best(run: RunView, language: str) -> str:
-    if run.best_val_acc is None:
-        return ""
-    return " " + t(language, "fig_best", best=percent(run.best_val_acc))
+    best = run.summary.best_val_acc
+    return "" if best is None else " " + t(language, "fig_best", best=percent(best))
 
 
 def warnings(run: RunView, language: str) -> list[str]:
     """The trainer's warnings (pretrained weights unavailable, unreadable images, imbalance...)."""
     shown = []
-    for warning in (run.metrics or {}).get("warnings", []):
-        code, message = str(warning.get("code", "")), str(warning.get("message", ""))
+    for warning in run.figures.warnings:
+        code, message = warning.code, warning.message
         if language == TRAINER_LANGUAGE and message:
             shown.append(f"⚠️ {message}")
         elif code in KNOWN_WARNINGS:
@@ -213,13 +208,12 @@ def completion(run: RunView, language: str, done: DoneEvent | None = None) -> li
     lines = [t(language, "done_head", id=run.id, model=run.model, epochs=run.current_epoch)]
     lines[0] += _continues(run, language, " ")
     if summary.early_stopped:
-        patience = run.config.get("early_stopping_patience")
         lines.append(
             t(
                 language,
                 "det_done_early_stop" if run.detects else "done_early_stop",
                 epoch=run.current_epoch,
-                patience=patience,
+                patience=run.config.early_stopping_patience,
                 best_epoch=summary.best_epoch,
             )
         )
@@ -363,8 +357,8 @@ def run_line(run: RunView, language: str) -> str:
     if run.status == RunStatus.PENDING and run.scheduled_for is not None:
         parts.append(t(language, "run_line_starts", at=clock(run.scheduled_for)))
     parts.insert(1, t(language, f"run_task_{run.task}"))
-    if run.best_val_acc is not None:
-        parts.append(t(language, "run_line_best", acc=percent(run.best_val_acc)))
+    if (best := run.summary.best_val_acc) is not None:
+        parts.append(t(language, "run_line_best", acc=percent(best)))
     if (best_map := run.summary.best_val_map50) is not None:
         parts.append(t(language, "run_line_best_map", map=_ap(best_map)))
     return " · ".join(parts)

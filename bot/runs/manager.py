@@ -16,11 +16,11 @@ import threading
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
 
+from bot.policy import Policy
 from bot.runs.advice import failure_code, launch_failure_code, launch_failure_detail
 from bot.runs.backends import make_launcher
 from bot.runs.cpus import CpuInventory, Share, affinity_of
@@ -64,9 +64,13 @@ class RunManager:
         gpus: GpuInventory | None = None,
         launcher: Launcher | None = None,
         cpus: CpuInventory | None = None,
+        policy: Policy | None = None,
     ) -> None:
+        """`policy` decides who may stop, resume or cancel a run (its owner or an admin); the front ends
+        share theirs (Actions.compose), else one from `settings`."""
         self._store = RunStore(db, settings.output_root)
         self._settings = settings
+        self._policy = policy or Policy(settings)
         self._command = list(trainer_command or [sys.executable, "-m", TRAINER_MODULE])
         self._cache_dir = (
             settings.decoded_cache_dir or settings.output_root / DECODED_CACHE_FOLDER
@@ -169,9 +173,6 @@ class RunManager:
         with self._lock:
             held = list(self._cpu_shares.values())
         return self._cpus.for_helper(held)
-
-    def can_manage(self, run: RunView, user_id: str) -> bool:
-        return user_id == run.requested_by or user_id in self._settings.admin_user_ids
 
     # starting
 
@@ -299,11 +300,11 @@ class RunManager:
     def _pick_gpu(self, in_use: list[str | None], count: int) -> str | None:
         return None if self._launcher.schedules_itself else self._gpus.pick(in_use, count)
 
-    def _weight(self, config: dict[str, Any]) -> int:
+    def _weight(self, config: TrainingConfig) -> int:
         """The slots a run holds: with one run per GPU (no MAX_CONCURRENT_RUNS), one per GPU it uses."""
         if self._launcher.schedules_itself or self._settings.max_concurrent_runs:
             return 1
-        return max(1, min(_gpus_of(config), len(self._gpus.indices)))
+        return max(1, min(config.gpus, len(self._gpus.indices)))
 
     def _fill_slots(self) -> None:
         """Start queued runs, oldest first, while fewer than the allowed number are running. A run whose
@@ -529,7 +530,7 @@ class RunManager:
 
     def _managed_view(self, run_id: int, user_id: str) -> RunView:
         run = self.get(run_id)
-        if not self.can_manage(run, user_id):
+        if not self._policy.is_owner_or_admin(user_id, run):
             raise NotAllowed("not_allowed", run_id=run_id)
         return run
 
@@ -544,10 +545,6 @@ class RunManager:
         for run in self.active_runs():
             if run.status == RunStatus.QUEUED:
                 self._publisher.publish(RunUpdate(run))
-
-
-def _gpus_of(config: dict[str, Any]) -> int:
-    return int(config.get("gpus", 1))
 
 
 def _job_name(job: Job) -> str:

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.runs.advice import failure_code
+from bot.runs.stored import RunMetrics
 from bot.storage import RunEpoch, RunStatus, TrainingRun
 from bot.storage.models import utcnow
 from training.events import (
@@ -50,12 +51,13 @@ def record_event(session: Session, row: TrainingRun, event: Event) -> None:
             row.progress = event.epoch / max(event.epochs, 1)
             metrics.update(epoch_metrics)
             if event.val_map50 is not None:  # the best mAP@.50 so far, shown beside the epoch's
-                metrics["best_val_map50"] = max(event.val_map50, metrics.get("best_val_map50") or 0.0)
+                best = RunMetrics.of(metrics).summary.best_val_map50
+                metrics["best_val_map50"] = max(event.val_map50, best or 0.0)
             _upsert_epoch(session, row.id, event.epoch, epoch_metrics)
         case WarningEvent():
             metrics["warnings"] = [
-                *metrics.get("warnings", []),
-                {"code": event.code, "message": event.message},
+                warning.model_dump(include={"code", "message"})
+                for warning in [*RunMetrics.of(metrics).warnings, event]
             ]
         case DoneEvent():
             metrics.update(event.model_dump(exclude=_NOT_METRICS | {"epochs_completed"}), eta_seconds=0.0)

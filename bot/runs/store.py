@@ -16,9 +16,11 @@ from sqlalchemy.orm import Session
 from bot.runs.errors import RunNotFound
 from bot.runs.launcher import JobState
 from bot.runs.record import record_event
+from bot.runs.stored import stored_config
 from bot.runs.views import RunView, StartRequest, as_utc, view_of
 from bot.storage import Database, RunStatus, Sweep, TrainingRun
 from bot.storage.models import utcnow
+from training.config import TrainingConfig
 from training.contract import CHECKPOINT_LAST_FILE
 from training.events import Event
 
@@ -165,7 +167,7 @@ class RunStore:
         """A pending run continuing `source`; it joins the queue once its checkpoint is in place."""
         with self._db.session() as session:
             row = TrainingRun(
-                config=source.config,
+                config=source.config.model_dump(mode="json", exclude_unset=True),
                 total_epochs=source.total_epochs,
                 current_epoch=source.current_epoch,
                 status=RunStatus.PENDING,
@@ -257,7 +259,7 @@ class RunStore:
         slots: int | None,
         holding: Collection[int],
         pick_gpu: Callable[[list[str | None], int], str | None],
-        weight: Callable[[dict[str, Any]], int] = lambda config: 1,
+        weight: Callable[[TrainingConfig], int] = lambda config: 1,
     ) -> list[Claim]:
         """Move queued runs, oldest first, to `running` while the slots they hold stay within `slots`
         (None: no limit). A run holds `weight(config)` slots (a run on N GPUs may hold N) from its claim
@@ -274,10 +276,11 @@ class RunStore:
                 )
             ).all()
             in_use: list[str | None] = [gpu for gpu, _ in held]
-            used = sum(weight(config or {}) for _, config in held)
+            used = sum(weight(stored_config(config)) for _, config in held)
             for run_id in _queue_order(session):
                 row = _row(session, run_id)
-                needs = weight(row.config or {})
+                config = stored_config(row.config)
+                needs = weight(config)
                 if not _fits(used, needs, slots):
                     break
                 # compare and set: a run another process claimed since the read above is left to it
@@ -291,7 +294,7 @@ class RunStore:
                     continue
                 session.refresh(row)
                 used += needs
-                gpu = pick_gpu(in_use, int((row.config or {}).get("gpus", 1)))
+                gpu = pick_gpu(in_use, config.gpus)
                 in_use.append(gpu)
                 row.started_at = utcnow()
                 row.gpu = gpu

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 from bot.runs.advice import last_line
+from bot.runs.stored import RunMetrics, stored_config
 from bot.storage import RunStatus, TrainingRun
 from training.config import TrainingConfig
 from training.contract import CHECKPOINT_LAST_FILE
@@ -32,11 +34,11 @@ class StartRequest:
 class RunView:
     id: int
     status: RunStatus
-    config: dict[str, Any]
+    config: TrainingConfig  # read with stored_config: an old row that no longer validates still reads
     progress: float
     current_epoch: int
     total_epochs: int
-    metrics: dict[str, Any]
+    metrics: dict[str, Any]  # as stored (bot/runs/record.py); read typed through `figures`
     error_message: str | None  # the failure's reason code (bot/runs/advice.py), not words
     output_dir: str | None
     queue_position: int | None
@@ -49,11 +51,7 @@ class RunView:
     completed_at: datetime | None
     scheduled_for: datetime | None
     checkpoint_path: str | None
-    artifacts: dict[str, str] = field(default_factory=dict)
     stalled: bool = False
-    images_per_sec: float | None = None
-    eta_seconds: float | None = None
-    best_val_acc: float | None = None
     session_id: int | None = None  # the conversation it was started from: its language words the messages
     error_line: str | None = None  # the trainer's own last error line (its words, English)
     job_id: str | None = None  # the scheduler's job id (Slurm backend)
@@ -65,13 +63,12 @@ class RunView:
 
     @property
     def model(self) -> str:
-        """The model's name (from the run's config)."""
-        return str(self.config.get("model") or "")
+        return self.config.model
 
     @property
     def task(self) -> str:
         """classification or detection (training/contract.py TASKS)."""
-        return str(self.config.get("task") or "classification")
+        return self.config.task
 
     @property
     def detects(self) -> bool:
@@ -79,14 +76,18 @@ class RunView:
 
     @property
     def score_threshold(self) -> float:
-        """A detection run's score threshold for predictions (the config's default when unset)."""
-        value = self.config.get("score_threshold")
-        return float(value if value is not None else TrainingConfig.model_fields["score_threshold"].default)
+        """A detection run's score threshold for predictions."""
+        return self.config.score_threshold
+
+    @cached_property
+    def figures(self) -> RunMetrics:
+        """The run's metrics, typed: the latest epoch, the results and bests, the live figures, files."""
+        return RunMetrics.of(self.metrics)
 
     @property
     def summary(self) -> RunSummary:
-        """The results the done event left in the run's metrics (empty before it completes)."""
-        return RunSummary.model_validate(self.metrics)
+        """The results the done event left in the run's metrics, with the bests tracked until then."""
+        return self.figures.summary
 
     @property
     def is_scheduled(self) -> bool:
@@ -125,17 +126,16 @@ def resumable_checkpoint(row: TrainingRun) -> str | None:
 def view_of(row: TrainingRun, queue_position: int | None = None) -> RunView:
     """`queue_position` is the run's place in the bot's own queue; a run the scheduler holds in its
     queue has the scheduler's position instead."""
-    metrics = dict(row.metrics or {})
     if row.job_id is not None:
         queue_position = row.backend_position
     return RunView(
         id=row.id,
         status=RunStatus(row.status),
-        config=dict(row.config or {}),
+        config=stored_config(row.config),
         progress=row.progress,
         current_epoch=row.current_epoch,
         total_epochs=row.total_epochs,
-        metrics=metrics,
+        metrics=dict(row.metrics or {}),
         error_message=row.error_message,
         output_dir=row.output_dir,
         queue_position=queue_position if row.status == RunStatus.QUEUED else None,
@@ -148,11 +148,7 @@ def view_of(row: TrainingRun, queue_position: int | None = None) -> RunView:
         completed_at=as_utc(row.completed_at),
         scheduled_for=as_utc(row.scheduled_for),
         checkpoint_path=resumable_checkpoint(row),
-        artifacts=dict(metrics.get("artifacts") or {}),
         stalled=row.stalled,
-        images_per_sec=metrics.get("images_per_sec"),
-        eta_seconds=metrics.get("eta_seconds"),
-        best_val_acc=metrics.get("best_val_acc"),
         session_id=row.session_id,
         error_line=last_line(row.error_detail) if row.error_detail else None,
         job_id=row.job_id,

@@ -123,7 +123,7 @@ class ProgressPublisher:
 def upload_model(
     client: WebClient, view: RunView, channel: str, thread_ts: str, language: str, *, with_curves: bool
 ) -> bool:
-    artifacts = view.artifacts or {}
+    artifacts = view.figures.artifacts
     model = view.model
     files = (
         [(artifacts["model"], t(language, "file_model", id=view.id, model=model))]

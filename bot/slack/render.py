@@ -137,14 +137,13 @@ def progress_message(run: RunView, language: str, now: datetime | None = None) -
     buttons = run_buttons(run, language)
     if buttons:
         blocks.append(ActionsBlock(block_id="run_controls", elements=buttons))
-    total = run.total_epochs or run.config.get("epochs", "?")
     fallback = slack_text(
         language,
         "progress_fallback",
         id=run.id,
         status=present.status_label(language, run.status),
         done=run.current_epoch,
-        total=total,
+        total=run.total_epochs or run.config.epochs,
     )
     return Rendered(fallback, blocks)
 
@@ -163,7 +162,7 @@ def run_buttons(run: RunView, language: str) -> list[ButtonElement]:
             )
         ]
     buttons = []
-    if run.status == RunStatus.COMPLETED and run.artifacts.get("model"):
+    if run.status == RunStatus.COMPLETED and "model" in run.figures.artifacts:
         buttons.append(
             ButtonElement(
                 text=t(language, "button_download"), action_id=DOWNLOAD, value=value, style="primary"
@@ -200,7 +199,7 @@ def completion_message(run: RunView, language: str, done: DoneEvent | None = Non
     time is uploaded at once; otherwise the export runs then)."""
     text = completion_text(run, language, done)
     blocks: list[Block] = [SectionBlock(block_id="results", text=MarkdownTextObject(text=_clip(text)))]
-    if run.artifacts.get("model") or (done is not None and done.artifacts.get("model")):
+    if "model" in run.figures.artifacts or (done is not None and "model" in done.artifacts):
         button = ButtonElement(
             text=t(language, "button_export_onnx"), action_id=EXPORT_ONNX, value=str(run.id)
         )

@@ -25,7 +25,7 @@ from bot.sweeps import chart
 from bot.sweeps.spec import OBJECTIVE_BY_TASK, SweepSpec
 from bot.sweeps.views import SweepView, TrialView, objective_value
 from training.config import TrainingConfig
-from training.events import EpochEvent, ProgressEvent
+from training.events import EpochEvent, EpochRecord, ProgressEvent
 
 if TYPE_CHECKING:
     from bot.runs.manager import RunManager
@@ -405,8 +405,8 @@ class SweepController:
                 select(RunEpoch).where(RunEpoch.run_id.in_(runs)).order_by(RunEpoch.run_id, RunEpoch.epoch)
             ).all()
             for row in rows:
-                value = (row.metrics or {}).get(sweep.objective)
-                if isinstance(value, int | float):
+                value = getattr(EpochRecord.model_validate(row.metrics or {}), sweep.objective, None)
+                if value is not None:
                     found[runs[row.run_id]].append(float(value))
         return found
 

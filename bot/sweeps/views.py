@@ -64,12 +64,12 @@ class SweepView:
 def objective_value(run: RunView, objective: str) -> float | None:
     """A trial's figure: the run's best of the objective when it tracks one (accuracy, mAP), else its
     latest epoch's (a loss)."""
-    metrics = run.metrics
-    for key in (f"best_{objective}", objective):
-        value = metrics.get(key)
-        if isinstance(value, int | float):
+    figures = run.figures
+    for value in (
+        getattr(figures.summary, f"best_{objective}", None),
+        getattr(figures.latest, objective, None),
+        getattr(figures.summary.final, objective, None),
+    ):
+        if value is not None:
             return float(value)
-    final = metrics.get("final")
-    if isinstance(final, dict) and isinstance(final.get(objective), int | float):
-        return float(final[objective])
     return None
