@@ -43,7 +43,7 @@ def export_and_verify(
     import onnxruntime
 
     started = time.perf_counter()
-    model = copy.deepcopy(model).to("cpu", torch.float32).eval()
+    model = copy.deepcopy(model).to("cpu", torch.float32, memory_format=torch.contiguous_format).eval()  # type: ignore[call-overload]
     fixed = getattr(model.transform, "fixed_size", None) is not None
     path, temporary = out_dir / ONNX_FILE, out_dir / f"{ONNX_FILE}.tmp"
     side = preprocessing["image_size"]

@@ -62,7 +62,10 @@ def build(context: RunContext, options: RunOptions) -> DetectionRun:
     preparing.report("decode", total=len(plan.train) + len(plan.val))
     data = _images(plan, config.image_size, options, context.threads.decode)
 
-    model = info.model.to(device)
+    # on a GPU channels_last, the convolutions' layout under AMP, as for the classifier (torchvision's
+    # detection ops take either); the CPU keeps the layout its figures were measured with
+    layout = torch.channels_last if device.type == "cuda" else torch.contiguous_format
+    model = info.model.to(device, memory_format=layout)  # type: ignore[call-overload]
     # BatchNorm layers measured afresh before each evaluation from random init (with no momentum: the plain
     # mean over the batches); from pretrained weights their running averages serve as they are
     measured = batchnorm_momentum(model, None) if info.pretrained is None else []
