@@ -3,7 +3,9 @@
 (tests/detection_datasets.py's shapes, written in the layout the reference reads:
 `annotations/instances_{train,val}2017.json` above `train2017/` and `val2017/`), the same torchvision
 model from random init (no detector and no backbone weights), the same input side, batch size, epochs,
-device and data-loading workers. Each side keeps its own optimiser recipe: (a) its defaults, (b) the
+device, data-loading workers and compute threads (--threads: the trainer's flag, the reference's
+OMP_NUM_THREADS; by default the CPUs this process may use, torch's own default, which the trainer would
+lower under load). Each side keeps its own optimiser recipe: (a) its defaults, (b) the
 reference's SGD at its documented learning rate scaled to the batch (0.02 for 16 images).
 
 The reference is not part of the torchvision wheel and is never vendored here. Fetch the scripts of the
@@ -13,7 +15,7 @@ installed torchvision's version and pass their folder (they need pycocotools, in
     git clone --depth 1 --branch $TAG https://github.com/pytorch/vision /tmp/vision
     python benchmarks/vs_torchvision_detection.py --reference-dir /tmp/vision/references/detection
         [--model fasterrcnn_mobilenet_v3_large_320_fpn] [--images 64] [--image-size 320]
-        [--batch-size 4] [--epochs 3] [--device cpu] [--workers N] [--repeats 1]
+        [--batch-size 4] [--epochs 3] [--device cpu] [--workers N] [--threads N] [--repeats 1]
 
 Reported per side (best of the repeats; runs alternate a, b, a, b so background load hits both alike):
 - wall: the whole subprocess, start-up, data loading, every epoch's validation and checkpoints included;
@@ -70,11 +72,12 @@ def write_data(root: Path, images: int, side: int) -> Path:
     return root
 
 
-def run(command: list[str], cwd: Path, what: str) -> tuple[str, float]:
+def run(command: list[str], cwd: Path, what: str, env: dict[str, str] | None = None) -> tuple[str, float]:
     started = time.perf_counter()
     result = subprocess.run(
-        command, cwd=cwd, capture_output=True, text=True, check=False, stdin=subprocess.DEVNULL
-    )
+        command, cwd=cwd, capture_output=True, text=True, check=False, stdin=subprocess.DEVNULL,
+        env=os.environ | (env or {}),
+    )  # fmt: skip
     wall = time.perf_counter() - started
     if result.returncode != 0:
         raise SystemExit(
@@ -88,7 +91,8 @@ def run_ours(args: argparse.Namespace, data: Path, out: Path) -> dict[str, float
     command = [sys.executable, "-m", "training", "--task", "detection", "--data", str(data),
                "--model", args.model, "--no-pretrained", "--epochs", str(args.epochs),
                "--batch-size", str(args.batch_size), "--image-size", str(args.image_size),
-               "--device", args.device, "--workers", str(args.workers), "--seed", "0",
+               "--device", args.device, "--workers", str(args.workers), "--threads", str(args.threads),
+               "--seed", "0",
                "--no-onnx", "--out", str(out)]  # fmt: skip
     log, wall = run(command, REPO, "the trainer")
     events = [json.loads(line) for line in log.splitlines() if line.startswith("{")]
@@ -108,7 +112,9 @@ def run_reference(args: argparse.Namespace, data: Path, out: Path) -> dict[str, 
                "--model", args.model, "--device", args.device, "-b", str(args.batch_size),
                "--epochs", str(args.epochs), "-j", str(args.workers), "--lr", f"{lr:g}",
                "--output-dir", str(out), "--print-freq", "1000"]  # fmt: skip
-    log, wall = run(command, args.reference_dir, "the reference train.py")
+    log, wall = run(
+        command, args.reference_dir, "the reference train.py", {"OMP_NUM_THREADS": str(args.threads)}
+    )
     steps = {int(epoch): int(total) for epoch, total in REFERENCE_STEPS.findall(log)}
     epochs = [
         (steps[int(epoch)] * args.batch_size, steps[int(epoch)] * float(seconds))
@@ -137,13 +143,14 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--workers", type=int, default=min(4, len(os.sched_getaffinity(0))))
+    parser.add_argument("--threads", type=int, default=len(os.sched_getaffinity(0)), help="compute threads")
     parser.add_argument("--repeats", type=int, default=1, help="runs of each side; the best is reported")
     args = parser.parse_args()
     args.reference_dir = args.reference_dir.resolve()
     if not (args.reference_dir / "train.py").is_file():
         raise SystemExit(f"no train.py in {args.reference_dir}: see this script's --help for how to fetch it")
     print(f"model={args.model} images={args.images} size={args.image_size} batch={args.batch_size} "
-          f"epochs={args.epochs} device={args.device} workers={args.workers} "
+          f"epochs={args.epochs} device={args.device} workers={args.workers} threads={args.threads} "
           f"repeats={args.repeats}")  # fmt: skip
     runs: dict[str, list[dict[str, float]]] = {"trainer": [], "reference": []}
     with tempfile.TemporaryDirectory() as tmp:
