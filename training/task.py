@@ -1,6 +1,8 @@
 """What the training loop shares with every task (classification, detection): the run's context and
-options, the learning-rate schedule, one epoch's figures, the few calls the loop makes of a task, and the
-end of an epoch and of a run that every task's run shares (close_epoch, restore_best)."""
+options, the learning-rate schedule, one epoch's figures, the few calls the loop makes of a task, and what
+every task's run does alike: the `start` event (announce), an epoch's `progress` events (EpochProgress),
+the end of an epoch (close_epoch: best weights, history row, checkpoint, results.csv, `epoch`) and of the
+run (restore_best, run_metrics, report_done)."""
 
 from __future__ import annotations
 
