@@ -10,6 +10,7 @@ import torch
 
 from training import checkpoint
 from training.checkpoint import BestEpoch, RunState, Trainables
+from training.events import EpochRecord
 
 
 def _trainables(seed: int) -> Trainables:
@@ -28,7 +29,7 @@ def test_run_state_and_trainables_round_trip(tmp_path: Path) -> None:
         classes=["a", "b"],
         config={"model": "resnet18", "epochs": 3},
         epoch=2,
-        history=[{"epoch": 1, "val_acc": 0.5}, {"epoch": 2, "val_acc": 0.75}],
+        history=[EpochRecord(epoch=1, val_acc=0.5), EpochRecord(epoch=2, val_acc=0.75, val_top5=0.9)],
         best=BestEpoch(val_acc=0.75, epoch=2, confusion=[[1, 0], [0, 1]], per_class={"a": 1.0, "b": 1.0}),
     )
     saved, fresh = _trainables(0), _trainables(1)
@@ -67,6 +68,31 @@ def test_the_saved_layout_keeps_the_keys_older_checkpoints_have(tmp_path: Path) 
     }
     older = {"val_acc": -1.0, "epoch": 0, "confusion": [], "per_class": {}}
     assert older.items() <= saved["best"].items()  # detection's figures come on top
+
+
+def test_history_rows_are_saved_as_the_plain_rows_older_checkpoints_hold(tmp_path: Path) -> None:
+    """A checkpoint written before the rows were typed (plain dicts, as torch.save wrote them from the run
+    state) still resumes with the same figures, and a new one holds its rows the same way."""
+    classifier = {"epoch": 1, "train_loss": 1.2, "train_acc": 0.4, "val_loss": 1.1, "val_acc": 0.5,
+                  "lr": 0.001, "epoch_seconds": 3.5, "val_top5": 0.9}  # fmt: skip
+    detector = {"epoch": 2, "train_loss": 4.5, "val_map50": 0.2, "val_map": 0.08, "lr": 1e-4,
+                "epoch_seconds": 9.0}  # fmt: skip
+    trainables = _trainables(0)
+    older = {
+        "classes": ["a"], "config": {"epochs": 3}, "epoch": 2, "history": [classifier, detector],
+        "best": {"val_acc": 0.5, "epoch": 1, "confusion": [[1]], "per_class": {"a": 0.5}},
+        "model": trainables.model.state_dict(), "optimizer": trainables.optimizer.state_dict(),
+        "scaler": {}, "generator": trainables.generator.get_state(), "rng": checkpoint.rng_states(),
+    }  # fmt: skip
+    torch.save(older, tmp_path / checkpoint.LAST)
+    state = checkpoint.read_run_state(checkpoint.load(tmp_path / checkpoint.LAST))
+    assert all(isinstance(record, EpochRecord) for record in state.history)
+    assert state.history[0].val_top5 == 0.9 and state.history[1].val_map == 0.08
+    assert state.best.val_map == -1.0 and state.best.val_acc == 0.5  # detection's figures: their defaults
+    checkpoint.restore_trainables(checkpoint.load(tmp_path / checkpoint.LAST), _trainables(1))
+    assert checkpoint.history_rows(state.history) == [classifier, detector]
+    again = checkpoint.load(checkpoint.save_run(tmp_path / "again.pt", state, trainables))
+    assert again["history"] == [classifier, detector]
 
 
 class Planted:

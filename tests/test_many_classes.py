@@ -14,6 +14,7 @@ from tests.imagegen import make_split_folder
 from tests.trainer_helpers import run_trainer
 from training import artifacts
 from training.contract import CONFUSION_DATA_FILE, METRICS_FILE, ExitCode
+from training.events import EpochRecord
 
 CLASSES = [f"species_{i:03d}" for i in range(300)]
 
@@ -55,7 +56,7 @@ def test_a_plot_that_fails_is_left_out_and_the_rest_is_kept(
         raise ValueError("Image size of 50200x50200 pixels is too large")
 
     monkeypatch.setattr(artifacts, "plot_confusions", too_big)
-    history = [{"epoch": 1, "train_loss": 1.0, "val_loss": 1.0, "train_acc": 0.5, "val_acc": 0.5}]
+    history = [EpochRecord(epoch=1, train_loss=1.0, val_loss=1.0, train_acc=0.5, val_acc=0.5)]
     made = artifacts.plots(tmp_path, history, [[1, 0], [0, 1]], ["a", "b"])
     assert list(made) == ["curves"] and made["curves"].is_file()
     assert "too large" in capsys.readouterr().err

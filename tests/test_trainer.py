@@ -16,7 +16,7 @@ from safetensors.torch import load_file
 
 from tests.imagegen import make_image_folder, make_split_folder
 from tests.trainer_helpers import after_preparing, read_events, run_trainer
-from training import artifacts
+from training import artifacts, reports
 from training.artifacts import load_confusion_matrix
 from training.augment import Normalizer, augment_batch
 from training.cli import main
@@ -24,7 +24,7 @@ from training.config import TrainingConfig
 from training.contract import ExitCode
 from training.data import discover
 from training.device import Precision, resolve_device
-from training.events import parse_event
+from training.events import EpochRecord, parse_event
 from training.loop import lr_at
 
 
@@ -121,15 +121,15 @@ def test_model_card_describes_data_settings_results_and_loading(trained) -> None
 @pytest.mark.parametrize("epochs", [2, 3, 7])
 def test_curves_have_whole_epoch_ticks(epochs: int) -> None:
     history = [
-        {"epoch": e, "train_loss": 1 / e, "val_loss": 1 / e, "train_acc": e / 10, "val_acc": e / 10}
+        EpochRecord(epoch=e, train_loss=1 / e, val_loss=1 / e, train_acc=e / 10, val_acc=e / 10)
         for e in range(1, epochs + 1)
     ]
-    figure = artifacts.curves_figure(history)
+    figure = reports.curves_figure(history, artifacts.CURVES)
     for axes in figure.axes:
         low, high = axes.get_xlim()
         ticks = [tick for tick in axes.get_xticks() if low <= tick <= high]
         assert ticks and all(float(tick).is_integer() for tick in ticks), ticks
-    artifacts.pyplot().close(figure)
+    reports.pyplot().close(figure)
 
 
 def test_auto_split_is_stratified_and_reproducible(tmp_path: Path) -> None:

@@ -1,16 +1,14 @@
-"""Run outputs: the model in timm's hub layout (model.safetensors + config.json, written by timm's own
-save_for_hf so `timm.create_model("local-dir:OUT", pretrained=True)` restores it), metrics, the per-epoch
-results.csv, the confusion matrix (a file: it grows with the square of the class count), plots and the
-model card (README.md). A plot that fails is left out with a line on stderr: it never fails a run."""
+"""A classifier's outputs: the model in timm's hub layout (model.safetensors + config.json, written by timm's
+own save_for_hf so `timm.create_model("local-dir:OUT", pretrained=True)` restores it), results.csv's columns,
+the confusion matrix (a file: it grows with the square of the class count), its plots and the model card's
+content (training/reports.py writes what every task's run has). A plot that fails is left out with a line on
+stderr: it never fails a run."""
 
 from __future__ import annotations
 
 import copy
-import csv
 import json
-import sys
-import traceback
-from collections.abc import Callable
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -19,17 +17,16 @@ import timm
 import torch
 from timm.models import save_for_hf
 
+from training import reports
 from training.contract import (
     CONFUSION_DATA_FILE,
     CONFUSION_MATRIX_FILE,
     CURVES_FILE,
-    METRICS_FILE,
-    MODEL_CARD_FILE,
     MODEL_CONFIG_FILE,
     MODEL_FILE,
-    RESULTS_FILE,
 )
 from training.data import RESIZE_INTERPOLATION
+from training.events import EpochRecord
 
 RESULTS_COLUMNS = (
     "epoch",
@@ -44,6 +41,10 @@ RESULTS_COLUMNS = (
 MATRIX_PLOT_MAX_CLASSES = 50  # a readable matrix; past it, the most frequent confusions are plotted
 MATRIX_NUMBERS_MAX_CLASSES = 30  # counts written in the cells
 TOP_CONFUSIONS = 20
+CURVES = (
+    reports.Panel("Loss", (("train", "train_loss"), ("val", "val_loss"))),
+    reports.Panel("Top-1 accuracy", (("train", "train_acc"), ("val", "val_acc")), ylim=(0, 1)),
+)
 
 
 def save_model(
@@ -98,36 +99,6 @@ def preprocessing(config: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def save_results_csv(
-    out_dir: Path, history: list[dict[str, float]], columns: tuple[str, ...] = RESULTS_COLUMNS
-) -> Path:
-    """One row per finished epoch, rewritten after each epoch (so it is current while the run goes on)."""
-    path = out_dir / RESULTS_FILE
-    temporary = path.with_suffix(".tmp")
-    with temporary.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=columns, extrasaction="ignore")
-        writer.writeheader()
-        writer.writerows(history)
-    temporary.replace(path)
-    return path
-
-
-def save_metrics(out_dir: Path, metrics: dict[str, Any]) -> Path:
-    path = out_dir / METRICS_FILE
-    path.write_text(json.dumps(metrics, indent=2), encoding="utf-8")
-    return path
-
-
-def pyplot() -> Any:
-    """matplotlib, loaded when a run ends (it costs about half a second), never before its first step."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot
-
-    return matplotlib.pyplot
-
-
 def save_confusion_matrix(out_dir: Path, matrix: list[list[int]], classes: list[str]) -> Path:
     """The best epoch's confusion matrix (rows: true class, columns: predicted) with its class names."""
     path = out_dir / CONFUSION_DATA_FILE
@@ -155,48 +126,15 @@ def top_confusions(
 
 
 def plots(
-    out_dir: Path, history: list[dict[str, float]], matrix: list[list[int]], classes: list[str]
+    out_dir: Path, history: Sequence[EpochRecord], matrix: list[list[int]], classes: list[str]
 ) -> dict[str, Path]:
     """The curves and the confusion plot, each left out when plotting it fails (a finished run stays
     finished): artifact name -> path."""
     made = {
-        "curves": _plotted(lambda: plot_curves(out_dir, history)),
-        "confusion_matrix": _plotted(lambda: plot_confusions(out_dir, matrix, classes)),
+        "curves": reports.plotted(lambda: reports.plot_curves(out_dir, history, CURVES)),
+        "confusion_matrix": reports.plotted(lambda: plot_confusions(out_dir, matrix, classes)),
     }
     return {name: path for name, path in made.items() if path is not None}
-
-
-def _plotted(plot: Callable[[], Path]) -> Path | None:
-    try:
-        return plot()
-    except Exception:  # matplotlib's limits (canvas size, memory), a full disk: the run is done anyway
-        print("a plot was left out:\n" + traceback.format_exc(), file=sys.stderr, flush=True)
-        pyplot().close("all")
-        return None
-
-
-def plot_curves(out_dir: Path, history: list[dict[str, float]]) -> Path:
-    return _save_figure(pyplot(), curves_figure(history), out_dir / CURVES_FILE)
-
-
-def curves_figure(history: list[dict[str, float]]) -> Any:
-    """Loss and accuracy per epoch; epochs are whole numbers, so are the ticks."""
-    from matplotlib.ticker import MaxNLocator
-
-    epochs = [row["epoch"] for row in history]
-    plt = pyplot()
-    figure, (loss_axes, acc_axes) = plt.subplots(1, 2, figsize=(10, 4))
-    loss_axes.plot(epochs, [r["train_loss"] for r in history], "o-", label="train")
-    loss_axes.plot(epochs, [r["val_loss"] for r in history], "o-", label="val")
-    loss_axes.set(title="Loss", xlabel="epoch")
-    acc_axes.plot(epochs, [r["train_acc"] for r in history], "o-", label="train")
-    acc_axes.plot(epochs, [r["val_acc"] for r in history], "o-", label="val")
-    acc_axes.set(title="Top-1 accuracy", xlabel="epoch", ylim=(0, 1))
-    for axes in (loss_axes, acc_axes):
-        axes.xaxis.set_major_locator(MaxNLocator(integer=True))
-        axes.legend()
-        axes.grid(alpha=0.3)
-    return figure
 
 
 def plot_confusions(out_dir: Path, matrix: list[list[int]], classes: list[str]) -> Path:
@@ -209,7 +147,7 @@ def plot_confusions(out_dir: Path, matrix: list[list[int]], classes: list[str]) 
 
 def plot_confusion_matrix(out_dir: Path, matrix: list[list[int]], classes: list[str]) -> Path:
     size = max(4.0, 0.5 * len(classes) + 2)
-    plt = pyplot()
+    plt = reports.pyplot()
     figure, axes = plt.subplots(figsize=(size, size))
     image = axes.imshow(matrix, cmap="Blues")
     figure.colorbar(image, ax=axes, fraction=0.046)
@@ -226,11 +164,11 @@ def plot_confusion_matrix(out_dir: Path, matrix: list[list[int]], classes: list[
         for row, values in enumerate(matrix):
             for col, value in enumerate(values):
                 axes.text(col, row, str(value), ha="center", va="center", fontsize=8)
-    return _save_figure(plt, figure, out_dir / CONFUSION_MATRIX_FILE)
+    return reports.save_figure(plt, figure, out_dir / CONFUSION_MATRIX_FILE)
 
 
 def plot_top_confusions(out_dir: Path, confusions: list[tuple[str, str, int]], class_count: int) -> Path:
-    plt = pyplot()
+    plt = reports.pyplot()
     figure, axes = plt.subplots(figsize=(8, 1.5 + 0.3 * max(1, len(confusions))))
     labels = [f"{true} → {predicted}" for true, predicted, _ in confusions]
     axes.barh(range(len(confusions)), [images for _, _, images in confusions], color="tab:blue")
@@ -242,14 +180,7 @@ def plot_top_confusions(out_dir: Path, confusions: list[tuple[str, str, int]], c
     )
     if not confusions:
         axes.text(0.5, 0.5, "no confusions", ha="center", va="center", transform=axes.transAxes)
-    return _save_figure(plt, figure, out_dir / CONFUSION_MATRIX_FILE)
-
-
-def _save_figure(plt: Any, figure: Any, path: Path) -> Path:
-    figure.tight_layout()
-    figure.savefig(path, dpi=100)
-    plt.close(figure)
-    return path
+    return reports.save_figure(plt, figure, out_dir / CONFUSION_MATRIX_FILE)
 
 
 def write_model_card(
@@ -258,75 +189,48 @@ def write_model_card(
     class_counts: dict[str, dict[str, int]],
     metrics: dict[str, Any],
 ) -> Path:
-    """README.md in the run folder: data, classes and counts, settings, results, how to load and predict.
-    `class_counts` is split -> class -> images; `metrics` is what metrics.json holds."""
+    """README.md in the run folder. `class_counts` is split -> class -> images; `metrics` is what
+    metrics.json holds."""
     classes: list[str] = metrics["classes"]
     splits = list(class_counts)
-    lines = [
-        f"# {config['model']} image classifier ({len(classes)} classes)",
-        "",
-        "Trained with `python -m training`. Everything below comes from this run.",
-        "",
-        "## Data",
-        "",
-        f"Dataset: `{config['dataset_path']}`.",
-        "",
-        "| class | " + " | ".join(splits) + " |",
-        "|---|" + "---|" * len(splits),
-        *(
-            f"| {name} | " + " | ".join(str(class_counts[s].get(name, 0)) for s in splits) + " |"
-            for name in classes
+    results = reports.onnx_result(
+        metrics,
+        lambda onnx: (
+            "dynamic batch",
+            f"the top-1 class of {onnx['top1_agreement']:.1%} of {onnx['images']} validation images; largest "
+            f"logit difference {onnx['max_abs_logit_diff']:.2g}",
         ),
-        "| **total** | " + " | ".join(str(sum(class_counts[s].values())) for s in splits) + " |",
-        "",
-        "## Settings",
-        "",
-        *(f"- {key}: `{value}`" for key, value in config.items() if value is not None),
-        "",
-        "## Results",
-        "",
-        f"- Best validation accuracy: {metrics['best_val_acc']:.1%} (epoch {metrics['best_epoch']} of "
-        f"{len(metrics['history'])}); `{MODEL_FILE}` holds that epoch's weights.",
-    ]
-    if metrics.get("early_stopped_at"):
-        lines.append(
-            f"- Stopped early after epoch {metrics['early_stopped_at']}: no improvement for "
-            f"{config.get('early_stopping_patience')} epochs."
-        )
-    onnx = metrics.get("onnx") or {}
-    if onnx.get("status") == "ok":
-        lines.append(
-            f"- ONNX: `{Path(onnx['file']).name}` (dynamic batch; class names and preprocessing in its "
-            f"metadata). onnxruntime agrees with PyTorch on the top-1 class of {onnx['top1_agreement']:.1%}"
-            f" of {onnx['images']} validation images; largest logit difference "
-            f"{onnx['max_abs_logit_diff']:.2g}."
-        )
+    )
     if metrics.get("test"):
-        lines.append(f"- Held-out test accuracy: {metrics['test']['acc']:.1%}.")
+        results.append(f"- Held-out test accuracy: {metrics['test']['acc']:.1%}.")
     per_class = metrics.get("per_class_acc") or {}
     if per_class:
-        lines.append(
+        results.append(
             "- Per-class validation accuracy: " + ", ".join(f"{k} {v:.0%}" for k, v in per_class.items())
         )
-    lines += [
-        f"- Per-epoch figures: `{RESULTS_FILE}`; all metrics: `{METRICS_FILE}`; curves: `{CURVES_FILE}`.",
-        "",
-        "## Load and predict",
-        "",
-        "```python",
-        "import timm",
-        "",
-        f'model = timm.create_model("local-dir:{out_dir.resolve()}", pretrained=True).eval()',
-        'labels = model.pretrained_cfg["label_names"]',
-        "```",
-        "",
-        "With the same preprocessing as validation, from the command line:",
-        "",
-        "```",
-        f"python -m training.predict {out_dir.resolve()} IMAGE...",
-        "```",
-        "",
-    ]
-    path = out_dir / MODEL_CARD_FILE
-    path.write_text("\n".join(lines), encoding="utf-8")
-    return path
+    card = reports.ModelCard(
+        title=f"{config['model']} image classifier ({len(classes)} classes)",
+        command="python -m training",
+        data=[
+            f"Dataset: `{config['dataset_path']}`.",
+            "",
+            "| class | " + " | ".join(splits) + " |",
+            "|---|" + "---|" * len(splits),
+            *(
+                f"| {name} | " + " | ".join(str(class_counts[s].get(name, 0)) for s in splits) + " |"
+                for name in classes
+            ),
+            "| **total** | " + " | ".join(str(sum(class_counts[s].values())) for s in splits) + " |",
+        ],
+        best=f"Best validation accuracy: {metrics['best_val_acc']:.1%}",
+        results=results,
+        files=f"curves: `{CURVES_FILE}`",
+        python=[
+            "import timm",
+            "",
+            f'model = timm.create_model("local-dir:{out_dir.resolve()}", pretrained=True).eval()',
+            'labels = model.pretrained_cfg["label_names"]',
+        ],
+        predict="With the same preprocessing as validation, from the command line",
+    )
+    return reports.write_model_card(out_dir, config, metrics, card, "no improvement")

@@ -13,6 +13,7 @@ import numpy as np
 import torch
 
 from training.contract import CHECKPOINT_BEST_FILE, CHECKPOINT_LAST_FILE
+from training.events import EpochRecord
 
 LAST = CHECKPOINT_LAST_FILE
 INIT_WEIGHTS_FILE = "init_weights.pt"  # the --init-from run's model weights, copied out of its checkpoint
@@ -39,7 +40,7 @@ class RunState:
     classes: list[str]
     config: dict[str, Any]  # the TrainingConfig it was started with
     epoch: int = 0  # epochs completed
-    history: list[dict[str, float]] = field(default_factory=list)  # one row per completed epoch
+    history: list[EpochRecord] = field(default_factory=list)  # one row per completed epoch
     best: BestEpoch = field(default_factory=BestEpoch)
 
 
@@ -90,7 +91,13 @@ def save_run(path: Path, state: RunState, trainables: Trainables) -> Path:
         "generator": trainables.generator.get_state(),
         "rng": rng_states(),
     }
-    return save(path, asdict(state) | tensors)
+    return save(path, asdict(state) | {"history": history_rows(state.history)} | tensors)
+
+
+def history_rows(history: list[EpochRecord]) -> list[dict[str, float]]:
+    """The history as plain rows, as checkpoints have always held it and metrics.json holds it: each
+    epoch's figures, those its task does not measure left out."""
+    return [record.model_dump(exclude_none=True) for record in history]
 
 
 def read_run_state(saved: dict[str, Any]) -> RunState:
@@ -98,7 +105,7 @@ def read_run_state(saved: dict[str, Any]) -> RunState:
         classes=saved["classes"],
         config=saved["config"],
         epoch=saved["epoch"],
-        history=saved["history"],
+        history=[EpochRecord.model_validate(row) for row in saved["history"]],
         best=BestEpoch(**saved["best"]),
     )
 

@@ -5,47 +5,32 @@ from __future__ import annotations
 
 import threading
 import time
-import uuid
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 
-from training import artifacts, checkpoint, distributed, export
+from training import artifacts, checkpoint, distributed, export, task
 from training.augment import Normalizer, augment_batch
 from training.checkpoint import RunState, Trainables
 from training.config import TrainingConfig
-from training.contract import RESULTS_FILE
 from training.data import DatasetPlan, ImageSource, PreparedData, available_memory_bytes, discover, prepare
 from training.decoded_cache import DecodedCache
-from training.device import Precision, compiled, describe
+from training.device import Precision, compiled
 from training.distributed import SINGLE, World
 from training.emit import EventWriter, PreparingReporter
 from training.errors import ConfigError
 from training.evaluate import EvalResult, evaluate
 from training.events import (
     DataReport,
-    DoneEvent,
-    EpochEvent,
-    ProgressEvent,
-    StartEvent,
+    EpochRecord,
     ThreadPlan,
-    WarningEvent,
 )
 from training.model import ModelInfo, build_model, check_model_request
-from training.task import (
-    PROGRESS_SECONDS,
-    WEIGHT_DECAY,
-    EpochStats,
-    RunContext,
-    RunOptions,
-    Schedule,
-    save_best_weights,
-)
+from training.task import WEIGHT_DECAY, EpochProgress, EpochStats, RunContext, RunOptions, Schedule
 
 LABEL_SMOOTHING = 0.1
 
@@ -121,10 +106,7 @@ class ClassificationRun:
 
     def announce(self, state: RunState, options: RunOptions) -> None:
         """The `start` event, then the warnings gathered while preparing."""
-        warnings = self.warnings
-        device_name, gpu_name = describe(self.device)
-        precision = str(self.precision.autocast_dtype or "fp32")
-        data = self.data
+        data, warnings = self.data, self.warnings
         report = DataReport(
             images_from=data.images_from,
             images=len(data.train) + len(data.val) + (len(data.test) if data.test else 0),
@@ -132,27 +114,13 @@ class ClassificationRun:
             cache_dir=str(options.cache_dir) if options.cache_dir else None,
             note=data.cache_note,
         )
-        self.writer.emit(
-            StartEvent(
-                run_id=uuid.uuid4().hex[:12],
-                model=self.config.model,
-                device=device_name,
-                gpu_name=gpu_name,
-                classes=self.classes,
-                counts={"train": len(self.data.train), "val": len(self.data.val)}
-                | ({"test": len(self.data.test)} if self.data.test else {}),
-                num_params=sum(p.numel() for p in self.trainables.model.parameters()),
-                config=self.config.model_dump() | {"seed": options.seed, "precision": precision},
-                resumed_from_epoch=state.epoch,
-                data=report,
-                threads=self.threads,
-            )
+        counts = {"train": len(data.train), "val": len(data.val)} | (
+            {"test": len(data.test)} if data.test else {}
         )
-        if skipped := self.data.skipped:
+        if skipped := data.skipped:
             names = ", ".join(p.name for p in skipped[:5]) + (" ..." if len(skipped) > 5 else "")
             warnings = [*warnings, ("corrupt_images", f"skipped {len(skipped)} unreadable image(s): {names}")]
-        for code, message in warnings:
-            self.writer.emit(WarningEvent(code=code, message=message))
+        task.announce(self, state, options, counts, warnings, data=report)
 
     def train_one_epoch(self, epoch: int, stop: threading.Event) -> EpochStats | None:
         """One pass over the shuffled training images, with throttled `progress` events; None when stopped."""
@@ -160,14 +128,12 @@ class ClassificationRun:
         optimizer, scaler = self.trainables.optimizer, self.trainables.scaler
         schedule, device, generator = self.schedule, self.device, self.trainables.generator
         model.train()
-        epoch_start = last_progress = time.perf_counter()
+        progress = EpochProgress(self.writer, schedule, self.world, epoch)
         loss_sum, correct, seen, lr = torch.zeros((), device=device), torch.zeros((), device=device), 0, 0.0
         order = torch.randperm(len(self.data.train), generator=generator)
         order = distributed.shard(order, self.world)[: schedule.images_per_epoch]  # on several GPUs: a share
         for step, (images, labels) in enumerate(self.data.train.batches(self.batch_size, order), 1):
             lr = schedule.set_lr(optimizer, epoch, step)
-            for group in optimizer.param_groups:
-                group["lr"] = lr
             images, labels = images.to(device, non_blocking=True), labels.to(device, non_blocking=True)
             inputs = augment_batch(images, self.config.image_size, self.normalize, generator)
             with self.precision.autocast(device):
@@ -180,66 +146,29 @@ class ClassificationRun:
             loss_sum += loss.detach() * len(labels)
             correct += (logits.argmax(1) == labels).sum()
             seen += len(labels)
-            now = time.perf_counter()
-            if now - last_progress >= PROGRESS_SECONDS or step in (1, schedule.steps_per_epoch):
-                last_progress = now
-                progress = ProgressEvent(
-                    epoch=epoch + 1,
-                    step=step,
-                    steps_per_epoch=schedule.steps_per_epoch,
-                    loss=float(loss_sum) / seen,  # rank 0's share on several GPUs
-                    images_per_sec=seen * self.world.size / (now - epoch_start),
-                )
-                self.writer.emit(progress)
+            progress.step(step, loss_sum, seen)
             if distributed.stop_at_step(stop, self.world, device, step, step == schedule.steps_per_epoch):
                 return None
-        seconds = time.perf_counter() - epoch_start
+        seconds = time.perf_counter() - progress.started
         summed_loss, hits, total = distributed.sum_values(self.world, device, loss_sum, correct, seen)
-        return EpochStats(epoch_start, seconds, int(total), summed_loss / total, hits / total, lr)
+        return EpochStats(progress.started, seconds, int(total), summed_loss / total, hits / total, lr)
 
     def end_epoch(self, state: RunState, stats: EpochStats) -> None:
-        """Record a finished epoch: the best weights when it is the best so far, the history row, the
-        resumable checkpoint, then the `epoch` event."""
+        """Score the validation split; the rest is every task's (training/task.py close_epoch)."""
         result = self.evaluate("val")
-        epoch = state.epoch + 1
+        best = None
         if result.acc > state.best.val_acc:
-            state.best = checkpoint.BestEpoch(
-                result.acc, epoch, result.confusion, result.per_class_acc(self.classes)
-            )
-            save_best_weights(self.out, self.world, self.trainables.model, epoch, self.classes)
-        self.epoch_seconds.append(time.perf_counter() - stats.started)
-        row: dict[str, Any] = {
-            "epoch": epoch,
-            "train_loss": stats.loss,
-            "train_acc": stats.acc,
-            "val_loss": result.loss,
-            "val_acc": result.acc,
-            "lr": stats.lr,
-            "epoch_seconds": self.epoch_seconds[-1],
-        }
-        if result.top5 is not None:
-            row["val_top5"] = result.top5
-        state.history.append(row)
-        state.epoch = epoch
-        if self.world.is_main:
-            checkpoint.save_run(self.out / checkpoint.LAST, state, self.trainables)
-            artifacts.save_results_csv(self.out, state.history)
-        self.writer.emit(
-            EpochEvent(
-                epochs=self.config.epochs,
-                best_val_acc=state.best.val_acc,
-                eta_seconds=float(np.mean(self.epoch_seconds)) * (self.config.epochs - epoch),
-                images_per_sec=stats.images / stats.train_seconds,
-                **row,
-            )
+            per_class = result.per_class_acc(self.classes)
+            best = checkpoint.BestEpoch(result.acc, state.epoch + 1, result.confusion, per_class)
+        figures = EpochRecord(
+            train_acc=stats.acc, val_loss=result.loss, val_acc=result.acc, val_top5=result.top5
         )
+        task.close_epoch(self, state, stats, figures, best, artifacts.RESULTS_COLUMNS)
 
     def finish(self, state: RunState, started: float, options: RunOptions) -> None:
         """The best epoch's weights back in the model, the held-out test score, artifacts, then `done`."""
         model, best = self.trainables.model, state.best
-        distributed.barrier(self.world)  # rank 0 has written the best weights the others load next
-        if (self.out / checkpoint.BEST).exists():
-            model.load_state_dict(checkpoint.load(self.out / checkpoint.BEST)["model"])
+        task.restore_best(self)
         test_metrics = None
         if self.data.test is not None and len(self.data.test):
             test = self.evaluate("test")
@@ -253,18 +182,9 @@ class ClassificationRun:
         paths = artifacts.save_model(
             self.out, model, self.classes, config.image_size, info.mean, info.std, info.crop_pct
         )
-        early_stopped = len(state.history) < config.epochs
-        final = {k: float(v) for k, v in state.history[-1].items()} if state.history else {}
-        metrics: dict[str, Any] = {
-            "classes": self.classes,
-            "history": state.history,
-            "final": final,
+        metrics = task.run_metrics(self, state, test_metrics, _what_ran(config, options, info)) | {
             "best_val_acc": best.val_acc,
-            "best_epoch": best.epoch,
             "per_class_acc": best.per_class,
-            "test": test_metrics,
-            "config": _what_ran(config, options, info),
-            "early_stopped_at": len(state.history) if early_stopped else None,
         }
         if options.export_onnx:
             val_images = (images for images, _ in self.data.val.batches(config.batch_size))
@@ -279,27 +199,12 @@ class ClassificationRun:
         )
         class_counts = {name: _class_counts(source, self.classes) for name, source in splits.items()}
         paths |= {
-            "metrics": artifacts.save_metrics(self.out, metrics),
-            "results": self.out / RESULTS_FILE,
             "model_card": artifacts.write_model_card(self.out, metrics["config"], class_counts, metrics),
             "confusion_matrix_data": artifacts.save_confusion_matrix(self.out, best.confusion, self.classes),
             **artifacts.plots(self.out, state.history, best.confusion, self.classes),
-            "checkpoint": self.out / checkpoint.LAST,
-            "checkpoint_best": self.out / checkpoint.BEST,
         }
-        self.writer.emit(
-            DoneEvent(
-                epochs_completed=len(state.history),
-                final=final,
-                best_val_acc=best.val_acc,
-                best_epoch=best.epoch,
-                per_class_acc=best.per_class,
-                test=test_metrics,
-                onnx=metrics.get("onnx"),
-                early_stopped=early_stopped,
-                artifacts={name: str(path) for name, path in paths.items()},
-                total_seconds=time.time() - started,
-            )
+        task.report_done(
+            self, state, started, metrics, paths, best_val_acc=best.val_acc, per_class_acc=best.per_class
         )
 
 

@@ -150,15 +150,18 @@ class DoneEvent(_Event):
 
 
 class EpochRecord(BaseModel):
-    """One epoch's figures, as the done event's `final` carries them and the bot stores them; detection
-    runs add mAP. Every figure is optional: a run reports what its task measures."""
+    """One epoch's figures: a row of the trainer's history (results.csv, metrics.json, the checkpoint), as
+    the done event's `final` carries them and the bot stores them; detection runs add mAP. Every figure is
+    optional: a run reports what its task measures."""
 
     model_config = ConfigDict(extra="ignore")
 
+    epoch: int | None = None  # 1-based
     train_loss: float | None = None
     train_acc: float | None = None
     val_loss: float | None = None
     val_acc: float | None = None
+    val_top5: float | None = None  # only with more than 5 classes
     val_map50: float | None = None
     val_map: float | None = None
     lr: float | None = None

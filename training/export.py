@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from training import artifacts
+from training import reports
 from training.augment import Normalizer
 from training.contract import METRICS_FILE, MODEL_FILE, ONNX_FILE, ONNX_INSTALL
 
@@ -138,6 +138,7 @@ def _cpu_copy(model: torch.nn.Module) -> torch.nn.Module:
 def export_run(out_dir: Path, workers: int = 1) -> dict[str, Any]:
     """Export a finished run's saved model, verified on its validation split (found again from the
     dataset and seed recorded in metrics.json); the report is also stored in metrics.json."""
+    from training import artifacts  # timm's, which a detection run does not load
     from training.data import decode_all, discover, load_eval_image
     from training.detection.artifacts import is_detection_run
 
@@ -155,7 +156,7 @@ def export_run(out_dir: Path, workers: int = 1) -> dict[str, Any]:
     val, _ = decode_all(plan.val, lambda path: load_eval_image(path, size, crop_pct), size, workers)
     report = export_and_verify(out_dir, model, config["label_names"], preprocessing, [val.images])
     metrics["onnx"] = report
-    artifacts.save_metrics(out_dir, metrics)
+    reports.save_metrics(out_dir, metrics)
     return report
 
 

@@ -36,7 +36,7 @@ class WarmRequest(BaseModel):
 def warm_up() -> None:
     import training.checkpoint
     import training.loop  # noqa: F401  (torch, torchvision, timm, the data pipeline)
-    from training.artifacts import pyplot
+    from training.reports import pyplot
 
     pyplot()
 

@@ -43,7 +43,7 @@ def export_and_verify(
     import onnxruntime
 
     started = time.perf_counter()
-    model = copy.deepcopy(model).to("cpu", torch.float32).eval()
+    model = copy.deepcopy(model).to("cpu", torch.float32, memory_format=torch.contiguous_format).eval()  # type: ignore[call-overload]
     fixed = getattr(model.transform, "fixed_size", None) is not None
     path, temporary = out_dir / ONNX_FILE, out_dir / f"{ONNX_FILE}.tmp"
     side = preprocessing["image_size"]
@@ -136,7 +136,7 @@ def export_and_verify(
 def export_run(out_dir: Path, workers: int = 1) -> dict[str, Any]:
     """`python -m training.export` on a finished detection run: its saved model, checked on its validation
     split (found again from the dataset and seed metrics.json records); the report goes into metrics.json."""
-    from training import artifacts
+    from training import reports
     from training.contract import METRICS_FILE
     from training.detection.artifacts import load_detector
     from training.detection.data import discover_detection
@@ -150,7 +150,7 @@ def export_run(out_dir: Path, workers: int = 1) -> dict[str, Any]:
         out_dir, model, config["architecture"], config["label_names"], config["preprocessing"], val
     )
     metrics["onnx"] = report
-    artifacts.save_metrics(out_dir, metrics)
+    reports.save_metrics(out_dir, metrics)
     return report
 
 

@@ -7,18 +7,16 @@ from __future__ import annotations
 import logging
 import threading
 import time
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 
-from training import artifacts, checkpoint, distributed
+from training import checkpoint, distributed, reports, task
 from training.checkpoint import RunState, Trainables
 from training.config import TrainingConfig
-from training.contract import RESULTS_FILE, VAL_PREDICTIONS_FILE
+from training.contract import VAL_PREDICTIONS_FILE
 from training.data import available_memory_bytes
 from training.detection import artifacts as detection_artifacts
 from training.detection import draw
@@ -26,18 +24,18 @@ from training.detection.coco_eval import Detections, DetectionScores, coco_score
 from training.detection.data import DetectionPlan, discover_detection
 from training.detection.images import DetectionImages, augmentation, augmented, target_of
 from training.detection.models import (
-    BATCHNORM_MOMENTUM,
     DetectorInfo,
+    batchnorm_forward,
     batchnorm_momentum,
     build_detector,
     check_detector_name,
 )
-from training.device import Precision, describe
+from training.device import Precision
 from training.distributed import SINGLE, World
 from training.emit import EventWriter, PreparingReporter
 from training.errors import ConfigError
-from training.events import DoneEvent, EpochEvent, ProgressEvent, StartEvent, ThreadPlan, WarningEvent
-from training.task import PROGRESS_SECONDS, EpochStats, RunContext, RunOptions, Schedule, save_best_weights
+from training.events import EpochRecord, ThreadPlan
+from training.task import EpochProgress, EpochStats, RunContext, RunOptions, Schedule
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +62,13 @@ def build(context: RunContext, options: RunOptions) -> DetectionRun:
     preparing.report("decode", total=len(plan.train) + len(plan.val))
     data = _images(plan, config.image_size, options, context.threads.decode)
 
-    model = info.model.to(device)
+    # on a GPU channels_last, the convolutions' layout under AMP, as for the classifier (torchvision's
+    # detection ops take either); the CPU keeps the layout its figures were measured with
+    layout = torch.channels_last if device.type == "cuda" else torch.contiguous_format
+    model = info.model.to(device, memory_format=layout)  # type: ignore[call-overload]
+    # BatchNorm layers measured afresh before each evaluation from random init (with no momentum: the plain
+    # mean over the batches); from pretrained weights their running averages serve as they are
+    measured = batchnorm_momentum(model, None) if info.pretrained is None else []
     parameters = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(parameters, lr=config.learning_rate, weight_decay=WEIGHT_DECAY)
     # torchvision's detection ops have no CPU autocast: fp32 there, the GPU's autocast on a GPU
@@ -75,7 +79,7 @@ def build(context: RunContext, options: RunOptions) -> DetectionRun:
     schedule = Schedule.for_run(len(data["train"]) // world.size, config, rank_batch)
     return DetectionRun(
         config, context.out, device, precision, plan, data, info, trainables, schedule, context.writer,
-        world, distributed.wrap(model, world, device), threads=context.threads,
+        world, distributed.wrap(model, world, device), threads=context.threads, batchnorm=measured,
     )  # fmt: skip
 
 
@@ -115,6 +119,8 @@ class DetectionRun:
     replica: torch.nn.Module | None = None  # the model inside DistributedDataParallel, on several GPUs
     epoch_seconds: list[float] = field(default_factory=list)
     threads: ThreadPlan | None = None  # the CPU threads it uses and why, for `start`
+    batchnorm: list[torch.nn.BatchNorm2d] = field(default_factory=list)  # measured before each evaluation
+    best_val_predictions: list[Detections] | None = None  # the best epoch's boxes on the validation split
 
     @property
     def classes(self) -> list[str]:
@@ -125,27 +131,9 @@ class DetectionRun:
         return distributed.rank_batch(self.config.batch_size, self.world)
 
     def announce(self, state: RunState, options: RunOptions) -> None:
-        device_name, gpu_name = describe(self.device)
         counts = {name: len(images) for name, images in self.data.items()}
-        self.writer.emit(
-            StartEvent(
-                run_id=uuid.uuid4().hex[:12],
-                model=self.config.model,
-                device=device_name,
-                gpu_name=gpu_name,
-                classes=self.classes,
-                counts=counts,
-                num_params=sum(p.numel() for p in self.trainables.model.parameters()),
-                config=self.config.model_dump()
-                | {"seed": options.seed, "precision": str(self.precision.autocast_dtype or "fp32")},
-                resumed_from_epoch=state.epoch,
-                task="detection",
-                detection=self.plan.report,
-                threads=self.threads,
-            )
-        )
-        for code, message in self.plan.warnings + self.info.warnings:
-            self.writer.emit(WarningEvent(code=code, message=message))
+        warnings = self.plan.warnings + self.info.warnings
+        task.announce(self, state, options, counts, warnings, task="detection", detection=self.plan.report)
 
     def train_one_epoch(self, epoch: int, stop: threading.Event) -> EpochStats | None:
         model = self.replica or self.trainables.model
@@ -153,7 +141,7 @@ class DetectionRun:
         schedule, device = self.schedule, self.device
         items, transform = self.data["train"].items, augmentation()
         model.train()
-        epoch_start = last_progress = time.perf_counter()
+        progress = EpochProgress(self.writer, schedule, self.world, epoch)
         loss_sum, seen, lr = torch.zeros((), device=device), 0, 0.0
         order = torch.randperm(len(items), generator=self.trainables.generator)
         order = distributed.shard(order, self.world)[: schedule.images_per_epoch]
@@ -176,22 +164,12 @@ class DetectionRun:
             scaler.update()
             loss_sum += loss.detach() * len(inputs)
             seen += len(inputs)
-            now = time.perf_counter()
-            if now - last_progress >= PROGRESS_SECONDS or step in (1, schedule.steps_per_epoch):
-                last_progress = now
-                progress = ProgressEvent(
-                    epoch=epoch + 1,
-                    step=step,
-                    steps_per_epoch=schedule.steps_per_epoch,
-                    loss=float(loss_sum) / seen,
-                    images_per_sec=seen * self.world.size / (now - epoch_start),
-                )
-                self.writer.emit(progress)
+            progress.step(step, loss_sum, seen)
             if distributed.stop_at_step(stop, self.world, device, step, step == schedule.steps_per_epoch):
                 return None
-        seconds = time.perf_counter() - epoch_start
+        seconds = time.perf_counter() - progress.started
         summed_loss, total = distributed.sum_values(self.world, device, loss_sum, seen)
-        return EpochStats(epoch_start, seconds, int(total), summed_loss / total, 0.0, lr)
+        return EpochStats(progress.started, seconds, int(total), summed_loss / total, 0.0, lr)
 
     @torch.no_grad()
     def predictions(self, split: str) -> list[Detections]:
@@ -220,96 +198,69 @@ class DetectionRun:
             found = {index: item for share in shares for index, item in share.items()}
         return [found[index] for index in range(len(source))]
 
-    def evaluate(self, split: str) -> DetectionScores:
-        if self.info.pretrained is None:
-            self.refresh_batchnorm()
-        return coco_scores(self.data[split].items, self.classes, self.predictions(split))
+    def evaluate(self, split: str) -> tuple[DetectionScores, list[Detections]]:
+        """COCO mAP of the model's boxes on `split`, and the boxes."""
+        found = self.predictions(split)
+        return coco_scores(self.data[split].items, self.classes, found), found
 
     @torch.no_grad()
-    def refresh_batchnorm(self) -> None:
-        """BatchNorm's running statistics measured afresh on training images with the current weights
-        (precise BN). From random init the activations are tiny next to the running variance's starting
-        value of 1, and over a short run the running averages keep much of it: evaluation would see
-        flat features, the same boxes for every image."""
+    def measure_batchnorm(self) -> None:
+        """BatchNorm's running statistics measured afresh with the current weights (precise BN) on up to
+        BATCHNORM_IMAGES training images as the evaluation sees them: unaugmented, at its input side. From
+        random init the running averages would keep much of their starting values over a short run, and
+        the evaluation would see flat features: the same boxes for every image. Only the part of the
+        model that holds the layers runs (models.batchnorm_forward)."""
         model, source = self.trainables.model, self.data["train"]
-        layers = batchnorm_momentum(model, None)
-        for layer in layers:
+        model.eval()
+        for layer in self.batchnorm:
             layer.reset_running_stats()
-        model.train()
+            layer.train()
         count = min(len(source), BATCHNORM_IMAGES)
-        if count > 1 and count % self.batch_size == 1:  # a batch of one image has no batch statistics
+        if count > 1 and count % self.batch_size == 1:  # a batch of one image may have no batch statistics
             count -= 1
-        for indices, images, scales in source.batches(self.batch_size, range(count)):
-            targets = [target_of(source.items[i], scale) for i, scale in zip(indices, scales, strict=True)]
-            model(
-                [_as_input(image, self.device) for image in images],
-                [{key: value.to(self.device) for key, value in target.items()} for target in targets],
-            )
-        batchnorm_momentum(model, BATCHNORM_MOMENTUM)
+        forward = batchnorm_forward(model, self.batchnorm)
+        for _, images, _ in source.batches(self.batch_size, range(count)):
+            forward([_as_input(image, self.device) for image in images])
+        model.eval()
 
     def end_epoch(self, state: RunState, stats: EpochStats) -> None:
-        scores = self.evaluate("val")
-        epoch = state.epoch + 1
+        """Score the validation split (BatchNorm measured first from random init); the rest is every
+        task's (training/task.py close_epoch)."""
+        if self.batchnorm:
+            self.measure_batchnorm()
+        scores, found = self.evaluate("val")
+        best = None
         if scores.map > state.best.val_map or state.best.epoch == 0:
-            state.best = checkpoint.BestEpoch(
-                epoch=epoch, per_class=scores.per_class_ap50, val_map=scores.map, val_map50=scores.map50
-            )
-            save_best_weights(self.out, self.world, self.trainables.model, epoch, self.classes)
-        self.epoch_seconds.append(time.perf_counter() - stats.started)
-        row: dict[str, Any] = {
-            "epoch": epoch,
-            "train_loss": stats.loss,
-            "val_map50": scores.map50,
-            "val_map": scores.map,
-            "lr": stats.lr,
-            "epoch_seconds": self.epoch_seconds[-1],
-        }
-        state.history.append(row)
-        state.epoch = epoch
-        if self.world.is_main:
-            checkpoint.save_run(self.out / checkpoint.LAST, state, self.trainables)
-            artifacts.save_results_csv(self.out, state.history, detection_artifacts.RESULTS_COLUMNS)
-        self.writer.emit(
-            EpochEvent(
-                epochs=self.config.epochs,
-                best_val_map=state.best.val_map,
-                eta_seconds=float(np.mean(self.epoch_seconds)) * (self.config.epochs - epoch),
-                images_per_sec=stats.images / stats.train_seconds,
-                **row,
-            )
-        )
+            best = checkpoint.BestEpoch(
+                epoch=state.epoch + 1, per_class=scores.per_class_ap50, val_map=scores.map,
+                val_map50=scores.map50,
+            )  # fmt: skip
+            self.best_val_predictions = found
+        figures = EpochRecord(val_map50=scores.map50, val_map=scores.map)
+        task.close_epoch(self, state, stats, figures, best, detection_artifacts.RESULTS_COLUMNS)
 
     def finish(self, state: RunState, started: float, options: RunOptions) -> None:
         model, best, config = self.trainables.model, state.best, self.config
-        distributed.barrier(self.world)  # rank 0 has written the best weights the others load next
-        if (self.out / checkpoint.BEST).exists():
-            model.load_state_dict(checkpoint.load(self.out / checkpoint.BEST)["model"])
+        task.restore_best(self)
         test = None
         if "test" in self.data and len(self.data["test"]):
-            scores = self.evaluate("test")
+            scores, _ = self.evaluate("test")
             test = {"map": scores.map, "map50": scores.map50}
-        val_predictions = self.predictions("val")  # with every rank (collectives), for the grid
+        val_predictions = self.best_val_predictions  # the best weights' boxes, for the grid
+        if val_predictions is None:  # its epoch came before a resume
+            val_predictions = self.predictions("val")  # with every rank (collectives)
         if not self.world.is_main:
             return
         paths = detection_artifacts.save_detector(
             self.out, model, config.model, self.classes, config.image_size, config.score_threshold
         )
-        early_stopped = len(state.history) < config.epochs
-        final = {k: float(v) for k, v in state.history[-1].items()} if state.history else {}
-        metrics: dict[str, Any] = {
+        metrics = task.run_metrics(self, state, test, config.model_dump() | {"seed": options.seed}) | {
             "task": "detection",
-            "classes": self.classes,
-            "history": state.history,
-            "final": final,
             "best_val_map": best.val_map,
             "best_val_map50": best.val_map50,
-            "best_epoch": best.epoch,
             "per_class_ap50": best.per_class,
-            "test": test,
             "dataset": self.plan.report.model_dump(),
             "pretrained": self.info.pretrained,
-            "config": config.model_dump() | {"seed": options.seed},
-            "early_stopped_at": len(state.history) if early_stopped else None,
         }
         if options.export_onnx:
             from training.detection.export import export_and_verify
@@ -320,32 +271,20 @@ class DetectionRun:
             )
             if metrics["onnx"]["status"] == "ok":
                 paths["onnx"] = Path(metrics["onnx"]["file"])
-        drawn = self._draw_val_predictions(val_predictions)
         report = self.plan.report.model_dump()
         paths |= {
-            "metrics": artifacts.save_metrics(self.out, metrics),
-            "results": self.out / RESULTS_FILE,
             "model_card": detection_artifacts.write_model_card(
                 self.out, config.model_dump(), report, metrics
             ),
-            "curves": detection_artifacts.plot_curves(self.out, state.history),
-            "checkpoint": self.out / checkpoint.LAST,
-            "checkpoint_best": self.out / checkpoint.BEST,
-            "val_predictions": drawn,
+            "val_predictions": self._draw_val_predictions(val_predictions),
         }
-        self.writer.emit(
-            DoneEvent(
-                task="detection",
-                epochs_completed=len(state.history),
-                final=final,
-                best_epoch=best.epoch,
-                per_class_ap50=best.per_class,
-                test=test,
-                onnx=metrics.get("onnx"),
-                early_stopped=early_stopped,
-                artifacts={name: str(path) for name, path in paths.items()},
-                total_seconds=time.time() - started,
-            )
+        curves = reports.plotted(
+            lambda: reports.plot_curves(self.out, state.history, detection_artifacts.CURVES)
+        )
+        if curves is not None:
+            paths["curves"] = curves
+        task.report_done(
+            self, state, started, metrics, paths, task="detection", per_class_ap50=best.per_class
         )
 
     def _draw_val_predictions(self, predictions: list[Detections]) -> Path:
