@@ -21,9 +21,9 @@ import logging
 import sys
 import time
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, ParamSpec
 
 import numpy as np
 import torch
@@ -35,6 +35,7 @@ from training.export_report import ClassifierOnnxCheck, OnnxNotChecked, OnnxRepo
 
 log = logging.getLogger(__name__)
 
+P = ParamSpec("P")
 MIN_AGREEMENT = 0.999
 OPSET = 18  # the dynamo exporter's lowest
 BATCH = 64
@@ -48,15 +49,13 @@ def not_installed() -> OnnxNotChecked:
     return OnnxNotChecked(status="unavailable", message=f"onnx/onnxruntime are not installed: {ONNX_INSTALL}")
 
 
-def export_and_verify(
-    out_dir: Path,
-    model: torch.nn.Module,
-    classes: list[str],
-    preprocessing: dict[str, Any],
-    val_batches: Iterable[torch.Tensor],
-) -> dict[str, Any]:
-    """`check_export`'s report as metrics.json keeps it (under "onnx"), for the trainer's finish."""
-    return check_export(out_dir, model, classes, preprocessing, val_batches).model_dump()
+def as_stored(check: Callable[P, OnnxReport]) -> Callable[P, dict[str, Any]]:
+    """`check` handing back its report as metrics.json keeps it (under "onnx"): the trainer's finish."""
+
+    def stored(*args: P.args, **kwargs: P.kwargs) -> dict[str, Any]:
+        return check(*args, **kwargs).model_dump()
+
+    return stored
 
 
 def check_export(
@@ -121,6 +120,9 @@ def check_export(
         seconds=round(time.perf_counter() - started, 3),
         file=str(path) if passed else None,
     )
+
+
+export_and_verify = as_stored(check_export)
 
 
 def _export(model: torch.nn.Module, size: int, path: Path) -> Literal["dynamo", "torchscript"]:

@@ -22,24 +22,12 @@ from torchvision.ops import box_iou
 from training.contract import ONNX_FILE
 from training.detection.coco_eval import Detections
 from training.detection.images import DetectionImages
-from training.export import OPSET, not_installed, onnx_available
+from training.export import OPSET, as_stored, not_installed, onnx_available
 from training.export_report import DetectionCriteria, DetectorOnnxCheck, OnnxNotChecked, OnnxReport
 
 COMPARED_SCORE = 0.05
 MIN_IOU = 0.99
 MAX_SCORE_DIFF = 0.01
-
-
-def export_and_verify(
-    out_dir: Path,
-    model: torch.nn.Module,
-    name: str,
-    classes: list[str],
-    preprocessing: dict[str, Any],
-    val: DetectionImages,
-) -> dict[str, Any]:
-    """`check_export`'s report as metrics.json keeps it (under "onnx"), for the trainer's finish."""
-    return check_export(out_dir, model, name, classes, preprocessing, val).model_dump()
 
 
 def check_export(
@@ -150,6 +138,9 @@ def check_export(
         seconds=round(time.perf_counter() - started, 3),
         file=str(path) if passed else None,
     )
+
+
+export_and_verify = as_stored(check_export)
 
 
 def export_run(out_dir: Path, workers: int = 1) -> OnnxReport:
