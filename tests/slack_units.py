@@ -22,6 +22,7 @@ from bot.runs import InvalidRunState, RunNotFound, RunView
 from bot.settings import Settings
 from bot.slack.context import SlackContext
 from bot.storage import Database, RunStatus
+from tests.onnx_reports import CLASSIFIER_REPORT
 from tests.run_views import METRICS, view
 from training.contract import CHECKPOINT_LAST_FILE, METRICS_FILE, MODEL_FILE, ONNX_FILE
 
@@ -129,9 +130,7 @@ def finished_run(folder: Path, run_id: int, owner: str, channel: str, **changes:
     out.mkdir(parents=True, exist_ok=True)
     for name in (MODEL_FILE, CHECKPOINT_LAST_FILE, ONNX_FILE):
         (out / name).write_bytes(b"weights")
-    (out / METRICS_FILE).write_text(
-        json.dumps({"onnx": {"status": "ok", "top1_agreement": 1.0, "images": 4}})
-    )
+    (out / METRICS_FILE).write_text(json.dumps({"onnx": {**CLASSIFIER_REPORT, "file": str(out / ONNX_FILE)}}))
     shown: dict[str, Any] = {
         "status": RunStatus.COMPLETED,
         "requested_by": owner,

@@ -16,6 +16,7 @@ import torch
 from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
+from bot.present import runs as present
 from tests.detection_datasets import write_yolo
 from tests.trainer_helpers import read_events
 from training import predict
@@ -27,6 +28,7 @@ from training.detection.data import BoxedImage, discover_detection
 from training.detection.images import DetectionImages
 from training.detection.models import architecture, batchnorm_forward, batchnorm_momentum
 from training.emit import EventWriter
+from training.export_report import DetectorOnnxCheck
 from training.loop import train
 from training.task import RunOptions
 
@@ -235,10 +237,13 @@ def test_predict_threshold_limit_and_drawing(trained, dataset: Path, tmp_path: P
 def test_onnx_export_agrees_with_pytorch(trained) -> None:
     _, events = trained
     onnx = events[-1].onnx
-    assert onnx["status"] == "ok", onnx
-    assert onnx["boxes_matched"] == onnx["boxes_compared"] and onnx["images"] == 10
-    assert onnx["min_iou"] >= 0.99 and onnx["class_agreement"] == 1.0
-    assert Path(onnx["file"]).is_file()
+    assert isinstance(onnx, DetectorOnnxCheck) and onnx.status == "ok", onnx
+    assert onnx.boxes_matched == onnx.boxes_compared and onnx.images == 10
+    assert onnx.min_iou >= 0.99 and onnx.class_agreement == 1.0
+    assert onnx.file is not None and Path(onnx.file).is_file()
+    # the words a person sees come from the report the trainer wrote
+    line = f"• ONNX export verified: {onnx.boxes_compared} boxes on 10 validation images match PyTorch's"
+    assert (present.onnx_line("en", onnx) or "").startswith(line)
 
 
 def test_resume_continues_after_the_saved_epoch(trained, tmp_path: Path, dataset: Path) -> None:

@@ -11,6 +11,7 @@ import onnxruntime
 import pytest
 import torch
 
+from bot.present import runs as present
 from tests.imagegen import make_image_folder
 from tests.trainer_helpers import run_trainer
 from training import export
@@ -18,6 +19,7 @@ from training.artifacts import load_model
 from training.augment import Normalizer
 from training.contract import ExitCode
 from training.data import discover, load_eval_image
+from training.export_report import ClassifierOnnxCheck
 
 
 @pytest.fixture(scope="module")
@@ -33,10 +35,14 @@ def test_training_exports_a_verified_onnx_file(exported) -> None:
     data, out, events = exported
     done = events[-1]
     report = done.onnx
-    assert report["status"] == "ok" and Path(done.artifacts["onnx"]) == out / "model.onnx"
-    assert report["images"] == len(discover(data, seed=0).val) == 6  # every validation image
-    assert report["top1_agreement"] == 1.0 and 0 <= report["max_abs_logit_diff"] < 1e-3
-    assert json.loads((out / "metrics.json").read_text())["onnx"] == report  # the same figures
+    assert isinstance(report, ClassifierOnnxCheck) and report.file == done.artifacts["onnx"]
+    assert report.status == "ok" and Path(report.file) == out / "model.onnx"
+    assert report.images == len(discover(data, seed=0).val) == 6  # every validation image
+    assert report.top1_agreement == 1.0 and 0 <= report.max_abs_logit_diff < 1e-3
+    assert json.loads((out / "metrics.json").read_text())["onnx"] == report.model_dump()  # the same figures
+    # the words a person sees come from the report the trainer wrote
+    line = "• ONNX export verified: top-1 agreement with PyTorch *100.00%* on 6 validation images"
+    assert (present.onnx_line("en", report) or "").startswith(line)
     assert "ONNX: `model.onnx`" in (out / "README.md").read_text()
 
 
@@ -66,8 +72,8 @@ def test_export_on_request_rechecks_on_the_validation_split(exported, capsys, re
     (out / "model.onnx").unlink()
     assert export.main([str(out)]) == 0
     report = json.loads(capsys.readouterr().out)  # torch.onnx's own progress lines stay off stdout
-    assert report["status"] == "ok" and report["images"] == events[-1].onnx["images"]
-    assert report["exporter"] == events[-1].onnx["exporter"] == "dynamo"
+    assert report["status"] == "ok" and report["images"] == events[-1].onnx.images
+    assert report["exporter"] == events[-1].onnx.exporter == "dynamo"
     assert not [w for w in recwarn if issubclass(w.category, DeprecationWarning)]
     assert report["top1_agreement"] == 1.0 and (out / "model.onnx").is_file()
     assert json.loads((out / "metrics.json").read_text())["onnx"] == report

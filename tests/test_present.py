@@ -14,8 +14,10 @@ from bot.runs import InvalidRunState, NotAllowed, RunNotFound, RunView
 from bot.slack import render
 from bot.storage import RunStatus
 from tests.english import english_sentences, texts_of_blocks
+from tests.onnx_reports import CLASSIFIER_REPORT
 from tests.run_views import NOW, view
 from training.events import DoneEvent, RunSummary
+from training.export_report import ONNX_REPORT
 
 WARNING = {"code": "pretrained_unavailable", "message": "pretrained weights for resnet18 are not available"}
 DONE_METRICS = {
@@ -176,15 +178,6 @@ def test_a_running_run_says_where_its_images_came_from(data: dict, english: str,
     assert not any("images" in figure for figure in present.figures(unknown, "en", NOW))
 
 
-ONNX_OK = {
-    "status": "ok",
-    "images": 6,
-    "top1_agreement": 1.0,
-    "max_abs_logit_diff": 2.4e-06,
-    "min_agreement": 0.999,
-}
-
-
 @pytest.mark.parametrize(
     ("language", "early", "onnx", "continues"),
     [
@@ -204,7 +197,7 @@ def test_the_completion_says_when_it_stopped_early_the_onnx_check_and_what_it_co
         STATES["completed"],
         current_epoch=7,
         config=STATES["completed"].config.model_copy(update={"epochs": 30, "early_stopping_patience": 5}),
-        metrics={**DONE_METRICS, "early_stopped": True, "best_epoch": 2, "onnx": ONNX_OK},
+        metrics={**DONE_METRICS, "early_stopped": True, "best_epoch": 2, "onnx": CLASSIFIER_REPORT},
         continues_run_id=3,
     )
     for shown in (slack_texts(run, language), console_texts(run, language)):
@@ -213,21 +206,20 @@ def test_the_completion_says_when_it_stopped_early_the_onnx_check_and_what_it_co
             assert english_sentences(shown) == [], shown
     plain_run = dataclasses.replace(STATES["completed"], metrics=DONE_METRICS)
     assert "early" not in slack_texts(plain_run, "en") and "ONNX" not in slack_texts(plain_run, "en")
-    refused_report = {**ONNX_OK, "status": "refused", "top1_agreement": 0.98}
+    refused_report = {**CLASSIFIER_REPORT, "status": "refused", "top1_agreement": 0.98}
     refused = dataclasses.replace(run, metrics={**run.metrics, "onnx": refused_report})
     assert "ONNX export refused: top-1 agreement 98.00% is below 99.9%" in slack_texts(refused, "en")
 
 
 def test_onnx_on_request_is_worded_from_the_check() -> None:
-    assert present.onnx_report("en", 4, ONNX_OK) == (
+    assert present.onnx_report("en", 4, ONNX_REPORT.validate_python(CLASSIFIER_REPORT)) == (
         "✅ ONNX export of run #4 verified on 6 validation images: top-1 agreement with PyTorch *100.00%*, "
         "largest logit difference *2.4e-06*."
     )
-    missing = present.onnx_report(
-        "ko", 4, {"status": "unavailable", "message": "onnx/onnxruntime are not installed"}
-    )
+    unavailable = {"status": "unavailable", "message": "onnx/onnxruntime are not installed"}
+    missing = present.onnx_report("ko", 4, ONNX_REPORT.validate_python(unavailable))
     assert 'pip install -e ".[onnx]"' in missing and english_sentences(plain(missing)) == []
-    failed = {"status": "error", "message": "FileNotFoundError: /data/pets"}
+    failed = ONNX_REPORT.validate_python({"status": "error", "message": "FileNotFoundError: /data/pets"})
     assert present.onnx_report("en", 4, failed).endswith("> FileNotFoundError: /data/pets")
     assert "FileNotFoundError" not in present.onnx_report("ko", 4, failed)
 

@@ -27,6 +27,7 @@ from training.contract import (
 )
 from training.data import RESIZE_INTERPOLATION
 from training.events import EpochRecord
+from training.export_report import read_report
 
 RESULTS_COLUMNS = (
     "epoch",
@@ -193,14 +194,7 @@ def write_model_card(
     metrics.json holds."""
     classes: list[str] = metrics["classes"]
     splits = list(class_counts)
-    results = reports.onnx_result(
-        metrics,
-        lambda onnx: (
-            "dynamic batch",
-            f"the top-1 class of {onnx['top1_agreement']:.1%} of {onnx['images']} validation images; largest "
-            f"logit difference {onnx['max_abs_logit_diff']:.2g}",
-        ),
-    )
+    results = reports.onnx_result(read_report(metrics.get("onnx")))
     if metrics.get("test"):
         results.append(f"- Held-out test accuracy: {metrics['test']['acc']:.1%}.")
     per_class = metrics.get("per_class_acc") or {}

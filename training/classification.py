@@ -189,11 +189,10 @@ class ClassificationRun:
         if options.export_onnx:
             val_images = (images for images, _ in self.data.val.batches(config.batch_size))
             preprocessing = artifacts.preprocessing(artifacts.read_config(self.out))
-            metrics["onnx"] = export.export_and_verify(
-                self.out, model, self.classes, preprocessing, val_images
-            )
-            if metrics["onnx"]["status"] == "ok":
-                paths["onnx"] = Path(metrics["onnx"]["file"])
+            onnx = export.check_export(self.out, model, self.classes, preprocessing, val_images)
+            metrics["onnx"] = onnx.model_dump()
+            if onnx.status == "ok" and onnx.file:
+                paths["onnx"] = Path(onnx.file)
         splits = {"train": self.data.train, "val": self.data.val} | (
             {"test": self.data.test} if self.data.test else {}
         )

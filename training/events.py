@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from training.contract import ErrorKind
 from training.detection.data import DetectionReport  # torch-free, like this module
+from training.export_report import OnnxReport
 
 
 class _Event(BaseModel):
@@ -139,9 +140,8 @@ class DoneEvent(_Event):
     per_class_ap50: dict[str, float] | None = None
     task: str = "classification"
     test: dict[str, float] | None = None  # metrics on a held-out test/ split, when there is one
-    # the ONNX export check (training/export.py): status ok|refused|unavailable, top1_agreement,
-    # max_abs_logit_diff, images; None when no export was asked for
-    onnx: dict[str, Any] | None = None
+    # the ONNX export check (training/export_report.py); None when no export was asked for
+    onnx: OnnxReport | None = None
     early_stopped: bool = False  # ended before `epochs` by early stopping (epochs_completed says when)
     # name -> absolute path (model, config, metrics, curves, confusion_matrix (the plot, when it could be
     # drawn), confusion_matrix_data (the matrix: never in an event, it grows with classes squared), ...)
@@ -184,7 +184,7 @@ class RunSummary(BaseModel):
     best_val_map: float | None = None
     best_val_map50: float | None = None
     test: dict[str, float] | None = None
-    onnx: dict[str, Any] | None = None
+    onnx: OnnxReport | None = None
     early_stopped: bool = False
 
     @classmethod

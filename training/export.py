@@ -4,8 +4,8 @@ The model goes to OUT/model.onnx (torch.export's exporter, `dynamo=True`; the le
 when that fails, "exporter" in the report says which) with a dynamic batch axis and, in its metadata, the
 class names and the validation preprocessing (input size, mean, std, interpolation, crop). onnxruntime then
 runs it on the run's validation images beside PyTorch; the top-1 agreement and the largest absolute logit
-difference go into metrics.json (under "onnx") and on stdout as one JSON line. A file whose agreement is below
-MIN_AGREEMENT is deleted rather than offered.
+difference go into the report (training/export_report.py), which metrics.json keeps under "onnx" and
+stdout gets as one JSON line. A file whose agreement is below MIN_AGREEMENT is deleted rather than offered.
 
 onnx and onnxruntime are an optional extra (`pip install -e ".[onnx]"`, ONNX_INSTALL); without them the
 report says so and nothing is written.
@@ -23,7 +23,7 @@ import time
 import warnings
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import torch
@@ -31,6 +31,7 @@ import torch
 from training import reports
 from training.augment import Normalizer
 from training.contract import METRICS_FILE, MODEL_FILE, ONNX_FILE, ONNX_INSTALL
+from training.export_report import ClassifierOnnxCheck, OnnxNotChecked, OnnxReport
 
 log = logging.getLogger(__name__)
 
@@ -43,18 +44,22 @@ def onnx_available() -> bool:
     return all(importlib.util.find_spec(name) is not None for name in ("onnx", "onnxruntime"))
 
 
-def export_and_verify(
+def not_installed() -> OnnxNotChecked:
+    return OnnxNotChecked(status="unavailable", message=f"onnx/onnxruntime are not installed: {ONNX_INSTALL}")
+
+
+def check_export(
     out_dir: Path,
     model: torch.nn.Module,
     classes: list[str],
     preprocessing: dict[str, Any],
     val_batches: Iterable[torch.Tensor],
-) -> dict[str, Any]:
+) -> ClassifierOnnxCheck | OnnxNotChecked:
     """Export `model` (any device; exported from a CPU fp32 copy) and compare onnxruntime with PyTorch on
-    `val_batches` (uint8 NCHW, already resized and cropped as for validation). Returns the report that
-    metrics.json keeps: status "ok" (with "file"), "refused", or "unavailable"."""
+    `val_batches` (uint8 NCHW, already resized and cropped as for validation): status "ok" (with the
+    file), "refused" (the file deleted), or "unavailable"."""
     if not onnx_available():
-        return {"status": "unavailable", "message": f"onnx/onnxruntime are not installed: {ONNX_INSTALL}"}
+        return not_installed()
     import onnx
     import onnxruntime
 
@@ -88,24 +93,26 @@ def export_and_verify(
             agree += int((expected.argmax(1) == got.argmax(1)).sum())
             total += len(chunk)
             max_diff = max(max_diff, float(np.abs(expected - got).max()))
-    report: dict[str, Any] = {
-        "images": total,
-        "top1_agreement": agree / total if total else None,
-        "max_abs_logit_diff": max_diff,
-        "min_agreement": MIN_AGREEMENT,
-        "opset": OPSET,
-        "exporter": exporter,
-        "seconds": round(time.perf_counter() - started, 3),
-    }
-    if not total or agree / total < MIN_AGREEMENT:
+    passed = bool(total) and agree / total >= MIN_AGREEMENT
+    if passed:
+        temporary.replace(path)
+    else:
         temporary.unlink()
         path.unlink(missing_ok=True)  # an earlier export of this run is not offered either
-        return report | {"status": "refused"}
-    temporary.replace(path)
-    return report | {"status": "ok", "file": str(path)}
+    return ClassifierOnnxCheck(
+        status="ok" if passed else "refused",
+        images=total,
+        top1_agreement=agree / total if total else None,
+        max_abs_logit_diff=max_diff,
+        min_agreement=MIN_AGREEMENT,
+        opset=OPSET,
+        exporter=exporter,
+        seconds=round(time.perf_counter() - started, 3),
+        file=str(path) if passed else None,
+    )
 
 
-def _export(model: torch.nn.Module, size: int, path: Path) -> str:
+def _export(model: torch.nn.Module, size: int, path: Path) -> Literal["dynamo", "torchscript"]:
     """Write `model` to `path` with torch.export's ONNX exporter (dynamo), or with the legacy TorchScript one
     when that fails (an operator it cannot trace yet); returns which one wrote it."""
     sample = (torch.zeros(1, 3, size, size),)
@@ -135,7 +142,7 @@ def _cpu_copy(model: torch.nn.Module) -> torch.nn.Module:
     return cpu.eval()
 
 
-def export_run(out_dir: Path, workers: int = 1) -> dict[str, Any]:
+def export_run(out_dir: Path, workers: int = 1) -> OnnxReport:
     """Export a finished run's saved model, verified on its validation split (found again from the
     dataset and seed recorded in metrics.json); the report is also stored in metrics.json."""
     from training import artifacts  # timm's, which a detection run does not load
@@ -154,8 +161,8 @@ def export_run(out_dir: Path, workers: int = 1) -> dict[str, Any]:
     run = metrics["config"]
     plan = discover(Path(run["dataset_path"]), run["seed"])
     val, _ = decode_all(plan.val, lambda path: load_eval_image(path, size, crop_pct), size, workers)
-    report = export_and_verify(out_dir, model, config["label_names"], preprocessing, [val.images])
-    metrics["onnx"] = report
+    report = check_export(out_dir, model, config["label_names"], preprocessing, [val.images])
+    metrics["onnx"] = report.model_dump()
     reports.save_metrics(out_dir, metrics)
     return report
 
@@ -166,19 +173,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("out", type=Path, help="a finished run's output folder")
     parser.add_argument("--workers", type=int, default=1, help="decode threads (default 1)")
     args = parser.parse_args(argv)
+    report: OnnxReport
     if not (args.out / MODEL_FILE).is_file() or not (args.out / METRICS_FILE).is_file():
-        report = {
-            "status": "error",
-            "message": f"no finished run in {args.out} (model or metrics.json missing)",
-        }
+        missing = f"no finished run in {args.out} (model or metrics.json missing)"
+        report = OnnxNotChecked(status="error", message=missing)
     else:
         try:
             report = export_run(args.out, args.workers)
         except Exception as exc:  # a moved dataset, an operator ONNX lacks: a readable line, not a traceback
             log.exception("ONNX export failed")
-            report = {"status": "error", "message": f"{type(exc).__name__}: {exc}"}
-    print(json.dumps(report), flush=True)
-    return 0 if report["status"] == "ok" else 2 if report["status"] == "error" else 3
+            report = OnnxNotChecked(status="error", message=f"{type(exc).__name__}: {exc}")
+    print(report.model_dump_json(), flush=True)
+    return 0 if report.status == "ok" else 2 if report.status == "error" else 3
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ from typing import Any
 
 from training.contract import CURVES_FILE, METRICS_FILE, MODEL_CARD_FILE, MODEL_FILE, RESULTS_FILE
 from training.events import EpochRecord
+from training.export_report import ClassifierOnnxCheck, DetectorOnnxCheck, OnnxReport
 
 
 def save_results_csv(out_dir: Path, history: Sequence[EpochRecord], columns: Sequence[str]) -> Path:
@@ -110,16 +111,27 @@ class ModelCard:
     predict_flags: str = ""  # after `python -m training.predict OUT IMAGE...`
 
 
-def onnx_result(metrics: dict[str, Any], describe: Callable[[dict[str, Any]], tuple[str, str]]) -> list[str]:
+def onnx_result(report: OnnxReport | None) -> list[str]:
     """The model card's line on the ONNX export when it was kept: its file, what it takes and how it agrees
-    with PyTorch (`describe`: the task's words for both, from the export's report)."""
-    onnx = metrics.get("onnx") or {}
-    if onnx.get("status") != "ok":
+    with PyTorch, in the words of the report's task."""
+    if isinstance(report, ClassifierOnnxCheck) and report.status == "ok" and report.file:
+        agreement = report.top1_agreement if report.top1_agreement is not None else 1.0
+        inputs, agrees = (
+            "dynamic batch",
+            f"the top-1 class of {agreement:.1%} of {report.images} validation images; largest "
+            f"logit difference {report.max_abs_logit_diff:.2g}",
+        )
+    elif isinstance(report, DetectorOnnxCheck) and report.status == "ok" and report.file:
+        inputs, agrees = (
+            report.input,
+            f"{report.images} validation images: matched boxes' mean IoU {report.mean_iou:.4f}, class "
+            f"agreement {report.class_agreement:.1%}, largest score difference {report.max_score_diff:.2g}",
+        )
+    else:
         return []
-    inputs, agreement = describe(onnx)
     return [
-        f"- ONNX: `{Path(onnx['file']).name}` ({inputs}; class names and preprocessing in its metadata). "
-        f"onnxruntime agrees with PyTorch on {agreement}."
+        f"- ONNX: `{Path(report.file).name}` ({inputs}; class names and preprocessing in its metadata). "
+        f"onnxruntime agrees with PyTorch on {agrees}."
     ]
 
 

@@ -7,9 +7,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 from bot.runs import RunError, RunView
+from training.export_report import OnnxReport
 
 
 @dataclass(frozen=True)
@@ -67,5 +67,5 @@ class ModelOf:
 @dataclass(frozen=True)
 class Exported:
     run: RunView
-    report: dict[str, Any]
+    report: OnnxReport
     offered: Path | None  # the verified .onnx file to hand over, None when it did not pass

@@ -1,6 +1,7 @@
 """The ONNX export of a finished run on request, for any front end: `python -m training.export OUT` in a
 subprocess (the bot never imports torch), which exports the best model, verifies it with onnxruntime on
-the validation images and prints one JSON report; a file verified at training time is reused."""
+the validation images and prints its report (training/export_report.py) as one JSON line; a file verified
+at training time is reused."""
 
 from __future__ import annotations
 
@@ -10,12 +11,14 @@ import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+
+from pydantic import ValidationError
 
 from bot.child_env import child_environment
 from bot.runs import RunView
 from bot.runs.cpus import set_affinity
 from training.contract import METRICS_FILE, ONNX_FILE
+from training.export_report import ONNX_REPORT, OnnxNotChecked, OnnxReport, read_report
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +29,7 @@ def export_command() -> list[str]:
     return [sys.executable, "-m", "training.export"]
 
 
-def verified_report(run: RunView) -> dict[str, Any] | None:
+def verified_report(run: RunView) -> OnnxReport | None:
     """The report of an earlier export (at training time or on request, as metrics.json keeps it) when
     its verified file is still there: no export needed."""
     if not run.output_dir or not (Path(run.output_dir) / ONNX_FILE).is_file():
@@ -35,21 +38,21 @@ def verified_report(run: RunView) -> dict[str, Any] | None:
         metrics = json.loads((Path(run.output_dir) / METRICS_FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    report = metrics.get("onnx") if isinstance(metrics, dict) else None
-    return dict(report) if isinstance(report, dict) and report.get("status") == "ok" else None
+    report = read_report(metrics.get("onnx")) if isinstance(metrics, dict) else None
+    return report if report is not None and report.status == "ok" else None
 
 
-def offered_file(run: RunView, report: dict[str, Any]) -> Path | None:
+def offered_file(run: RunView, report: OnnxReport) -> Path | None:
     """The ONNX file to hand out: only one that passed the check."""
     path = Path(run.output_dir or "") / ONNX_FILE
-    return path if report.get("status") == "ok" and run.output_dir and path.is_file() else None
+    return path if report.status == "ok" and run.output_dir and path.is_file() else None
 
 
 def run_export(
     out_dir: Path, command: Sequence[str] | None = None, cpus: Sequence[int] | None = None
-) -> dict[str, Any]:
+) -> OnnxReport:
     """Export and verify in a subprocess on `cpus` (the run manager's helper_cpus(); None: the bot's):
-    its JSON report (status ok | refused | unavailable | error)."""
+    the report it printed last (status ok | refused | unavailable | error)."""
     try:
         with subprocess.Popen(
             [*(command or export_command()), str(out_dir)],
@@ -69,19 +72,17 @@ def run_export(
                 raise
     except (OSError, subprocess.TimeoutExpired) as exc:
         log.warning("the ONNX export of %s did not finish: %s", out_dir, exc)
-        return {"status": "error", "message": type(exc).__name__}
+        return OnnxNotChecked(status="error", message=type(exc).__name__)
     result = subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
     for line in reversed(result.stdout.splitlines()):
         try:
-            report = json.loads(line)
-        except json.JSONDecodeError:
+            return ONNX_REPORT.validate_json(line)
+        except ValidationError:  # another line on stdout (torch's own), or not a report
             continue
-        if isinstance(report, dict) and "status" in report:
-            return report
     log.warning(
         "the ONNX export of %s printed no report (exit %s): %s",
         out_dir,
         result.returncode,
         result.stderr[-2000:],
     )
-    return {"status": "error", "message": f"exit code {result.returncode}"}
+    return OnnxNotChecked(status="error", message=f"exit code {result.returncode}")

@@ -18,6 +18,13 @@ from bot.runs.advice import FAILURE_CODES
 from bot.storage import RunStatus
 from training.contract import ONNX_INSTALL
 from training.events import DataReport, DoneEvent, EpochRecord, PreparingEvent, RunSummary
+from training.export_report import (
+    ClassifierOnnxCheck,
+    DetectorOnnxCheck,
+    OnnxCheck,
+    OnnxNotChecked,
+    OnnxReport,
+)
 
 BAR_WIDTH = 20
 PER_CLASS_SHOWN = 12  # more classes: only the lowest accuracies are listed in the completion reply
@@ -230,7 +237,7 @@ def completion(run: RunView, language: str, done: DoneEvent | None = None) -> li
         lines.append(per_class_line(language, summary.per_class_acc))
     if summary.per_class_ap50:
         lines.append(per_class_ap_line(language, summary.per_class_ap50))
-    onnx = onnx_line(language, summary.onnx or {})
+    onnx = onnx_line(language, summary.onnx)
     return [*lines, onnx] if onnx else lines
 
 
@@ -272,57 +279,53 @@ def per_class_line(language: str, per_class: dict[str, float]) -> str:
     return t(language, "done_per_class_lowest", shown=len(lowest), count=len(per_class), classes=classes)
 
 
-def onnx_figures(report: dict[str, Any]) -> dict[str, Any]:
-    """The figures of an ONNX export check (training/export.py's report), as the texts show them."""
-    agreement = report.get("top1_agreement")
+def onnx_figures(report: ClassifierOnnxCheck) -> dict[str, Any]:
+    """The figures of a classifier's ONNX export check, as the texts show them."""
+    agreement = report.top1_agreement  # None: there were no validation images to compare on
     return {
-        "images": report.get("images", 0),
+        "images": report.images,
         "agreement": percent(agreement, 2) if agreement is not None else "?",
-        "diff": f"{float(report.get('max_abs_logit_diff') or 0.0):.2g}",
-        "minimum": percent(float(report.get("min_agreement") or 0.999), 1),
+        "diff": f"{report.max_abs_logit_diff:.2g}",
+        "minimum": percent(report.min_agreement, 1),
     }
 
 
-def detection_onnx_figures(report: dict[str, Any]) -> dict[str, Any]:
-    """The figures of a detector's ONNX check (training/detection/export.py's report)."""
-    criteria = report.get("criteria") or {}
+def detection_onnx_figures(report: DetectorOnnxCheck) -> dict[str, Any]:
+    """The figures of a detector's ONNX export check, as the texts show them."""
     return {
-        "images": report.get("images", 0),
-        "compared": report.get("boxes_compared", 0),
-        "matched": report.get("boxes_matched", 0),
-        "mean_iou": f"{float(report.get('mean_iou') or 0.0):.4f}",
-        "min_iou": f"{float(report.get('min_iou') or 0.0):.4f}",
-        "diff": f"{float(report.get('max_score_diff') or 0.0):.2g}",
-        "min_required": criteria.get("min_iou", "?"),
-        "max_diff": criteria.get("max_score_diff", "?"),
+        "images": report.images,
+        "compared": report.boxes_compared,
+        "matched": report.boxes_matched,
+        "mean_iou": f"{report.mean_iou:.4f}",
+        "min_iou": f"{report.min_iou:.4f}",
+        "diff": f"{report.max_score_diff:.2g}",
+        "min_required": report.criteria.min_iou,
+        "max_diff": report.criteria.max_score_diff,
     }
 
 
-def _onnx_text(language: str, key: str, report: dict[str, Any], **values: Any) -> str:
-    """`key`'s text with the check's figures: a detector's report ("boxes_compared") has its own words."""
-    if "boxes_compared" in report:
+def _onnx_text(language: str, key: str, report: OnnxCheck, **values: Any) -> str:
+    """`key`'s text with the check's figures: a detector's check has its own words (`det_` keys)."""
+    if isinstance(report, DetectorOnnxCheck):
         return t(language, f"det_{key}", **values, **detection_onnx_figures(report))
     return t(language, key, **values, **onnx_figures(report))
 
 
-def onnx_line(language: str, report: dict[str, Any]) -> str | None:
-    """The completion message's line about the ONNX export made at training time, if one was tried."""
-    if report.get("status") == "ok":
-        return _onnx_text(language, "done_onnx", report)
-    if report.get("status") == "refused":
-        return _onnx_text(language, "done_onnx_refused", report)
-    return None
+def onnx_line(language: str, report: OnnxReport | None) -> str | None:
+    """The completion message's line about the ONNX export checked at training time, if one was."""
+    if report is None or isinstance(report, OnnxNotChecked):
+        return None
+    return _onnx_text(language, "done_onnx" if report.status == "ok" else "done_onnx_refused", report)
 
 
-def onnx_report(language: str, run_id: int, report: dict[str, Any]) -> str:
+def onnx_report(language: str, run_id: int, report: OnnxReport) -> str:
     """The reply to an ONNX export on request: its verified figures, the refusal, or what is missing."""
-    status = report.get("status")
-    if status in ("ok", "refused"):
-        return _onnx_text(language, f"onnx_{status}", report, run_id=run_id)
-    if status == "unavailable":
+    if not isinstance(report, OnnxNotChecked):
+        return _onnx_text(language, f"onnx_{report.status}", report, run_id=run_id)
+    if report.status == "unavailable":
         return t(language, "onnx_unavailable", install=ONNX_INSTALL)
     failed = t(language, "onnx_failed", run_id=run_id)
-    detail = str(report.get("message") or "")[:300]
+    detail = report.message[:300]
     return f"{failed}\n> {detail}" if language == TRAINER_LANGUAGE and detail else failed
 
 

@@ -13,6 +13,7 @@ from safetensors.torch import load_file, save_file
 from training import reports
 from training.contract import CURVES_FILE, MODEL_CONFIG_FILE, MODEL_FILE, VAL_PREDICTIONS_FILE
 from training.detection.models import architecture, fixed_size
+from training.export_report import read_report
 
 RESULTS_COLUMNS = ("epoch", "train_loss", "val_map50", "val_map", "lr", "epoch_seconds")
 CURVES = (
@@ -84,14 +85,7 @@ def write_model_card(
     if metrics.get("test"):
         test = metrics["test"]
         results.append(f"- Held-out test mAP@[.50:.95] {test['map']:.3f}, mAP@.50 {test['map50']:.3f}.")
-    results += reports.onnx_result(
-        metrics,
-        lambda onnx: (
-            onnx["input"],
-            f"{onnx['images']} validation images: matched boxes' mean IoU {onnx['mean_iou']:.4f}, class "
-            f"agreement {onnx['class_agreement']:.1%}, largest score difference {onnx['max_score_diff']:.2g}",
-        ),
-    )
+    results += reports.onnx_result(read_report(metrics.get("onnx")))
     card = reports.ModelCard(
         title=f"{config['model']} object detector ({len(metrics['classes'])} classes)",
         command="python -m training --task detection",

@@ -19,26 +19,29 @@ import numpy as np
 import torch
 from torchvision.ops import box_iou
 
-from training.contract import ONNX_FILE, ONNX_INSTALL
+from training.contract import ONNX_FILE
 from training.detection.coco_eval import Detections
 from training.detection.images import DetectionImages
-from training.export import OPSET, onnx_available
+from training.export import OPSET, not_installed, onnx_available
+from training.export_report import DetectionCriteria, DetectorOnnxCheck, OnnxNotChecked, OnnxReport
 
 COMPARED_SCORE = 0.05
 MIN_IOU = 0.99
 MAX_SCORE_DIFF = 0.01
 
 
-def export_and_verify(
+def check_export(
     out_dir: Path,
     model: torch.nn.Module,
     name: str,
     classes: list[str],
     preprocessing: dict[str, Any],
     val: DetectionImages,
-) -> dict[str, Any]:
+) -> DetectorOnnxCheck | OnnxNotChecked:
+    """Export the detector and match its boxes with PyTorch's on `val`: status "ok" (with the file),
+    "refused" (the file deleted), or "unavailable"."""
     if not onnx_available():
-        return {"status": "unavailable", "message": f"onnx/onnxruntime are not installed: {ONNX_INSTALL}"}
+        return not_installed()
     import onnx
     import onnxruntime
 
@@ -112,28 +115,32 @@ def export_and_verify(
             classes_agree += iou >= MIN_IOU
             score_diff = max(score_diff, diff) if iou >= MIN_IOU else score_diff
             matched += iou >= MIN_IOU and diff <= MAX_SCORE_DIFF
-    report: dict[str, Any] = {
-        "images": len(val),
-        "input": input_note,
-        "boxes_compared": compared,
-        "boxes_matched": matched,
-        "mean_iou": float(np.mean(ious)) if ious else 1.0,
-        "min_iou": float(np.min(ious)) if ious else 1.0,
-        "class_agreement": classes_agree / compared if compared else 1.0,
-        "max_score_diff": score_diff,
-        "criteria": {"score_at_least": COMPARED_SCORE, "min_iou": MIN_IOU, "max_score_diff": MAX_SCORE_DIFF},
-        "opset": OPSET,
-        "seconds": round(time.perf_counter() - started, 3),
-    }
-    if not len(val) or matched < compared:
+    passed = bool(len(val)) and matched >= compared
+    if passed:
+        temporary.replace(path)
+    else:
         temporary.unlink()
         path.unlink(missing_ok=True)  # an earlier export of this run is not offered either
-        return report | {"status": "refused"}
-    temporary.replace(path)
-    return report | {"status": "ok", "file": str(path)}
+    return DetectorOnnxCheck(
+        status="ok" if passed else "refused",
+        images=len(val),
+        input=input_note,
+        boxes_compared=compared,
+        boxes_matched=matched,
+        mean_iou=float(np.mean(ious)) if ious else 1.0,
+        min_iou=float(np.min(ious)) if ious else 1.0,
+        class_agreement=classes_agree / compared if compared else 1.0,
+        max_score_diff=score_diff,
+        criteria=DetectionCriteria(
+            score_at_least=COMPARED_SCORE, min_iou=MIN_IOU, max_score_diff=MAX_SCORE_DIFF
+        ),
+        opset=OPSET,
+        seconds=round(time.perf_counter() - started, 3),
+        file=str(path) if passed else None,
+    )
 
 
-def export_run(out_dir: Path, workers: int = 1) -> dict[str, Any]:
+def export_run(out_dir: Path, workers: int = 1) -> OnnxReport:
     """`python -m training.export` on a finished detection run: its saved model, checked on its validation
     split (found again from the dataset and seed metrics.json records); the report goes into metrics.json."""
     from training import reports
@@ -146,10 +153,10 @@ def export_run(out_dir: Path, workers: int = 1) -> dict[str, Any]:
     run = metrics["config"]
     plan = discover_detection(Path(run["dataset_path"]), run["seed"])
     val = DetectionImages(plan.val, config["image_size"], keep=False, threads=workers)
-    report = export_and_verify(
+    report = check_export(
         out_dir, model, config["architecture"], config["label_names"], config["preprocessing"], val
     )
-    metrics["onnx"] = report
+    metrics["onnx"] = report.model_dump()
     reports.save_metrics(out_dir, metrics)
     return report
 

@@ -263,14 +263,13 @@ class DetectionRun:
             "pretrained": self.info.pretrained,
         }
         if options.export_onnx:
-            from training.detection.export import export_and_verify
+            from training.detection.export import check_export
 
             preprocessing = detection_artifacts.read_config(self.out)["preprocessing"]
-            metrics["onnx"] = export_and_verify(
-                self.out, model, config.model, self.classes, preprocessing, self.data["val"]
-            )
-            if metrics["onnx"]["status"] == "ok":
-                paths["onnx"] = Path(metrics["onnx"]["file"])
+            onnx = check_export(self.out, model, config.model, self.classes, preprocessing, self.data["val"])
+            metrics["onnx"] = onnx.model_dump()
+            if onnx.status == "ok" and onnx.file:
+                paths["onnx"] = Path(onnx.file)
         report = self.plan.report.model_dump()
         paths |= {
             "model_card": detection_artifacts.write_model_card(
