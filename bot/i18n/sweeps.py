@@ -100,6 +100,14 @@ TEXTS: dict[str, dict[str, str]] = {
             "{objective} *{value}*."
         ),
         "sweep_stopped_none": "⏹️ Sweep #{id} stopped before any trial had a result.",
+        # changing what "best" means before Start ("pick by val loss instead")
+        "sweep_pick_by": "🔬 The sweep will pick its best trial by *{objective}*.",
+        "sweep_pick_by_min": "🔬 The sweep will pick its best trial by the lowest *{objective}*.",
+        "sweep_none_proposed": (
+            "There is no proposed sweep in this thread whose best trial I could pick another way. "
+            "Ask for one first (e.g. “lr 1e-3 or 1e-2”)."
+        ),
+        "sweep_started_already": "Sweep #{id} has started already; its objective can't change now.",
     },
     "ko": {
         "sweep_grid_head": "🔬 *스윕*: `{dataset}`에서 {model} 시도 {count}개. 바꾸는 설정: {fields}.",
@@ -199,5 +207,13 @@ TEXTS: dict[str, dict[str, str]] = {
             "{objective} *{value}*."
         ),
         "sweep_stopped_none": "⏹️ 스윕 #{id}은(는) 결과가 나온 시도 없이 중지됐어요.",
+        # 시작 전에 "가장 좋은" 기준 바꾸기 ("검증 손실 기준으로 골라줘")
+        "sweep_pick_by": "🔬 *{objective}* 기준으로 가장 좋은 시도를 고를게요.",
+        "sweep_pick_by_min": "🔬 *{objective}* 기준으로 값이 가장 낮은 시도를 고를게요.",
+        "sweep_none_proposed": (
+            "이 스레드에는 기준을 바꿀 제안된 스윕이 없어요. "
+            "먼저 스윕을 요청해 주세요 (예: “학습률 0.001이랑 0.01”)."
+        ),
+        "sweep_started_already": "스윕 #{id}은(는) 이미 시작해서 이제 기준을 바꿀 수 없어요.",
     },
 }

@@ -34,6 +34,12 @@ def objective_text(language: str, objective: str) -> str:
     return t(language, f"sweep_objective_{objective}") if objective in OBJECTIVES else objective
 
 
+def picked_by(language: str, objective: str) -> str:
+    """What "best" means from now on, for a sweep not started yet."""
+    key = "sweep_pick_by" if maximised(objective) else "sweep_pick_by_min"
+    return t(language, key, objective=objective_text(language, objective))
+
+
 def proposal(
     language: str,
     spec: SweepSpec,
