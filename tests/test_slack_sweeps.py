@@ -277,3 +277,80 @@ def test_a_sweep_only_claude_reads_is_proposed_started_and_handed_back(
     _final, rows = finished_table(slack, table)
     assert len(rows) == 2 and rows[1].startswith("🏆")
     assert len(server.requests) == 4  # pressing Start asks Claude nothing
+
+
+def test_a_sweep_asked_while_the_threads_run_trains_runs_beside_it(slack: SlackHarness) -> None:
+    thread = setup_thread(slack, epochs=30)  # 9 s of training: it outlasts the sweep's short trials
+    click(slack, slack.summary(thread).ts, OWNER, "train_start")
+    slack.progress_message(thread)
+    (run,) = slack.runs.recent_runs()
+    slack.say(thread, OWNER, "epochs 1 or 2")
+    proposal = slack.wait_message(
+        lambda m: m.thread_ts == thread and has_button(m.blocks, "sweep_start"), "the sweep proposal"
+    )
+    assert not slack.runs.get(run.id).status.is_terminal  # asked while the run trains
+    assert "• Trial 1: epochs 1\n• Trial 2: epochs 2" in proposal.blocks[0]["text"]["text"]
+    _table, sweep_id = start(slack, thread, proposal)
+    sweeps = slack.ctx.actions.sweeps
+    assert sweeps is not None
+    slack.standin.wait_for(
+        lambda: sweeps.controller.view(sweep_id).status == SweepStatus.COMPLETED, timeout=40, what="the end"
+    )
+    slack.wait_reply(thread, "Best: trial", timeout=10)
+    trials = [trial.run for trial in sweeps.controller.view(sweep_id).trials if trial.run is not None]
+    assert [t.config.epochs for t in trials] == [1, 2] and run.id not in {t.id for t in trials}
+    assert all(t.status == RunStatus.COMPLETED for t in trials)
+    ran = slack.runs.get(run.id)  # the thread's own run went on untouched
+    assert ran.sweep_id is None and ran.config.epochs == 30
+    assert ran.status in (RunStatus.RUNNING, RunStatus.COMPLETED)
+    slack.say(thread, OWNER, "stop")  # and "stop" still means that run
+    slack.standin.wait_for(
+        lambda: slack.runs.get(run.id).status.is_terminal, timeout=20, what="the run stopped or done"
+    )
+
+
+def test_a_sweep_in_a_dm_started_twice_runs_each_trial_once(slack: SlackHarness) -> None:
+    dm = "D0DM"
+    _envelope, asked = slack.standin.user_message(
+        dm, OWNER, "train resnet18 on pets, 2 epochs, lr 1e-3 or 1e-2", channel_type="im"
+    )
+    proposal = slack.wait_message(
+        lambda m: m.channel == dm and m.thread_ts == asked and has_button(m.blocks, "sweep_start"),
+        "the proposal in the DM",
+    )
+    for _press in range(2):  # a double click
+        envelope = slack.standin.click(slack.standin.messages[(dm, proposal.ts)], OWNER, "sweep_start")
+        slack.standin.wait_ack(envelope)
+    table = slack.wait_message(lambda m: m.channel == dm and "Sweep #" in str(m.blocks), "the table")
+    sweep_id = int(re.search(r"Sweep #(\d+)", str(table.blocks)).group(1))  # type: ignore[union-attr]
+    # a typed start, and Slack delivering it again: one answer, nothing started twice
+    for retry in (0, 1):
+        envelope, _ts = slack.standin.user_message(
+            dm,
+            OWNER,
+            "start sweep",
+            thread_ts=asked,
+            channel_type="im",
+            event_id="EvSTART",
+            retry_attempt=retry,
+        )
+        slack.standin.wait_ack(envelope)
+    slack.wait_message(
+        lambda m: m.channel == dm and f"Sweep #{sweep_id} has started already" in m.text, "the typed start"
+    )
+    sweeps = slack.ctx.actions.sweeps
+    assert sweeps is not None
+    slack.standin.wait_for(
+        lambda: sweeps.controller.view(sweep_id).status == SweepStatus.COMPLETED, timeout=40, what="the end"
+    )
+    result = slack.wait_message(
+        lambda m: m.channel == dm and m.thread_ts == asked and "Best: trial" in m.text, "the result in the DM"
+    )
+    assert "learning rate 0.01" in result.text
+    replies = [m for m in slack.standin.thread(dm, asked) if m.user != OWNER]
+    assert len([m for m in replies if "Sweep #" in str(m.blocks)]) == 1  # one table
+    assert len([m for m in replies if "has started already" in m.text]) == 1
+    assert not [m for m in replies if "replaced" in m.text]
+    runs = slack.runs.recent_runs()
+    assert len(runs) == 2 and {run.sweep_id for run in runs} == {sweep_id}
+    assert sorted(run.config.learning_rate for run in runs) == [1e-3, 1e-2]

@@ -50,7 +50,11 @@ class Bot:
     """A conversation (rules, or Claude through the stand-in) and the sweep actions over one database."""
 
     def __init__(
-        self, tmp_path: Path, parser: str = "rules", server: fake.FakeAnthropic | None = None
+        self,
+        tmp_path: Path,
+        parser: str = "rules",
+        server: fake.FakeAnthropic | None = None,
+        sweep_max_trials: int = 4,
     ) -> None:
         data = tmp_path / "data"
         if not (data / "pets").exists():
@@ -63,7 +67,7 @@ class Bot:
             output_root=tmp_path / "outputs",
             database_url=f"sqlite:///{tmp_path / f'{parser}.db'}",
             max_concurrent_runs=2,
-            sweep_max_trials=4,
+            sweep_max_trials=sweep_max_trials,
             **claude,  # type: ignore[arg-type]
         )
         self.db = Database(self.settings.database_url_or_default)
@@ -499,3 +503,55 @@ def test_claude_changes_a_proposals_objective_the_rules_cannot_read(
     refused = claude.sweeps.reobjective(owner, WHERE, claude.say("rank them by box quality"))
     assert isinstance(refused, SweepSaid) and "classification runs do not report it" in refused.text
     assert draft_of(claude).objective == "val_loss" and len(server.requests) == 4
+
+
+# --- what people do that the happy path does not ------------------------------------------------------
+
+
+def test_a_long_list_of_values_over_the_trial_limit_is_refused_and_changes_nothing(bot: Bot) -> None:
+    before = bot.say("resnet18, 2 epochs, dataset pets").draft
+    many = "lr 1e-5, 2e-5, 5e-5, 1e-4, 2e-4, 5e-4, 1e-3, 2e-3, 5e-3, 1e-2 and keep the best"
+    refused = bot.say(many)
+    assert refused.reply == (
+        "That is 10 trials; a sweep may have at most 4 (SWEEP_MAX_TRIALS). "
+        "Try fewer values. Nothing was changed."
+    )
+    assert refused.sweep is None and refused.draft == before
+    combined = bot.say("배치 8, 16, 32에 학습률 0.001이랑 0.01 둘 다 해봐")  # 3 x 2 combinations
+    assert combined.reply == (
+        "시도가 6개예요. 스윕은 최대 4개까지예요 (SWEEP_MAX_TRIALS). "
+        "값을 줄여 주세요. 아무것도 바뀌지 않았어요."
+    )
+    assert combined.draft == before and bot.sweep_count() == 0
+
+
+def test_a_korean_message_with_a_setup_and_a_range_waits_for_the_epochs_then_searches(tmp_path: Path) -> None:
+    bot = Bot(tmp_path, sweep_max_trials=6)
+    owner = Actor("U1", WHERE.channel)
+    try:
+        first = bot.say("resnet18로 학습률 1e-4~1e-2 사이에서 6번 찾아줘, 데이터는 pets")
+        assert first.language == "ko" and first.sweep is None
+        assert first.draft == {"model": "resnet18", "dataset_path": "pets", "num_classes": 2}
+        assert first.missing == ["epochs"]  # "6번" is the search's budget, not the epochs
+        assert first.reply.endswith("🔬 설정이 끝나면 바로 스윕(시도 6개, 바꾸는 설정: 학습률)을 제안할게요.")
+        early = bot.sweeps.handle_text(owner, WHERE, "스윕 시작")  # before the setup is complete
+        assert isinstance(early, SweepSaid)
+        assert early.text == "🔬 설정이 끝나면 바로 스윕(시도 6개, 바꾸는 설정: 학습률)을 제안할게요."
+        proposed = bot.propose("3 에폭")
+        assert proposed is not None and english_sentences(proposed.text) == []
+        assert proposed.text.startswith(
+            "🔬 *탐색*: `pets`에서 resnet18 시도 6개. Optuna가 고르는 설정: 학습률 0.0001~0.01"
+        )
+        spec = proposed.sweep.spec
+        assert spec.ranges == {"learning_rate": SearchRange(low=1e-4, high=1e-2, log=True)}
+        assert spec.trials == 6 and bot.sweeps.controller.base_config(proposed.sweep.id).epochs == 3
+        started = bot.sweeps.handle_text(owner, WHERE, "스윕 시작")
+        assert isinstance(started, SweepStarted)
+        again = bot.sweeps.handle_text(owner, WHERE, "스윕 시작")
+        assert isinstance(again, SweepSaid) and again.text.startswith(
+            f"스윕 #{started.sweep.id}은 이미 시작했어요"
+        )
+        queued = bot.sweeps.controller.view(started.sweep.id).trials
+        assert len(queued) == started.sweep.parallel == 2  # two at a time; none twice
+    finally:
+        bot.close()

@@ -242,7 +242,7 @@ def test_the_proposal_estimates_the_total_time_from_this_hosts_history(
         assert isinstance(grid, SweepProposed) and isinstance(search, SweepProposed)
         # the newer proposal replaced the older: its Start starts nothing
         stale = sweeps.start(who, grid.sweep.id, "en")
-        assert isinstance(stale, SweepSaid) and "can no longer be started" in stale.text
+        assert isinstance(stale, SweepSaid) and "replaced by a newer one" in stale.text
         nothing = sweeps.handle_text(who, where, "stop sweep")
         assert isinstance(nothing, SweepSaid) and "no sweep to start or stop" in nothing.text
     finally:

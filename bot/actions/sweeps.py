@@ -14,7 +14,7 @@ from bot.conversation import ConversationService, Turn
 from bot.conversation.answers import AnswerContext, estimate
 from bot.conversation.datasets import DatasetPathError, shown_dataset_path, summarize_dataset
 from bot.conversation.language import detect_language
-from bot.conversation.sweeps import checked_sweep
+from bot.conversation.sweeps import checked_sweep, waiting_line, waiting_sweep
 from bot.i18n import t
 from bot.policy import Action, Actor, Policy, Refusal
 from bot.settings import Settings
@@ -105,9 +105,7 @@ class SweepActions:
         language = detect_language(text, session.language if session else "en")
         if _START_WORDS.search(text):
             drafts = self._in_thread(session, SweepStatus.DRAFT)
-            return (
-                self.start(actor, drafts[0].id, language) if drafts else SweepSaid(t(language, "sweep_none"))
-            )
+            return self.start(actor, drafts[0].id, language) if drafts else self._no_draft(session, language)
         if _STOP_WORDS.search(text):
             running = self._in_thread(session, SweepStatus.RUNNING)
             return (
@@ -126,6 +124,17 @@ class SweepActions:
                 return SweepSaid(t(language, "sweep_none_running"))
             return self.show_trials(actor, live[0].id, shown.re is _SHOW_TRIALS_WORDS, language)
         return None
+
+    def _no_draft(self, session: ChatSession | None, language: str) -> SweepSaid:
+        """Why a typed start starts nothing: the sweep asked for waits for its setup, the thread's sweep
+        has started already (a start typed again), or there is none."""
+        waiting = waiting_sweep(list(session.messages)) if session is not None else None
+        if waiting is not None:
+            return SweepSaid(waiting_line(language, waiting))
+        running = self._in_thread(session, SweepStatus.RUNNING)
+        if running:
+            return SweepSaid(t(language, "sweep_already_started", id=running[0].id))
+        return SweepSaid(t(language, "sweep_none"))
 
     def _in_thread(self, session: ChatSession | None, status: SweepStatus) -> list[SweepView]:
         if session is None:
@@ -166,7 +175,7 @@ class SweepActions:
         if latest is None:
             return SweepSaid(turn.reply)
         if latest.status != SweepStatus.DRAFT:
-            return SweepSaid(t(language, "sweep_started_already", id=latest.id))
+            return SweepSaid(t(language, "sweep_objective_too_late", id=latest.id))
         refusal = self._policy.may_use_draft(actor, latest.requested_by, Action.EDIT)
         if refusal is not None:
             return refusal
@@ -178,7 +187,7 @@ class SweepActions:
             return SweepSaid(present.refusal(language, refused))
         changed = self.controller.set_objective(latest.id, turn.sweep_objective)
         if changed is None:  # Start was pressed meanwhile
-            return SweepSaid(t(language, "sweep_started_already", id=latest.id))
+            return SweepSaid(t(language, "sweep_objective_too_late", id=latest.id))
         return self._proposed(where, changed, config, turn)
 
     def _proposed(self, where: Thread, sweep: SweepView, config: TrainingConfig, turn: Turn) -> SweepProposed:
@@ -224,8 +233,10 @@ class SweepActions:
         if refusal is not None:
             return refusal
         started = self.controller.launch(sweep_id)
-        if started is None:
-            return SweepSaid(t(language, "sweep_refused_gone"))
+        if started is None:  # started already (a double click: the same sweep, no trial twice), or replaced
+            started = self.controller.find(sweep_id)
+            if started is None or started.status == SweepStatus.DISCARDED:
+                return SweepSaid(t(language, "sweep_refused_gone"))
         return SweepStarted(started, language)
 
     def stop(self, actor: Actor, sweep_id: int, language: str) -> SweepResult:

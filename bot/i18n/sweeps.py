@@ -74,7 +74,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "sweep_refused_too_many_trials": "That is {count} trials; a sweep may have at most {limit} "
         "(SWEEP_MAX_TRIALS). Try fewer values. Nothing was changed.",
         "sweep_refused_too_few_trials": "A search needs at least 2 trials.",
-        "sweep_refused_gone": ("That sweep can no longer be started (it was started, stopped or replaced)."),
+        "sweep_refused_gone": "That sweep proposal was replaced by a newer one; start the newest proposal.",
         # resuming a stopped sweep, and each trial's own progress message (asked for)
         "sweep_button_resume": "Resume sweep",
         "sweep_button_show_trials": "Show each trial's progress",
@@ -107,7 +107,8 @@ TEXTS: dict[str, dict[str, str]] = {
             "There is no proposed sweep in this thread whose best trial I could pick another way. "
             "Ask for one first (e.g. “lr 1e-3 or 1e-2”)."
         ),
-        "sweep_started_already": "Sweep #{id} has started already; its objective can't change now.",
+        "sweep_objective_too_late": "Sweep #{id} has started already; its objective can't change now.",
+        "sweep_already_started": "Sweep #{id} has started already: its table in this thread follows it.",
     },
     "ko": {
         "sweep_grid_head": "🔬 *스윕*: `{dataset}`에서 {model} 시도 {count}개. 바꾸는 설정: {fields}.",
@@ -181,7 +182,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "sweep_refused_too_many_trials": "시도가 {count}개예요. 스윕은 최대 {limit}개까지예요 "
         "(SWEEP_MAX_TRIALS). 값을 줄여 주세요. 아무것도 바뀌지 않았어요.",
         "sweep_refused_too_few_trials": "탐색에는 시도가 2개 이상 필요해요.",
-        "sweep_refused_gone": ("그 스윕은 더 이상 시작할 수 없어요 (이미 시작했거나 중지했거나 바뀌었어요)."),
+        "sweep_refused_gone": "그 스윕 제안은 새 제안으로 바뀌었어요. 가장 최근 제안을 시작해 주세요.",
         # 중지한 스윕 재개, 시도마다 따로 올리는 진행 메시지 (요청할 때만)
         "sweep_button_resume": "스윕 재개",
         "sweep_button_show_trials": "시도별 진행 보기",
@@ -214,6 +215,7 @@ TEXTS: dict[str, dict[str, str]] = {
             "이 스레드에는 기준을 바꿀 제안된 스윕이 없어요. "
             "먼저 스윕을 요청해 주세요 (예: “학습률 0.001이랑 0.01”)."
         ),
-        "sweep_started_already": "스윕 #{id}은(는) 이미 시작해서 이제 기준을 바꿀 수 없어요.",
+        "sweep_objective_too_late": "스윕 #{id}은(는) 이미 시작해서 이제 기준을 바꿀 수 없어요.",
+        "sweep_already_started": "스윕 #{id}은(는) 이미 시작했어요: 이 스레드의 표에서 진행을 볼 수 있어요.",
     },
 }
