@@ -19,7 +19,7 @@ from bot.conversation.facts import HostFacts, Throughput
 from bot.policy import Actor, Policy, Reason, Refusal
 from bot.runs import RunManager
 from bot.settings import Settings
-from bot.storage import Database, RunStatus, Sweep
+from bot.storage import Database, RunStatus, Sweep, SweepStatus
 from bot.sweeps import present
 from bot.sweeps.controller import SweepController
 from bot.sweeps.parse import parse_sweep
@@ -214,6 +214,27 @@ def test_a_korean_sweep_in_the_console(console_parts: tuple[Settings, Database, 
     assert all(run.status == RunStatus.COMPLETED for run in runs)
     assert sweep_count(console_parts[1]) == 1  # the refusals stored nothing
     assert english_sentences(output) == []
+
+
+def test_the_consoles_proposal_takes_another_objective_in_words(
+    console_parts: tuple[Settings, Database, RunManager],
+) -> None:
+    lines = [
+        "resnet18, 2 epochs, dataset pets",
+        "lr 1e-3 or 1e-2",
+        "pick by val loss instead",
+        "use mAP@[.5:.95]",  # refused: a classifier reports no mAP
+        "quit",
+    ]
+    output = play(console_parts, lines, language="en")
+    proposals = output.count("🔬 Sweep: 2 trials of resnet18 on `pets`, varying learning rate.")
+    assert proposals == 2 and "Best trial by the lowest validation loss; 2 at a time." in output
+    assert "I can't pick the best trial by validation mAP@[.50:.95]" in output
+    _settings, db, runs = console_parts
+    with db.session() as session:
+        (draft,) = session.scalars(select(Sweep)).all()
+        assert draft.objective == "val_loss" and draft.status == SweepStatus.DRAFT
+    assert runs.recent_runs() == []
 
 
 def say(conversation: ConversationService, text: str) -> Turn:
