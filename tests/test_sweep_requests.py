@@ -16,11 +16,11 @@ from bot.actions.sweeps import SweepActions, SweepProposed, SweepSaid, SweepTria
 from bot.console import Console
 from bot.conversation import ConversationService, Turn
 from bot.conversation.facts import HostFacts, Throughput
+from bot.conversation.sweeps import refused_text
 from bot.policy import Actor, Policy, Reason, Refusal
 from bot.runs import RunManager
 from bot.settings import Settings
 from bot.storage import Database, RunStatus, Sweep, SweepStatus
-from bot.sweeps import present
 from bot.sweeps.controller import SweepController
 from bot.sweeps.parse import parse_sweep
 from bot.sweeps.spec import SearchRange, SweepRefusal, SweepSpec, checked
@@ -124,8 +124,8 @@ def test_refusals_are_specific_in_both_languages(spec: SweepSpec, reason: str, e
     with pytest.raises(SweepRefusal) as refused:
         checked(spec, max_trials=12)
     assert refused.value.reason == reason
-    assert en in present.refusal("en", refused.value)
-    korean = present.refusal("ko", refused.value)
+    assert en in refused_text("en", refused.value)
+    korean = refused_text("ko", refused.value)
     assert ko in korean and english_sentences(korean) == []
 
 

@@ -14,7 +14,7 @@ from bot.conversation import ConversationService, Turn
 from bot.conversation.answers import AnswerContext, estimate
 from bot.conversation.datasets import DatasetPathError, shown_dataset_path, summarize_dataset
 from bot.conversation.language import detect_language
-from bot.conversation.sweeps import checked_sweep, waiting_line, waiting_sweep
+from bot.conversation.sweeps import checked_sweep, refused_text, waiting_line, waiting_sweep
 from bot.i18n import t
 from bot.policy import Action, Actor, Policy, Refusal
 from bot.settings import Settings
@@ -184,7 +184,7 @@ class SweepActions:
         try:
             checked_sweep(spec, self._settings.sweep_max_trials, config.task, self._settings.max_epochs)
         except SweepRefusal as refused:
-            return SweepSaid(present.refusal(language, refused))
+            return SweepSaid(refused_text(language, refused))
         changed = self.controller.set_objective(latest.id, turn.sweep_objective)
         if changed is None:  # Start was pressed meanwhile
             return SweepSaid(t(language, "sweep_objective_too_late", id=latest.id))

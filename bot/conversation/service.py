@@ -28,7 +28,15 @@ from bot.conversation.language import detect_language
 from bot.conversation.parsing import ParseContext, Parser, ParseResult, ThreadState
 from bot.conversation.rules import RuleParser
 from bot.conversation.start_intent import StartIntent, start_intent
-from bot.conversation.sweeps import SETTLED_KEY, WAITING_KEY, checked_sweep, waiting_line, waiting_sweep
+from bot.conversation.sweeps import (
+    SETTLED_KEY,
+    WAITING_KEY,
+    checked_sweep,
+    picked_by,
+    refused_text,
+    waiting_line,
+    waiting_sweep,
+)
 from bot.conversation.tasks import task_of
 from bot.i18n import DEFAULT_LANGUAGE, t
 from bot.runs.views import CONTINUABLE_STATUSES
@@ -42,7 +50,6 @@ from bot.storage import (
     TrainingRun,
     session_for_change,
 )
-from bot.sweeps import present as sweep_words
 from bot.sweeps.spec import SweepRefusal, SweepSpec
 from training.config import TrainingConfig
 
@@ -274,7 +281,7 @@ class ConversationService:
         except SweepRefusal as refused:
             draft, asked = before
             missing = [name for name in REQUIRED_ORDER if name not in draft]
-            unchanged = StepResult(draft, asked, sweep_words.refusal(language, refused), missing)
+            unchanged = StepResult(draft, asked, refused_text(language, refused), missing)
             unchanged.ready = not missing
             save(unchanged, keep_state=True)  # a sweep waiting from before goes on waiting
             return _turn(session_id, language, unchanged, parsed, None)
@@ -311,10 +318,10 @@ class ConversationService:
         try:
             checked_sweep(sweep, self._sweep_max_trials, task_of(draft), self._options.max_epochs)
         except SweepRefusal as refused:
-            result.reply = sweep_words.refusal(language, refused)
+            result.reply = refused_text(language, refused)
             save(result, keep_state=True)  # the sweep goes on waiting as it was
             return _turn(session_id, language, result, parsed, None)
-        result.reply = "\n".join([sweep_words.picked_by(language, objective), waiting_line(language, sweep)])
+        result.reply = "\n".join([picked_by(language, objective), waiting_line(language, sweep)])
         save(result, keep_state=True, waiting=sweep)
         return _turn(session_id, language, result, parsed, None)
 
@@ -333,7 +340,7 @@ class ConversationService:
         try:
             sweep = checked_sweep(sweep, self._sweep_max_trials, result.config.task, self._options.max_epochs)
         except SweepRefusal as refused:
-            result.reply = "\n".join([result.reply, sweep_words.refusal(language, refused)])
+            result.reply = "\n".join([result.reply, refused_text(language, refused)])
             continues = save(result, keep_state=False, settled=True)
             return _turn(session_id, language, result, parsed, continues)
         return self._handed(save, session_id, language, result, parsed, sweep)

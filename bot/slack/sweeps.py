@@ -22,6 +22,7 @@ from bot.actions.sweeps import (
     SweepStopped,
     SweepTrialsShown,
 )
+from bot.conversation.sweeps import objective_text
 from bot.i18n import t
 from bot.policy import Refusal
 from bot.runs import RunView
@@ -233,7 +234,7 @@ class SweepTable:
                 language,
                 "sweep_file_chart",
                 id=sweep.id,
-                objective=present.objective_text(language, sweep.objective),
+                objective=objective_text(language, sweep.objective),
             )
             upload_artifacts(
                 self._ctx.client, channel, thread_ts, [(sweep.chart, title)], comment=render.escape(title)
