@@ -41,6 +41,7 @@ _HIDE_TRIALS_WORDS = re.compile(
 )
 
 
+STARTED = (SweepStatus.RUNNING, SweepStatus.STOPPED, SweepStatus.COMPLETED)
 CONSOLE = "console"  # the console's Thread (bot/console.py): no Slack message, no buttons
 
 
@@ -131,9 +132,10 @@ class SweepActions:
         waiting = waiting_sweep(list(session.messages)) if session is not None else None
         if waiting is not None:
             return SweepSaid(waiting_line(language, waiting))
-        running = self._in_thread(session, SweepStatus.RUNNING)
-        if running:
-            return SweepSaid(t(language, "sweep_already_started", id=running[0].id))
+        sweeps = self.controller.in_session(session.id) if session is not None else []
+        started = [sweep for sweep in sweeps if sweep.status in STARTED]
+        if started:
+            return SweepSaid(t(language, "sweep_already_started", id=started[0].id))
         return SweepSaid(t(language, "sweep_none"))
 
     def _in_thread(self, session: ChatSession | None, status: SweepStatus) -> list[SweepView]:
@@ -174,7 +176,7 @@ class SweepActions:
         latest = next((sweep for sweep in sweeps if sweep.status != SweepStatus.DISCARDED), None)
         if latest is None:
             return SweepSaid(turn.reply)
-        if latest.status != SweepStatus.DRAFT:
+        if latest.status in STARTED:
             return SweepSaid(t(language, "sweep_objective_too_late", id=latest.id))
         refusal = self._policy.may_use_draft(actor, latest.requested_by, Action.EDIT)
         if refusal is not None:

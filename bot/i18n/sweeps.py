@@ -108,7 +108,7 @@ TEXTS: dict[str, dict[str, str]] = {
             "Ask for one first (e.g. “lr 1e-3 or 1e-2”)."
         ),
         "sweep_objective_too_late": "Sweep #{id} has started already; its objective can't change now.",
-        "sweep_already_started": "Sweep #{id} has started already: its table in this thread follows it.",
+        "sweep_already_started": "Sweep #{id} has started already; a sweep is never started twice.",
     },
     "ko": {
         "sweep_grid_head": "🔬 *스윕*: `{dataset}`에서 {model} 시도 {count}개. 바꾸는 설정: {fields}.",
@@ -216,6 +216,6 @@ TEXTS: dict[str, dict[str, str]] = {
             "먼저 스윕을 요청해 주세요 (예: “학습률 0.001이랑 0.01”)."
         ),
         "sweep_objective_too_late": "스윕 #{id}은(는) 이미 시작해서 이제 기준을 바꿀 수 없어요.",
-        "sweep_already_started": "스윕 #{id}은(는) 이미 시작했어요: 이 스레드의 표에서 진행을 볼 수 있어요.",
+        "sweep_already_started": "스윕 #{id}은(는) 이미 시작했어요. 스윕은 두 번 시작하지 않아요.",
     },
 }
