@@ -24,6 +24,8 @@ from typing import TextIO
 
 from bot.actions import Actions, Exported, Failed, ModelOf, Resumed, Said, Started, Stopped, Thread
 from bot.actions.sweeps import (
+    SweepProposed,
+    SweepResult,
     SweepResumed,
     SweepSaid,
     SweepStarted,
@@ -142,9 +144,13 @@ class Console:
             self._say_answer(turn)
             return
         self._language = turn.language
-        proposed = self._actions.sweeps.propose(self._where(), turn) if self._actions.sweeps else None
+        sweeps = self._actions.sweeps
+        proposed = sweeps.propose(self._where(), turn) if sweeps else None
         if proposed is not None:  # a sweep asked for: its proposal (notices included) instead of the reply
             self._say(proposed.text)
+            return
+        if turn.sweep_objective is not None and sweeps is not None:  # "pick by val loss instead"
+            self._on_sweep(sweeps.controller, sweeps.reobjective(self._actor, self._where(), turn))
             return
         for notice in turn.notices:
             self._say(notice)
@@ -160,7 +166,13 @@ class Console:
         result = sweeps.handle_text(self._actor, self._where(), text) if sweeps is not None else None
         if result is None or sweeps is None:
             return False
+        self._on_sweep(sweeps.controller, result)
+        return True
+
+    def _on_sweep(self, controller: SweepController, result: SweepResult) -> None:
         match result:
+            case SweepProposed(text=text):
+                self._say(text)
             case SweepStarted(sweep=sweep, language=language):
                 self._say(
                     t(
@@ -171,12 +183,12 @@ class Console:
                         parallel=sweep.parallel,
                     )
                 )
-                self._follow_sweep(sweeps.controller, sweep.id)
+                self._follow_sweep(controller, sweep.id)
             case SweepStopped(sweep=sweep, language=language):
                 self._say(t(language, "sweep_stopped", id=sweep.id))
             case SweepResumed(sweep=sweep, language=language):
                 self._say(t(language, "sweep_resumed", id=sweep.id))
-                self._follow_sweep(sweeps.controller, sweep.id)
+                self._follow_sweep(controller, sweep.id)
             case SweepTrialsShown(sweep=sweep, language=language):
                 key = "sweep_trials_shown" if sweep.show_trials else "sweep_trials_hidden"
                 self._say(t(language, key, id=sweep.id))
@@ -184,7 +196,6 @@ class Console:
                 self._say(said)
             case Refusal():
                 self._say_answer(result)
-        return True
 
     def _follow_sweep(self, controller: SweepController, sweep_id: int) -> None:
         """Print the sweep's table whenever a trial starts or ends (and, when asked for, each trial's

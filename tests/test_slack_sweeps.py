@@ -1,5 +1,6 @@
-"""A sweep through the real slack-bolt app and the Slack stand-in: asked for in a thread, started with its
-button, one live table, the result naming the best trial, with its model uploaded."""
+"""A sweep through the real slack-bolt app and the Slack stand-in: asked for in a thread (by the rules or by
+Claude, through the Messages API stand-in), started with its button, one live table, the result naming the
+best trial, with its model uploaded."""
 
 from __future__ import annotations
 
@@ -8,9 +9,13 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
+import anthropic
 import pytest
 
 from bot.storage import RunStatus, SweepStatus
+from bot.sweeps.parse import parse_sweep, read_objective
+from tests import fake_anthropic as fake
+from tests.fake_anthropic import FakeAnthropic
 from tests.slack_harness import CHANNEL, OWNER, STRANGER, SlackHarness, click, harness, setup_thread
 from tests.slack_standin import Message, has_button
 
@@ -207,3 +212,145 @@ def test_the_table_waits_out_a_429_and_ends_with_the_final_state(slack: SlackHar
     # slack_sdk waited Retry-After (1 s) before each try again, on the publisher thread
     assert edits[1].at - edits[0].at >= 0.9 and edits[2].at - edits[1].at >= 0.9
     assert not has_button(final.blocks, "sweep_stop")
+
+
+@pytest.fixture
+def claude_slack(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[tuple[SlackHarness, FakeAnthropic]]:
+    for name in ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "ANTHROPIC_BASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    server = FakeAnthropic()
+    client = anthropic.Anthropic(api_key="sk-test", base_url=server.base_url, max_retries=0)
+    h = harness(tmp_path, 0.3, "--acc-by-lr", max_concurrent_runs=2, parser="claude", anthropic_client=client)
+    yield h, server
+    h.close()
+    server.close()
+
+
+def test_a_sweep_only_claude_reads_is_proposed_started_and_handed_back(
+    claude_slack: tuple[SlackHarness, FakeAnthropic],
+) -> None:
+    slack, server = claude_slack
+    asked = "see whether a thousandth or a hundredth works better as the learning rate"
+    judged = "actually, judge them by how small the error on held-out images gets"
+    assert parse_sweep(asked) is None and read_objective(judged) is None  # no rule reads either
+    learning_rates = {"field": "learning_rate", "kind": "values", "values": ["0.001", "0.01"]}
+    server.script = [
+        fake.updates(model="resnet18", epochs=2),
+        fake.updates(dataset_path="pets"),
+        fake.message({"intent": "settings", "updates": {}, "sweep": {"settings": [learning_rates]}}),
+        fake.message(
+            {"intent": "settings", "updates": {}, "sweep": {"settings": [], "objective": "val_loss"}}
+        ),
+    ]
+    thread = setup_thread(slack, epochs=2)
+    slack.summary(thread)
+    slack.say(thread, OWNER, asked)
+    first = slack.wait_message(
+        lambda m: m.thread_ts == thread and has_button(m.blocks, "sweep_start"), "the sweep proposal"
+    )
+    assert "2 trials of resnet18 on `pets`" in str(first.blocks) and "learning rate 0.01" in str(first.blocks)
+    assert "Best trial by *validation accuracy*" in str(first.blocks)
+    slack.say(thread, OWNER, judged)
+    proposal = slack.wait_message(
+        lambda m: m.thread_ts == thread and m.ts != first.ts and has_button(m.blocks, "sweep_start"),
+        "the sweep proposed again",
+    )
+    assert "Best trial by the lowest *validation loss*" in str(proposal.blocks)
+    assert slack.runs.recent_runs() == [] and len(server.requests) == 4
+
+    table, sweep_id = start(slack, thread, proposal)
+    sweeps = slack.ctx.actions.sweeps
+    assert sweeps is not None
+    slack.standin.wait_for(
+        lambda: sweeps.controller.view(sweep_id).status == SweepStatus.COMPLETED, timeout=40, what="the end"
+    )
+    result = slack.wait_reply(thread, "Best: trial", timeout=10)
+    sweep = sweeps.controller.view(sweep_id)
+    runs = [trial.run for trial in sweep.trials if trial.run is not None]
+    assert len(runs) == 2 and all(run.status == RunStatus.COMPLETED for run in runs)
+    best = min(runs, key=lambda run: run.metrics["val_loss"])  # the trials' own figures
+    assert sweep.objective == "val_loss" and best.config.learning_rate == 1e-2
+    assert f"run #{best.id}" in result.text and "learning rate 0.01" in result.text
+    assert "validation loss *0.5*" in result.text
+    _final, rows = finished_table(slack, table)
+    assert len(rows) == 2 and rows[1].startswith("🏆")
+    assert len(server.requests) == 4  # pressing Start asks Claude nothing
+
+
+def test_a_sweep_asked_while_the_threads_run_trains_runs_beside_it(slack: SlackHarness) -> None:
+    thread = setup_thread(slack, epochs=30)  # 9 s of training: it outlasts the sweep's short trials
+    click(slack, slack.summary(thread).ts, OWNER, "train_start")
+    slack.progress_message(thread)
+    (run,) = slack.runs.recent_runs()
+    slack.say(thread, OWNER, "epochs 1 or 2")
+    proposal = slack.wait_message(
+        lambda m: m.thread_ts == thread and has_button(m.blocks, "sweep_start"), "the sweep proposal"
+    )
+    assert not slack.runs.get(run.id).status.is_terminal  # asked while the run trains
+    assert "• Trial 1: epochs 1\n• Trial 2: epochs 2" in proposal.blocks[0]["text"]["text"]
+    _table, sweep_id = start(slack, thread, proposal)
+    sweeps = slack.ctx.actions.sweeps
+    assert sweeps is not None
+    slack.standin.wait_for(
+        lambda: sweeps.controller.view(sweep_id).status == SweepStatus.COMPLETED, timeout=40, what="the end"
+    )
+    slack.wait_reply(thread, "Best: trial", timeout=10)
+    trials = [trial.run for trial in sweeps.controller.view(sweep_id).trials if trial.run is not None]
+    assert [t.config.epochs for t in trials] == [1, 2] and run.id not in {t.id for t in trials}
+    assert all(t.status == RunStatus.COMPLETED for t in trials)
+    ran = slack.runs.get(run.id)  # the thread's own run went on untouched
+    assert ran.sweep_id is None and ran.config.epochs == 30
+    assert ran.status in (RunStatus.RUNNING, RunStatus.COMPLETED)
+    slack.say(thread, OWNER, "stop")  # and "stop" still means that run
+    slack.standin.wait_for(
+        lambda: slack.runs.get(run.id).status.is_terminal, timeout=20, what="the run stopped or done"
+    )
+
+
+def test_a_sweep_in_a_dm_started_twice_runs_each_trial_once(slack: SlackHarness) -> None:
+    dm = "D0DM"
+    _envelope, asked = slack.standin.user_message(
+        dm, OWNER, "train resnet18 on pets, 2 epochs, lr 1e-3 or 1e-2", channel_type="im"
+    )
+    proposal = slack.wait_message(
+        lambda m: m.channel == dm and m.thread_ts == asked and has_button(m.blocks, "sweep_start"),
+        "the proposal in the DM",
+    )
+    for _press in range(2):  # a double click
+        envelope = slack.standin.click(slack.standin.messages[(dm, proposal.ts)], OWNER, "sweep_start")
+        slack.standin.wait_ack(envelope)
+    table = slack.wait_message(lambda m: m.channel == dm and "Sweep #" in str(m.blocks), "the table")
+    sweep_id = int(re.search(r"Sweep #(\d+)", str(table.blocks)).group(1))  # type: ignore[union-attr]
+    # a typed start, and Slack delivering it again: one answer, nothing started twice
+    for retry in (0, 1):
+        envelope, _ts = slack.standin.user_message(
+            dm,
+            OWNER,
+            "start sweep",
+            thread_ts=asked,
+            channel_type="im",
+            event_id="EvSTART",
+            retry_attempt=retry,
+        )
+        slack.standin.wait_ack(envelope)
+    slack.wait_message(
+        lambda m: m.channel == dm and f"Sweep #{sweep_id} has started already" in m.text, "the typed start"
+    )
+    sweeps = slack.ctx.actions.sweeps
+    assert sweeps is not None
+    slack.standin.wait_for(
+        lambda: sweeps.controller.view(sweep_id).status == SweepStatus.COMPLETED, timeout=40, what="the end"
+    )
+    result = slack.wait_message(
+        lambda m: m.channel == dm and m.thread_ts == asked and "Best: trial" in m.text, "the result in the DM"
+    )
+    assert "learning rate 0.01" in result.text
+    replies = [m for m in slack.standin.thread(dm, asked) if m.user != OWNER]
+    assert len([m for m in replies if "Sweep #" in str(m.blocks)]) == 1  # one table
+    assert len([m for m in replies if "has started already" in m.text]) == 1
+    assert not [m for m in replies if "replaced" in m.text]
+    runs = slack.runs.recent_runs()
+    assert len(runs) == 2 and {run.sweep_id for run in runs} == {sweep_id}
+    assert sorted(run.config.learning_rate for run in runs) == [1e-3, 1e-2]

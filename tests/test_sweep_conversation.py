@@ -12,13 +12,15 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.actions import Thread
-from bot.actions.sweeps import SweepActions, SweepProposed
+from bot.actions.sweeps import SweepActions, SweepProposed, SweepSaid, SweepStarted
 from bot.conversation import ConversationService, Turn
 from bot.conversation.claude import SYSTEM_PROMPT
-from bot.policy import Policy
+from bot.conversation.parsing import ParseContext
+from bot.conversation.rules import RuleParser
+from bot.policy import Actor, Policy, Refusal
 from bot.runs import RunManager
 from bot.settings import Settings
-from bot.storage import Database, Sweep
+from bot.storage import Database, Sweep, SweepStatus
 from bot.sweeps.controller import SweepController
 from bot.sweeps.parse import parse_sweep
 from bot.sweeps.spec import SearchRange, SweepSpec, checked
@@ -48,7 +50,11 @@ class Bot:
     """A conversation (rules, or Claude through the stand-in) and the sweep actions over one database."""
 
     def __init__(
-        self, tmp_path: Path, parser: str = "rules", server: fake.FakeAnthropic | None = None
+        self,
+        tmp_path: Path,
+        parser: str = "rules",
+        server: fake.FakeAnthropic | None = None,
+        sweep_max_trials: int = 4,
     ) -> None:
         data = tmp_path / "data"
         if not (data / "pets").exists():
@@ -61,7 +67,7 @@ class Bot:
             output_root=tmp_path / "outputs",
             database_url=f"sqlite:///{tmp_path / f'{parser}.db'}",
             max_concurrent_runs=2,
-            sweep_max_trials=4,
+            sweep_max_trials=sweep_max_trials,
             **claude,  # type: ignore[arg-type]
         )
         self.db = Database(self.settings.database_url_or_default)
@@ -365,3 +371,187 @@ def test_a_sweep_the_rules_read_is_kept_when_claude_leaves_it_out(
     assert proposed.text.startswith("🔬 *Sweep*: 2 trials") and len(server.requests) == 2
     session = claude.conversation.get_session(WHERE.team_id, WHERE.channel, WHERE.thread_ts)
     assert session is not None and "learning_rate" not in session.draft
+
+
+# --- changing what "best" means before Start ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "objective"),
+    [
+        ("pick by val loss instead", "val_loss"),
+        ("keep the one with the lowest validation loss", "val_loss"),
+        ("검증 손실 기준으로 골라줘", "val_loss"),
+        ("정확도로 골라줘", "val_acc"),
+        ("use mAP@[.5:.95]", "val_map"),
+        ("use mAP", "val_map50"),
+    ],
+)
+def test_an_objective_named_on_its_own_is_read_by_the_rules(bot: Bot, text: str, objective: str) -> None:
+    assert parse_sweep(text) is None  # no values: no sweep of its own
+    turn = bot.say(text)
+    assert turn.sweep_objective == objective and turn.sweep is None
+
+
+@pytest.mark.parametrize("text", ["show me the heat map", "what is the val loss?", "lr 0.001"])
+def test_other_messages_name_no_objective(bot: Bot, text: str) -> None:
+    assert bot.say(text).sweep_objective is None
+
+
+def draft_of(bot: Bot) -> Sweep:
+    with bot.db.session() as session:
+        rows = session.scalars(select(Sweep).where(Sweep.status == SweepStatus.DRAFT)).all()
+        assert len(rows) == 1
+        session.expunge_all()
+        return rows[0]
+
+
+def test_a_proposals_objective_changes_on_its_own_and_the_same_draft_is_proposed_again(bot: Bot) -> None:
+    owner, other = Actor("U1", WHERE.channel), Actor("U2", WHERE.channel)
+    bot.say("resnet18, 2 epochs, dataset pets")
+    first = bot.propose("lr 1e-3 or 1e-2")
+    assert first is not None and first.sweep.objective == "val_acc"
+
+    again = bot.sweeps.reobjective(owner, WHERE, bot.say("pick by val loss instead"))
+    assert isinstance(again, SweepProposed) and again.sweep.id == first.sweep.id
+    assert again.sweep.objective == "val_loss" and again.sweep.spec.grid == first.sweep.spec.grid
+    assert again.text == first.text.replace(
+        "Best trial by *validation accuracy*", "Best trial by the lowest *validation loss*"
+    )
+    stored = draft_of(bot)
+    assert stored.id == first.sweep.id and stored.objective == "val_loss"
+    assert stored.space["objective"] == "val_loss" and bot.sweep_count() == 1
+
+    # an objective classification runs do not report: refused with the catalogue's words, nothing changes
+    refused = bot.sweeps.reobjective(owner, WHERE, bot.say("use mAP@[.5:.95]"))
+    assert isinstance(refused, SweepSaid) and refused.text == (
+        "I can't pick the best trial by validation mAP@[.50:.95]: classification runs do not report it. "
+        "They report validation accuracy, validation loss. Nothing was changed."
+    )
+    assert draft_of(bot).objective == "val_loss"
+    # only the draft's requester (or an admin) may change it
+    assert isinstance(bot.sweeps.reobjective(other, WHERE, bot.say("pick by val accuracy")), Refusal)
+    assert draft_of(bot).objective == "val_loss"
+
+    korean = bot.sweeps.reobjective(owner, WHERE, bot.say("검증 정확도 기준으로 골라줘"))
+    assert isinstance(korean, SweepProposed) and korean.sweep.id == first.sweep.id
+    assert "*검증 정확도* 기준으로 가장 좋은 시도를 골라요" in korean.text
+    assert english_sentences(korean.text) == []
+    started = bot.sweeps.handle_text(owner, WHERE, "스윕 시작")
+    assert isinstance(started, SweepStarted) and started.sweep.objective == "val_acc"
+    late = bot.sweeps.reobjective(owner, WHERE, bot.say("검증 손실 기준으로 골라줘"))
+    assert isinstance(late, SweepSaid) and late.text == (
+        f"스윕 #{first.sweep.id}은 이미 시작해서 이제 기준을 바꿀 수 없어요."
+    )
+    assert bot.sweeps.controller.view(first.sweep.id).objective == "val_acc"
+
+
+def test_an_objective_with_no_sweep_in_the_thread_changes_nothing(bot: Bot) -> None:
+    bot.say("resnet18, 2 epochs, dataset pets")
+    turn = bot.say("keep the one with the lowest validation loss")
+    said = bot.sweeps.reobjective(Actor("U1", WHERE.channel), WHERE, turn)
+    assert isinstance(said, SweepSaid) and said.text.startswith("There is no proposed sweep in this thread")
+    session = bot.conversation.get_session(WHERE.team_id, WHERE.channel, WHERE.thread_ts)
+    assert session is not None and session.draft == turn.draft and turn.ready
+    assert bot.sweep_count() == 0
+
+
+def test_a_waiting_sweep_takes_the_objective_named_before_its_setup_is_complete(bot: Bot) -> None:
+    bot.say("lr 1e-3 or 1e-2")
+    turn = bot.say("keep the one with the lowest validation loss")
+    assert turn.sweep_objective is None and turn.reply == (
+        "🔬 The sweep will pick its best trial by the lowest *validation loss*.\n"
+        "🔬 I'll propose the sweep (2 trials, varying learning rate) as soon as the setup is complete."
+    )
+    refused = bot.say("mAP 기준으로 골라줘")  # a classification so far: refused, the loss waits on
+    assert "분류 실행은 검증 mAP@.50을 보고하지 않아서" in refused.reply
+    proposed = bot.propose("resnet18, 2 epochs, dataset pets")
+    assert proposed is not None and proposed.sweep.objective == "val_loss"
+    # a sweep waiting for a detection setup is picked by the detector's headline, not a classifier's
+    bot.say("cancel")
+    bot.say("lr 1e-3 or 1e-2")
+    detection = bot.propose("detect bolts, dataset parts, 2 epochs")
+    assert detection is not None and detection.sweep.objective == "val_map50"
+
+
+def test_claude_changes_a_proposals_objective_the_rules_cannot_read(
+    claude: Bot, server: fake.FakeAnthropic
+) -> None:
+    text = "let's judge them by how small the error on held-out images gets"
+    server.script = [
+        fake.updates(model="resnet18", dataset_path="pets", epochs=2),
+        fake.message(
+            {
+                "intent": "settings",
+                "updates": {},
+                "sweep": sweep_answer(
+                    [{"field": "learning_rate", "kind": "values", "values": ["0.001", "0.01"]}]
+                ),
+            }
+        ),
+        fake.message({"intent": "settings", "updates": {}, "sweep": sweep_answer([], objective="val_loss")}),
+        fake.message({"intent": "settings", "updates": {}, "sweep": sweep_answer([], objective="val_map")}),
+    ]
+    claude.say("resnet18 on pets, 2 epochs")
+    first = claude.propose("try a thousandth and a hundredth for the learning rate")
+    assert first is not None
+    assert RuleParser().parse(text, ParseContext(None, None, {}, "en")).objective is None
+    owner = Actor("U1", WHERE.channel)
+    again = claude.sweeps.reobjective(owner, WHERE, claude.say(text))
+    assert isinstance(again, SweepProposed) and again.sweep.id == first.sweep.id
+    assert again.sweep.objective == "val_loss" and "the lowest *validation loss*" in again.text
+    refused = claude.sweeps.reobjective(owner, WHERE, claude.say("rank them by box quality"))
+    assert isinstance(refused, SweepSaid) and "classification runs do not report it" in refused.text
+    assert draft_of(claude).objective == "val_loss" and len(server.requests) == 4
+
+
+# --- what people do that the happy path does not ------------------------------------------------------
+
+
+def test_a_long_list_of_values_over_the_trial_limit_is_refused_and_changes_nothing(bot: Bot) -> None:
+    before = bot.say("resnet18, 2 epochs, dataset pets").draft
+    many = "lr 1e-5, 2e-5, 5e-5, 1e-4, 2e-4, 5e-4, 1e-3, 2e-3, 5e-3, 1e-2 and keep the best"
+    refused = bot.say(many)
+    assert refused.reply == (
+        "That is 10 trials; a sweep may have at most 4 (SWEEP_MAX_TRIALS). "
+        "Try fewer values. Nothing was changed."
+    )
+    assert refused.sweep is None and refused.draft == before
+    combined = bot.say("배치 8, 16, 32에 학습률 0.001이랑 0.01 둘 다 해봐")  # 3 x 2 combinations
+    assert combined.reply == (
+        "시도가 6개예요. 스윕은 최대 4개까지예요 (SWEEP_MAX_TRIALS). "
+        "값을 줄여 주세요. 아무것도 바뀌지 않았어요."
+    )
+    assert combined.draft == before and bot.sweep_count() == 0
+
+
+def test_a_korean_message_with_a_setup_and_a_range_waits_for_the_epochs_then_searches(tmp_path: Path) -> None:
+    bot = Bot(tmp_path, sweep_max_trials=6)
+    owner = Actor("U1", WHERE.channel)
+    try:
+        first = bot.say("resnet18로 학습률 1e-4~1e-2 사이에서 6번 찾아줘, 데이터는 pets")
+        assert first.language == "ko" and first.sweep is None
+        assert first.draft == {"model": "resnet18", "dataset_path": "pets", "num_classes": 2}
+        assert first.missing == ["epochs"]  # "6번" is the search's budget, not the epochs
+        assert first.reply.endswith("🔬 설정이 끝나면 바로 스윕(시도 6개, 바꾸는 설정: 학습률)을 제안할게요.")
+        early = bot.sweeps.handle_text(owner, WHERE, "스윕 시작")  # before the setup is complete
+        assert isinstance(early, SweepSaid)
+        assert early.text == "🔬 설정이 끝나면 바로 스윕(시도 6개, 바꾸는 설정: 학습률)을 제안할게요."
+        proposed = bot.propose("3 에폭")
+        assert proposed is not None and english_sentences(proposed.text) == []
+        assert proposed.text.startswith(
+            "🔬 *탐색*: `pets`에서 resnet18 시도 6개. Optuna가 고르는 설정: 학습률 0.0001~0.01"
+        )
+        spec = proposed.sweep.spec
+        assert spec.ranges == {"learning_rate": SearchRange(low=1e-4, high=1e-2, log=True)}
+        assert spec.trials == 6 and bot.sweeps.controller.base_config(proposed.sweep.id).epochs == 3
+        started = bot.sweeps.handle_text(owner, WHERE, "스윕 시작")
+        assert isinstance(started, SweepStarted)
+        again = bot.sweeps.handle_text(owner, WHERE, "스윕 시작")
+        assert isinstance(again, SweepSaid) and again.text.startswith(
+            f"스윕 #{started.sweep.id}은 이미 시작했어요"
+        )
+        queued = bot.sweeps.controller.view(started.sweep.id).trials
+        assert len(queued) == started.sweep.parallel == 2  # two at a time; none twice
+    finally:
+        bot.close()

@@ -16,11 +16,11 @@ from bot.actions.sweeps import SweepActions, SweepProposed, SweepSaid, SweepTria
 from bot.console import Console
 from bot.conversation import ConversationService, Turn
 from bot.conversation.facts import HostFacts, Throughput
+from bot.conversation.sweeps import refused_text
 from bot.policy import Actor, Policy, Reason, Refusal
 from bot.runs import RunManager
 from bot.settings import Settings
-from bot.storage import Database, RunStatus, Sweep
-from bot.sweeps import present
+from bot.storage import Database, RunStatus, Sweep, SweepStatus
 from bot.sweeps.controller import SweepController
 from bot.sweeps.parse import parse_sweep
 from bot.sweeps.spec import SearchRange, SweepRefusal, SweepSpec, checked
@@ -124,8 +124,8 @@ def test_refusals_are_specific_in_both_languages(spec: SweepSpec, reason: str, e
     with pytest.raises(SweepRefusal) as refused:
         checked(spec, max_trials=12)
     assert refused.value.reason == reason
-    assert en in present.refusal("en", refused.value)
-    korean = present.refusal("ko", refused.value)
+    assert en in refused_text("en", refused.value)
+    korean = refused_text("ko", refused.value)
     assert ko in korean and english_sentences(korean) == []
 
 
@@ -216,6 +216,27 @@ def test_a_korean_sweep_in_the_console(console_parts: tuple[Settings, Database, 
     assert english_sentences(output) == []
 
 
+def test_the_consoles_proposal_takes_another_objective_in_words(
+    console_parts: tuple[Settings, Database, RunManager],
+) -> None:
+    lines = [
+        "resnet18, 2 epochs, dataset pets",
+        "lr 1e-3 or 1e-2",
+        "pick by val loss instead",
+        "use mAP@[.5:.95]",  # refused: a classifier reports no mAP
+        "quit",
+    ]
+    output = play(console_parts, lines, language="en")
+    proposals = output.count("🔬 Sweep: 2 trials of resnet18 on `pets`, varying learning rate.")
+    assert proposals == 2 and "Best trial by the lowest validation loss; 2 at a time." in output
+    assert "I can't pick the best trial by validation mAP@[.50:.95]" in output
+    _settings, db, runs = console_parts
+    with db.session() as session:
+        (draft,) = session.scalars(select(Sweep)).all()
+        assert draft.objective == "val_loss" and draft.status == SweepStatus.DRAFT
+    assert runs.recent_runs() == []
+
+
 def say(conversation: ConversationService, text: str) -> Turn:
     return conversation.handle_message(
         team_id="T1", channel_id="C1", thread_ts="1.1", user_id="U1", text=text
@@ -242,7 +263,7 @@ def test_the_proposal_estimates_the_total_time_from_this_hosts_history(
         assert isinstance(grid, SweepProposed) and isinstance(search, SweepProposed)
         # the newer proposal replaced the older: its Start starts nothing
         stale = sweeps.start(who, grid.sweep.id, "en")
-        assert isinstance(stale, SweepSaid) and "can no longer be started" in stale.text
+        assert isinstance(stale, SweepSaid) and "replaced by a newer one" in stale.text
         nothing = sweeps.handle_text(who, where, "stop sweep")
         assert isinstance(nothing, SweepSaid) and "no sweep to start or stop" in nothing.text
     finally:

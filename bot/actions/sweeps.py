@@ -14,13 +14,14 @@ from bot.conversation import ConversationService, Turn
 from bot.conversation.answers import AnswerContext, estimate
 from bot.conversation.datasets import DatasetPathError, shown_dataset_path, summarize_dataset
 from bot.conversation.language import detect_language
+from bot.conversation.sweeps import checked_sweep, refused_text, waiting_line, waiting_sweep
 from bot.i18n import t
 from bot.policy import Action, Actor, Policy, Refusal
 from bot.settings import Settings
 from bot.storage import ChatSession, SweepStatus
 from bot.sweeps import present
 from bot.sweeps.controller import SweepController
-from bot.sweeps.spec import SweepSpec
+from bot.sweeps.spec import SweepRefusal, SweepSpec
 from bot.sweeps.views import SweepView
 from training.config import TrainingConfig
 
@@ -40,6 +41,7 @@ _HIDE_TRIALS_WORDS = re.compile(
 )
 
 
+STARTED = (SweepStatus.RUNNING, SweepStatus.STOPPED, SweepStatus.COMPLETED)
 CONSOLE = "console"  # the console's Thread (bot/console.py): no Slack message, no buttons
 
 
@@ -104,9 +106,7 @@ class SweepActions:
         language = detect_language(text, session.language if session else "en")
         if _START_WORDS.search(text):
             drafts = self._in_thread(session, SweepStatus.DRAFT)
-            return (
-                self.start(actor, drafts[0].id, language) if drafts else SweepSaid(t(language, "sweep_none"))
-            )
+            return self.start(actor, drafts[0].id, language) if drafts else self._no_draft(session, language)
         if _STOP_WORDS.search(text):
             running = self._in_thread(session, SweepStatus.RUNNING)
             return (
@@ -126,6 +126,18 @@ class SweepActions:
             return self.show_trials(actor, live[0].id, shown.re is _SHOW_TRIALS_WORDS, language)
         return None
 
+    def _no_draft(self, session: ChatSession | None, language: str) -> SweepSaid:
+        """Why a typed start starts nothing: the sweep asked for waits for its setup, the thread's sweep
+        has started already (a start typed again), or there is none."""
+        waiting = waiting_sweep(list(session.messages)) if session is not None else None
+        if waiting is not None:
+            return SweepSaid(waiting_line(language, waiting))
+        sweeps = self.controller.in_session(session.id) if session is not None else []
+        started = [sweep for sweep in sweeps if sweep.status in STARTED]
+        if started:
+            return SweepSaid(t(language, "sweep_already_started", id=started[0].id))
+        return SweepSaid(t(language, "sweep_none"))
+
     def _in_thread(self, session: ChatSession | None, status: SweepStatus) -> list[SweepView]:
         if session is None:
             return []
@@ -138,7 +150,7 @@ class SweepActions:
         turn with no sweep."""
         if turn.sweep is None or turn.config is None:
             return None
-        spec, config, language = turn.sweep, turn.config, turn.language
+        spec, config = turn.sweep, turn.config
         session = self._conversation.get_session(where.team_id, where.channel, where.thread_ts)
         assert session is not None and session.id == turn.session_id
         self.controller.discard_drafts(session.id)  # the newest proposal is the one Start starts
@@ -151,12 +163,48 @@ class SweepActions:
             slack_thread_ts=where.thread_ts if where.team_id != CONSOLE else None,
             draft=True,
         )
+        return self._proposed(where, sweep, config, turn)
+
+    def reobjective(self, actor: Actor, where: Thread, turn: Turn) -> SweepResult:
+        """The thread's proposed sweep picks its best trial by the objective the turn names ("pick by val
+        loss instead"): the same draft, checked as when it was asked for, proposed again; its requester
+        or an admin only. Refused, or with no proposal to change, nothing changes."""
+        assert turn.sweep_objective is not None
+        language = turn.language
+        session = self._conversation.get_session(where.team_id, where.channel, where.thread_ts)
+        sweeps = self.controller.in_session(session.id) if session is not None else []
+        latest = next((sweep for sweep in sweeps if sweep.status != SweepStatus.DISCARDED), None)
+        if latest is None:
+            return SweepSaid(turn.reply)
+        if latest.status in STARTED:
+            return SweepSaid(t(language, "sweep_objective_too_late", id=latest.id))
+        refusal = self._policy.may_use_draft(actor, latest.requested_by, Action.EDIT)
+        if refusal is not None:
+            return refusal
+        config = self.controller.base_config(latest.id)
+        spec = latest.spec.model_copy(update={"objective": turn.sweep_objective})
+        try:
+            checked_sweep(spec, self._settings.sweep_max_trials, config.task, self._settings.max_epochs)
+        except SweepRefusal as refused:
+            return SweepSaid(refused_text(language, refused))
+        changed = self.controller.set_objective(latest.id, turn.sweep_objective)
+        if changed is None:  # Start was pressed meanwhile
+            return SweepSaid(t(language, "sweep_objective_too_late", id=latest.id))
+        return self._proposed(where, changed, config, turn)
+
+    def _proposed(self, where: Thread, sweep: SweepView, config: TrainingConfig, turn: Turn) -> SweepProposed:
         dataset = shown_dataset_path(config.dataset_path, self._settings.data_root)
-        estimate_s = self._estimate(spec, config, sweep.parallel)
+        estimate_s = self._estimate(sweep.spec, config, sweep.parallel)
         text = present.proposal(
-            language, spec, config, dataset, sweep.parallel, estimate_s, buttons=where.team_id != CONSOLE
+            turn.language,
+            sweep.spec,
+            config,
+            dataset,
+            sweep.parallel,
+            estimate_s,
+            buttons=where.team_id != CONSOLE,
         )
-        return SweepProposed(sweep, "\n".join([*turn.notices, text]), language)
+        return SweepProposed(sweep, "\n".join([*turn.notices, text]), turn.language)
 
     def _estimate(self, spec: SweepSpec, config: TrainingConfig, parallel: int) -> float | None:
         """The whole sweep's time from this host's history: every trial's estimate, in waves of `parallel`."""
@@ -187,8 +235,10 @@ class SweepActions:
         if refusal is not None:
             return refusal
         started = self.controller.launch(sweep_id)
-        if started is None:
-            return SweepSaid(t(language, "sweep_refused_gone"))
+        if started is None:  # started already (a double click: the same sweep, no trial twice), or replaced
+            started = self.controller.find(sweep_id)
+            if started is None or started.status == SweepStatus.DISCARDED:
+                return SweepSaid(t(language, "sweep_refused_gone"))
         return SweepStarted(started, language)
 
     def stop(self, actor: Actor, sweep_id: int, language: str) -> SweepResult:

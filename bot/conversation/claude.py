@@ -105,7 +105,9 @@ search (kind "range", values [low, high], and trials: "find a good learning rate
 8 trials", "학습률 1e-4~1e-2 사이에서 8번 찾아줘"). sweep.objective only when the user says what "best"
 means: val_acc (accuracy), val_loss ("the lowest val loss", "검증 손실이 가장 낮은 걸로"), val_map50
 (mAP@.5), val_map (mAP@[.5:.95], COCO mAP). Settings the same message states without alternatives go
-in updates as usual ("train resnet18 on cats for 3 epochs and try lr 1e-3 and 1e-4").
+in updates as usual ("train resnet18 on cats for 3 epochs and try lr 1e-3 and 1e-4"). A message that only
+changes what "best" means for the sweep asked for before ("pick by val loss instead", "검증 손실 기준으로
+골라줘", "use mAP@[.5:.95]") has sweep.settings [] and sweep.objective.
 A bare answer such as "50", "50번" or "./cats" answers <asked_field>. A correction without a setting name
 ("actually 30", "아니 30으로 바꿔줘") changes <asked_field>, or <last_changed_field> when nothing was asked.
 A number you cannot attach to a setting with confidence is not a setting: leave it out.
@@ -300,9 +302,14 @@ def read_answer(message: Any) -> ParseResult:
         return ParseResult(intent="command", command=command, command_args=args)
     if intent in ("smalltalk", "cancel"):
         return ParseResult(intent=intent)
+    sweep = read_sweep_answer(answer.get("sweep"))
+    objective = None
+    if sweep is not None and not sweep.fields:  # only what "best" means, for the sweep asked for before
+        objective, sweep = sweep.objective, None
     return ParseResult(
         updates={name: value for name, value in updates.items() if name in FIELD_NAMES},
-        sweep=read_sweep_answer(answer.get("sweep")),
+        sweep=sweep,
+        objective=objective,
     )
 
 
@@ -320,8 +327,9 @@ def _typed(name: str, value: str) -> Any:
 
 
 def read_sweep_answer(sweep: Any) -> SweepSpec | None:
-    """The sweep in Claude's answer, unchecked (bot/sweeps/spec.py checks it like a typed one); None for
-    none. Raises ClaudeUnavailable for a shape the schema does not allow."""
+    """The sweep in Claude's answer, unchecked (bot/sweeps/spec.py checks it like a typed one; one with no
+    settings names only an objective); None for none. Raises ClaudeUnavailable for a shape the schema does
+    not allow."""
     if sweep is None:
         return None
     settings = sweep.get("settings") if isinstance(sweep, dict) else None
@@ -340,10 +348,10 @@ def read_sweep_answer(sweep: Any) -> SweepSpec | None:
             ranges[name] = SearchRange(low=values[0], high=values[1], log=log_scale(name))
         else:
             grid[name] = values
-    if not grid and not ranges:
-        return None
     trials = sweep.get("trials")
     objective = sweep.get("objective")
+    if not grid and not ranges and objective is None:
+        return None
     return SweepSpec(
         grid=grid,
         ranges=ranges,
@@ -382,9 +390,12 @@ class ClaudeParser:
                 rules = self._fallback.parse(text, context)
                 if rules.updates:
                     return rules
-            if result.intent == "settings" and result.sweep is None:
-                # a sweep the rules read ("lr 1e-3 or 1e-2") is one though Claude's answer left it out
-                result.sweep = self._fallback.parse(text, context).sweep
+            if result.intent == "settings" and result.sweep is None and result.objective is None:
+                # a sweep the rules read ("lr 1e-3 or 1e-2", "pick by val loss") is one though Claude's
+                # answer left it out
+                rules = self._fallback.parse(text, context)
+                result.sweep = rules.sweep
+                result.objective = None if result.updates else rules.objective
             if result.command in ("start", "predict"):
                 result.command_args["text"] = text  # the front end reads the start time (paths) from it
             return result

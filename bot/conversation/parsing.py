@@ -134,6 +134,9 @@ class ParseResult:
     notices: list[str] = field(default_factory=list)  # e.g. "Claude unavailable; used the built-in parser"
     task_unclear: bool = False  # asks for a model in words either task is called by: the bot asks which
     sweep: SweepSpec | None = None  # a sweep asked for (unchecked; bot/sweeps/spec.py checks it)
+    # an objective named on its own (bot/sweeps/spec.py OBJECTIVES): the sweep asked for before picks its
+    # best trial by it ("pick by val loss instead")
+    objective: str | None = None
 
 
 class Parser(Protocol):

@@ -14,7 +14,7 @@ from bot.conversation import intents
 from bot.conversation.model_names import find_model
 from bot.conversation.parsing import ParseContext, ParseResult, Question
 from bot.conversation.tasks import blank_task_words, find_task, task_unclear
-from bot.sweeps.parse import read_sweep
+from bot.sweeps.parse import read_objective, read_sweep
 from training.config import NUMERIC_FIELDS
 
 _I = re.I
@@ -445,9 +445,15 @@ def _find_fields(text: str, context: ParseContext) -> tuple[dict[str, Any], list
 def parse_message(text: str, context: ParseContext) -> ParseResult:
     """The intent of one message and the field updates it states. Values are proposals; the engine
     validates them. A question keeps what it names in `question` and changes nothing. A sweep ("lr 1e-3
-    or 1e-4") makes the message settings: the sweep, and the settings the rest of it states."""
+    or 1e-4") makes the message settings: the sweep, and the settings the rest of it states; an objective
+    named with nothing else ("pick by val loss instead") is the objective of the sweep asked for before."""
     found = read_sweep(text)
     if found is None:
+        named = read_objective(text)  # "pick by val loss instead": a proposed sweep's objective changes
+        if named is not None:
+            setup = _parse(named[1], context)
+            if setup.intent == "settings" and not setup.updates and not setup.unattached:
+                return ParseResult(objective=named[0])
         return _parse(text, context)
     sweep, rest = found
     setup = _parse(rest, context)

@@ -28,7 +28,15 @@ from bot.conversation.language import detect_language
 from bot.conversation.parsing import ParseContext, Parser, ParseResult, ThreadState
 from bot.conversation.rules import RuleParser
 from bot.conversation.start_intent import StartIntent, start_intent
-from bot.conversation.sweeps import SETTLED_KEY, WAITING_KEY, checked_sweep, waiting_line, waiting_sweep
+from bot.conversation.sweeps import (
+    SETTLED_KEY,
+    WAITING_KEY,
+    checked_sweep,
+    picked_by,
+    refused_text,
+    waiting_line,
+    waiting_sweep,
+)
 from bot.conversation.tasks import task_of
 from bot.i18n import DEFAULT_LANGUAGE, t
 from bot.runs.views import CONTINUABLE_STATUSES
@@ -42,7 +50,6 @@ from bot.storage import (
     TrainingRun,
     session_for_change,
 )
-from bot.sweeps import present as sweep_words
 from bot.sweeps.spec import SweepRefusal, SweepSpec
 from training.config import TrainingConfig
 
@@ -76,6 +83,9 @@ class Turn:
     # a sweep to propose on `config` (checked): asked in this message, or earlier and waiting for the
     # setup this message completed; the front end shows its proposal instead of `reply`
     sweep: SweepSpec | None = None
+    # an objective named on its own ("pick by val loss instead"), for the thread's proposed sweep: the front
+    # end re-proposes it (bot/actions/sweeps.py); `reply` says there is none
+    sweep_objective: str | None = None
 
 
 @dataclass(frozen=True)
@@ -222,6 +232,9 @@ class ConversationService:
             thread=thread,
         )
         parsed = self._parser.parse(text, context)
+        save = functools.partial(self._save, session_id, version, user_id, text, language=language)
+        if parsed.intent == "settings" and parsed.objective is not None and not parsed.updates:
+            return self._objective_turn(save, session_id, language, (draft, asked), history, parsed)
         requested = parsed.sweep if parsed.intent == "settings" else None
         if requested is not None:  # the swept settings are the sweep's, not the draft's
             parsed.updates = {k: v for k, v in parsed.updates.items() if k not in requested.fields}
@@ -237,7 +250,6 @@ class ConversationService:
         if requested is None and waiting is None:
             continues = self._save(session_id, version, user_id, text, result, language, keep_state=False)
             return _turn(session_id, language, result, parsed, continues)
-        save = functools.partial(self._save, session_id, version, user_id, text, language=language)
         if waiting is not None:
             return self._waiting_turn(save, session_id, language, result, parsed, waiting)
         assert requested is not None
@@ -258,6 +270,7 @@ class ConversationService:
         completes it. A refused sweep leaves the draft as it was (the rest of the message changes
         nothing either)."""
         config = result.config
+        named = sweep.objective  # None: the headline of the task the setup ends up with
         try:
             sweep = checked_sweep(
                 sweep,
@@ -268,15 +281,49 @@ class ConversationService:
         except SweepRefusal as refused:
             draft, asked = before
             missing = [name for name in REQUIRED_ORDER if name not in draft]
-            unchanged = StepResult(draft, asked, sweep_words.refusal(language, refused), missing)
+            unchanged = StepResult(draft, asked, refused_text(language, refused), missing)
             unchanged.ready = not missing
             save(unchanged, keep_state=True)  # a sweep waiting from before goes on waiting
             return _turn(session_id, language, unchanged, parsed, None)
         if config is None:
             result.reply = "\n".join([result.reply, waiting_line(language, sweep)])
-            continues = save(result, keep_state=False, waiting=sweep)
+            continues = save(result, keep_state=False, waiting=sweep.model_copy(update={"objective": named}))
             return _turn(session_id, language, result, parsed, continues)
         return self._handed(save, session_id, language, result, parsed, sweep)
+
+    def _objective_turn(
+        self,
+        save: Callable[..., int | None],
+        session_id: int,
+        language: str,
+        before: tuple[dict[str, Any], str | None],
+        history: list[dict[str, Any]],
+        parsed: ParseResult,
+    ) -> Turn:
+        """An objective named on its own changes nothing in the setup. A sweep waiting for its setup
+        picks by it from now on (checked against the setup's task); otherwise the Turn carries it for the
+        sweep proposed in the thread."""
+        draft, asked = before
+        objective = str(parsed.objective)
+        missing = [name for name in REQUIRED_ORDER if name not in draft]
+        result = StepResult(draft, asked, t(language, "sweep_none_proposed"), missing)
+        result.ready = not missing
+        waiting = waiting_sweep(history)
+        if waiting is None:
+            save(result, keep_state=True)
+            turn = _turn(session_id, language, result, parsed, None)
+            turn.sweep_objective = objective
+            return turn
+        sweep = waiting.model_copy(update={"objective": objective})
+        try:
+            checked_sweep(sweep, self._sweep_max_trials, task_of(draft), self._options.max_epochs)
+        except SweepRefusal as refused:
+            result.reply = refused_text(language, refused)
+            save(result, keep_state=True)  # the sweep goes on waiting as it was
+            return _turn(session_id, language, result, parsed, None)
+        result.reply = "\n".join([picked_by(language, objective), waiting_line(language, sweep)])
+        save(result, keep_state=True, waiting=sweep)
+        return _turn(session_id, language, result, parsed, None)
 
     def _waiting_turn(
         self,
@@ -293,7 +340,7 @@ class ConversationService:
         try:
             sweep = checked_sweep(sweep, self._sweep_max_trials, result.config.task, self._options.max_epochs)
         except SweepRefusal as refused:
-            result.reply = "\n".join([result.reply, sweep_words.refusal(language, refused)])
+            result.reply = "\n".join([result.reply, refused_text(language, refused)])
             continues = save(result, keep_state=False, settled=True)
             return _turn(session_id, language, result, parsed, continues)
         return self._handed(save, session_id, language, result, parsed, sweep)

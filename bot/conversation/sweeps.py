@@ -1,5 +1,6 @@
-"""A sweep asked for in the conversation (bot/sweeps): checked with the conversation's model names, and
-kept in the conversation's history while it waits for its setup to be complete."""
+"""A sweep asked for in the conversation (bot/sweeps): checked with the conversation's model names, kept
+in the conversation's history while it waits for its setup to be complete, and its words: a refusal,
+the objective it picks the best trial by."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from bot.conversation import messages as msg
 from bot.conversation.model_names import is_detector, is_known_model, normalize_model_name
 from bot.conversation.tasks import DETECTION
 from bot.i18n import t
-from bot.sweeps.spec import SweepRefusal, SweepSpec, checked
+from bot.sweeps.spec import OBJECTIVES, SweepRefusal, SweepSpec, checked, maximised, objectives_of
 from training.config import EPOCHS_RANGE
 
 # the history entries' keys: a user message's sweep waiting for the setup; a bot reply after which no
@@ -54,3 +55,31 @@ def waiting_sweep(history: list[dict[str, Any]]) -> SweepSpec | None:
 def waiting_line(language: str, sweep: SweepSpec) -> str:
     fields = ", ".join(msg.label(language, name) for name in sweep.fields)
     return t(language, "sweep_after_setup", count=sweep.trial_count(), fields=fields)
+
+
+def objective_text(language: str, objective: str) -> str:
+    """The objective in words; a name the bot does not know (a model's answer) as it came."""
+    return t(language, f"sweep_objective_{objective}") if objective in OBJECTIVES else objective
+
+
+def picked_by(language: str, objective: str) -> str:
+    """What "best" means from now on, for a sweep not started yet."""
+    key = "sweep_pick_by" if maximised(objective) else "sweep_pick_by_min"
+    return t(language, key, objective=objective_text(language, objective))
+
+
+def refused_text(language: str, refused: SweepRefusal) -> str:
+    """Why a sweep is refused, with the setting's label and range, or the objectives the task reports."""
+    values = dict(refused.values)
+    if "objective" in values:
+        values["objective"] = objective_text(language, str(values["objective"]))
+    if "task" in values:
+        task = str(values["task"])
+        values["available"] = ", ".join(objective_text(language, name) for name in objectives_of(task))
+        values["task"] = msg.format_value(language, "task", task)
+    if "field" in values:
+        values["field"] = msg.label(language, str(values["field"]))
+    for end in ("low", "high", "value"):
+        if isinstance(values.get(end), float):
+            values[end] = f"{values[end]:g}"
+    return t(language, f"sweep_refused_{refused.reason}", **values)

@@ -74,7 +74,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "sweep_refused_too_many_trials": "That is {count} trials; a sweep may have at most {limit} "
         "(SWEEP_MAX_TRIALS). Try fewer values. Nothing was changed.",
         "sweep_refused_too_few_trials": "A search needs at least 2 trials.",
-        "sweep_refused_gone": ("That sweep can no longer be started (it was started, stopped or replaced)."),
+        "sweep_refused_gone": "That sweep proposal was replaced by a newer one; start the newest proposal.",
         # resuming a stopped sweep, and each trial's own progress message (asked for)
         "sweep_button_resume": "Resume sweep",
         "sweep_button_show_trials": "Show each trial's progress",
@@ -100,6 +100,15 @@ TEXTS: dict[str, dict[str, str]] = {
             "{objective} *{value}*."
         ),
         "sweep_stopped_none": "⏹️ Sweep #{id} stopped before any trial had a result.",
+        # changing what "best" means before Start ("pick by val loss instead")
+        "sweep_pick_by": "🔬 The sweep will pick its best trial by *{objective}*.",
+        "sweep_pick_by_min": "🔬 The sweep will pick its best trial by the lowest *{objective}*.",
+        "sweep_none_proposed": (
+            "There is no proposed sweep in this thread whose best trial I could pick another way. "
+            "Ask for one first (e.g. “lr 1e-3 or 1e-2”)."
+        ),
+        "sweep_objective_too_late": "Sweep #{id} has started already; its objective can't change now.",
+        "sweep_already_started": "Sweep #{id} has started already; a sweep is never started twice.",
     },
     "ko": {
         "sweep_grid_head": "🔬 *스윕*: `{dataset}`에서 {model} 시도 {count}개. 바꾸는 설정: {fields}.",
@@ -173,7 +182,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "sweep_refused_too_many_trials": "시도가 {count}개예요. 스윕은 최대 {limit}개까지예요 "
         "(SWEEP_MAX_TRIALS). 값을 줄여 주세요. 아무것도 바뀌지 않았어요.",
         "sweep_refused_too_few_trials": "탐색에는 시도가 2개 이상 필요해요.",
-        "sweep_refused_gone": ("그 스윕은 더 이상 시작할 수 없어요 (이미 시작했거나 중지했거나 바뀌었어요)."),
+        "sweep_refused_gone": "그 스윕 제안은 새 제안으로 바뀌었어요. 가장 최근 제안을 시작해 주세요.",
         # 중지한 스윕 재개, 시도마다 따로 올리는 진행 메시지 (요청할 때만)
         "sweep_button_resume": "스윕 재개",
         "sweep_button_show_trials": "시도별 진행 보기",
@@ -199,5 +208,14 @@ TEXTS: dict[str, dict[str, str]] = {
             "{objective} *{value}*."
         ),
         "sweep_stopped_none": "⏹️ 스윕 #{id}은(는) 결과가 나온 시도 없이 중지됐어요.",
+        # 시작 전에 "가장 좋은" 기준 바꾸기 ("검증 손실 기준으로 골라줘")
+        "sweep_pick_by": "🔬 *{objective}* 기준으로 가장 좋은 시도를 고를게요.",
+        "sweep_pick_by_min": "🔬 *{objective}* 기준으로 값이 가장 낮은 시도를 고를게요.",
+        "sweep_none_proposed": (
+            "이 스레드에는 기준을 바꿀 제안된 스윕이 없어요. "
+            "먼저 스윕을 요청해 주세요 (예: “학습률 0.001이랑 0.01”)."
+        ),
+        "sweep_objective_too_late": "스윕 #{id}은(는) 이미 시작해서 이제 기준을 바꿀 수 없어요.",
+        "sweep_already_started": "스윕 #{id}은(는) 이미 시작했어요. 스윕은 두 번 시작하지 않아요.",
     },
 }

@@ -22,6 +22,7 @@ from bot.actions.sweeps import (
     SweepStopped,
     SweepTrialsShown,
 )
+from bot.conversation.sweeps import objective_text
 from bot.i18n import t
 from bot.policy import Refusal
 from bot.runs import RunView
@@ -91,9 +92,11 @@ def reply(ctx: SlackContext, where: Thread, user_id: str, result: SweepResult) -
         case SweepProposed():
             post(ctx, where, **proposal_message(result).as_kwargs())
         case SweepStarted(sweep=sweep, language=language):
-            if sweep.slack_ts is None and ctx.actions.sweeps is not None:
+            # one table, also for a second Start (a double click, a typed "start sweep" meanwhile)
+            controller = ctx.actions.sweeps.controller if ctx.actions.sweeps is not None else None
+            if controller is not None and controller.view(sweep.id).slack_ts is None:
                 ts = post(ctx, where, **table_message(sweep, language).as_kwargs())
-                ctx.actions.sweeps.controller.set_table_message(sweep.id, ts)
+                controller.set_table_message(sweep.id, ts)
                 ctx.progress.edits.posted(table_key(sweep.id), where.channel, ts)
         case SweepStopped(sweep=sweep, language=language):
             stopped = render.slack_text(language, "sweep_stopped", id=sweep.id)
@@ -231,7 +234,7 @@ class SweepTable:
                 language,
                 "sweep_file_chart",
                 id=sweep.id,
-                objective=present.objective_text(language, sweep.objective),
+                objective=objective_text(language, sweep.objective),
             )
             upload_artifacts(
                 self._ctx.client, channel, thread_ts, [(sweep.chart, title)], comment=render.escape(title)

@@ -46,6 +46,9 @@ def converse(ctx: SlackContext, where: Thread, user_id: str, text: str) -> None:
         if proposed is not None:
             with ctx.actions.start_lock:
                 sweeps.reply(ctx, where, user_id, proposed)
+    elif turn.sweep_objective is not None and ctx.actions.sweeps is not None:  # "pick by val loss"
+        with ctx.actions.start_lock:
+            sweeps.reply(ctx, where, user_id, ctx.actions.sweeps.reobjective(who, where, turn))
     elif turn.intent == "command" and turn.command in model_use.THREAD_COMMANDS:
         for notice in turn.notices:
             post(ctx, where, render.escape(notice))

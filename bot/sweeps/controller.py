@@ -110,6 +110,17 @@ class SweepController:
         self._advance(sweep_id)
         return self.view(sweep_id)
 
+    def set_objective(self, sweep_id: int, objective: str) -> SweepView | None:
+        """A drafted sweep picks its best trial by `objective` (checked by the caller); None when it is no
+        draft any more (started meanwhile)."""
+        with self._lock, self._db.session() as session:
+            row = session.get(Sweep, sweep_id)
+            if row is None or row.status != SweepStatus.DRAFT:
+                return None
+            row.objective = objective
+            row.space = {**row.space, "objective": objective}
+        return self.view(sweep_id)
+
     def subscribe(self, callback: Callable[[SweepView], None]) -> Callable[[], None]:
         """`callback(sweep)` after each change of one of its trials (on the controller's thread)."""
         self._subscribers.append(callback)
@@ -208,6 +219,14 @@ class SweepController:
             chart=str(drawn) if (drawn := self.chart_path(sweep_id)).is_file() else None,
             show_trials=show_trials,
         )
+
+    def base_config(self, sweep_id: int) -> TrainingConfig:
+        """The setup every trial of the sweep starts from."""
+        with self._db.session() as session:
+            row = session.get(Sweep, sweep_id)
+            if row is None:
+                raise KeyError(sweep_id)
+            return TrainingConfig.model_validate(row.base_config)
 
     def find(self, sweep_id: int) -> SweepView | None:
         try:

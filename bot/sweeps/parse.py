@@ -48,12 +48,16 @@ _MODEL_VS = re.compile(r"(?P<a>[a-z][a-z0-9_.]*\d[a-z0-9_.]*)\s+(?:vs\.?|versus)
 # the objective a person names, in the order tried (mAP@[.5:.95] before mAP@.5, a bare mAP last)
 _LOW = r"(?:lowest|smallest|least|minimi[sz]e[sd]?|minimum|min)"
 _LOSS_KO = r"(?:검증\s*)?(?:손실|로스|loss)"
+_VAL = r"(?:val(?:idation)?[\s_-]*)"
+_BY = r"\b(?:by|on|use|using)\s+(?:the\s+)?"  # "pick by val loss", "use validation accuracy"
+_BY_KO = r"\s*(?:을|를)?\s*(?:기준|으?로\s*(?:골라|고르|뽑|선택))"  # "검증 손실 기준으로", "정확도로 골라"
 _OBJECTIVE_WORDS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("val_loss", re.compile(
-        r"\b" + _LOW + r"\s+(?:(?:the|a)\s+)?(?:val(?:idation)?[\s_-]*)?loss\b"
-        r"|\b(?:val(?:idation)?[\s_-]*)?loss\s+(?:is\s+)?(?:the\s+)?" + _LOW + r"\b"
+        r"\b" + _LOW + r"\s+(?:(?:the|a)\s+)?" + _VAL + r"?loss\b"
+        r"|\b" + _VAL + r"?loss\s+(?:is\s+)?(?:the\s+)?" + _LOW + r"\b"
+        r"|" + _BY + _VAL + r"loss\b"
         r"|" + _LOSS_KO + r"\s*(?:이|가)?\s*(?:가장|제일)\s*(?:낮|작)은?"
-        r"|(?:가장|제일)\s*(?:낮|작)은\s*" + _LOSS_KO, _I)),
+        r"|(?:가장|제일)\s*(?:낮|작)은\s*" + _LOSS_KO + r"|" + _LOSS_KO + _BY_KO, _I)),
     ("val_map", re.compile(
         r"\bmap\s*@?\s*\[?\s*0?\.5\s*[:-]\s*0?\.95\s*\]?|\bmap\s*50\s*-\s*95\b|\bcoco\s+map\b", _I)),
     ("val_map50", re.compile(r"\bmap\s*@?\s*(?:0?\.50?|50)\b|\bmap\b", _I)),
@@ -61,8 +65,11 @@ _OBJECTIVE_WORDS: tuple[tuple[str, re.Pattern[str]], ...] = (
         r"\b(?:highest|best|maximi[sz]e|max)\s+(?:(?:the|a)\s+)?(?:val(?:idation)?[\s_-]*)?accuracy\b"
         r"|\boptimi[sz]e\s+(?:for\s+)?(?:val(?:idation)?[\s_-]*)?accuracy\b"
         r"|(?:검증\s*)?정확도\s*(?:이|가)?\s*(?:가장|제일)\s*높은?"
-        r"|(?:가장|제일)\s*높은\s*(?:검증\s*)?정확도", _I)),
+        r"|" + _BY + _VAL + r"?accuracy\b"
+        r"|(?:가장|제일)\s*높은\s*(?:검증\s*)?정확도|(?:검증\s*)?정확도" + _BY_KO, _I)),
 )  # fmt: skip
+# a bare "mAP" names the objective on its own only as one: "use mAP", "mAP 기준으로"
+_MAP_ASKED = re.compile(_BY + r"map\b|\bmap\s*(?:을|를)?\s*(?:기준|으?로)", _I)
 
 
 def _field_mentions(text: str) -> list[tuple[int, int, str]]:
@@ -144,6 +151,19 @@ def read_sweep(text: str) -> tuple[SweepSpec, str] | None:
         rest = rest[:start] + " " * (end - start) + rest[end:]
     spec = SweepSpec(grid=grid, ranges=ranges, trials=trials, objective=objective[0] if objective else None)
     return spec, rest
+
+
+def read_objective(text: str) -> tuple[str, str] | None:
+    """The objective a message names for a sweep already asked for ("pick by val loss instead",
+    "검증 손실 기준으로 골라줘", "use mAP@[.5:.95]") and the message with its words blanked out; None when
+    it names none."""
+    found = _objective(text)
+    if found is None:
+        return None
+    name, (start, end) = found
+    if text[start:end].lower() == "map" and not _MAP_ASKED.search(text):  # a "heat map" is no objective
+        return None
+    return name, text[:start] + " " * (end - start) + text[end:]
 
 
 def parse_sweep(text: str) -> SweepSpec | None:

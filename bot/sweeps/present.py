@@ -1,5 +1,6 @@
 """Sweeps in words, for every front end: the proposal with its trials and estimate, the live table
-(one row per trial), the result, a list line and the refusals. All texts come from bot/i18n/sweeps.py."""
+(one row per trial), the result and a list line (the refusals and the objective's words are the
+conversation's: bot/conversation/sweeps.py). All texts come from bot/i18n/sweeps.py."""
 
 from __future__ import annotations
 
@@ -7,10 +8,11 @@ from typing import Any
 
 from bot.conversation import messages as msg
 from bot.conversation.answers import duration_text
+from bot.conversation.sweeps import objective_text
 from bot.i18n import t
 from bot.present.runs import percent, reason, status_label
 from bot.storage import RunStatus, SweepStatus
-from bot.sweeps.spec import OBJECTIVES, SweepRefusal, SweepSpec, maximised, objectives_of
+from bot.sweeps.spec import OBJECTIVES, SweepSpec, maximised
 from bot.sweeps.views import SweepView, TrialView
 from training.config import TrainingConfig
 
@@ -27,11 +29,6 @@ def metric_text(value: float | None, objective: str | None = None) -> str:
         return "–"
     found = OBJECTIVES.get(objective or "")
     return percent(value) if found is None or found.fraction else f"{value:.4g}"
-
-
-def objective_text(language: str, objective: str) -> str:
-    """The objective in words; a name the bot does not know (a model's answer) as it came."""
-    return t(language, f"sweep_objective_{objective}") if objective in OBJECTIVES else objective
 
 
 def proposal(
@@ -163,22 +160,6 @@ def list_lines(language: str, sweeps: list[SweepView]) -> list[str]:
     if not sweeps:
         return []
     return [t(language, "sweep_list_title"), *(f"• {list_line(language, sweep)}" for sweep in sweeps)]
-
-
-def refusal(language: str, refused: SweepRefusal) -> str:
-    values = dict(refused.values)
-    if "objective" in values:
-        values["objective"] = objective_text(language, str(values["objective"]))
-    if "task" in values:
-        task = str(values["task"])
-        values["available"] = ", ".join(objective_text(language, name) for name in objectives_of(task))
-        values["task"] = msg.format_value(language, "task", task)
-    if "field" in values:
-        values["field"] = msg.label(language, str(values["field"]))
-    for end in ("low", "high", "value"):
-        if isinstance(values.get(end), float):
-            values[end] = f"{values[end]:g}"
-    return t(language, f"sweep_refused_{refused.reason}", **values)
 
 
 def is_finished(sweep: SweepView) -> bool:
