@@ -125,6 +125,8 @@ def run_reference(args: argparse.Namespace, data: Path, out: Path) -> dict[str, 
             f"parsed {len(epochs)} epochs from the reference's log, expected {args.epochs}:\n{log[-3000:]}"
         )
     ap = {iou: float(value) for iou, value in REFERENCE_AP.findall(log)}  # the last summary's, by IoU
+    if set(ap) != {"0.50:0.95", "0.50"}:
+        raise SystemExit(f"no pycocotools summary in the reference's log:\n{log[-3000:]}")
     return {"wall": wall, "steady": steady_rate(epochs), "map": ap["0.50:0.95"], "map50": ap["0.50"],
             "steps": max(steps.values())}  # fmt: skip
 

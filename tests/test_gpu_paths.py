@@ -3,6 +3,8 @@ and benchmarks/gpu_check.py at a small size."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -90,3 +92,17 @@ def test_gpu_check_runs_on_a_cpu_at_a_small_size(tmp_path: Path, monkeypatch, ca
     assert result["precision"] in ("fp32", "torch.bfloat16") and result["images_from"] == "cache_built"
     printed = capsys.readouterr().out
     assert "resnet18 @ 32 px, batch 8" in printed and "ratio" in printed
+
+
+def test_a_cpu_run_is_deterministic_without_importing_the_compiler() -> None:
+    """The flag costs a CPU run no compiler import (2 s of its start); in a fresh interpreter, as a run."""
+    script = (
+        "import sys, torch\n"
+        "from training.cpus import host_plan\n"
+        "from training.device import configure_backend\n"
+        "configure_backend(torch.device('cpu'), host_plan(None, None))\n"
+        "print(torch.are_deterministic_algorithms_enabled(),\n"
+        "      torch.is_deterministic_algorithms_warn_only_enabled(), 'torch._inductor' in sys.modules)\n"
+    )
+    found = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert found.stdout.split() == ["True", "True", "False"]

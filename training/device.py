@@ -92,7 +92,9 @@ def configure_backend(device: torch.device, threads: ThreadPlan) -> None:
         torch.backends.cuda.matmul.allow_tf32 = True
         torch.backends.cudnn.allow_tf32 = True
     else:
-        torch.use_deterministic_algorithms(True, warn_only=True)
+        # torch.use_deterministic_algorithms also sets the compiler's flag, and importing the compiler for
+        # it costs 2 s of a CPU run's start; only a compiled run needs that flag (set in `compiled`)
+        torch._C._set_deterministic_algorithms(True, warn_only=True)
 
 
 def describe(device: torch.device) -> tuple[str, str | None]:
@@ -106,5 +108,7 @@ def compiled(model: torch.nn.Module, mode: str, device: torch.device, images: in
     least COMPILE_MIN_IMAGES images; else `model` itself. The checkpoints keep saving `model`."""
     if mode == "on" or (mode == "auto" and device.type == "cuda" and images >= COMPILE_MIN_IMAGES):
         log.info("compiling the model with torch.compile (the first steps wait for it)")
+        if device.type == "cpu":
+            torch.use_deterministic_algorithms(True, warn_only=True)  # the compiler's flag too
         return torch.compile(model, dynamic=False)  # type: ignore[return-value]
     return model
