@@ -8,6 +8,7 @@ import pytest
 
 import training  # noqa: F401  (before anything loads torch: OpenMP waits passively in this process too)
 from bot.storage import Database
+from tests import fake_anthropic
 from tests.postgres_server import TEMPLATE, PostgresServer, unavailable_reason
 
 DATABASES = ["sqlite", "postgresql"]
@@ -70,3 +71,26 @@ def db(database_url: str) -> Iterator[Database]:
     database.create_all()
     yield database
     database.dispose()
+
+
+@pytest.fixture
+def sqlite_db(tmp_path: Path) -> Iterator[Database]:
+    database = Database(f"sqlite:///{tmp_path / 'bot.db'}")
+    database.create_all()
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def no_anthropic_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Nothing of a developer's own Anthropic set-up reaches the tests: the SDK sees only the stand-in."""
+    for name in ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "ANTHROPIC_BASE_URL", "ANTHROPIC_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def anthropic_stand_in() -> Iterator[fake_anthropic.FakeAnthropic]:
+    """The local stand-in for the Messages API that the real anthropic SDK talks to."""
+    stand_in = fake_anthropic.FakeAnthropic()
+    yield stand_in
+    stand_in.close()

@@ -14,7 +14,11 @@ from typing import Any
 from bot.runs import RunManager, RunUpdate, StartRequest
 from bot.runs.process import is_our_trainer
 from bot.settings import Settings
-from bot.storage import Database, TrainingRun
+from bot.storage import Database, SweepStatus, TrainingRun
+from bot.sweeps.controller import SweepController
+from bot.sweeps.spec import SweepSpec
+from bot.sweeps.views import SweepView
+from tests.waiting import wait_until
 from training.config import TrainingConfig
 
 FAKE_TRAINER = Path(__file__).with_name("fake_trainer.py")
@@ -77,3 +81,26 @@ def managers(db: Database) -> Iterator[list[RunManager]]:
                 if pid and out_dir and is_our_trainer(pid, out_dir):
                     with contextlib.suppress(ProcessLookupError):
                         os.killpg(pid, signal.SIGKILL)
+
+
+def finished_sweep(
+    db: Database,
+    settings: Settings,
+    spec: SweepSpec,
+    base: TrainingConfig,
+    trainer_command: list[str],
+    timeout: float,
+) -> SweepView:
+    """A sweep of `spec` over `base`, run to its end on a run manager of its own with `trainer_command`
+    for its trainers: its last view."""
+    with managers(db) as created:
+        manager = RunManager(db, settings, trainer_command=trainer_command)
+        created.append(manager)
+        sweeps = SweepController(db, manager, settings)
+        manager.start()
+        try:
+            sweep = sweeps.create(spec, base, "UOWNER")
+            wait_until(lambda: sweeps.view(sweep.id).status == SweepStatus.COMPLETED, timeout=timeout)
+            return sweeps.view(sweep.id)
+        finally:
+            sweeps.close()

@@ -94,9 +94,14 @@ def test_a_prediction_worker_gets_no_secrets(tmp_path: Path) -> None:
 
 
 def test_an_export_worker_gets_no_secrets(tmp_path: Path) -> None:
-    reporter = "import json, os; print(json.dumps({'status': 'ok', 'env': dict(os.environ)}))"
+    seen = tmp_path / "env.json"
+    reporter = (
+        f"import json, os, pathlib; pathlib.Path({str(seen)!r}).write_text(json.dumps(dict(os.environ))); "
+        "print(json.dumps({'status': 'unavailable', 'message': 'a stand-in'}))"
+    )
     report = run_export(tmp_path, command=[sys.executable, "-c", reporter])
-    assert_no_secrets(report["env"])
+    assert report.status == "unavailable"  # its report was read: the worker ran it as an export
+    assert_no_secrets(json.loads(seen.read_text()))
 
 
 def test_a_slurm_job_gets_no_secrets(tmp_path: Path, slurm: SlurmCluster) -> None:  # noqa: F811

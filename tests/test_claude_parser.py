@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import anthropic
@@ -21,18 +20,12 @@ from tests import fake_anthropic as fake
 from tests.conversation_sets import add_thread_run
 from tests.imagegen import make_image_folder
 
-
-@pytest.fixture(autouse=True)
-def no_real_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "ANTHROPIC_BASE_URL", "ANTHROPIC_PROFILE"):
-        monkeypatch.delenv(name, raising=False)
+pytestmark = pytest.mark.usefixtures("no_anthropic_credentials")
 
 
 @pytest.fixture
-def server() -> Iterator[fake.FakeAnthropic]:
-    stand_in = fake.FakeAnthropic()
-    yield stand_in
-    stand_in.close()
+def server(anthropic_stand_in: fake.FakeAnthropic) -> fake.FakeAnthropic:
+    return anthropic_stand_in
 
 
 @pytest.fixture

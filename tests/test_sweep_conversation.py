@@ -33,17 +33,12 @@ from tests.runs_support import fake_command
 WHERE = Thread("T1", "C1", "1.1")
 
 
-@pytest.fixture(autouse=True)
-def no_real_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "ANTHROPIC_BASE_URL", "ANTHROPIC_PROFILE"):
-        monkeypatch.delenv(name, raising=False)
+pytestmark = pytest.mark.usefixtures("no_anthropic_credentials")
 
 
 @pytest.fixture
-def server() -> Iterator[fake.FakeAnthropic]:
-    stand_in = fake.FakeAnthropic()
-    yield stand_in
-    stand_in.close()
+def server(anthropic_stand_in: fake.FakeAnthropic) -> fake.FakeAnthropic:
+    return anthropic_stand_in
 
 
 class Bot:

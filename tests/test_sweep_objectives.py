@@ -4,7 +4,6 @@ the conversation picks its winner by mAP@.50."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import optuna
@@ -23,19 +22,11 @@ from bot.sweeps.parse import parse_sweep
 from bot.sweeps.spec import checked
 from bot.sweeps.study import JOURNAL_FILE
 from tests.detection_datasets import write_yolo
-from tests.runs_support import fake_command, make_settings, managers
+from tests.runs_support import fake_command, finished_sweep, make_settings, managers
 from tests.waiting import wait_until
 from training.config import TrainingConfig
 
 BASE = TrainingConfig(dataset_path="/data/shapes", model="resnet18", epochs=2, pretrained=False)
-
-
-@pytest.fixture
-def sqlite_db(tmp_path: Path) -> Iterator[Database]:
-    database = Database(f"sqlite:///{tmp_path / 'bot.db'}")
-    database.create_all()
-    yield database
-    database.dispose()
 
 
 def sweep_runs(db: Database, sweep_id: int) -> list[TrainingRun]:
@@ -51,19 +42,9 @@ def test_a_grid_by_the_lowest_val_loss_keeps_the_trial_whose_loss_is_lowest(
     asked = parse_sweep("lr 1e-3, 3e-3 and 1e-2, keep the one with the lowest val loss")
     spec = checked(asked or pytest.fail("not read as a sweep"), 12)
     settings = make_settings(tmp_path, max_concurrent_runs=2)
-    with managers(db) as created:
-        manager = RunManager(
-            db, settings, trainer_command=fake_command("--acc-by-lr", "--epoch-seconds", "0.1")
-        )
-        created.append(manager)
-        sweeps = SweepController(db, manager, settings)
-        manager.start()
-        sweep = sweeps.create(spec, BASE, "UOWNER")
-        wait_until(lambda: sweeps.view(sweep.id).status == SweepStatus.COMPLETED, timeout=60)
-        view = sweeps.view(sweep.id)
-        sweeps.close()
+    view = finished_sweep(db, settings, spec, BASE, fake_command("--acc-by-lr", "--epoch-seconds", "0.1"), 60)
 
-    runs = sweep_runs(db, sweep.id)
+    runs = sweep_runs(db, view.id)
     assert view.objective == "val_loss" and all(run.status == RunStatus.COMPLETED for run in runs)
     # checked against the runs' own figures: the lowest loss wins, though it is not the largest number
     lowest = min(runs, key=lambda run: run.metrics["val_loss"])
@@ -82,24 +63,14 @@ def test_a_search_by_val_loss_minimises_it_in_optuna(tmp_path: Path, sqlite_db: 
     spec = checked(asked or pytest.fail("not read as a sweep"), 12)
     base = BASE.model_copy(update={"epochs": 4})
     settings = make_settings(tmp_path, sweep_parallel=1)
-    with managers(db) as created:
-        manager = RunManager(
-            db, settings, trainer_command=fake_command("--acc-by-lr", "--epoch-seconds", "0.1")
-        )
-        created.append(manager)
-        sweeps = SweepController(db, manager, settings)
-        manager.start()
-        sweep = sweeps.create(spec, base, "UOWNER")
-        wait_until(lambda: sweeps.view(sweep.id).status == SweepStatus.COMPLETED, timeout=90)
-        view = sweeps.view(sweep.id)
-        sweeps.close()
+    view = finished_sweep(db, settings, spec, base, fake_command("--acc-by-lr", "--epoch-seconds", "0.1"), 90)
 
     storage = optuna.storages.JournalStorage(
         optuna.storages.journal.JournalFileBackend(
-            str(tmp_path / "outputs" / "sweeps" / str(sweep.id) / JOURNAL_FILE)
+            str(tmp_path / "outputs" / "sweeps" / str(view.id) / JOURNAL_FILE)
         )
     )
-    study = optuna.load_study(study_name=f"sweep-{sweep.id}", storage=storage)
+    study = optuna.load_study(study_name=f"sweep-{view.id}", storage=storage)
     assert study.direction == optuna.study.StudyDirection.MINIMIZE
     completed = [trial for trial in view.trials if not trial.pruned and trial.value is not None]
     assert view.best is not None and view.best.value == min(trial.value or 0 for trial in completed)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import optuna
@@ -22,19 +21,11 @@ from bot.sweeps.spec import checked
 from bot.sweeps.study import JOURNAL_FILE
 from bot.sweeps.views import SweepView
 from tests.imagegen import make_image_folder
-from tests.runs_support import fake_command, make_settings, managers
+from tests.runs_support import fake_command, finished_sweep, make_settings, managers
 from tests.waiting import wait_until
 from training.config import TrainingConfig
 
 BASE = TrainingConfig(dataset_path="/data/shapes", model="resnet18", epochs=3, pretrained=False)
-
-
-@pytest.fixture
-def sqlite_db(tmp_path: Path) -> Iterator[Database]:
-    database = Database(f"sqlite:///{tmp_path / 'bot.db'}")
-    database.create_all()
-    yield database
-    database.dispose()
 
 
 class Bot:
@@ -196,16 +187,7 @@ def test_a_real_trainer_sweep_reuses_the_decoded_cache_and_names_its_best(tmp_pa
     )
     spec = checked(parse_sweep("lr 1e-3 or 1e-2") or pytest.fail("not read as a sweep"), 12)
     command = [sys.executable, "-m", "training", "--device", "cpu", "--workers", "1"]
-    with managers(db) as created:
-        settings = make_settings(tmp_path, sweep_parallel=1)
-        manager = RunManager(db, settings, trainer_command=command)
-        created.append(manager)
-        sweeps = SweepController(db, manager, settings)
-        manager.start()
-        sweep = sweeps.create(spec, base, "UOWNER")
-        wait_until(lambda: sweeps.view(sweep.id).status == SweepStatus.COMPLETED, timeout=180)
-        view = sweeps.view(sweep.id)
-        sweeps.close()
+    view = finished_sweep(db, make_settings(tmp_path, sweep_parallel=1), spec, base, command, 180)
 
     runs = [trial.run for trial in view.trials if trial.run is not None]
     assert [run.status for run in runs] == [RunStatus.COMPLETED, RunStatus.COMPLETED]

@@ -279,10 +279,7 @@ class ConversationService:
                 self._options.max_epochs,
             )
         except SweepRefusal as refused:
-            draft, asked = before
-            missing = [name for name in REQUIRED_ORDER if name not in draft]
-            unchanged = StepResult(draft, asked, refused_text(language, refused), missing)
-            unchanged.ready = not missing
+            unchanged = _unchanged(before, refused_text(language, refused))
             save(unchanged, keep_state=True)  # a sweep waiting from before goes on waiting
             return _turn(session_id, language, unchanged, parsed, None)
         if config is None:
@@ -303,11 +300,8 @@ class ConversationService:
         """An objective named on its own changes nothing in the setup. A sweep waiting for its setup
         picks by it from now on (checked against the setup's task); otherwise the Turn carries it for the
         sweep proposed in the thread."""
-        draft, asked = before
         objective = str(parsed.objective)
-        missing = [name for name in REQUIRED_ORDER if name not in draft]
-        result = StepResult(draft, asked, t(language, "sweep_none_proposed"), missing)
-        result.ready = not missing
+        result = _unchanged(before, t(language, "sweep_none_proposed"))
         waiting = waiting_sweep(history)
         if waiting is None:
             save(result, keep_state=True)
@@ -316,7 +310,7 @@ class ConversationService:
             return turn
         sweep = waiting.model_copy(update={"objective": objective})
         try:
-            checked_sweep(sweep, self._sweep_max_trials, task_of(draft), self._options.max_epochs)
+            checked_sweep(sweep, self._sweep_max_trials, task_of(before[0]), self._options.max_epochs)
         except SweepRefusal as refused:
             result.reply = refused_text(language, refused)
             save(result, keep_state=True)  # the sweep goes on waiting as it was
@@ -546,6 +540,15 @@ class ConversationService:
 
     def set_summary_ts(self, session_id: int, ts: str) -> None:
         self._update(session_id, summary_ts=ts)
+
+
+def _unchanged(before: tuple[dict[str, Any], str | None], reply: str) -> StepResult:
+    """The setup as it was before this message (its draft and the question asked), with `reply`."""
+    draft, asked = before
+    missing = [name for name in REQUIRED_ORDER if name not in draft]
+    result = StepResult(draft, asked, reply, missing)
+    result.ready = not missing
+    return result
 
 
 def _turn(
