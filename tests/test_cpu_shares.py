@@ -3,6 +3,7 @@ CPU inventory, checked on the real processes it starts (their affinity as the ke
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from pathlib import Path
@@ -154,9 +155,12 @@ def test_slurm_asks_for_cpus_with_the_gpus() -> None:
 # --- every process the bot starts, started with its share ---------------------------------------------------
 WAIT_ON_STDIN = "import sys; sys.stdin.readline()"
 READY_WORKER = "import sys; print('{\"ready\": true}', flush=True); sys.stdin.readline()"
+# an export worker's stand-in: writes the CPUs it may run on to the file its first argument names (the
+# run folder's), then prints a report
 REPORT_AFFINITY = (
-    "import json, os; cpus = sorted(os.sched_getaffinity(0)); "
-    "print(json.dumps({'status': 'ok', 'cpus': cpus}))"
+    "import json, os, pathlib, sys; cpus = sorted(os.sched_getaffinity(0)); "
+    "pathlib.Path(sys.argv[1], 'cpus.json').write_text(json.dumps(cpus)); "
+    "print(json.dumps({'status': 'unavailable', 'message': 'a stand-in'}))"
 )
 
 
@@ -187,7 +191,8 @@ def test_trainer_spare_and_workers_start_on_their_share(tmp_path: Path) -> None:
         service.close()
 
     report = run_export(tmp_path, [sys.executable, "-c", REPORT_AFFINITY], cpus=last)
-    assert report == {"status": "ok", "cpus": list(last)}
+    assert report.status == "unavailable"  # its report was read
+    assert json.loads((tmp_path / "cpus.json").read_text()) == list(last)
 
 
 def trainer_pid(db: Database, run_id: int) -> int | None:
