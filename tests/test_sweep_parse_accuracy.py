@@ -25,9 +25,12 @@ from bot.conversation.rules import RuleParser
 from bot.sweeps.spec import SweepSpec
 from tests.conversation_sets import load
 
-# (exact matches at least, false positives at most): the tuning set measured 79.3% exact (107 of 135)
-# with 5 false positives before the tuning, 99.3% with none after
-SETS = {"sweep_cases.jsonl": (0.97, 0)}
+# (exact matches at least, false positives at most). The tuning set measured 79.3% exact (107 of 135)
+# with 5 false positives before the tuning, 99.3% with none after. The held-out set, measured once after
+# the tuning: 95.3% (61 of 64), one false positive ("is batch 64 or 128 faster on one gpu?", a question
+# the advice words miss), two sweeps missed; the parser before the tuning read 78.1% of it, with 2 false
+# positives. Its limits are what it measured, not tuned for.
+SETS = {"sweep_cases.jsonl": (0.97, 0), "sweep_heldout.jsonl": (0.95, 1)}
 
 
 class Score(NamedTuple):
