@@ -34,9 +34,10 @@ _FIELD_WORDS: dict[str, str] = {
 _NAME_JOIN = r"(?:\s*(?:,|\band\b|\bor\b|\bvs\.?|\bversus\b|이랑|랑|하고|와|과|및|또는|아니면)\s*)"
 _JOIN = r"(?:" + _NAME_JOIN + r"|\s*/\s*)"  # numbers may be joined by a slash too: "3e-4 / 1e-3"
 _NUMBER_LIST = re.compile(_NUMBER + r"(?:" + _JOIN + _NUMBER + r")+", _I)
-# model names without the word "model" too: names with a digit, not a path's part, a metric (mAP50) or
-# a GPU (a100): "resnet18 and efficientnet_b0", "resnet18이랑 resnet50"
-_NAME = r"(?<![\w./-])(?!(?:map|top|fp|bf|int|epoch|gpu)\d|[a-z]\d+\b)[a-z][a-z0-9_.-]*\d[a-z0-9_]*"
+# model names without the word "model" too: names with a digit, not a path's part, a metric (mAP50), a
+# well-known dataset (cifar10) or a GPU (a100): "resnet18 and efficientnet_b0", "resnet18이랑 resnet50"
+_NOT_A_MODEL = r"(?!(?:map|top|fp|bf|int|epoch|gpu|cifar|coco|voc|imagenet)\d|[a-z]\d+\b)"
+_NAME = r"(?<![\w./-])" + _NOT_A_MODEL + r"[a-z][a-z0-9_.-]*\d[a-z0-9_]*"
 _MODEL_LIST = re.compile(_NAME + r"(?:" + _NAME_JOIN + _NAME + r")+", _I)
 _RANGE_INTRO = r"(?:(?:between|from|over|in|within|range|of|범위)\s*|[(\[]\s*)*"  # "lr (1e-4 ~ 1e-2)"
 _RANGE = re.compile(
