@@ -31,7 +31,7 @@ _FIELD_WORDS: dict[str, str] = {
     "dataset_path": r"datasets?|데이터셋|데이터\s*세트",
     "gpus": r"gpus?|GPU\s*수",
 }
-_NAME_JOIN = r"(?:\s*(?:,|\band\b|\bor\b|\bvs\.?|\bversus\b|이랑|랑|하고|와|과|및|또는|아니면)\s*)"
+_NAME_JOIN = r"(?:\s*(?:,|\band\b|\bor\b|\bvs\.?|\bversus\b|이랑|랑|하고|와|과|및|또는|아니면|이나|나(?=\s))\s*)"
 _JOIN = r"(?:" + _NAME_JOIN + r"|\s*/\s*)"  # numbers may be joined by a slash too: "3e-4 / 1e-3"
 _NUMBER_LIST = re.compile(_NUMBER + r"(?:" + _JOIN + _NUMBER + r")+", _I)
 # model names without the word "model" too: names with a digit, not a path's part, a metric (mAP50), a
@@ -64,7 +64,8 @@ _UNITS = {"epochs": r"epochs?|에폭|에포크", "image_size": r"px\b|pixels?\b|
 # a question about which value is better or how they differ asks for an answer, not for runs; one that
 # asks the bot to do it ("can you try …?", "비교해 줄래?") is a request
 _ADVICE = re.compile(
-    r"\b(?:which|difference|differ|should\s+(?:i|we)|recommend)\b|\bbetter\b.*\?"
+    r"\b(?:which|difference|differ|should\s+(?:i|we)|recommend)\b"
+    r"|\b(?:better|worse|faster|slower|quicker|more\s+accurate)\b.*\?"
     r"|뭐가|어느|어떤\s*게|차이|나아\?|나을까|좋을까|추천",
     _I,
 )
