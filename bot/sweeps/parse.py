@@ -31,7 +31,9 @@ _FIELD_WORDS: dict[str, str] = {
     "dataset_path": r"datasets?|데이터셋|데이터\s*세트",
     "gpus": r"gpus?|GPU\s*수",
 }
-_NAME_JOIN = r"(?:\s*(?:,|\band\b|\bor\b|\bvs\.?|\bversus\b|이랑|랑|하고|와|과|및|또는|아니면|이나|나(?=\s))\s*)"
+_NAME_JOIN = (
+    r"(?:\s*(?:,|\band\b|\bor\b|\bvs\.?|\bversus\b|이랑|랑|하고|와|과|및|또는|아니면|이나|나(?=\s))\s*)"
+)
 _JOIN = r"(?:" + _NAME_JOIN + r"|\s*/\s*)"  # numbers may be joined by a slash too: "3e-4 / 1e-3"
 _NUMBER_LIST = re.compile(_NUMBER + r"(?:" + _JOIN + _NUMBER + r")+", _I)
 # model names without the word "model" too: names with a digit, not a path's part, a metric (mAP50), a
