@@ -22,10 +22,10 @@ from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from bot.settings import Settings
-from bot.sweeps.views import SweepView
 
-if TYPE_CHECKING:  # the run manager asks the policy too: bot.runs imports this module
-    from bot.runs import RunView
+if TYPE_CHECKING:  # the run manager asks the policy too: bot.runs (and through it the sweeps' views)
+    from bot.runs import RunView  # import this module
+    from bot.sweeps.views import SweepView
 
 
 class Action(StrEnum):

@@ -14,6 +14,7 @@ import pytest
 
 from bot.storage import RunStatus, SweepStatus
 from bot.sweeps.parse import parse_sweep, read_objective
+from bot.sweeps.views import SweepView
 from tests import fake_anthropic as fake
 from tests.fake_anthropic import FakeAnthropic
 from tests.slack_harness import CHANNEL, OWNER, STRANGER, SlackHarness, click, harness, setup_thread
@@ -45,6 +46,18 @@ def start(slack: SlackHarness, thread: str, proposal: Message) -> tuple[Message,
     return table, int(re.search(r"Sweep #(\d+)", str(table.blocks)).group(1))  # type: ignore[union-attr]
 
 
+def run_to_the_end(slack: SlackHarness, thread: str, proposal: Message) -> tuple[Message, SweepView, Message]:
+    """Start pressed, then the sweep completed: (the table message, the sweep's last view, the result)."""
+    table, sweep_id = start(slack, thread, proposal)
+    sweeps = slack.ctx.actions.sweeps
+    assert sweeps is not None
+    slack.standin.wait_for(
+        lambda: sweeps.controller.view(sweep_id).status == SweepStatus.COMPLETED, timeout=40, what="the end"
+    )
+    result = slack.wait_reply(thread, "Best: trial", timeout=10)
+    return table, sweeps.controller.view(sweep_id), result
+
+
 def finished_table(slack: SlackHarness, table: Message) -> tuple[Message, list[str]]:
     """The table once it says the sweep finished, and its rows (one per trial)."""
     final = slack.standin.wait_for(
@@ -71,14 +84,7 @@ def test_three_learning_rates_fill_one_table_and_the_best_is_handed_back(slack: 
     )
     assert slack.runs.recent_runs() == []
 
-    table, sweep_id = start(slack, thread, proposal)
-    sweeps = slack.ctx.actions.sweeps
-    assert sweeps is not None
-    slack.standin.wait_for(
-        lambda: sweeps.controller.view(sweep_id).status == SweepStatus.COMPLETED, timeout=40, what="the end"
-    )
-    result = slack.wait_reply(thread, "Best: trial", timeout=10)
-    sweep = sweeps.controller.view(sweep_id)
+    table, sweep, result = run_to_the_end(slack, thread, proposal)
     runs = [trial.run for trial in sweep.trials if trial.run is not None]
     assert len(runs) == 3 and all(run.status == RunStatus.COMPLETED for run in runs)
     best = max(runs, key=lambda run: run.metrics["best_val_acc"])
@@ -260,14 +266,7 @@ def test_a_sweep_only_claude_reads_is_proposed_started_and_handed_back(
     assert "Best trial by the lowest *validation loss*" in str(proposal.blocks)
     assert slack.runs.recent_runs() == [] and len(server.requests) == 4
 
-    table, sweep_id = start(slack, thread, proposal)
-    sweeps = slack.ctx.actions.sweeps
-    assert sweeps is not None
-    slack.standin.wait_for(
-        lambda: sweeps.controller.view(sweep_id).status == SweepStatus.COMPLETED, timeout=40, what="the end"
-    )
-    result = slack.wait_reply(thread, "Best: trial", timeout=10)
-    sweep = sweeps.controller.view(sweep_id)
+    table, sweep, result = run_to_the_end(slack, thread, proposal)
     runs = [trial.run for trial in sweep.trials if trial.run is not None]
     assert len(runs) == 2 and all(run.status == RunStatus.COMPLETED for run in runs)
     best = min(runs, key=lambda run: run.metrics["val_loss"])  # the trials' own figures
