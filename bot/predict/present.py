@@ -36,11 +36,7 @@ def prediction_text(
             t(language, "predict_class", label=label, probability=f"{p:.1%}") for label, p in result.top
         )
         lines.append(t(language, "predict_line", name=result.name, top=top))
-    reasons = [t(language, f"predict_problem_{p.code}", name=p.name, detail=p.detail) for p in refused]
-    lines += listed(reasons, language)
-    if not answered:
-        lines.append(t(language, "predict_nothing"))
-    return "\n".join(lines)
+    return _ending(language, lines, refused, bool(answered))
 
 
 def detection_text(
@@ -64,6 +60,11 @@ def detection_text(
             continue
         found = ", ".join(class_counts(language, result.boxes))
         lines.append(t(language, "det_predict_line", name=result.name, found=found))
+    return _ending(language, lines, refused, bool(answered))
+
+
+def _ending(language: str, lines: list[str], refused: list[Problem], answered: bool) -> str:
+    """The answered images' lines, then why each refused file was refused, or that nothing was answered."""
     reasons = [t(language, f"predict_problem_{p.code}", name=p.name, detail=p.detail) for p in refused]
     lines += listed(reasons, language)
     if not answered:
