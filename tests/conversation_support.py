@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from bot.conversation import ConversationService, Turn
@@ -22,3 +23,17 @@ def same(expected: Any, actual: Any) -> bool:
     if isinstance(expected, float) or isinstance(actual, float):
         return isinstance(actual, int | float) and math.isclose(expected, actual, rel_tol=1e-9)
     return type(expected) is type(actual) and expected == actual
+
+
+def typed_lines(lines: Iterable[str]) -> Callable[[str], str]:
+    """The console's `read_line` fed `lines`, then the end of input (EOFError, as input() at the end of
+    stdin)."""
+    feed = iter(lines)
+
+    def read_line(_prompt: str) -> str:
+        line = next(feed, None)
+        if line is None:
+            raise EOFError
+        return line
+
+    return read_line

@@ -317,11 +317,10 @@ def thread_facts(server: fake.FakeAnthropic) -> dict[str, bool]:
 
 
 def test_continue_from_claude_carries_the_number_of_more_epochs(
-    tmp_path: Path, data_root: Path, server: fake.FakeAnthropic
+    tmp_path: Path, data_root: Path, server: fake.FakeAnthropic, sqlite_db: Database
 ) -> None:
     """In the thread of a finished run (a row of the database the service reads), as Claude is told."""
-    db = Database(f"sqlite:///{tmp_path / 'bot.db'}")
-    db.create_all()
+    db = sqlite_db
     service = make_grounded_service(tmp_path, data_root, server, db=db)
     server.script = [fake.updates(model="resnet18", epochs=2)]
     first = say(service, "resnet18, 2 epochs")
@@ -346,11 +345,10 @@ def test_continue_from_claude_carries_the_number_of_more_epochs(
 
 
 def test_rethreshold_from_claude_carries_the_threshold(
-    tmp_path: Path, data_root: Path, server: fake.FakeAnthropic
+    tmp_path: Path, data_root: Path, server: fake.FakeAnthropic, sqlite_db: Database
 ) -> None:
     """ "again with confidence 0.3" in a finished run's thread, as Claude reads it and as the rules do."""
-    db = Database(f"sqlite:///{tmp_path / 'bot.db'}")
-    db.create_all()
+    db = sqlite_db
     service = make_grounded_service(tmp_path, data_root, server, db=db)
     server.script = [fake.updates(model="resnet18", epochs=2)]
     first = say(service, "resnet18, 2 epochs")

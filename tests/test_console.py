@@ -22,6 +22,7 @@ from bot.runs import RunManager
 from bot.settings import Settings
 from bot.storage import Database, RunStatus
 from bot.terminal import quiet_stream_handlers
+from tests.conversation_support import typed_lines
 from tests.english import english_sentences
 from tests.imagegen import make_image_folder
 
@@ -64,13 +65,7 @@ def play(
 ) -> str:
     settings, conversation, runs = parts
     out = io.StringIO()
-    feed = iter(lines)
-
-    def read_line(_prompt: str) -> str:
-        line = next(feed, None)
-        if line is None:
-            raise EOFError  # like input() at the end of stdin
-        return line
+    read_line = typed_lines(lines)
 
     actions = Actions(settings, Policy(settings, admins=frozenset({LOCAL_USER})), conversation, runs)
     try:

@@ -24,6 +24,7 @@ import pytest
 
 from bot.runs import RunView
 from bot.storage import RunStatus
+from tests.conversation_support import typed_lines
 from tests.detection_datasets import GroundTruth, write_coco, write_yolo
 from tests.slack_harness import CHANNEL, SlackHarness
 from tests.slack_standin import Message
@@ -232,14 +233,9 @@ def test_the_console_prints_the_boxes_and_names_the_drawn_folder(finished: Finis
 
     paths = val_paths(finished)
     own = trainers_own(str(finished.run.output_dir), paths, LOW, tmp_path / "own")
-    feed = iter([f"predict {finished.run.id} " + " ".join(map(str, paths)), f"again with confidence {LOW}"])
-
-    def read_line(_prompt: str) -> str:
-        line = next(feed, None)
-        if line is None:
-            raise EOFError
-        return line
-
+    read_line = typed_lines(
+        [f"predict {finished.run.id} " + " ".join(map(str, paths)), f"again with confidence {LOW}"]
+    )
     out = io.StringIO()
     Console(finished.slack.ctx.actions, user=OWNER, read_line=read_line, out=out).run()
     output = out.getvalue()

@@ -25,6 +25,7 @@ from bot.sweeps.controller import SweepController
 from bot.sweeps.parse import parse_sweep
 from bot.sweeps.spec import SearchRange, SweepRefusal, SweepSpec, checked
 from bot.sweeps.views import SweepView
+from tests.conversation_support import typed_lines
 from tests.english import english_sentences
 from tests.imagegen import make_image_folder
 from tests.runs_support import FAKE_TRAINER
@@ -158,13 +159,7 @@ def play(
     """The console as the local user, fed `lines`; `watch(actions)` sees every sweep change meanwhile."""
     settings, db, runs = parts
     out = io.StringIO()
-    feed = iter(lines)
-
-    def read_line(_prompt: str) -> str:
-        line = next(feed, None)
-        if line is None:
-            raise EOFError
-        return line
+    read_line = typed_lines(lines)
 
     actions = Actions(
         settings,
