@@ -31,9 +31,10 @@ Reported per side (best of the repeats; runs alternate a, b, a, b so background 
   give a training split (three quarters) that --batch-size divides (the defaults do).
 What still differs: the input side of the reference is the model's own (`min_size`, 320 for the *_320_*
 models, else 800), so --image-size must match it (the default does). The generated images are squares of
---image-size pixels, which both sides take at that size. From random init the trainer measures BatchNorm's
-statistics afresh before each validation (precise BN, a pass of the backbone over up to 256 training
-images), which the reference does not (its random-init model scores about 0).
+--image-size pixels, which both sides take at that size. From random init the trainer's BatchNorm keeps
+each epoch's own statistics for the validation that follows, which the reference does not (its
+random-init model scores about 0); on a CPU the trainer runs roi_align's backward on its own
+multi-threaded kernel (training/detection/roi_align_cpu.py), the reference on torchvision's.
 """
 
 from __future__ import annotations

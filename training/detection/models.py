@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import difflib
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -84,19 +83,6 @@ def batchnorm_momentum(model: torch.nn.Module, momentum: float | None) -> list[t
     for layer in layers:
         layer.momentum = momentum
     return layers
-
-
-def batchnorm_forward(
-    model: torch.nn.Module, layers: list[torch.nn.BatchNorm2d]
-) -> Callable[[list[torch.Tensor]], object]:
-    """The least forward pass of `model` (in eval mode) through all of `layers`: its transform and backbone
-    where they hold them all (a Faster R-CNN's, RetinaNet's or FCOS's BatchNorm), else the whole model
-    (SSDlite's head, Faster R-CNN v2's box head)."""
-    detector: Any = model
-    in_backbone = {id(module) for module in detector.backbone.modules()}
-    if all(id(layer) in in_backbone for layer in layers):
-        return lambda images: detector.backbone(detector.transform(images)[0].tensors)
-    return model
 
 
 def _coco_state(name: str) -> dict[str, torch.Tensor]:

@@ -19,13 +19,12 @@ from training.config import TrainingConfig
 from training.contract import VAL_PREDICTIONS_FILE
 from training.data import available_memory_bytes
 from training.detection import artifacts as detection_artifacts
-from training.detection import draw
+from training.detection import draw, roi_align_cpu
 from training.detection.coco_eval import Detections, DetectionScores, coco_scores
 from training.detection.data import DetectionPlan, discover_detection
 from training.detection.images import DetectionImages, augmentation, augmented, target_of
 from training.detection.models import (
     DetectorInfo,
-    batchnorm_forward,
     batchnorm_momentum,
     build_detector,
     check_detector_name,
@@ -42,7 +41,6 @@ log = logging.getLogger(__name__)
 WEIGHT_DECAY = 1e-4  # torchvision's detection recipes'
 GRAD_CLIP = 10.0  # a detector's losses spike early on; clipped, a bad batch cannot throw the weights off
 BYTES_PER_PIXEL = 3
-BATCHNORM_IMAGES = 256  # training images that measure BatchNorm's statistics before a random-init eval
 
 
 def build(context: RunContext, options: RunOptions) -> DetectionRun:
@@ -53,6 +51,8 @@ def build(context: RunContext, options: RunOptions) -> DetectionRun:
         raise ConfigError(
             f"num_classes is {config.num_classes} but the dataset has {len(plan.classes)} classes"
         )
+    if device.type == "cpu":
+        roi_align_cpu.register()  # torchvision's CPU backward is a Faster R-CNN step's slowest part
     preparing = PreparingReporter(context.writer)
     if config.pretrained and options.weights is None:
         preparing.report("weights", message=config.model)
@@ -66,8 +66,8 @@ def build(context: RunContext, options: RunOptions) -> DetectionRun:
     # detection ops take either); the CPU keeps the layout its figures were measured with
     layout = torch.channels_last if device.type == "cuda" else torch.contiguous_format
     model = info.model.to(device, memory_format=layout)  # type: ignore[call-overload]
-    # BatchNorm layers measured afresh before each evaluation from random init (with no momentum: the plain
-    # mean over the batches); from pretrained weights their running averages serve as they are
+    # from random init BatchNorm's statistics are each epoch's own (see DetectionRun.train_one_epoch); from
+    # pretrained weights their running averages serve as they are
     measured = batchnorm_momentum(model, None) if info.pretrained is None else []
     parameters = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(parameters, lr=config.learning_rate, weight_decay=WEIGHT_DECAY)
@@ -119,7 +119,7 @@ class DetectionRun:
     replica: torch.nn.Module | None = None  # the model inside DistributedDataParallel, on several GPUs
     epoch_seconds: list[float] = field(default_factory=list)
     threads: ThreadPlan | None = None  # the CPU threads it uses and why, for `start`
-    batchnorm: list[torch.nn.BatchNorm2d] = field(default_factory=list)  # measured before each evaluation
+    batchnorm: list[torch.nn.BatchNorm2d] = field(default_factory=list)  # measured afresh each epoch
     best_val_predictions: list[Detections] | None = None  # the best epoch's boxes on the validation split
 
     @property
@@ -141,6 +141,7 @@ class DetectionRun:
         schedule, device = self.schedule, self.device
         items, transform = self.data["train"].items, augmentation()
         model.train()
+        self.restart_batchnorm()
         progress = EpochProgress(self.writer, schedule, self.world, epoch)
         loss_sum, seen, lr = torch.zeros((), device=device), 0, 0.0
         order = torch.randperm(len(items), generator=self.trainables.generator)
@@ -203,31 +204,18 @@ class DetectionRun:
         found = self.predictions(split)
         return coco_scores(self.data[split].items, self.classes, found), found
 
-    @torch.no_grad()
-    def measure_batchnorm(self) -> None:
-        """BatchNorm's running statistics measured afresh with the current weights (precise BN) on up to
-        BATCHNORM_IMAGES training images as the evaluation sees them: unaugmented, at its input side. From
-        random init the running averages would keep much of their starting values over a short run, and
-        the evaluation would see flat features: the same boxes for every image. Only the part of the
-        model that holds the layers runs (models.batchnorm_forward)."""
-        model, source = self.trainables.model, self.data["train"]
-        model.eval()
+    def restart_batchnorm(self) -> None:
+        """From random init, BatchNorm's running statistics start afresh each epoch and become the plain
+        mean over the epoch's training batches (momentum None), so the evaluation that follows sees
+        statistics of weights close to its own at no extra forward pass (training itself normalises with
+        each batch's statistics, untouched). A running average from random init would keep much of its
+        starting values over a short run, and the evaluation would see flat features: the same boxes for
+        every image."""
         for layer in self.batchnorm:
             layer.reset_running_stats()
-            layer.train()
-        count = min(len(source), BATCHNORM_IMAGES)
-        if count > 1 and count % self.batch_size == 1:  # a batch of one image may have no batch statistics
-            count -= 1
-        forward = batchnorm_forward(model, self.batchnorm)
-        for _, images, _ in source.batches(self.batch_size, range(count)):
-            forward([_as_input(image, self.device) for image in images])
-        model.eval()
 
     def end_epoch(self, state: RunState, stats: EpochStats) -> None:
-        """Score the validation split (BatchNorm measured first from random init); the rest is every
-        task's (training/task.py close_epoch)."""
-        if self.batchnorm:
-            self.measure_batchnorm()
+        """Score the validation split; the rest is every task's (training/task.py close_epoch)."""
         scores, found = self.evaluate("val")
         best = None
         if scores.map > state.best.val_map or state.best.epoch == 0:
