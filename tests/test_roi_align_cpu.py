@@ -1,8 +1,9 @@
 """training/detection/roi_align_cpu.py against torchvision's own CPU kernel, which it replaces: the same
 gradient for every kind of proposal (fixed and adaptive sampling, aligned or not, inside, across the
 edge, outside and degenerate, on several images, none at all), and a Faster R-CNN training step whose
-gradients are the same with either kernel. Run in a fresh process, because the registration holds for
-the rest of the process and torchvision's kernel must answer first."""
+gradients are the same with either kernel, run in a fresh process because the registration holds for
+the rest of the process and torchvision's kernel must answer first. And a CPU run on two threads with it
+stays deterministic."""
 
 from __future__ import annotations
 
@@ -10,6 +11,10 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+
+from tests.detection_datasets import write_yolo
+from training.cli import main
+from training.contract import ExitCode
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -75,3 +80,17 @@ def test_the_cpu_backward_equals_torchvisions_kernel() -> None:
     assert min(found["scale"]) > 0 and found["empty"] == [0.0] * 6
     assert "roi_heads" in found["parts"] and found["step"] <= 1e-5, found
     assert "Warning" not in result.stderr, result.stderr
+
+
+def test_a_faster_rcnn_run_on_two_cpu_threads_is_deterministic(tmp_path: Path) -> None:
+    write_yolo(tmp_path / "shapes", n_images=16, size=64, seed=3, negatives=1, split=True)
+    flags = [
+        "--data", str(tmp_path / "shapes"), "--task", "detection", "--no-pretrained", "--no-onnx",
+        "--model", "fasterrcnn_mobilenet_v3_large_320_fpn", "--image-size", "64", "--batch-size", "4",
+        "--epochs", "1", "--threads", "2", "--workers", "1", "--device", "cpu", "--seed", "5",
+    ]  # fmt: skip
+    weights = []
+    for name in ("a", "b"):
+        assert main([*flags, "--out", str(tmp_path / name)]) == ExitCode.DONE
+        weights.append((tmp_path / name / "model.safetensors").read_bytes())
+    assert weights[0] == weights[1]
