@@ -1,9 +1,9 @@
 """training/detection/roi_align_cpu.py against torchvision's own CPU kernel, which it replaces: the same
 gradient for every kind of proposal (fixed and adaptive sampling, aligned or not, inside, across the
-edge, outside and degenerate, on several images, none at all), and a Faster R-CNN training step whose
-gradients are the same with either kernel, run in a fresh process because the registration holds for
-the rest of the process and torchvision's kernel must answer first. And a CPU run on two threads with it
-stays deterministic."""
+edge, outside and degenerate, on several images, none at all; float and double), and a Faster R-CNN
+training step whose gradients are the same with either kernel, run in a fresh process because the
+registration holds for the rest of the process and torchvision's kernel must answer first. And a CPU
+run on two threads with it stays deterministic."""
 
 from __future__ import annotations
 
@@ -35,12 +35,17 @@ rois[8:12, 1:] = torch.tensor([400.0, 300.0, 480.0, 360.0])  # off the map
 cases = [(2, False), (2, True), (1, False), (3, True), (0, False), (0, True)]
 upstream = torch.randn(count, 8, 7, 7)
 
+double = features.detach().double().requires_grad_()
+
 def gradients(rois):
     found = []
     for sampling, aligned in cases:
         features.grad = None
         roi_align(features, rois, (7, 7), 1 / 16, sampling, aligned).backward(upstream[: len(rois)])
         found.append(features.grad.clone())
+    roi_align(double, rois.double(), (7, 7), 1 / 16, 2, False).backward(upstream[: len(rois)].double())
+    found.append(double.grad.clone())
+    double.grad = None
     return found
 
 def step():
@@ -77,7 +82,7 @@ def test_the_cpu_backward_equals_torchvisions_kernel() -> None:
     found = json.loads(result.stdout.splitlines()[-1])
     assert found["python_kernel"], "the CPU kernel was not replaced"
     assert all(d <= 1e-5 * s for d, s in zip(found["differences"], found["scale"], strict=True)), found
-    assert min(found["scale"]) > 0 and found["empty"] == [0.0] * 6
+    assert min(found["scale"]) > 0 and found["empty"] == [0.0] * 7
     assert "roi_heads" in found["parts"] and found["step"] <= 1e-5, found
     assert "Warning" not in result.stderr, result.stderr
 
