@@ -2,12 +2,16 @@
 random tensors already on the device), this trainer on real JPEGs (`python -m training`, steady img/s
 after the first epoch, decoded cache on), their ratio, and the precision and memory format used.
 
-    python benchmarks/gpu_check.py [--device auto] [--data DIR] [--epochs 3] [--steps 30]
-        [--jobs resnet50:224:128,resnet18:128:256]
+    python benchmarks/gpu_check.py [--device auto] [--data DIR] [--detection-data DIR] [--epochs 3]
+        [--steps 30] [--jobs resnet50:224:128,resnet18:128:256,fasterrcnn_resnet50_fpn_v2:640:8]
 
-On a CUDA host the default jobs are resnet50 at 224 px (batch 128) and resnet18 at 128 px (batch 256), a few
-minutes in all. On a CPU the defaults shrink (resnet18 at 64 px, batch 32) so the script stays runnable
-and tested. The JPEGs are ../shared's hymenoptera when present, else a generated set (--data overrides).
+On a CUDA host the default jobs are resnet50 at 224 px (batch 128), resnet18 at 128 px (batch 256) and the
+default detector, fasterrcnn_resnet50_fpn_v2 at 640 px (batch 8), a few minutes in all. On a CPU the
+defaults shrink (resnet18 at 64 px, batch 32) so the script stays runnable and tested. The JPEGs are
+../shared's hymenoptera when present, else a generated set (--data overrides). A job whose model is a
+detector (training.contract.DETECTION_MODELS) trains `--task detection`: its ceiling is the detector's
+training step on random images with random boxes, and the trainer runs on --detection-data, else on
+generated shapes with exact boxes (tests/detection_datasets.py) at the job's size.
 Also printed: the device, torch, whether torch.compile was used (--compile is passed through), and the
 GPU JPEG decoder's speed against PIL on the same files when torchvision can decode on the device.
 """
@@ -19,23 +23,26 @@ import os
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from bench_data import ensure_dataset
+from bench_data import REPO, ensure_dataset
 from trainer_runs import run_trainer
 
+from training.contract import DETECTION_MODELS
 from training.cpus import host_plan
 from training.data import load_train_image, train_cache_side
-from training.device import choose_precision, configure_backend, resolve_device
+from training.device import Precision, choose_precision, configure_backend, resolve_device
 from training.gpu_decode import device_decode_rate, pil_decode_rate
 from training.model import build_model
 
-GPU_JOBS = "resnet50:224:128,resnet18:128:256"
+GPU_JOBS = "resnet50:224:128,resnet18:128:256,fasterrcnn_resnet50_fpn_v2:640:8"
 CPU_JOBS = "resnet18:64:32"
+DETECTION_IMAGES = 160  # generated images for a detector's job: 120 train, 15 steps of 8 an epoch
 
 
 @dataclass
@@ -49,6 +56,10 @@ class Job:
         model, size, batch = text.split(":")
         return cls(model, int(size), int(batch))
 
+    @property
+    def detection(self) -> bool:
+        return self.model in DETECTION_MODELS
+
 
 def synthetic_ceiling(job: Job, device: torch.device, steps: int) -> tuple[float, str]:
     """Training img/s on random tensors already on the device, with the trainer's precision and layout."""
@@ -59,11 +70,52 @@ def synthetic_ceiling(job: Job, device: torch.device, steps: int) -> tuple[float
     images = torch.randn(job.batch_size, 3, job.image_size, job.image_size, device=device)
     images = images.contiguous(memory_format=torch.channels_last)
     labels = torch.randint(0, 10, (job.batch_size,), device=device)
+
+    def loss() -> torch.Tensor:
+        return F.cross_entropy(model(images), labels)
+
+    return _timed_steps(job, device, steps, precision, optimizer, loss)
+
+
+def synthetic_detector_ceiling(job: Job, device: torch.device, steps: int) -> tuple[float, str]:
+    """A detector's training img/s on random images (the job's size) with three random boxes each, already
+    on the device; the trainer's precision and layout (channels_last on a GPU, its roi_align on a CPU)."""
+    from training.detection import roi_align_cpu
+    from training.detection.models import architecture
+
+    # torchvision's detection ops have no CPU autocast: fp32 there, as the trainer
+    precision = choose_precision(device, job.image_size) if device.type == "cuda" else Precision(None, False)
+    if device.type == "cpu":
+        roi_align_cpu.register()
+    layout = torch.channels_last if device.type == "cuda" else torch.contiguous_format
+    model = architecture(job.model, 3, job.image_size)
+    model = model.to(device, memory_format=layout).train()  # type: ignore[call-overload]
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4, fused=device.type == "cuda")
+    side = job.image_size
+    images = [torch.rand(3, side, side, device=device) for _ in range(job.batch_size)]
+    corners = torch.rand(job.batch_size, 3, 2, device=device) * side / 2
+    sizes = torch.rand(job.batch_size, 3, 2, device=device) * side / 4 + side / 8  # inside the image
+    targets = [
+        {"boxes": torch.cat([c, c + s], 1), "labels": torch.randint(1, 4, (3,), device=device)}
+        for c, s in zip(corners, sizes, strict=True)
+    ]
+
+    def loss() -> torch.Tensor:
+        return sum(model(images, targets).values())
+
+    return _timed_steps(job, device, steps, precision, optimizer, loss)
+
+
+def _timed_steps(
+    job: Job, device: torch.device, steps: int, precision: Precision, optimizer: torch.optim.Optimizer,
+    loss_of: Callable[[], torch.Tensor],
+) -> tuple[float, str]:  # fmt: skip
+    """Img/s over `steps` timed training steps of `loss_of` (after a warm-up), and the precision used."""
     scaler = torch.amp.GradScaler(device.type, enabled=precision.use_scaler)
 
     def step() -> None:
         with precision.autocast(device):
-            loss = F.cross_entropy(model(images), labels)
+            loss = loss_of()
         optimizer.zero_grad(set_to_none=True)
         scaler.scale(loss).backward()
         scaler.step(optimizer)
@@ -85,12 +137,33 @@ def synchronize(device: torch.device) -> None:
 
 
 def trainer_on_jpegs(job: Job, args: argparse.Namespace, tmp: Path) -> tuple[float, str]:
-    flags = ["--data", str(args.data), "--out", str(tmp / f"{job.model}-{job.image_size}")]
+    """The trainer's steady img/s on the job, and where its images came from (a detector's are decoded
+    into memory when they fit)."""
+    flags = ["--out", str(tmp / f"{job.model}-{job.image_size}")]
     flags += f"--no-pretrained --model {job.model} --image-size {job.image_size}".split()
     flags += f"--batch-size {job.batch_size} --epochs {args.epochs} --device {args.device}".split()
-    flags += ["--compile", args.compile, "--cache-dir", str(tmp / "cache")]
+    if job.detection:
+        flags += ["--task", "detection", "--no-onnx", "--data", str(detection_data(job, args, tmp))]
+    else:
+        flags += ["--data", str(args.data), "--compile", args.compile, "--cache-dir", str(tmp / "cache")]
     run = run_trainer(flags)
-    return run.steady_images_per_sec(), run.first("start")[0]["data"]["images_from"]
+    if run.code != 0:
+        raise SystemExit(f"the trainer failed on {job.model} ({run.code}):\n{run.stderr[-3000:]}")
+    start = run.first("start")[0]
+    return run.steady_images_per_sec(), start["data"]["images_from"] if not job.detection else "memory"
+
+
+def detection_data(job: Job, args: argparse.Namespace, tmp: Path) -> Path:
+    """--detection-data, else DETECTION_IMAGES generated shapes with exact boxes at the job's size."""
+    if args.detection_data is not None:
+        return Path(args.detection_data).resolve()
+    root = tmp / f"shapes-{job.image_size}"
+    if not root.is_dir():
+        sys.path.insert(0, str(REPO))
+        from tests.detection_datasets import write_yolo
+
+        write_yolo(root, n_images=DETECTION_IMAGES, size=job.image_size, seed=0, negatives=0, split=True)
+    return root
 
 
 def jpeg_decode_rates(data: Path, device: torch.device, count: int = 64) -> tuple[float, float] | None:
@@ -111,6 +184,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=formatter)
     parser.add_argument("--device", default="auto")
     parser.add_argument("--data", type=Path)
+    parser.add_argument("--detection-data", type=Path, help="a YOLO, COCO or VOC dataset for detector jobs")
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--steps", type=int, default=30, help="timed synthetic steps per job")
     parser.add_argument("--jobs", help=f"model:size:batch,... (default {GPU_JOBS}; on a CPU {CPU_JOBS})")
@@ -129,7 +203,8 @@ def main(argv: list[str] | None = None) -> list[dict]:
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         for job in jobs:
-            ceiling, precision = synthetic_ceiling(job, device, args.steps)
+            ceiling_of = synthetic_detector_ceiling if job.detection else synthetic_ceiling
+            ceiling, precision = ceiling_of(job, device, args.steps)
             trainer, images_from = trainer_on_jpegs(job, args, Path(tmp))
             result = {
                 "model": job.model,
@@ -139,14 +214,14 @@ def main(argv: list[str] | None = None) -> list[dict]:
                 "trainer": trainer,
                 "ratio": trainer / ceiling,
                 "precision": precision,
-                "memory_format": "channels_last",
+                "memory_format": "channels_last" if on_gpu or not job.detection else "contiguous",
                 "images_from": images_from,
             }
             results.append(result)
             print(
                 f"{job.model} @ {job.image_size} px, batch {job.batch_size}: synthetic {ceiling:.1f} img/s, "
                 f"trainer on JPEGs {trainer:.1f} img/s, ratio {trainer / ceiling:.2f}, "
-                f"precision {precision}, channels_last, images from {images_from}"
+                f"precision {precision}, {result['memory_format']}, images from {images_from}"
             )
     return results
 

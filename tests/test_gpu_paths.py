@@ -1,8 +1,9 @@
 """The GPU-ready paths, exercised on the CPU: decode_jpeg decoding with the PIL fallback, the compile policy,
-and benchmarks/gpu_check.py at a small size."""
+and benchmarks/gpu_check.py at a small size, for a classifier and for a detector."""
 
 from __future__ import annotations
 
+import importlib
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +12,7 @@ import pytest
 import torch
 from PIL import Image
 
+from tests.detection_datasets import write_yolo
 from tests.imagegen import make_image_folder, make_split_folder
 from training.data import load_eval_image, load_train_image, train_cache_side
 from training.device import COMPILE_MIN_IMAGES, compiled
@@ -92,6 +94,20 @@ def test_gpu_check_runs_on_a_cpu_at_a_small_size(tmp_path: Path, monkeypatch, ca
     assert result["precision"] in ("fp32", "torch.bfloat16") and result["images_from"] == "cache_built"
     printed = capsys.readouterr().out
     assert "resnet18 @ 32 px, batch 8" in printed and "ratio" in printed
+
+
+def test_gpu_check_measures_a_detector_on_a_cpu_at_a_small_size(tmp_path: Path, monkeypatch, capsys) -> None:
+    monkeypatch.syspath_prepend(str(REPO / "benchmarks"))
+    gpu_check = importlib.import_module("gpu_check")
+    write_yolo(tmp_path / "shapes", n_images=16, size=64, seed=2, negatives=0, split=True)
+    flags = ["--device", "cpu", "--jobs", "fasterrcnn_mobilenet_v3_large_320_fpn:64:4", "--epochs", "2"]
+    flags += ["--steps", "2", "--detection-data", str(tmp_path / "shapes")]
+    (result,) = gpu_check.main(flags)
+    assert result["synthetic"] > 0 and result["trainer"] > 0
+    assert result["ratio"] == pytest.approx(result["trainer"] / result["synthetic"])
+    assert result["precision"] == "fp32" and result["memory_format"] == "contiguous"
+    printed = capsys.readouterr().out
+    assert "fasterrcnn_mobilenet_v3_large_320_fpn @ 64 px, batch 4" in printed and "ratio" in printed
 
 
 def test_a_cpu_run_is_deterministic_without_importing_the_compiler() -> None:
