@@ -20,7 +20,7 @@ from safetensors.torch import load_file
 from bot.present import runs as present
 from tests.detection_datasets import write_yolo
 from tests.trainer_helpers import read_events
-from training import predict
+from training import checkpoint, predict
 from training.cli import main
 from training.config import TrainingConfig
 from training.contract import DEFAULT_DETECTOR, DETECTION_MODELS, ExitCode
@@ -245,6 +245,25 @@ def test_onnx_export_agrees_with_pytorch(trained) -> None:
     # the words a person sees come from the report the trainer wrote
     line = f"• ONNX export verified: {onnx.boxes_compared} boxes on 10 validation images match PyTorch's"
     assert (present.onnx_line("en", onnx) or "").startswith(line)
+
+
+def test_init_from_starts_a_detection_run_from_another_runs_weights(
+    trained, tmp_path: Path, dataset: Path
+) -> None:
+    """--init-from takes the other run's detector: with a learning rate too small to move anything, the
+    new run ends on those weights (BatchNorm's statistics, measured each epoch, aside), far from where a
+    fresh detector starts."""
+    out, _ = trained
+    source = out / checkpoint.LAST
+    code, _ = run(dataset, tmp_path / "next", "--init-from", str(source), "--lr", "1e-12", epochs=1)
+    assert code == ExitCode.DONE
+    given = checkpoint.load(source)["model"]
+    ended = load_file(str(tmp_path / "next" / "model.safetensors"))
+    learned = [key for key in given if "running_" not in key and "num_batches" not in key]
+    assert learned and all(torch.allclose(ended[key], given[key], atol=1e-8) for key in learned)
+    torch.manual_seed(0)
+    fresh = architecture(MODEL, 3, 64).state_dict()
+    assert sum(not torch.allclose(fresh[key], given[key], atol=1e-4) for key in learned) > len(learned) // 2
 
 
 def test_resume_continues_after_the_saved_epoch(trained, tmp_path: Path, dataset: Path) -> None:
