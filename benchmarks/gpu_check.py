@@ -193,12 +193,13 @@ def main(argv: list[str] | None = None) -> list[dict]:
     device = resolve_device(args.device)
     configure_backend(device, host_plan(None, None))
     args.device = str(device)
-    args.data = ensure_dataset(args.data)
     on_gpu = device.type == "cuda"
     jobs = [Job.parse(text) for text in (args.jobs or (GPU_JOBS if on_gpu else CPU_JOBS)).split(",")]
+    if not all(job.detection for job in jobs):  # detector jobs alone need no classification JPEGs
+        args.data = ensure_dataset(args.data)
     name = torch.cuda.get_device_name(device) if on_gpu else f"cpu ({len(os.sched_getaffinity(0))} cores)"
     print(f"device {name}, torch {torch.__version__}, data {args.data}, compile {args.compile}")
-    if (rates := jpeg_decode_rates(args.data, device)) is not None:
+    if args.data is not None and (rates := jpeg_decode_rates(args.data, device)) is not None:
         print(f"JPEG decode: PIL {rates[0]:.0f} img/s, decode_jpeg on {device} {rates[1]:.0f} img/s")
     results = []
     with tempfile.TemporaryDirectory() as tmp:
