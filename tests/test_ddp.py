@@ -48,7 +48,9 @@ def start(
 ) -> subprocess.Popen[bytes]:
     trainer = launch_command([sys.executable, "-m", "training"], RANKS)
     args = [*trainer, "--data", str(data), "--out", str(out), "--epochs", str(epochs), *FAST_FLAGS]
-    env = os.environ | {"GLOO_SOCKET_IFNAME": "lo"}  # the ranks talk over loopback only
+    temp = launch_temp(out)
+    temp.mkdir(parents=True, exist_ok=True)
+    env = os.environ | {"GLOO_SOCKET_IFNAME": "lo", "TMPDIR": str(temp)}  # the ranks talk over loopback only
     out.mkdir(parents=True, exist_ok=True)
     with (out / "stderr.log").open("ab") as stderr:
         return subprocess.Popen(
@@ -58,6 +60,11 @@ def start(
             env=env,
             start_new_session=True,
         )
+
+
+def launch_temp(out: Path) -> Path:
+    """The temp folder (TMPDIR) a launch into `out` and its ranks are given, beside `out`."""
+    return out.with_name(f"{out.name}-tmp")
 
 
 def finish(process: subprocess.Popen[bytes], out: Path, timeout: float = 240) -> int:
@@ -135,6 +142,8 @@ def test_a_stop_ends_both_ranks_with_one_checkpoint(stopped_then_resumed: Stoppe
     assert not any(alive(pid) for pid in run.ranks.values())
     assert run.stopped.type == "stopped" and run.stopped.epoch >= 1
     assert sum(event.type == "stopped" for event in read_events(run.out)) == 1
+    # torchrun's log folder (torchelastic_*) went with each launch, stopped or done
+    assert not any(launch_temp(run.out).iterdir())
 
 
 def test_the_resumed_run_completes_with_one_set_of_events_and_artifacts(
@@ -208,6 +217,7 @@ def test_a_rank_that_dies_ends_the_run_as_failed(dataset: Path, tmp_path: Path) 
     # no final event: not rank 0's internal error about its lost connection, so the bot reports the kill
     assert not any(event.type in ("done", "stopped", "error") for event in read_events(out))
     assert failure_kind(code) == "killed"
+    assert not any(launch_temp(out).iterdir())  # nor when a rank was killed
 
 
 def test_gpus_that_disagree_with_torchruns_processes_are_refused() -> None:

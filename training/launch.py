@@ -13,8 +13,10 @@ raises when it is signalled; this turns how the ranks ended into one code of tra
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import sys
+import tempfile
 from collections.abc import Sequence
 
 from training.contract import ExitCode
@@ -37,6 +39,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     from torch.distributed.run import parse_args, run
 
     args = parse_args(list(argv) if argv is not None else sys.argv[1:])
+    # without --log-dir torchrun makes a torchelastic_* folder in the temp folder and leaves it behind,
+    # one per run; this one goes when the ranks have ended (their output is this process's own)
+    own_log_dir = args.log_dir is None
+    if own_log_dir:
+        args.log_dir = tempfile.mkdtemp(prefix="torchelastic_")
     try:
         run(args)
     except ChildFailedError as exc:
@@ -45,6 +52,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if exc.sigval in (signal.SIGTERM, signal.SIGINT):
             return int(ExitCode.STOPPED)  # torchrun sent it on to the ranks and waited for them
         return -int(exc.sigval)
+    finally:
+        if own_log_dir:
+            shutil.rmtree(args.log_dir, ignore_errors=True)
     return int(ExitCode.DONE)
 
 
