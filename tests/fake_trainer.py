@@ -56,6 +56,7 @@ def main() -> int:
         "--acc-by-lr", action="store_true", help="accuracy grows with the learning rate (up to 1e-2): sweeps"
     )
     parser.add_argument("--crash-at-lr", type=float, help="mode crash for this learning rate only (sweeps)")
+    parser.add_argument("--hold-until", help="after `start`, wait until this file exists before training")
     args = parser.parse_args()
 
     out = Path(args.out)
@@ -99,6 +100,8 @@ def main() -> int:
     )
     if args.warn:
         emit(WarningEvent(code="fake_warning", message=args.warn))
+    while args.hold_until and not Path(args.hold_until).exists() and not stop_requested:
+        time.sleep(0.02)
     if args.mode == "hang":
         while not stop_requested:
             time.sleep(0.02)

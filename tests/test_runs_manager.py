@@ -61,7 +61,9 @@ def test_queue_respects_the_limit_order_and_gpus(
     tmp_path: Path, started, db: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "0,1")
-    manager = started(make_settings(tmp_path, max_concurrent_runs=2), "--epoch-seconds", "0.3")
+    release = tmp_path / "release"  # the first runs train only once all four are submitted
+    settings = make_settings(tmp_path, max_concurrent_runs=2)
+    manager = started(settings, "--epoch-seconds", "0.3", "--hold-until", str(release))
     recorder = Recorder()
     manager.subscribe(recorder)
 
@@ -77,6 +79,7 @@ def test_queue_respects_the_limit_order_and_gpus(
         RunStatus.QUEUED,
     ]
     assert [run.queue_position for run in runs] == [None, None, 1, 2]
+    release.touch()
     for run in runs:
         wait_until(status_is(manager, run.id, RunStatus.COMPLETED))
     finished = [manager.get(run.id) for run in runs]

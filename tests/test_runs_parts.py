@@ -34,14 +34,15 @@ def test_gpus_are_read_once_at_start_and_spread_over_runs(tmp_path: Path, db: Da
         return ["0", "1"]
 
     settings = make_settings(tmp_path, max_concurrent_runs=None)  # one run per GPU
+    release = tmp_path / "release"  # the first runs train only once the third has been submitted
+    command = fake_command("--epoch-seconds", "0.1", "--hold-until", str(release))
     with managers(db) as created:
-        manager = RunManager(
-            db, settings, trainer_command=fake_command("--epoch-seconds", "0.1"), gpus=GpuInventory(read)
-        )
+        manager = RunManager(db, settings, trainer_command=command, gpus=GpuInventory(read))
         created.append(manager)
         manager.start()
         runs = [manager.submit(make_request(f"g{n}", epochs=2)) for n in range(3)]
         assert [run.status for run in runs] == [RunStatus.RUNNING, RunStatus.RUNNING, RunStatus.QUEUED]
+        release.touch()
         for run in runs:
             wait_until(lambda run=run: manager.get(run.id).status == RunStatus.COMPLETED)
 
