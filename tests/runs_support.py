@@ -8,13 +8,14 @@ import signal
 import sys
 import threading
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from bot.runs import RunManager, RunUpdate, StartRequest
 from bot.runs.process import is_our_trainer
 from bot.settings import Settings
-from bot.storage import Database, SweepStatus, TrainingRun
+from bot.storage import Database, RunStatus, SweepStatus, TrainingRun
 from bot.sweeps.controller import SweepController
 from bot.sweeps.spec import SweepSpec
 from bot.sweeps.views import SweepView
@@ -67,9 +68,15 @@ class Recorder:
             return [update for update in self.updates if update.run.id == run_id]
 
 
+def ended(pid: int, out_dir: str) -> bool:
+    return not is_our_trainer(pid, out_dir)
+
+
 @contextlib.contextmanager
 def managers(db: Database) -> Iterator[list[RunManager]]:
-    """Collects managers to shut down, then kills any trainer a test left running."""
+    """Collects managers to shut down, then kills any trainer a test left running. A finished run's
+    process gets a few seconds to end by itself first: torchrun's launcher removes its log folder from
+    the temp folder as it ends, which a kill would leave behind."""
     created: list[RunManager] = []
     try:
         yield created
@@ -77,10 +84,14 @@ def managers(db: Database) -> Iterator[list[RunManager]]:
         for manager in created:
             manager.shutdown(wait=True)
         with db.session() as session:
-            for pid, out_dir in session.query(TrainingRun.pid, TrainingRun.output_dir).all():
-                if pid and out_dir and is_our_trainer(pid, out_dir):
-                    with contextlib.suppress(ProcessLookupError):
-                        os.killpg(pid, signal.SIGKILL)
+            rows = session.query(TrainingRun.pid, TrainingRun.output_dir, TrainingRun.status).all()
+        for pid, out_dir, status in rows:
+            if pid and out_dir and RunStatus(status).is_terminal:
+                with contextlib.suppress(AssertionError):
+                    wait_until(partial(ended, pid, out_dir), timeout=10, what="its end")
+            if pid and out_dir and is_our_trainer(pid, out_dir):
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(pid, signal.SIGKILL)
 
 
 def finished_sweep(
