@@ -79,17 +79,12 @@ def synthetic_ceiling(job: Job, device: torch.device, steps: int) -> tuple[float
 
 def synthetic_detector_ceiling(job: Job, device: torch.device, steps: int) -> tuple[float, str]:
     """A detector's training img/s on random images (the job's size) with three random boxes each, already
-    on the device; the trainer's precision and layout (channels_last on a GPU, its roi_align on a CPU)."""
-    from training.detection import roi_align_cpu
+    on the device; placed and at the precision as the trainer does (training/detection/task.py)."""
     from training.detection.models import architecture
+    from training.detection.task import placed, training_precision
 
-    # torchvision's detection ops have no CPU autocast: fp32 there, as the trainer
-    precision = choose_precision(device, job.image_size) if device.type == "cuda" else Precision(None, False)
-    if device.type == "cpu":
-        roi_align_cpu.register()
-    layout = torch.channels_last if device.type == "cuda" else torch.contiguous_format
-    model = architecture(job.model, 3, job.image_size)
-    model = model.to(device, memory_format=layout).train()  # type: ignore[call-overload]
+    precision = training_precision(device, choose_precision(device, job.image_size))
+    model = placed(architecture(job.model, 3, job.image_size), device).train()
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4, fused=device.type == "cuda")
     side = job.image_size
     images = [torch.rand(3, side, side, device=device) for _ in range(job.batch_size)]
@@ -129,6 +124,15 @@ def _timed_steps(
         step()
     synchronize(device)
     return steps * job.batch_size / (time.perf_counter() - started), str(precision.autocast_dtype or "fp32")
+
+
+def layout_name(job: Job, device: torch.device) -> str:
+    """The memory format the job trains in: a classifier's is channels_last, a detector's the trainer's."""
+    if not job.detection:
+        return "channels_last"
+    from training.detection.task import memory_format
+
+    return "channels_last" if memory_format(device) == torch.channels_last else "contiguous"
 
 
 def synchronize(device: torch.device) -> None:
@@ -215,7 +219,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
                 "trainer": trainer,
                 "ratio": trainer / ceiling,
                 "precision": precision,
-                "memory_format": "channels_last" if on_gpu or not job.detection else "contiguous",
+                "memory_format": layout_name(job, device),
                 "images_from": images_from,
             }
             results.append(result)

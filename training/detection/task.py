@@ -51,8 +51,6 @@ def build(context: RunContext, options: RunOptions) -> DetectionRun:
         raise ConfigError(
             f"num_classes is {config.num_classes} but the dataset has {len(plan.classes)} classes"
         )
-    if device.type == "cpu":
-        roi_align_cpu.register()  # torchvision's CPU backward is a Faster R-CNN step's slowest part
     preparing = PreparingReporter(context.writer)
     if config.pretrained and options.weights is None:
         preparing.report("weights", message=config.model)
@@ -62,17 +60,13 @@ def build(context: RunContext, options: RunOptions) -> DetectionRun:
     preparing.report("decode", total=len(plan.train) + len(plan.val))
     data = _images(plan, config.image_size, options, context.threads.decode)
 
-    # on a GPU channels_last, the convolutions' layout under AMP, as for the classifier (torchvision's
-    # detection ops take either); the CPU keeps the layout its figures were measured with
-    layout = torch.channels_last if device.type == "cuda" else torch.contiguous_format
-    model = info.model.to(device, memory_format=layout)  # type: ignore[call-overload]
+    model = placed(info.model, device)
     # from random init BatchNorm's statistics are each epoch's own (see DetectionRun.train_one_epoch); from
     # pretrained weights their running averages serve as they are
     measured = batchnorm_momentum(model, None) if info.pretrained is None else []
     parameters = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(parameters, lr=config.learning_rate, weight_decay=WEIGHT_DECAY)
-    # torchvision's detection ops have no CPU autocast: fp32 there, the GPU's autocast on a GPU
-    precision = context.precision if device.type == "cuda" else Precision(None, use_scaler=False)
+    precision = training_precision(device, context.precision)
     scaler = torch.amp.GradScaler(device.type, enabled=precision.use_scaler)
     trainables = Trainables(model, optimizer, scaler, context.generator)
     rank_batch = distributed.rank_batch(config.batch_size, world)
@@ -81,6 +75,26 @@ def build(context: RunContext, options: RunOptions) -> DetectionRun:
         config, context.out, device, precision, plan, data, info, trainables, schedule, context.writer,
         world, distributed.wrap(model, world, device), threads=context.threads, batchnorm=measured,
     )  # fmt: skip
+
+
+def memory_format(device: torch.device) -> torch.memory_format:
+    """On a GPU channels_last, the convolutions' layout under AMP, as for the classifier (torchvision's
+    detection ops take either); the CPU keeps the layout its figures were measured with."""
+    return torch.channels_last if device.type == "cuda" else torch.contiguous_format
+
+
+def placed(model: torch.nn.Module, device: torch.device) -> torch.nn.Module:
+    """The detector on `device` as it trains there: in memory_format(device), and on a CPU with the
+    trainer's roi_align backward (torchvision's is a Faster R-CNN step's slowest part there)."""
+    if device.type == "cpu":
+        roi_align_cpu.register()
+    return model.to(device, memory_format=memory_format(device))  # type: ignore[call-overload]
+
+
+def training_precision(device: torch.device, chosen: Precision) -> Precision:
+    """torchvision's detection ops have no CPU autocast: fp32 there, the GPU's autocast (`chosen`) on a
+    GPU."""
+    return chosen if device.type == "cuda" else Precision(None, use_scaler=False)
 
 
 def _images(plan: DetectionPlan, side: int, options: RunOptions, threads: int) -> dict[str, DetectionImages]:
