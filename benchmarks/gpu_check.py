@@ -141,8 +141,8 @@ def synchronize(device: torch.device) -> None:
 
 
 def trainer_on_jpegs(job: Job, args: argparse.Namespace, tmp: Path) -> tuple[float, str]:
-    """The trainer's steady img/s on the job, and where its images came from (a detector's are decoded
-    into memory when they fit)."""
+    """The trainer's steady img/s on the job, and where its images came from (a detector's `start` does
+    not say: they are decoded into memory when they fit, else at each use)."""
     flags = ["--out", str(tmp / f"{job.model}-{job.image_size}")]
     flags += f"--no-pretrained --model {job.model} --image-size {job.image_size}".split()
     flags += f"--batch-size {job.batch_size} --epochs {args.epochs} --device {args.device}".split()
@@ -154,7 +154,7 @@ def trainer_on_jpegs(job: Job, args: argparse.Namespace, tmp: Path) -> tuple[flo
     if run.code != 0:
         raise SystemExit(f"the trainer failed on {job.model} ({run.code}):\n{run.stderr[-3000:]}")
     start = run.first("start")[0]
-    return run.steady_images_per_sec(), start["data"]["images_from"] if not job.detection else "memory"
+    return run.steady_images_per_sec(), start["data"]["images_from"] if not job.detection else "not reported"
 
 
 def detection_data(job: Job, args: argparse.Namespace, tmp: Path) -> Path:
